@@ -1,0 +1,186 @@
+//! Command-line definitions: the single source for `--help` (and later for
+//! completions and man pages).
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    identity provider, network or storage failure
+  2    usage or configuration error (bad option, http:// issuer, …)
+  4    authentication required: not logged in, or the login cannot be refreshed
+  5    login not completed: denied, or the code expired
+  130  interrupted (Ctrl-C)
+
+Environment:
+  VMAUTH_ISSUER, VMAUTH_CLIENT_ID, VMAUTH_AUDIENCE, VMAUTH_SCOPE
+      defaults for --issuer, --client-id, --audience, --scope; the ValidMind
+      library's VM_OIDC_ISSUER, VM_OIDC_CLIENT_ID, VM_OIDC_AUDIENCE and
+      VM_OIDC_SCOPE are read when the VMAUTH_ variable is unset
+  VMAUTH_CREDENTIALS_FILE
+      credentials file (default ~/.validmind/credentials.json, shared with
+      the ValidMind library)
+  VMAUTH_CONFIG_DIR
+      vmauth's own state (which login is current), default the platform
+      config directory (~/.config/vmauth on Linux)
+  NO_COLOR
+      no ANSI styling";
+
+/// Get OAuth 2.0 / OpenID Connect tokens in a terminal and in scripts.
+///
+/// Log in once with the device flow, then use `$(vmauth token)` wherever a
+/// bearer token is needed: it prints a valid access token on stdout and nothing
+/// else, refreshing it when it is about to expire.
+#[derive(Debug, Parser)]
+#[command(name = "vmauth", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens.
+    ///
+    /// Shows a QR code, a URL and a code; approve in any browser, on any device.
+    /// The new login becomes the current one.
+    Login(LoginArgs),
+    /// Print a valid access token on stdout, refreshing it when needed.
+    ///
+    /// Meant for `$(vmauth token)`: stdout carries the token and a newline,
+    /// nothing else. Never prompts; exits 4 at once when a new login is needed.
+    Token(TokenArgs),
+    /// Show who is logged in, until when, and where the credentials are stored.
+    ///
+    /// Exits 0 when the selected login is valid or can be refreshed, 4 otherwise.
+    Status(StatusArgs),
+    /// Revoke the tokens at the identity provider and remove the login.
+    ///
+    /// Revocation (RFC 7009) is best effort: the local credentials are removed
+    /// even when the identity provider cannot be reached.
+    Logout(LogoutArgs),
+}
+
+/// Which login: issuer, client and audience. Without --issuer and --client-id,
+/// the current (most recent) login.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Selector {
+    /// Issuer URL of the OpenID Provider (https, or http on loopback).
+    #[arg(
+        long,
+        env = "VMAUTH_ISSUER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub issuer: Option<String>,
+    /// OAuth client id registered at the identity provider.
+    #[arg(
+        long,
+        env = "VMAUTH_CLIENT_ID",
+        hide_env_values = true,
+        value_name = "ID"
+    )]
+    pub client_id: Option<String>,
+    /// API audience for the access token (sent as `audience`, as Auth0 needs).
+    #[arg(
+        long,
+        env = "VMAUTH_AUDIENCE",
+        hide_env_values = true,
+        value_name = "AUD"
+    )]
+    pub audience: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub selector: Selector,
+    /// Scopes to request, space- or comma-separated.
+    /// [default: openid profile email offline_access]
+    #[arg(
+        long,
+        env = "VMAUTH_SCOPE",
+        hide_env_values = true,
+        value_name = "SCOPES"
+    )]
+    pub scope: Option<String>,
+    /// RFC 8707 resource indicator (repeatable).
+    #[arg(long, value_name = "URI")]
+    pub resource: Vec<String>,
+    /// Do not show the QR code.
+    #[arg(long, conflicts_with = "qr")]
+    pub no_qr: bool,
+    /// Show the QR code even when stderr is not a terminal.
+    #[arg(long)]
+    pub qr: bool,
+    /// Open the verification page in the default browser.
+    #[arg(long)]
+    pub open: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub selector: Selector,
+    /// Refresh when less than this is left (seconds, or with s/m/h suffix).
+    #[arg(long, env = "VMAUTH_MIN_TTL", default_value = "60", value_name = "DURATION",
+          value_parser = parse_duration_secs)]
+    pub min_ttl: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub selector: Selector,
+    /// Print a JSON document on stdout (format documented in README.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Show every stored login, not only the selected one.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub selector: Selector,
+    /// Log out of every stored login.
+    #[arg(long, conflicts_with_all = ["issuer", "client_id", "audience"])]
+    pub all: bool,
+}
+
+/// `90`, `90s`, `5m`, `1h` → seconds.
+pub fn parse_duration_secs(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 'h')) => (&s[..i], 3600),
+        _ => (s, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a duration; use seconds (90) or 90s, 5m, 1h"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("90"), Ok(90));
+        assert_eq!(parse_duration_secs("5m"), Ok(300));
+        assert_eq!(parse_duration_secs("1h"), Ok(3600));
+        assert!(parse_duration_secs("-1").is_err());
+        assert!(parse_duration_secs("soon").is_err());
+    }
+}

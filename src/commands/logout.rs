@@ -1,0 +1,100 @@
+//! `vmauth logout`: revoke at the identity provider (RFC 7009, best effort,
+//! short timeout), then always remove the login locally.
+
+use std::time::Duration;
+
+use crate::cli::LogoutArgs;
+use crate::error::Result;
+use crate::oidc::ProtocolError;
+use crate::oidc::discovery::discover;
+use crate::oidc::revoke::revoke;
+use crate::store::Credential;
+
+use super::{Context, http, runtime};
+
+/// Revocation must not hold up a logout for long.
+const REVOKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn run(args: &LogoutArgs, ctx: &Context) -> Result<()> {
+    let keys: Vec<String> = if args.all {
+        ctx.store.list()?.into_iter().map(|(k, _)| k).collect()
+    } else {
+        ctx.selected_key(&args.selector)?.into_iter().collect()
+    };
+    let current = ctx.current.get();
+    let mut removed = 0;
+    for key in &keys {
+        let Some(cred) = ctx.store.get(key).ok().flatten() else {
+            // A malformed entry can still be removed.
+            if ctx.store.delete(key)? {
+                removed += 1;
+            }
+            continue;
+        };
+        let report = revoke_all(&cred);
+        ctx.store.delete(key)?;
+        removed += 1;
+        ctx.ui.info(&format!(
+            "Logged out of {} (client {}): {report}.",
+            cred.issuer, cred.client_id
+        ));
+    }
+    if current.as_ref().is_some_and(|c| keys.contains(c)) {
+        ctx.current.set(None)?;
+    }
+    if removed == 0 {
+        ctx.ui.info("Not logged in; nothing to remove.");
+    }
+    Ok(())
+}
+
+/// Revoke the refresh token, then the access token. Returns a human summary of
+/// what the server confirmed; never fails (local removal must always happen).
+fn revoke_all(cred: &Credential) -> String {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return format!("tokens not revoked ({e}); removed locally"),
+    };
+    rt.block_on(async {
+        let outcome = tokio::time::timeout(REVOKE_TIMEOUT * 2, async {
+            let http = match http(REVOKE_TIMEOUT) {
+                Ok(h) => h,
+                Err(e) => return format!("tokens not revoked ({e}); removed locally"),
+            };
+            let meta = match discover(&http, &cred.issuer).await {
+                Ok(m) => m,
+                Err(e) => return format!("tokens not revoked ({e}); removed locally"),
+            };
+            let Some(endpoint) = meta.revocation_endpoint.as_deref() else {
+                return "the identity provider offers no revocation endpoint, so its tokens stay valid until they expire; removed locally".to_string();
+            };
+            let mut parts = Vec::new();
+            if let Some(r) = &cred.refresh_token {
+                parts.push(match revoke(&http, endpoint, &cred.client_id, r.expose(), "refresh_token").await {
+                    Ok(()) => "refresh token revoked".to_string(),
+                    Err(e) => format!("refresh token NOT revoked ({})", brief(&e)),
+                });
+            }
+            parts.push(
+                match revoke(&http, endpoint, &cred.client_id, cred.access_token.expose(), "access_token").await {
+                    Ok(()) => "access token revoked".to_string(),
+                    Err(e) if e.oauth_code() == Some("unsupported_token_type") => {
+                        "access token is self-contained (JWT) and stays valid until it expires".to_string()
+                    }
+                    Err(e) => format!("access token NOT revoked ({})", brief(&e)),
+                },
+            );
+            parts.push("removed locally".to_string());
+            parts.join(", ")
+        })
+        .await;
+        outcome.unwrap_or_else(|_| "revocation timed out; removed locally".to_string())
+    })
+}
+
+fn brief(e: &ProtocolError) -> String {
+    match e {
+        ProtocolError::OAuth(o) => o.to_string(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,178 @@
+//! One module per subcommand. Commands are the only place that combines the
+//! protocol engine, storage and the terminal UI.
+
+pub mod login;
+pub mod logout;
+pub mod status;
+pub mod token;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::Selector;
+use crate::config::{self, Env, LoginId};
+use crate::error::{Error, Result};
+use crate::oidc::http::{Http, Timeouts};
+use crate::store::current::StateDir;
+use crate::store::file::FileStore;
+use crate::store::{Credential, CredentialStore};
+use crate::ui::Ui;
+
+/// Everything a command needs from the outside world.
+pub struct Context {
+    pub ui: Ui,
+    pub env: Box<dyn Env>,
+    pub store: Box<dyn CredentialStore>,
+    pub current: StateDir,
+}
+
+impl Context {
+    /// Build from the process environment. Cheap: no I/O beyond reading variables.
+    pub fn from_env(env: Box<dyn Env>) -> Result<Context> {
+        let ui = Ui::detect(env.var("NO_COLOR").is_some_and(|v| !v.is_empty()));
+        let home = || {
+            directories::BaseDirs::new()
+                .map(|b| b.home_dir().to_path_buf())
+                .ok_or_else(|| {
+                    Error::usage(
+                        "cannot find the home directory; set HOME or VMAUTH_CREDENTIALS_FILE and VMAUTH_CONFIG_DIR",
+                    )
+                })
+        };
+        let creds_path = match env.var("VMAUTH_CREDENTIALS_FILE").filter(|v| !v.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => home()?.join(".validmind").join("credentials.json"),
+        };
+        let config_dir = match env.var("VMAUTH_CONFIG_DIR").filter(|v| !v.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => directories::ProjectDirs::from("", "", "vmauth")
+                .map(|d| d.config_dir().to_path_buf())
+                .ok_or_else(|| {
+                    Error::usage("cannot find the config directory; set VMAUTH_CONFIG_DIR")
+                })?,
+        };
+        let warn = move |m: &str| ui.warn(m);
+        Ok(Context {
+            ui,
+            env,
+            store: Box::new(FileStore::new(creds_path, Box::new(warn))),
+            current: StateDir::new(config_dir, Box::new(warn)),
+        })
+    }
+
+    /// The login named by the selector (flags, `VMAUTH_*`, `VM_OIDC_*`), if any.
+    pub fn explicit_login(&self, sel: &Selector) -> Result<Option<LoginId>> {
+        let env = &*self.env;
+        let issuer = config::with_fallback(env, sel.issuer.clone(), "VM_OIDC_ISSUER");
+        let client = config::with_fallback(env, sel.client_id.clone(), "VM_OIDC_CLIENT_ID");
+        let audience = config::with_fallback(env, sel.audience.clone(), "VM_OIDC_AUDIENCE");
+        match (issuer, client) {
+            (None, None) => Ok(None),
+            (Some(i), Some(c)) => LoginId::new(&i, &c, audience.as_deref()).map(Some),
+            (Some(_), None) => Err(Error::usage(
+                "--issuer was given without --client-id; give both (or neither, for the current login)",
+            )),
+            (None, Some(_)) => Err(Error::usage(
+                "--client-id was given without --issuer; give both (or neither, for the current login)",
+            )),
+        }
+    }
+
+    /// The selected login's cache key: explicit, else the current login.
+    /// `None` (with no explicit selection) means nobody is logged in.
+    pub fn selected_key(&self, sel: &Selector) -> Result<Option<String>> {
+        match self.explicit_login(sel)? {
+            Some(id) => Ok(Some(id.cache_key())),
+            None => Ok(self.current.get()),
+        }
+    }
+}
+
+/// The "not logged in" error, naming the command that fixes it.
+pub fn not_logged_in(key: Option<&str>, why: &str) -> Error {
+    let hint = match key.map(login_id_from_key) {
+        Some(id) => id.login_hint(),
+        None => "vmauth login --issuer URL --client-id ID".to_string(),
+    };
+    Error::auth_required(format!("{why}; run: {hint}"))
+}
+
+/// Recover issuer / client / audience from a cache key (`a|b[|c]`).
+pub fn login_id_from_key(key: &str) -> LoginId {
+    let mut parts = key.splitn(3, '|');
+    LoginId {
+        issuer: parts.next().unwrap_or_default().to_string(),
+        client_id: parts.next().unwrap_or_default().to_string(),
+        audience: parts.next().map(str::to_string),
+    }
+}
+
+/// A single-threaded async runtime, built only by commands that use the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::idp(format!("cannot start the async runtime: {e}")))
+}
+
+/// The HTTP client with vmauth's timeouts.
+pub fn http(total: Duration) -> Result<Http> {
+    Http::new(Timeouts {
+        connect: total.min(Duration::from_secs(10)),
+        total,
+    })
+    .map_err(Error::from)
+}
+
+/// Who a login belongs to, for messages: email, else preferred_username, else sub.
+pub fn who(c: &Credential) -> String {
+    let claims = c
+        .id_token
+        .as_ref()
+        .and_then(|t| crate::oidc::jwt::claims(t.expose()))
+        .or_else(|| crate::oidc::jwt::claims(c.access_token.expose()))
+        .unwrap_or_default();
+    ["email", "preferred_username", "sub", "client_id"]
+        .iter()
+        .find_map(|k| claims.get(*k).and_then(|v| v.as_str()))
+        .map(|s| crate::error::from_server(s, 100))
+        .unwrap_or_else(|| "an unknown user".to_string())
+}
+
+/// Absolute expiry for a token response: `expires_in`, else the JWT's `exp`,
+/// else one hour (the ValidMind library's assumption).
+pub fn expires_at(now: i64, expires_in: Option<u64>, access_token: &str) -> i64 {
+    match expires_in {
+        Some(s) => now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX)),
+        None => crate::oidc::jwt::expiry(access_token).unwrap_or(now + 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        let id = login_id_from_key("https://i|c|https://api");
+        assert_eq!(id.audience.as_deref(), Some("https://api"));
+        assert_eq!(id.cache_key(), "https://i|c|https://api");
+        assert_eq!(login_id_from_key("https://i|c").audience, None);
+    }
+
+    #[test]
+    fn not_logged_in_names_the_fix() {
+        let e = not_logged_in(Some("https://i|c"), "not logged in");
+        assert_eq!(e.exit_code(), 4);
+        assert_eq!(
+            e.message(),
+            "not logged in; run: vmauth login --issuer https://i --client-id c"
+        );
+    }
+
+    #[test]
+    fn expiry_fallbacks() {
+        assert_eq!(expires_at(100, Some(60), "x"), 160);
+        assert_eq!(expires_at(100, None, "opaque"), 3700);
+    }
+}

@@ -1,0 +1,179 @@
+//! `vmauth status`: who is logged in, until when, where it is stored.
+//! Offline: it reads the store and decodes the ID token; it never refreshes.
+
+use serde_json::{Map, Value, json};
+
+use crate::cli::StatusArgs;
+use crate::error::{Error, Result};
+use crate::oidc::jwt;
+use crate::store::{Credential, now_unix, timestamp};
+use crate::ui::human_duration;
+
+use super::{Context, not_logged_in};
+
+/// ID-token claims shown by `status` (and put in `--json` under `claims`).
+const SHOWN_CLAIMS: &[&str] = &[
+    "sub",
+    "email",
+    "email_verified",
+    "name",
+    "preferred_username",
+    "roles",
+];
+
+pub fn run(args: &StatusArgs, ctx: &Context) -> Result<()> {
+    let selected = ctx.selected_key(&args.selector)?;
+    let current = ctx.current.get();
+    let logins: Vec<(String, Credential)> = if args.all {
+        ctx.store.list()?
+    } else {
+        match &selected {
+            Some(k) => ctx
+                .store
+                .get(k)?
+                .map(|c| (k.clone(), c))
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        }
+    };
+    let now = now_unix();
+    let views: Vec<Value> = logins
+        .iter()
+        .map(|(k, c)| view(k, c, current.as_deref() == Some(k.as_str()), ctx, now))
+        .collect();
+
+    if args.json {
+        let doc = json!({ "logins": views });
+        let text = serde_json::to_string_pretty(&doc)
+            .map_err(|e| Error::storage(format!("cannot encode status: {e}")))?;
+        println!("{text}");
+    } else {
+        for v in &views {
+            ctx.ui.info(&human(v));
+        }
+    }
+
+    // Exit status: the selected login (or, with --all and none selected, any login).
+    let usable = |v: &Value| v["valid"] == true || v["refreshable"] == true;
+    let ok = match &selected {
+        Some(k) => views.iter().any(|v| v["key"] == k.as_str() && usable(v)),
+        None => args.all && views.iter().any(usable),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match (&selected, views.is_empty()) {
+        (None, true) => not_logged_in(None, "not logged in"),
+        (Some(k), _) if !views.iter().any(|v| v["key"] == k.as_str()) => {
+            not_logged_in(Some(k), "not logged in")
+        }
+        (Some(k), _) => not_logged_in(Some(k), "the login has expired and cannot be refreshed"),
+        (None, false) => not_logged_in(
+            None,
+            "no current login; choose one with --issuer and --client-id",
+        ),
+    })
+}
+
+/// The documented JSON shape of one login.
+fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Value {
+    let claims = c
+        .id_token
+        .as_ref()
+        .and_then(|t| jwt::claims(t.expose()))
+        .or_else(|| jwt::claims(c.access_token.expose()))
+        .unwrap_or_default();
+    let shown: Map<String, Value> = SHOWN_CLAIMS
+        .iter()
+        .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    let scopes: Vec<&str> = c
+        .scope
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .or(c.requested_scope.as_deref())
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    json!({
+        "key": key,
+        "issuer": c.issuer,
+        "client_id": c.client_id,
+        "audience": c.audience,
+        "current": current,
+        "store": ctx.store.kind(),
+        "location": ctx.store.location(),
+        "scopes": scopes,
+        "expires_at": timestamp::format(c.expires_at),
+        "expires_in": c.ttl(now),
+        "valid": c.ttl(now) > 0,
+        "refreshable": c.refresh_token.is_some(),
+        "claims": shown,
+    })
+}
+
+fn human(v: &Value) -> String {
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let claims = &v["claims"];
+    let c = |k: &str| {
+        claims[k]
+            .as_str()
+            .map(|x| crate::error::from_server(x, 100))
+    };
+    let mut out = format!(
+        "{} {} (client {}{})\n",
+        if v["current"] == true { "*" } else { " " },
+        s("issuer"),
+        s("client_id"),
+        v["audience"]
+            .as_str()
+            .map(|a| format!(", audience {a}"))
+            .unwrap_or_default()
+    );
+    let mut user = match (c("name"), c("email")) {
+        (Some(n), Some(e)) => format!("{n} <{e}>"),
+        (None, Some(e)) => e,
+        (Some(n), None) => n,
+        (None, None) => c("preferred_username").unwrap_or_else(|| "unknown".into()),
+    };
+    if let Some(sub) = c("sub") {
+        user.push_str(&format!(" (subject {sub})"));
+    }
+    out.push_str(&format!("    user:     {user}\n"));
+    if let Some(roles) = claims["roles"].as_array() {
+        let r: Vec<String> = roles
+            .iter()
+            .filter_map(|x| x.as_str().map(|x| crate::error::from_server(x, 60)))
+            .collect();
+        out.push_str(&format!("    roles:    {}\n", r.join(", ")));
+    }
+    let scopes: Vec<&str> = v["scopes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    out.push_str(&format!("    scopes:   {}\n", scopes.join(" ")));
+    let left = v["expires_in"].as_i64().unwrap_or(0);
+    let rel = if left > 0 {
+        format!(
+            "in {}",
+            human_duration(std::time::Duration::from_secs(left as u64))
+        )
+    } else {
+        format!(
+            "expired {} ago",
+            human_duration(std::time::Duration::from_secs(left.unsigned_abs()))
+        )
+    };
+    out.push_str(&format!("    expires:  {} ({rel})\n", s("expires_at")));
+    out.push_str(&format!(
+        "    refresh:  {}\n",
+        if v["refreshable"] == true {
+            "yes (refresh token stored)"
+        } else {
+            "no"
+        }
+    ));
+    out.push_str(&format!("    store:    {} {}", s("store"), s("location")));
+    out
+}

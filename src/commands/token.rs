@@ -1,0 +1,164 @@
+//! `vmauth token`: print a valid access token on stdout, refreshing it first when
+//! less than `--min-ttl` is left.
+//!
+//! The cached path reads the store and prints: no network, no HTTP/TLS client,
+//! no async runtime, no lock. Refresh is single-flight across processes: it holds
+//! the per-login lock, re-reads the store, and only then talks to the server.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::TokenArgs;
+use crate::error::{Error, Kind, Result};
+use crate::oidc::discovery::discover;
+use crate::oidc::grant::{ClientRequest, refresh};
+use crate::store::{Credential, Secret, now_unix};
+
+use super::{Context, expires_at, http, not_logged_in, runtime};
+
+/// How long to wait for another process's refresh.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+pub fn run(args: &TokenArgs, ctx: &Context) -> Result<()> {
+    let min_ttl = i64::try_from(args.min_ttl).unwrap_or(i64::MAX);
+    let key = ctx
+        .selected_key(&args.selector)?
+        .ok_or_else(|| not_logged_in(None, "not logged in"))?;
+    let cached = ctx
+        .store
+        .get(&key)?
+        .ok_or_else(|| not_logged_in(Some(&key), "not logged in"))?;
+    if cached.ttl(now_unix()) >= min_ttl {
+        return print_token(&cached.access_token);
+    }
+    let fresh = refresh_single_flight(ctx, &key, min_ttl)?;
+    print_token(&fresh.access_token)
+}
+
+fn print_token(token: &Secret) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", token.expose())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::storage(format!("cannot write the token to stdout: {e}")))
+}
+
+/// Refresh under the per-login lock. Another process may have refreshed while we
+/// waited: use its token instead of spending the (rotating) refresh token again.
+pub fn refresh_single_flight(ctx: &Context, key: &str, min_ttl: i64) -> Result<Credential> {
+    let _lock = ctx.current.lock_login(key, LOCK_WAIT)?;
+    let cred = ctx
+        .store
+        .get(key)?
+        .ok_or_else(|| not_logged_in(Some(key), "not logged in"))?;
+    if cred.ttl(now_unix()) >= min_ttl {
+        return Ok(cred);
+    }
+    let Some(rt) = cred.refresh_token.clone() else {
+        return Err(not_logged_in(
+            Some(key),
+            "the access token has expired and there is no refresh token",
+        ));
+    };
+    match refresh_once(&cred, &rt) {
+        Ok(new) => {
+            ctx.store.put(key, &new)?;
+            Ok(new)
+        }
+        Err(RefreshError::Rejected(why)) => {
+            // The refresh token was refused. If another writer (the ValidMind library,
+            // an older vmauth) saved a newer one meanwhile, try once with that.
+            let again = ctx.store.get(key)?;
+            match again {
+                Some(c) if c.ttl(now_unix()) >= min_ttl => Ok(c),
+                Some(c) if c.refresh_token.as_ref().is_some_and(|r| *r != rt) => {
+                    let rt2 = c.refresh_token.clone().unwrap_or(rt);
+                    let new = refresh_once(&c, &rt2).map_err(|e| e.into_error(key))?;
+                    ctx.store.put(key, &new)?;
+                    Ok(new)
+                }
+                _ => Err(RefreshError::Rejected(why).into_error(key)),
+            }
+        }
+        Err(e) => {
+            let now = now_unix();
+            if cred.ttl(now) > 0 {
+                // Cannot refresh now (IdP down), but the token still works for a while.
+                ctx.ui.warn(&format!(
+                    "{}; using the cached token, valid for {}s more",
+                    e.into_error(key),
+                    cred.ttl(now)
+                ));
+                Ok(cred)
+            } else {
+                Err(e.into_error(key))
+            }
+        }
+    }
+}
+
+enum RefreshError {
+    /// The identity provider said the refresh token is no good (`invalid_grant`).
+    Rejected(String),
+    /// Anything else: network, server, configuration.
+    Other(Error),
+}
+
+impl RefreshError {
+    fn into_error(self, key: &str) -> Error {
+        match self {
+            RefreshError::Rejected(why) => not_logged_in(
+                Some(key),
+                &format!("the login has expired or was revoked ({why})"),
+            ),
+            RefreshError::Other(e) => e.context("cannot refresh the access token"),
+        }
+    }
+}
+
+fn refresh_once(cred: &Credential, rt: &Secret) -> Result<Credential, RefreshError> {
+    let client = ClientRequest {
+        client_id: cred.client_id.clone(),
+        scopes: Vec::new(),
+        audience: cred.audience.clone(),
+        resources: cred.resource.clone(),
+    };
+    let rt_value = runtime().map_err(RefreshError::Other)?;
+    let tokens = rt_value.block_on(async {
+        let http = http(Duration::from_secs(20)).map_err(RefreshError::Other)?;
+        let meta = discover(&http, &cred.issuer)
+            .await
+            .map_err(|e| RefreshError::Other(e.into()))?;
+        refresh(&http, meta.token_endpoint(), &client, rt.expose())
+            .await
+            .map_err(|e| match e.oauth_code() {
+                Some("invalid_grant") => RefreshError::Rejected("invalid_grant".into()),
+                _ => RefreshError::Other(e.into()),
+            })
+    })?;
+    if let Some(idt) = &tokens.id_token {
+        crate::oidc::jwt::check_id_token(idt, &cred.issuer, &cred.client_id).map_err(|why| {
+            RefreshError::Other(Error::new(
+                Kind::Idp,
+                format!("refusing the refreshed tokens: {why}"),
+            ))
+        })?;
+    }
+    let now = now_unix();
+    let mut new = cred.clone();
+    new.expires_at = expires_at(now, tokens.expires_in, &tokens.access_token);
+    new.access_token = Secret::new(tokens.access_token);
+    // Keep the old refresh token / id token when the server sends none (RFC 6749 §6).
+    if let Some(r) = tokens.refresh_token {
+        new.refresh_token = Some(Secret::new(r));
+    }
+    if let Some(i) = tokens.id_token {
+        new.id_token = Some(Secret::new(i));
+    }
+    if tokens.scope.is_some() {
+        new.scope = tokens.scope;
+    }
+    if tokens.token_type.is_some() {
+        new.token_type = tokens.token_type;
+    }
+    Ok(new)
+}

@@ -1,0 +1,313 @@
+//! RFC 8628 device authorization grant: the authorization request (§3.1–3.2) and
+//! the polling state machine (§3.4–3.5), driven by an injected [`Clock`].
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::grant::{ClientRequest, DEVICE_CODE_GRANT, TokenResponse, token_request};
+use super::http::Http;
+use super::{ProtocolError, lenient_u64, parse_reply};
+
+/// Interval when the server sends none (RFC 8628 §3.2).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// Never poll faster than this, whatever the server says (an `interval` of 0 would hammer it).
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// A larger initial interval is treated as a server mistake and capped.
+pub const MAX_INITIAL_INTERVAL: Duration = Duration::from_secs(60);
+/// `expires_in` is capped at this: a login that waits for a person longer is a hang.
+pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(3600);
+/// Longest wait between retries after transient failures.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Time as the poller sees it. Tests use a fake clock that records sleeps.
+#[allow(async_fn_in_trait)]
+pub trait Clock {
+    /// Time elapsed since an arbitrary fixed point (monotonic).
+    fn now(&self) -> Duration;
+    async fn sleep(&self, d: Duration);
+}
+
+/// The real monotonic clock and tokio's timer.
+pub struct SystemClock {
+    start: std::time::Instant,
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock {
+            start: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await
+    }
+}
+
+#[derive(Deserialize)]
+struct RawAuthorization {
+    device_code: String,
+    user_code: String,
+    #[serde(default)]
+    verification_uri: Option<String>,
+    /// Google's pre-standard name for `verification_uri`.
+    #[serde(default)]
+    verification_url: Option<String>,
+    #[serde(default)]
+    verification_uri_complete: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    interval: Option<u64>,
+}
+
+/// The device authorization response, checked and normalised.
+#[derive(Clone)]
+pub struct Authorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: Duration,
+    pub interval: Duration,
+}
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorization")
+            .field("device_code", &"<redacted>")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .field("interval", &self.interval)
+            .finish()
+    }
+}
+
+/// RFC 8628 §3.1: ask for a device code and user code.
+pub async fn authorize(
+    http: &Http,
+    endpoint: &str,
+    client: &ClientRequest,
+) -> Result<Authorization, ProtocolError> {
+    let scope = client.scopes.join(" ");
+    let mut form = client.base_form();
+    if !scope.is_empty() {
+        form.push(("scope", scope.as_str()));
+    }
+    let reply = http.post_form(endpoint, &form).await?;
+    let raw: RawAuthorization = parse_reply(&reply, endpoint)?;
+    check_authorization(raw, endpoint)
+}
+
+fn check_authorization(
+    raw: RawAuthorization,
+    endpoint: &str,
+) -> Result<Authorization, ProtocolError> {
+    let bad = |what: &str| ProtocolError::BadResponse {
+        url: super::http::strip_query(endpoint),
+        what: what.to_string(),
+    };
+    if raw.device_code.is_empty() || raw.user_code.trim().is_empty() {
+        return Err(bad(
+            "device authorization response has an empty device_code or user_code",
+        ));
+    }
+    let verification_uri = raw
+        .verification_uri
+        .or(raw.verification_url)
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| bad("device authorization response has no verification_uri"))?;
+    let expires_in = match raw.expires_in {
+        Some(0) => return Err(bad("device authorization response has expires_in 0")),
+        Some(s) => Duration::from_secs(s).min(MAX_EXPIRES_IN),
+        // RFC 8628 §3.2 makes it REQUIRED; assume the common 10 minutes rather than fail.
+        None => Duration::from_secs(600),
+    };
+    let interval = raw
+        .interval
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_INTERVAL)
+        .clamp(MIN_INTERVAL, MAX_INITIAL_INTERVAL);
+    Ok(Authorization {
+        device_code: raw.device_code,
+        user_code: crate::error::one_line(&raw.user_code),
+        verification_uri: crate::error::one_line(&verification_uri),
+        verification_uri_complete: raw
+            .verification_uri_complete
+            .map(|u| crate::error::one_line(&u))
+            .filter(|u| !u.is_empty()),
+        expires_in,
+        interval,
+    })
+}
+
+/// Why polling ended without tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollError {
+    /// `access_denied`: the person said no.
+    Denied,
+    /// `expired_token`, or the local deadline passed.
+    Expired,
+    /// Any other failure: transport that will not heal, or an unexpected OAuth error.
+    Failed(ProtocolError),
+}
+
+/// Progress reported to the caller (the UI shows it; the engine does not print).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollEvent {
+    /// The server asked to slow down; this is the new interval.
+    SlowDown(Duration),
+    /// A transient failure; retrying after this wait.
+    Retrying { reason: String, wait: Duration },
+}
+
+/// What the poller needs to know besides the authorization.
+pub struct Poll<'a, C: Clock> {
+    pub http: &'a Http,
+    pub clock: &'a C,
+    pub token_endpoint: &'a str,
+    pub client: &'a ClientRequest,
+}
+
+impl<C: Clock> Poll<'_, C> {
+    /// RFC 8628 §3.4–3.5. Waits `interval` before every poll; `authorization_pending`
+    /// continues; `slow_down` adds 5 s (or takes the server's larger interval) for all
+    /// later polls; stops at the first other answer; retries transient failures with
+    /// bounded backoff until the local deadline (`expires_in`); DNS, TLS and refused
+    /// connections fail at once.
+    pub async fn run(
+        &self,
+        auth: &Authorization,
+        mut on_event: impl FnMut(PollEvent),
+    ) -> Result<TokenResponse, PollError> {
+        let deadline = self.clock.now() + auth.expires_in;
+        let mut interval = auth.interval;
+        let mut wait = interval;
+        let mut failures: u32 = 0;
+        let mut form = self.client.base_form();
+        form.push(("grant_type", DEVICE_CODE_GRANT));
+        form.push(("device_code", auth.device_code.as_str()));
+        loop {
+            let now = self.clock.now();
+            if now >= deadline {
+                return Err(PollError::Expired);
+            }
+            self.clock.sleep(wait.min(deadline - now)).await;
+            if self.clock.now() >= deadline {
+                return Err(PollError::Expired);
+            }
+            match token_request(self.http, self.token_endpoint, &form).await {
+                Ok(tokens) => return Ok(tokens),
+                Err(ProtocolError::OAuth(e)) => {
+                    failures = 0;
+                    match e.error.as_str() {
+                        "authorization_pending" => {}
+                        "slow_down" => {
+                            interval = next_interval(interval, &e);
+                            on_event(PollEvent::SlowDown(interval));
+                        }
+                        "access_denied" => return Err(PollError::Denied),
+                        "expired_token" => return Err(PollError::Expired),
+                        _ => return Err(PollError::Failed(ProtocolError::OAuth(e))),
+                    }
+                    wait = interval;
+                }
+                Err(e) if e.is_transient() => {
+                    failures = failures.saturating_add(1);
+                    wait = backoff(interval, failures);
+                    on_event(PollEvent::Retrying {
+                        reason: e.to_string(),
+                        wait,
+                    });
+                }
+                Err(e) => return Err(PollError::Failed(e)),
+            }
+        }
+    }
+}
+
+/// `slow_down`: interval + 5 s, or a larger `interval` the server sends with the error.
+fn next_interval(current: Duration, err: &super::OAuthError) -> Duration {
+    let bumped = current + Duration::from_secs(5);
+    match err.interval.map(Duration::from_secs) {
+        Some(server) if server > bumped => server.min(MAX_BACKOFF.max(bumped)),
+        _ => bumped,
+    }
+}
+
+/// `interval · 2^failures`, at most [`MAX_BACKOFF`] (but never below `interval`).
+fn backoff(interval: Duration, failures: u32) -> Duration {
+    let factor = 1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX);
+    interval
+        .saturating_mul(factor)
+        .min(MAX_BACKOFF)
+        .max(interval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> RawAuthorization {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn authorization_defaults_and_aliases() {
+        let a = check_authorization(
+            raw(r#"{"device_code":"d","user_code":"U-1","verification_url":"https://g/device"}"#),
+            "https://idp/da",
+        )
+        .unwrap();
+        assert_eq!(a.verification_uri, "https://g/device");
+        assert_eq!(a.interval, DEFAULT_INTERVAL);
+        assert_eq!(a.expires_in, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn absurd_intervals_are_clamped() {
+        let a = check_authorization(
+            raw(r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":0,"expires_in":99999999}"#),
+            "https://idp/da",
+        )
+        .unwrap();
+        assert_eq!(a.interval, MIN_INTERVAL);
+        assert_eq!(a.expires_in, MAX_EXPIRES_IN);
+        let a = check_authorization(
+            raw(r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":"86400","expires_in":"600"}"#),
+            "https://idp/da",
+        )
+        .unwrap();
+        assert_eq!(a.interval, MAX_INITIAL_INTERVAL);
+    }
+
+    #[test]
+    fn incomplete_authorizations_are_refused() {
+        for j in [
+            r#"{"device_code":"","user_code":"U","verification_uri":"https://x"}"#,
+            r#"{"device_code":"d","user_code":"U"}"#,
+            r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","expires_in":0}"#,
+        ] {
+            assert!(
+                check_authorization(raw(j), "https://idp/da").is_err(),
+                "{j}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        let i = Duration::from_secs(5);
+        assert_eq!(backoff(i, 1), Duration::from_secs(10));
+        assert_eq!(backoff(i, 3), Duration::from_secs(40));
+        assert_eq!(backoff(i, 30), MAX_BACKOFF);
+        assert_eq!(backoff(Duration::from_secs(90), 1), Duration::from_secs(90));
+    }
+}

@@ -1,0 +1,168 @@
+//! Issuer metadata: OpenID Connect Discovery, falling back to RFC 8414, with the
+//! issuer mix-up check and the HTTPS policy applied to every endpoint.
+
+use serde::Deserialize;
+
+use super::ProtocolError;
+use super::http::{Http, require_secure};
+
+/// The part of the issuer metadata vmauth uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub token_endpoint: Option<String>,
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub grant_types_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+impl Metadata {
+    /// The token endpoint (checked present and secure by [`discover`]).
+    pub fn token_endpoint(&self) -> &str {
+        self.token_endpoint.as_deref().unwrap_or_default()
+    }
+
+    /// The device authorization endpoint, or an error that says what to do.
+    pub fn device_endpoint(&self) -> Result<&str, ProtocolError> {
+        self.device_authorization_endpoint.as_deref().ok_or_else(|| {
+            ProtocolError::Config(format!(
+                "issuer {} does not support the device flow (no device_authorization_endpoint in its metadata); enable the device code grant for this client at the identity provider",
+                self.issuer
+            ))
+        })
+    }
+}
+
+/// The two well-known URLs to try, in order: OIDC Discovery
+/// (`{issuer}/.well-known/openid-configuration`) and RFC 8414
+/// (`{origin}/.well-known/oauth-authorization-server{path}`).
+pub fn well_known_urls(issuer: &str) -> Vec<String> {
+    let issuer = issuer.trim_end_matches('/');
+    let mut urls = vec![format!("{issuer}/.well-known/openid-configuration")];
+    if let Ok(u) = url::Url::parse(issuer) {
+        let origin = u.origin().ascii_serialization();
+        let path = u.path().trim_end_matches('/');
+        urls.push(format!(
+            "{origin}/.well-known/oauth-authorization-server{path}"
+        ));
+    }
+    urls
+}
+
+/// Fetch and check the metadata of `issuer` (already normalised, no trailing slash).
+pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata, ProtocolError> {
+    require_secure(issuer, "issuer")?;
+    let urls = well_known_urls(issuer);
+    let mut not_found = Vec::new();
+    for url in &urls {
+        let reply = http.get(url).await?;
+        if (400..500).contains(&reply.status) {
+            not_found.push(format!("{url} (HTTP {})", reply.status));
+            continue;
+        }
+        let meta: Metadata = super::parse_reply(&reply, url)?;
+        check(&meta, issuer)?;
+        return Ok(meta);
+    }
+    Err(ProtocolError::Config(format!(
+        "no issuer metadata at {}; check --issuer (it must be the issuer URL, without /.well-known/…)",
+        not_found.join(" or ")
+    )))
+}
+
+/// The issuer in the document must be the one asked for (mix-up defence); every
+/// endpoint must be HTTPS (or loopback) and a token endpoint must exist.
+fn check(meta: &Metadata, issuer: &str) -> Result<(), ProtocolError> {
+    if !issuer_matches(&meta.issuer, issuer) {
+        return Err(ProtocolError::Config(format!(
+            "issuer mismatch: asked for {issuer} but its metadata says {}; use the issuer URL exactly as the identity provider publishes it",
+            crate::error::from_server(&meta.issuer, 200)
+        )));
+    }
+    let token = meta.token_endpoint.as_deref().ok_or_else(|| {
+        ProtocolError::Config(format!(
+            "issuer {issuer} publishes no token_endpoint in its metadata"
+        ))
+    })?;
+    require_secure(token, "token endpoint")?;
+    for (what, url) in [
+        (
+            "device authorization endpoint",
+            &meta.device_authorization_endpoint,
+        ),
+        ("revocation endpoint", &meta.revocation_endpoint),
+    ] {
+        if let Some(u) = url {
+            require_secure(u, what)?;
+        }
+    }
+    Ok(())
+}
+
+/// Equal after dropping trailing slashes. A `{tenantid}` placeholder in the
+/// published issuer (Microsoft Entra multi-tenant metadata) matches one path segment.
+pub fn issuer_matches(published: &str, configured: &str) -> bool {
+    let published = published.trim_end_matches('/');
+    let configured = configured.trim_end_matches('/');
+    if published == configured {
+        return true;
+    }
+    if !published.contains("{tenantid}") {
+        return false;
+    }
+    let p: Vec<&str> = published.split('/').collect();
+    let c: Vec<&str> = configured.split('/').collect();
+    p.len() == c.len()
+        && p.iter()
+            .zip(&c)
+            .all(|(a, b)| a == b || (*a == "{tenantid}" && !b.is_empty() && !b.contains('{')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_locations() {
+        assert_eq!(
+            well_known_urls("https://idp.example/realms/x"),
+            vec![
+                "https://idp.example/realms/x/.well-known/openid-configuration",
+                "https://idp.example/.well-known/oauth-authorization-server/realms/x",
+            ]
+        );
+        assert_eq!(
+            well_known_urls("https://idp.example")[1],
+            "https://idp.example/.well-known/oauth-authorization-server"
+        );
+    }
+
+    #[test]
+    fn issuer_comparison() {
+        assert!(issuer_matches(
+            "https://tenant.auth0.com/",
+            "https://tenant.auth0.com"
+        ));
+        assert!(!issuer_matches(
+            "https://evil.example",
+            "https://idp.example"
+        ));
+        assert!(issuer_matches(
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://login.microsoftonline.com/1234/v2.0"
+        ));
+        assert!(!issuer_matches(
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://evil.example/1234/v2.0"
+        ));
+    }
+}

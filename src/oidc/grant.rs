@@ -1,0 +1,110 @@
+//! Token endpoint requests (RFC 6749 §5): the device_code and refresh_token
+//! grants, with the `audience` / `resource` (RFC 8707) extras.
+
+use serde::Deserialize;
+
+use super::http::Http;
+use super::{ProtocolError, lenient_u64, parse_reply};
+
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// A successful token response. `Debug` is redacted: tokens must never reach logs.
+#[derive(Clone, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default)]
+    pub token_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub id_token: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// Who the client is and what it asks for; shared by every grant.
+#[derive(Debug, Clone, Default)]
+pub struct ClientRequest {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// Auth0-style `audience`.
+    pub audience: Option<String>,
+    /// RFC 8707 resource indicators.
+    pub resources: Vec<String>,
+}
+
+impl ClientRequest {
+    /// `client_id` plus the audience/resource extras, as form pairs.
+    pub fn base_form(&self) -> Vec<(&str, &str)> {
+        let mut form = vec![("client_id", self.client_id.as_str())];
+        if let Some(aud) = &self.audience {
+            form.push(("audience", aud.as_str()));
+        }
+        for r in &self.resources {
+            form.push(("resource", r.as_str()));
+        }
+        form
+    }
+}
+
+/// POST a token request and parse the answer. An empty `access_token` is refused.
+pub async fn token_request(
+    http: &Http,
+    token_endpoint: &str,
+    form: &[(&str, &str)],
+) -> Result<TokenResponse, ProtocolError> {
+    let reply = http.post_form(token_endpoint, form).await?;
+    let tokens: TokenResponse = parse_reply(&reply, token_endpoint)?;
+    if tokens.access_token.trim().is_empty() {
+        return Err(ProtocolError::BadResponse {
+            url: super::http::strip_query(token_endpoint),
+            what: "token response has an empty access_token".into(),
+        });
+    }
+    if let Some(tt) = &tokens.token_type
+        && !tt.eq_ignore_ascii_case("bearer")
+        && !tt.eq_ignore_ascii_case("dpop")
+        && !tt.eq_ignore_ascii_case("n_a")
+    {
+        return Err(ProtocolError::BadResponse {
+            url: super::http::strip_query(token_endpoint),
+            what: format!(
+                "unsupported token_type {:?}; vmauth handles Bearer tokens",
+                crate::error::from_server(tt, 40)
+            ),
+        });
+    }
+    Ok(tokens)
+}
+
+/// Exchange a refresh token (RFC 6749 §6). The audience/resource of the original
+/// login are sent again so the new access token keeps its `aud`.
+pub async fn refresh(
+    http: &Http,
+    token_endpoint: &str,
+    client: &ClientRequest,
+    refresh_token: &str,
+) -> Result<TokenResponse, ProtocolError> {
+    let mut form = client.base_form();
+    form.push(("grant_type", "refresh_token"));
+    form.push(("refresh_token", refresh_token));
+    token_request(http, token_endpoint, &form).await
+}

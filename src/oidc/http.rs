@@ -1,0 +1,296 @@
+//! The one HTTP client factory and transport policy: HTTPS except on loopback,
+//! timeouts, redirect policy, response-size limit, and classification of
+//! transport failures (DNS / TLS / refused fail fast; timeouts are transient).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::redirect;
+use url::{Host, Url};
+
+use super::ProtocolError;
+
+/// Largest response body vmauth reads (discovery documents and token responses are small).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// How a request failed before an HTTP answer arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// No answer in time: worth retrying.
+    Timeout,
+    /// Nothing listens there: fail at once.
+    Refused,
+    /// The host name does not resolve: fail at once.
+    Dns,
+    /// The TLS handshake or certificate check failed: fail at once.
+    Tls,
+    /// Anything else (reset, closed): worth retrying.
+    Other,
+}
+
+impl TransportKind {
+    /// Whether waiting and trying again can help.
+    pub fn is_transient(self) -> bool {
+        matches!(self, TransportKind::Timeout | TransportKind::Other)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            TransportKind::Timeout => "timed out",
+            TransportKind::Refused => "connection refused",
+            TransportKind::Dns => "host name does not resolve",
+            TransportKind::Tls => "TLS handshake or certificate check failed",
+            TransportKind::Other => "connection failed",
+        }
+    }
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Parse `value` and require `https`, or `http` on a loopback host.
+/// `what` names the URL in the message ("issuer", "token endpoint", …).
+pub fn require_secure(value: &str, what: &str) -> Result<Url, ProtocolError> {
+    let url = Url::parse(value)
+        .map_err(|e| ProtocolError::Config(format!("{what} {value:?} is not a valid URL ({e})")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(ProtocolError::Config(format!(
+                "{what} {value} uses http; vmauth requires https except for loopback hosts (127.0.0.1, ::1, localhost)"
+            )));
+        }
+        other => {
+            return Err(ProtocolError::Config(format!(
+                "{what} {value} has scheme {other:?}; use an https:// URL"
+            )));
+        }
+    }
+    if url.host().is_none() {
+        return Err(ProtocolError::Config(format!("{what} {value} has no host")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ProtocolError::Config(format!(
+            "{what} must not contain user:password@; remove it from the URL"
+        )));
+    }
+    Ok(url)
+}
+
+/// Timeouts for one client.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            total: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An HTTP answer, read in full (up to [`MAX_BODY`]).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn is_json(&self) -> bool {
+        let ct = self.content_type.to_ascii_lowercase();
+        ct.starts_with("application/json")
+            || (ct.starts_with("application/") && ct.contains("+json"))
+    }
+}
+
+/// The HTTP client used by the protocol engine. Built only when a command needs
+/// the network: building it loads the system trust store (several ms).
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(timeouts: Timeouts) -> Result<Http, ProtocolError> {
+        // ring is the only crypto provider compiled in; installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let policy = redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("too many redirects")
+            } else if require_secure(attempt.url().as_str(), "redirect target").is_err() {
+                attempt.error("redirect to an insecure URL refused")
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("vmauth/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .redirect(policy)
+            .build()
+            .map_err(|e| ProtocolError::Config(format!("cannot set up HTTPS client: {e}")))?;
+        Ok(Http { client })
+    }
+
+    pub async fn get(&self, url: &str) -> Result<Reply, ProtocolError> {
+        let req = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        self.send(req, url).await
+    }
+
+    /// POST an `application/x-www-form-urlencoded` body.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Reply, ProtocolError> {
+        let req = self
+            .client
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form);
+        self.send(req, url).await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Reply, ProtocolError> {
+        let transport = |e: &reqwest::Error| ProtocolError::Transport {
+            kind: classify(e),
+            url: strip_query(url),
+        };
+        let mut resp = req.send().await.map_err(|e| transport(&e))?;
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&e))? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(ProtocolError::BadResponse {
+                    url: strip_query(url),
+                    what: format!("response larger than {} KiB", MAX_BODY / 1024),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Reply {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+/// The URL without query or fragment, for messages.
+pub fn strip_query(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or("").to_string(),
+    }
+}
+
+/// Work out why a request failed from reqwest's error chain.
+fn classify(e: &reqwest::Error) -> TransportKind {
+    if e.is_timeout() {
+        return TransportKind::Timeout;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return TransportKind::Refused,
+                std::io::ErrorKind::TimedOut => return TransportKind::Timeout,
+                _ => {}
+            }
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return TransportKind::Tls;
+            }
+        }
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return TransportKind::Tls;
+        }
+        let text = err.to_string().to_ascii_lowercase();
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            return TransportKind::Dns;
+        }
+        if text.contains("certificate") || text.contains("tls") {
+            return TransportKind::Tls;
+        }
+        source = err.source();
+    }
+    TransportKind::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for u in [
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:1",
+            "http://localhost",
+            "http://LOCALHOST.",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://10.0.0.1",
+            "http://example.com",
+            "http://localhost.example.com",
+            "http://[::2]",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
+
+    #[test]
+    fn https_required_except_loopback() {
+        assert!(require_secure("https://idp.example.com", "issuer").is_ok());
+        assert!(require_secure("http://127.0.0.1:9/x", "issuer").is_ok());
+        let e = require_secure("http://idp.example.com", "issuer").unwrap_err();
+        assert!(e.to_string().contains("requires https"), "{e}");
+        assert!(require_secure("ftp://idp", "issuer").is_err());
+        assert!(require_secure("not a url", "issuer").is_err());
+        assert!(require_secure("https://u:p@idp", "issuer").is_err());
+    }
+
+    #[test]
+    fn strip_query_drops_secrets_in_urls() {
+        assert_eq!(
+            strip_query("https://idp/x?code=abc#frag"),
+            "https://idp/x".to_string()
+        );
+    }
+}

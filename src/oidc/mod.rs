@@ -1,0 +1,272 @@
+//! The protocol engine: OIDC discovery, RFC 8628 device flow, token requests,
+//! RFC 7009 revocation and ID-token claims. It never prints, reads environment
+//! variables or exits; time and HTTP are injected.
+
+pub mod device;
+pub mod discovery;
+pub mod grant;
+pub mod http;
+pub mod jwt;
+pub mod revoke;
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::error::{Error, from_server};
+pub use http::TransportKind;
+
+/// An OAuth error response (RFC 6749 §5.2): `error`, `error_description`, `error_uri`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OAuthError {
+    pub error: String,
+    #[serde(default)]
+    pub error_description: Option<String>,
+    #[serde(default)]
+    pub error_uri: Option<String>,
+    /// A new polling interval some servers send with `slow_down`.
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub interval: Option<u64>,
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", from_server(&self.error, 80))?;
+        if let Some(d) = self.error_description.as_deref().filter(|d| !d.is_empty()) {
+            write!(f, " ({})", from_server(d, 200))?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong talking to an identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// A URL or response breaks vmauth's security policy, or is malformed config.
+    Config(String),
+    /// No HTTP answer.
+    Transport { kind: TransportKind, url: String },
+    /// An HTTP error that is not an OAuth error document (HTML error page, 5xx …).
+    Status {
+        status: u16,
+        content_type: String,
+        url: String,
+    },
+    /// The server answered with an OAuth error.
+    OAuth(OAuthError),
+    /// The answer could not be understood.
+    BadResponse { url: String, what: String },
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::Config(m) => f.write_str(m),
+            ProtocolError::Transport { kind, url } => {
+                write!(f, "cannot reach {url}: {}", kind.describe())?;
+                match kind {
+                    TransportKind::Dns => f.write_str("; check the --issuer host name"),
+                    TransportKind::Refused => f.write_str("; is the identity provider running?"),
+                    TransportKind::Tls => f.write_str(
+                        "; check the URL, the system clock, and that the certificate is trusted (SSL_CERT_FILE)",
+                    ),
+                    _ => f.write_str("; check the network or proxy settings (HTTPS_PROXY)"),
+                }
+            }
+            ProtocolError::Status {
+                status,
+                content_type,
+                url,
+            } => {
+                let ct = if content_type.is_empty() {
+                    "no content type".to_string()
+                } else {
+                    from_server(content_type, 60)
+                };
+                write!(
+                    f,
+                    "{url} answered HTTP {status} ({ct}), not an OAuth response"
+                )
+            }
+            ProtocolError::OAuth(e) => write!(f, "identity provider said: {e}"),
+            ProtocolError::BadResponse { url, what } => {
+                write!(f, "unexpected answer from {url}: {what}")
+            }
+        }
+    }
+}
+
+impl ProtocolError {
+    /// Worth retrying later (timeouts, resets, 5xx, 429).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ProtocolError::Transport { kind, .. } => kind.is_transient(),
+            ProtocolError::Status { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+
+    /// The OAuth `error` code, if this is an OAuth error.
+    pub fn oauth_code(&self) -> Option<&str> {
+        match self {
+            ProtocolError::OAuth(e) => Some(e.error.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Error {
+        match e {
+            ProtocolError::Config(_) => Error::usage(e.to_string()),
+            _ => Error::idp(e.to_string()),
+        }
+    }
+}
+
+/// Parse a JSON success body, or turn an error reply into the right [`ProtocolError`].
+/// Bodies are never quoted in messages: they may hold tokens.
+pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
+    reply: &http::Reply,
+    url: &str,
+) -> Result<T, ProtocolError> {
+    let url = http::strip_query(url);
+    if (200..300).contains(&reply.status) {
+        return serde_json::from_slice(&reply.body).map_err(|e| ProtocolError::BadResponse {
+            url,
+            what: if reply.is_json() || reply.body.first() == Some(&b'{') {
+                format!("malformed JSON ({})", json_error_category(&e))
+            } else {
+                format!(
+                    "expected JSON, got {}",
+                    from_server(&reply.content_type, 60)
+                )
+            },
+        });
+    }
+    if let Ok(err) = serde_json::from_slice::<OAuthError>(&reply.body)
+        && !err.error.is_empty()
+    {
+        return Err(ProtocolError::OAuth(err));
+    }
+    Err(ProtocolError::Status {
+        status: reply.status,
+        content_type: reply.content_type.clone(),
+        url,
+    })
+}
+
+/// serde_json's message without any quoted input (it can echo values).
+fn json_error_category(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => {
+            format!("syntax error at line {} column {}", e.line(), e.column())
+        }
+        Category::Data => format!(
+            "wrong field type at line {} column {}",
+            e.line(),
+            e.column()
+        ),
+        Category::Io => "read error".to_string(),
+    }
+}
+
+/// Deserialise an integer that some servers send as a string (`"3600"`).
+pub(crate) fn lenient_u64<'de, D>(d: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        U(u64),
+        F(f64),
+        S(String),
+    }
+    Ok(match Option::<Num>::deserialize(d)? {
+        None => None,
+        Some(Num::U(n)) => Some(n),
+        Some(Num::F(f)) if f.is_finite() && f >= 0.0 => Some(f as u64),
+        Some(Num::F(_)) => None,
+        Some(Num::S(s)) => s.trim().parse().ok(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, ct: &str, body: &str) -> http::Reply {
+        http::Reply {
+            status,
+            content_type: ct.into(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct T {
+        #[allow(dead_code)]
+        a: u32,
+    }
+
+    #[test]
+    fn oauth_errors_are_typed() {
+        let e = parse_reply::<T>(
+            &reply(
+                400,
+                "application/json",
+                r#"{"error":"invalid_grant","error_description":"no\nway"}"#,
+            ),
+            "https://idp/token",
+        )
+        .unwrap_err();
+        assert_eq!(e.oauth_code(), Some("invalid_grant"));
+        assert_eq!(
+            e.to_string(),
+            "identity provider said: invalid_grant (no way)"
+        );
+    }
+
+    #[test]
+    fn html_error_pages_do_not_leak_bodies() {
+        let e = parse_reply::<T>(
+            &reply(500, "text/html", "<html>secret-token-xyz</html>"),
+            "https://idp/token?x=1",
+        )
+        .unwrap_err();
+        assert!(e.is_transient());
+        let msg = e.to_string();
+        assert!(msg.contains("HTTP 500"), "{msg}");
+        assert!(!msg.contains("secret-token-xyz"), "{msg}");
+        assert!(!msg.contains("x=1"), "{msg}");
+    }
+
+    #[test]
+    fn malformed_json_does_not_echo_the_body() {
+        let e = parse_reply::<T>(
+            &reply(200, "application/json", r#"{"a": "tok-123"}"#),
+            "https://idp/token",
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("tok-123"), "{e}");
+        assert!(e.to_string().contains("malformed JSON"), "{e}");
+    }
+
+    #[test]
+    fn lenient_numbers() {
+        #[derive(Deserialize)]
+        struct N {
+            #[serde(default, deserialize_with = "lenient_u64")]
+            n: Option<u64>,
+        }
+        let p = |s: &str| serde_json::from_str::<N>(s).unwrap().n;
+        assert_eq!(p(r#"{"n":5}"#), Some(5));
+        assert_eq!(p(r#"{"n":"7"}"#), Some(7));
+        assert_eq!(p(r#"{"n":2.0}"#), Some(2));
+        assert_eq!(p(r#"{"n":-1}"#), None);
+        assert_eq!(p(r#"{"n":"x"}"#), None);
+        assert_eq!(p(r#"{}"#), None);
+    }
+}

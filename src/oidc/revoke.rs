@@ -1,0 +1,33 @@
+//! RFC 7009 token revocation.
+
+use super::http::Http;
+use super::{ProtocolError, parse_reply};
+
+/// Revoke one token. `hint` is `refresh_token` or `access_token`.
+/// HTTP 200 means revoked (or already unknown to the server, RFC 7009 §2.2).
+pub async fn revoke(
+    http: &Http,
+    endpoint: &str,
+    client_id: &str,
+    token: &str,
+    hint: &str,
+) -> Result<(), ProtocolError> {
+    let form = [
+        ("client_id", client_id),
+        ("token", token),
+        ("token_type_hint", hint),
+    ];
+    let reply = http.post_form(endpoint, &form).await?;
+    if reply.status == 200 {
+        return Ok(());
+    }
+    // Not a success: turn it into an OAuth or HTTP error (never quoting the body).
+    match parse_reply::<serde_json::Value>(&reply, endpoint) {
+        Err(e) => Err(e),
+        Ok(_) => Err(ProtocolError::Status {
+            status: reply.status,
+            content_type: reply.content_type.clone(),
+            url: super::http::strip_query(endpoint),
+        }),
+    }
+}

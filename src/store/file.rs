@@ -1,0 +1,262 @@
+//! The file backend: `~/.validmind/credentials.json`, the ValidMind library's
+//! format (`{"version": 1, "credentials": {"<key>": {…}}}`), 0600 in a 0700
+//! directory, replaced atomically, read-modify-write serialised by a lock file.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::fsutil::{ensure_private_dir, lock_exclusive, tighten, write_atomic};
+use super::{Credential, CredentialStore, WarnSink};
+use crate::error::{Error, Result};
+
+pub const FORMAT_VERSION: u64 = 1;
+
+pub struct FileStore {
+    path: PathBuf,
+    warn: WarnSink,
+}
+
+impl FileStore {
+    pub fn new(path: PathBuf, warn: WarnSink) -> FileStore {
+        FileStore { path, warn }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self
+            .path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "credentials.json".into());
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    /// The whole document; an absent file is an empty store. A file that is not a
+    /// credentials document is an error, never silently replaced.
+    fn read_doc(&self) -> Result<Map<String, Value>> {
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Map::new()),
+            Err(e) => {
+                return Err(Error::storage(format!(
+                    "cannot read {}: {e}",
+                    self.path.display()
+                )));
+            }
+        };
+        if let Ok(meta) = fs::metadata(&self.path) {
+            tighten(&self.path, 0o600, &meta, &*self.warn)?;
+        }
+        let corrupt = |why: &str| {
+            Error::storage(format!(
+                "{} is not a valid credentials file ({why}); fix it or move it aside and log in again",
+                self.path.display()
+            ))
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Map::new());
+        }
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|_| corrupt("not JSON"))?;
+        let Value::Object(doc) = doc else {
+            return Err(corrupt("not a JSON object"));
+        };
+        match doc.get("credentials") {
+            None | Some(Value::Object(_)) => {}
+            Some(_) => return Err(corrupt("\"credentials\" is not an object")),
+        }
+        if let Some(v) = doc.get("version")
+            && v.as_u64().is_some_and(|v| v > FORMAT_VERSION)
+        {
+            return Err(corrupt("written by a newer version; upgrade vmauth"));
+        }
+        Ok(doc)
+    }
+
+    fn entries(doc: &Map<String, Value>) -> Option<&Map<String, Value>> {
+        doc.get("credentials").and_then(Value::as_object)
+    }
+
+    /// Lock, read, let `change` edit the credentials map, write back atomically.
+    fn modify<T>(&self, change: impl FnOnce(&mut Map<String, Value>) -> T) -> Result<T> {
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        ensure_private_dir(dir, &*self.warn)?;
+        let _guard = lock_exclusive(&self.lock_path())?;
+        let mut doc = self.read_doc()?;
+        let creds = doc
+            .entry("credentials")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(creds) = creds else {
+            unreachable!("read_doc checked credentials is an object")
+        };
+        let out = change(creds);
+        doc.insert("version".into(), Value::from(FORMAT_VERSION));
+        let mut bytes = serde_json::to_vec_pretty(&Value::Object(doc))
+            .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
+        bytes.push(b'\n');
+        write_atomic(&self.path, &bytes)?;
+        Ok(out)
+    }
+}
+
+fn decode(key: &str, v: &Value, path: &Path) -> Result<Credential> {
+    serde_json::from_value(v.clone()).map_err(|_| {
+        Error::storage(format!(
+            "login {key:?} in {} is incomplete or malformed; run vmauth logout and log in again",
+            path.display()
+        ))
+    })
+}
+
+impl CredentialStore for FileStore {
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Credential>> {
+        let doc = self.read_doc()?;
+        match Self::entries(&doc).and_then(|c| c.get(key)) {
+            Some(v) => decode(key, v, &self.path).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&self, key: &str, credential: &Credential) -> Result<()> {
+        let value = serde_json::to_value(credential)
+            .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
+        self.modify(|creds| {
+            creds.insert(key.to_string(), value);
+        })
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        let doc = self.read_doc()?;
+        if !Self::entries(&doc).is_some_and(|c| c.contains_key(key)) {
+            return Ok(false);
+        }
+        self.modify(|creds| creds.remove(key).is_some())
+    }
+
+    fn list(&self) -> Result<Vec<(String, Credential)>> {
+        let doc = self.read_doc()?;
+        let mut out = Vec::new();
+        if let Some(creds) = Self::entries(&doc) {
+            for (k, v) in creds {
+                // One malformed entry (e.g. another tool's) must not hide the others.
+                if let Ok(c) = decode(k, v, &self.path) {
+                    out.push((k.clone(), c));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Secret;
+    use super::*;
+
+    fn cred(at: &str) -> Credential {
+        Credential {
+            issuer: "https://i".into(),
+            client_id: "c".into(),
+            audience: None,
+            access_token: Secret::new(at),
+            refresh_token: Some(Secret::new("rt")),
+            id_token: None,
+            expires_at: 1_900_000_000,
+            scope: Some("openid".into()),
+            token_type: Some("Bearer".into()),
+            resource: vec![],
+            requested_scope: None,
+            extra: Map::new(),
+        }
+    }
+
+    fn store(dir: &Path) -> FileStore {
+        FileStore::new(dir.join("vm/credentials.json"), Box::new(|_| {}))
+    }
+
+    #[test]
+    fn round_trip_keeps_other_entries_and_fields() {
+        let t = tempfile::tempdir().unwrap();
+        let s = store(t.path());
+        fs::create_dir_all(t.path().join("vm")).unwrap();
+        fs::write(
+            s.path(),
+            r#"{"version":1,"top":"kept","credentials":{"other|x":{"issuer":"o","client_id":"x","access_token":"A","expires_at":"2030-01-01T00:00:00+00:00","custom":1}}}"#,
+        )
+        .unwrap();
+        s.put("https://i|c", &cred("at1")).unwrap();
+        let doc: Value = serde_json::from_slice(&fs::read(s.path()).unwrap()).unwrap();
+        assert_eq!(doc["top"], "kept");
+        assert_eq!(doc["credentials"]["other|x"]["custom"], 1);
+        assert_eq!(
+            doc["credentials"]["https://i|c"]["expires_at"],
+            "2030-03-17T17:46:40Z"
+        );
+        assert_eq!(
+            s.get("https://i|c").unwrap().unwrap().access_token.expose(),
+            "at1"
+        );
+        assert_eq!(s.list().unwrap().len(), 2);
+        assert!(s.delete("https://i|c").unwrap());
+        assert!(!s.delete("https://i|c").unwrap());
+        assert!(s.get("other|x").unwrap().is_some());
+    }
+
+    #[test]
+    fn corrupt_file_is_never_overwritten() {
+        let t = tempfile::tempdir().unwrap();
+        let s = store(t.path());
+        fs::create_dir_all(t.path().join("vm")).unwrap();
+        fs::write(s.path(), "{not json").unwrap();
+        let e = s.put("k", &cred("a")).unwrap_err();
+        assert!(e.message().contains("not a valid credentials file"), "{e}");
+        assert_eq!(fs::read_to_string(s.path()).unwrap(), "{not json");
+    }
+
+    #[test]
+    fn missing_file_is_empty() {
+        let t = tempfile::tempdir().unwrap();
+        let s = store(t.path());
+        assert!(s.get("k").unwrap().is_none());
+        assert!(s.list().unwrap().is_empty());
+        assert!(!s.delete("k").unwrap());
+    }
+
+    #[test]
+    fn concurrent_writers_lose_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("vm/credentials.json");
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let s = FileStore::new(path, Box::new(|_| {}));
+                    s.put(&format!("k{i}"), &cred("a")).unwrap();
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(store(t.path()).list().unwrap().len(), 8);
+    }
+}

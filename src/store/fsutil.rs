@@ -1,0 +1,220 @@
+//! Private files: 0700 directories, 0600 files (whatever the umask), atomic
+//! replace (temp file, fsync, rename, fsync directory) and advisory lock files.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::storage(format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// Create `dir` (and parents) 0700, or tighten an existing one that is open to
+/// group or others. `warn` hears about any tightening.
+pub fn ensure_private_dir(dir: &Path, warn: &dyn Fn(&str)) -> Result<()> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => tighten(dir, 0o700, &m, warn),
+        Ok(_) => Err(Error::storage(format!(
+            "{} exists but is not a directory; move it away",
+            dir.display()
+        ))),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let mut b = fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(dir)
+                .map_err(|e| io_err("create directory", dir, e))?;
+            // mode() is filtered by the umask only for bits we did not ask for; set it
+            // explicitly anyway so a strange umask cannot leave it wider.
+            set_mode(dir, 0o700)
+        }
+        Err(e) => Err(io_err("read", dir, e)),
+    }
+}
+
+/// Make an existing file or directory private (mode `want`), warning when it was not.
+#[allow(unused_variables)]
+pub fn tighten(path: &Path, want: u32, meta: &fs::Metadata, warn: &dyn Fn(&str)) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            set_mode(path, want)?;
+            warn(&format!(
+                "{} was readable by other users (mode {mode:o}); changed it to {want:o}",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[allow(unused_variables)]
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|e| io_err("set permissions on", path, e))?;
+    }
+    Ok(())
+}
+
+/// Replace `path` with `bytes` atomically: a 0600 temp file in the same directory,
+/// fsync, rename over `path`, fsync the directory. Readers see the old or the new
+/// content, never a mix; a crash leaves the old file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".vmauth-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| io_err("create a temporary file in", &dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_err("set permissions on", tmp.path(), e))?;
+    }
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| io_err("write", tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| io_err("replace", path, e.error))?;
+    #[cfg(unix)]
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// An exclusive advisory lock on a separate lock file, held until dropped.
+/// (Locking the data file itself would protect nothing: rename replaces its inode.)
+pub struct LockGuard {
+    _file: File,
+}
+
+/// Take the exclusive lock on `lock_path` (created 0600), waiting for other holders.
+pub fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
+    let mut opts = OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let file = opts
+        .open(lock_path)
+        .map_err(|e| io_err("open lock file", lock_path, e))?;
+    file.lock().map_err(|e| io_err("lock", lock_path, e))?;
+    Ok(LockGuard { _file: file })
+}
+
+/// Like [`lock_exclusive`], but gives up after `wait` with an error naming the lock file.
+pub fn lock_exclusive_within(lock_path: &Path, wait: std::time::Duration) -> Result<LockGuard> {
+    let mut opts = OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let file = opts
+        .open(lock_path)
+        .map_err(|e| io_err("open lock file", lock_path, e))?;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(LockGuard { _file: file }),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::storage(format!(
+                    "another vmauth process has held {} for {}s; wait for it to finish, or delete the file if no vmauth is running",
+                    lock_path.display(),
+                    wait.as_secs()
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_err("lock", lock_path, e)),
+        }
+    }
+}
+
+/// A file name for a per-login lock: FNV-1a 64 of the key (stable across versions
+/// and platforms, unlike std's hasher), so any key fits a file name.
+pub fn lock_file_name(key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}.lock")
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn dir_and_file_are_private() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("a/b");
+        ensure_private_dir(&dir, &|_| panic!("no warning expected")).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        let f = dir.join("x.json");
+        write_atomic(&f, b"{}").unwrap();
+        assert_eq!(mode(&f), 0o600);
+        assert_eq!(fs::read(&f).unwrap(), b"{}");
+        write_atomic(&f, b"[]").unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"[]");
+        // no temp files left behind
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn open_directory_is_tightened_with_a_warning() {
+        let t = tempfile::tempdir().unwrap();
+        fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let warned = std::cell::Cell::new(false);
+        ensure_private_dir(t.path(), &|m| {
+            assert!(m.contains("changed it to 700"), "{m}");
+            warned.set(true);
+        })
+        .unwrap();
+        assert!(warned.get());
+        assert_eq!(mode(t.path()), 0o700);
+    }
+
+    #[test]
+    fn lock_is_exclusive() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("l.lock");
+        let g = lock_exclusive(&p).unwrap();
+        let other = File::options().write(true).open(&p).unwrap();
+        assert!(other.try_lock().is_err());
+        let e = lock_exclusive_within(&p, std::time::Duration::from_millis(50))
+            .err()
+            .unwrap();
+        assert!(e.message().contains("another vmauth process"), "{e}");
+        drop(g);
+        assert!(other.try_lock().is_ok());
+    }
+
+    #[test]
+    fn lock_names_are_stable() {
+        assert_eq!(lock_file_name(""), "cbf29ce484222325.lock");
+        assert_ne!(lock_file_name("a|b"), lock_file_name("a|c"));
+    }
+}

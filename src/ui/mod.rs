@@ -1,0 +1,168 @@
+//! The only code that writes for humans. Everything goes to stderr, so stdout
+//! carries nothing but a command's product (a token, JSON).
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+
+/// Terminal capabilities, decided once per process.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    /// stderr is a terminal: spinner, QR by default, cursor control allowed.
+    pub tty: bool,
+    /// ANSI styling allowed (a terminal, and `NO_COLOR` unset).
+    pub color: bool,
+}
+
+impl Ui {
+    /// `no_color`: the `NO_COLOR` convention (https://no-color.org) is in effect.
+    pub fn detect(no_color: bool) -> Ui {
+        let tty = std::io::stderr().is_terminal();
+        Ui {
+            tty,
+            color: tty && !no_color,
+        }
+    }
+
+    /// A plain line for humans.
+    pub fn info(&self, msg: &str) {
+        eprintln!("{msg}");
+    }
+
+    pub fn warn(&self, msg: &str) {
+        eprintln!("vmauth: warning: {msg}");
+    }
+
+    pub fn error(&self, msg: &str) {
+        eprintln!("vmauth: error: {msg}");
+    }
+
+    fn bold(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// Tell the person where to go: QR code (when `qr`), then the URL and the user
+    /// code, always both (the code is their check that the page is the real one).
+    pub fn device_prompt(&self, uri: &str, complete: Option<&str>, user_code: &str, qr: bool) {
+        let mut out = String::new();
+        if qr && let Some(code) = render_qr(complete.unwrap_or(uri)) {
+            out.push_str(&code);
+            out.push('\n');
+        }
+        let _ = writeln!(out, "To sign in, open this page in a browser:");
+        let _ = writeln!(out, "  {}", complete.unwrap_or(uri));
+        let _ = writeln!(out, "and check that it shows this code:");
+        let _ = writeln!(out, "  {}", self.bold(user_code));
+        if complete.is_some_and(|c| c != uri) {
+            let _ = writeln!(out, "(or open {uri} and enter the code)");
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(out.as_bytes());
+        let _ = err.flush();
+    }
+
+    /// Show that vmauth is waiting: a spinner with the time left on a terminal,
+    /// one plain line otherwise.
+    pub fn waiting(&self, expires_in: Duration) -> Waiting {
+        if !self.tty {
+            self.info(&format!(
+                "Waiting for approval (the code expires in {}) …",
+                human_duration(expires_in)
+            ));
+            return Waiting { bar: None };
+        }
+        let deadline = Instant::now() + expires_in;
+        let style = ProgressStyle::with_template("{spinner} {msg} (code expires in {left})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .with_key(
+                "left",
+                move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let _ = write!(w, "{}", human_duration(left));
+                },
+            );
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(style);
+        bar.set_message("Waiting for approval");
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Waiting { bar: Some(bar) }
+    }
+}
+
+/// A running wait indicator; cleared when finished or dropped.
+pub struct Waiting {
+    bar: Option<ProgressBar>,
+}
+
+impl Waiting {
+    /// A notice while waiting (slow_down, retries) that does not break the spinner.
+    pub fn note(&self, msg: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("vmauth: {msg}")),
+            None => eprintln!("vmauth: {msg}"),
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A QR code in Unicode half blocks, light on dark (for dark terminals, like
+/// `qrencode -t UTF8`), with its quiet zone. `None` if the text does not fit.
+pub fn render_qr(text: &str) -> Option<String> {
+    let code = QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<Dense1x2>()
+            .dark_color(Dense1x2::Light)
+            .light_color(Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+/// `9m 05s`, `45s`, `1h 02m`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_is_half_blocks_without_escape_codes() {
+        let qr = render_qr("http://127.0.0.1:9090/device?user_code=ABCD-EFGH").unwrap();
+        assert!(qr.contains('█') || qr.contains('▀') || qr.contains('▄'));
+        assert!(!qr.contains('\x1b'));
+        let widths: Vec<usize> = qr.lines().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "square: {widths:?}");
+        assert!(widths[0] <= 80, "fits 80 columns: {}", widths[0]);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(human_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(human_duration(Duration::from_secs(545)), "9m 05s");
+        assert_eq!(human_duration(Duration::from_secs(3720)), "1h 02m");
+    }
+}
