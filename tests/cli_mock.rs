@@ -1,0 +1,380 @@
+//! The `vmauth` binary against an in-process mock identity provider (wiremock),
+//! for answers a real OpenID Provider will not give: wrong issuer, missing
+//! endpoints, HTML 500 pages, malformed JSON, insecure URLs.
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::Home;
+use serde_json::json;
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const OIDC: &str = "/.well-known/openid-configuration";
+
+fn metadata(issuer: &str) -> serde_json::Value {
+    json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+        "device_authorization_endpoint": format!("{issuer}/device/auth"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+    })
+}
+
+async fn serve(server: &MockServer, p: &str, r: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(r)
+        .mount(server)
+        .await;
+}
+
+fn login(home: &Home, issuer: &str) -> cli::Run {
+    home.run(&["login", "--issuer", issuer, "--client-id", "cli", "--no-qr"])
+}
+
+#[tokio::test]
+async fn http_issuer_is_refused_before_any_traffic() {
+    let home = Home::new();
+    login(&home, "http://idp.example.com")
+        .expect_code(2)
+        .expect_error("requires https");
+    // Also through the environment, with the legacy variable name.
+    let r = cli::Run::from(
+        home.cmd(&["login", "--no-qr"])
+            .env("VM_OIDC_ISSUER", "'http://idp.example.com/'")
+            .env("VM_OIDC_CLIENT_ID", "cli")
+            .output()
+            .unwrap(),
+    );
+    r.expect_code(2)
+        .expect_error("http://idp.example.com uses http");
+}
+
+#[tokio::test]
+async fn issuer_mismatch_names_both_issuers() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata("https://evil.example")),
+    )
+    .await;
+    login(&Home::new(), &s.uri())
+        .expect_code(2)
+        .expect_error(&format!(
+            "asked for {} but its metadata says https://evil.example",
+            s.uri()
+        ));
+}
+
+#[tokio::test]
+async fn no_device_endpoint_is_explained() {
+    let s = MockServer::start().await;
+    let mut m = metadata(&s.uri());
+    m.as_object_mut()
+        .unwrap()
+        .remove("device_authorization_endpoint");
+    serve(&s, OIDC, ResponseTemplate::new(200).set_body_json(m)).await;
+    login(&Home::new(), &s.uri())
+        .expect_code(2)
+        .expect_error("does not support the device flow");
+}
+
+#[tokio::test]
+async fn html_500_is_reported_without_the_page() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(500)
+            .set_body_raw("<html><body>Internal error</body></html>", "text/html"),
+    )
+    .await;
+    let r = login(&Home::new(), &s.uri());
+    r.expect_code(1)
+        .expect_error("answered HTTP 500 (text/html)");
+    assert!(!r.stderr.contains("Internal error"));
+}
+
+#[tokio::test]
+async fn malformed_json_is_reported() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_raw("{\"issuer\": ", "application/json"),
+    )
+    .await;
+    login(&Home::new(), &s.uri())
+        .expect_code(1)
+        .expect_error("malformed JSON");
+}
+
+#[tokio::test]
+async fn no_metadata_anywhere_names_both_locations() {
+    let s = MockServer::start().await;
+    login(&Home::new(), &s.uri())
+        .expect_code(2)
+        .expect_error("oauth-authorization-server (HTTP 404)");
+}
+
+#[tokio::test]
+async fn insecure_endpoint_in_metadata_is_refused() {
+    let s = MockServer::start().await;
+    let mut m = metadata(&s.uri());
+    m["token_endpoint"] = json!("http://idp.example.com/token");
+    serve(&s, OIDC, ResponseTemplate::new(200).set_body_json(m)).await;
+    login(&Home::new(), &s.uri())
+        .expect_code(2)
+        .expect_error("token endpoint http://idp.example.com/token uses http");
+}
+
+#[tokio::test]
+async fn device_authorization_error_is_reported() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/device/auth"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": "invalid_client", "error_description": "unknown client"}),
+        ))
+        .mount(&s)
+        .await;
+    login(&Home::new(), &s.uri()).expect_code(1).expect_error(
+        "device authorization failed: identity provider said: invalid_client (unknown client)",
+    );
+}
+
+/// A whole login against the mock, found through the RFC 8414 fallback: the
+/// tokens land in the file, stdout stays empty, and nothing secret reaches stderr.
+#[tokio::test]
+async fn rfc8414_fallback_and_a_full_mock_login() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        "/.well-known/oauth-authorization-server",
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/device/auth"))
+        .and(body_string_contains("audience=https%3A%2F%2Fapi.example"))
+        .and(body_string_contains("scope=openid+api"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "device_code": "DEVICE-SECRET", "user_code": "WDJB-MJHT",
+            "verification_url": format!("{}/activate", s.uri()),
+            "expires_in": "600", "interval": 1
+        })))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("device_code=DEVICE-SECRET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-SECRET-1", "token_type": "Bearer", "expires_in": 3600,
+            "refresh_token": "RT-SECRET-1", "scope": "openid api"
+        })))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let home = Home::new();
+    let r = home.run(&[
+        "login",
+        "--issuer",
+        &format!("{}/", s.uri()),
+        "--client-id",
+        "cli",
+        "--audience",
+        "https://api.example",
+        "--scope",
+        "openid,api",
+    ]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.contains("WDJB-MJHT"),
+        "user code shown: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("{}/activate", s.uri())),
+        "URL shown: {}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains('█') && !r.stderr.contains('▀'),
+        "no QR when not a terminal"
+    );
+    assert!(
+        !r.stderr.contains('\x1b'),
+        "no ANSI codes when not a terminal"
+    );
+    for secret in ["AT-SECRET-1", "RT-SECRET-1", "DEVICE-SECRET"] {
+        assert!(!r.stderr.contains(secret), "{secret} leaked: {}", r.stderr);
+    }
+    let doc = home.read_credentials();
+    let key = format!("{}|cli|https://api.example", s.uri());
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["credentials"][&key]["access_token"], "AT-SECRET-1");
+    assert_eq!(doc["credentials"][&key]["audience"], "https://api.example");
+
+    let t = home.run(&["token"]);
+    t.expect_code(0);
+    assert_eq!(t.stdout, "AT-SECRET-1\n");
+    assert_eq!(t.stderr, "");
+}
+
+#[tokio::test]
+async fn qr_on_request_when_not_a_terminal() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/device/auth"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "device_code": "d", "user_code": "QRQR-QRQR",
+            "verification_uri": format!("{}/device", s.uri()),
+            "verification_uri_complete": format!("{}/device?user_code=QRQR-QRQR", s.uri()),
+            "expires_in": 600, "interval": 1
+        })))
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "access_denied"})))
+        .mount(&s)
+        .await;
+    let r = Home::new().run(&["login", "--issuer", &s.uri(), "--client-id", "cli", "--qr"]);
+    r.expect_code(5);
+    assert!(
+        r.stderr.contains('█') || r.stderr.contains('▀'),
+        "QR shown: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("QRQR-QRQR"));
+    assert!(
+        r.stderr.lines().last().unwrap().contains("login denied"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn token_without_login_fails_fast_with_exit_4_and_empty_stdout() {
+    let home = Home::new();
+    let r = home.run(&["token"]);
+    r.expect_code(4)
+        .expect_error("not logged in; run: vmauth login --issuer URL --client-id ID");
+    assert_eq!(r.stdout, "");
+    let r = home.run(&[
+        "token",
+        "--issuer",
+        "https://idp.example",
+        "--client-id",
+        "cli",
+    ]);
+    r.expect_code(4)
+        .expect_error("run: vmauth login --issuer https://idp.example --client-id cli");
+}
+
+#[test]
+fn half_a_selector_is_a_usage_error() {
+    Home::new()
+        .run(&["token", "--issuer", "https://idp.example"])
+        .expect_code(2)
+        .expect_error("without --client-id");
+}
+
+#[test]
+fn status_without_login() {
+    let home = Home::new();
+    home.run(&["status"])
+        .expect_code(4)
+        .expect_error("not logged in");
+    let r = home.run(&["status", "--json", "--all"]);
+    r.expect_code(4);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc, json!({"logins": []}));
+}
+
+#[test]
+fn logout_without_login_is_a_no_op() {
+    let r = Home::new().run(&["logout"]);
+    r.expect_code(0);
+    assert!(r.stderr.contains("nothing to remove"));
+}
+
+#[test]
+fn corrupt_credentials_file_is_reported_and_kept() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.credentials().parent().unwrap()).unwrap();
+    std::fs::write(home.credentials(), "{oops").unwrap();
+    set_mode(&home.credentials(), 0o600);
+    home.run(&["token", "--issuer", "https://i.example", "--client-id", "c"])
+        .expect_code(1)
+        .expect_error("is not a valid credentials file");
+    assert_eq!(
+        std::fs::read_to_string(home.credentials()).unwrap(),
+        "{oops"
+    );
+}
+
+#[test]
+fn bad_min_ttl_is_a_usage_error() {
+    let r = Home::new().run(&["token", "--min-ttl", "soon"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("is not a duration"), "{}", r.stderr);
+}
+
+#[test]
+fn help_documents_exit_codes_and_version_works() {
+    let home = Home::new();
+    let r = home.run(&["--help"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout.contains("Exit codes:") && r.stdout.contains("130"),
+        "{}",
+        r.stdout
+    );
+    home.run(&["--version"]).expect_code(0);
+    home.run(&[]).expect_code(2);
+}
+
+fn set_mode(p: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn world_readable_credentials_are_tightened_with_a_warning() {
+    let home = Home::new();
+    let dir = home.credentials().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        home.credentials(),
+        r#"{"version":1,"credentials":{"https://i.example|c":{"issuer":"https://i.example","client_id":"c","access_token":"AT","refresh_token":null,"id_token":null,"expires_at":"2999-01-01T00:00:00+00:00"}}}"#,
+    )
+    .unwrap();
+    set_mode(&home.credentials(), 0o644);
+    let r = home.run(&["token", "--issuer", "https://i.example", "--client-id", "c"]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, "AT\n");
+    assert!(
+        r.stderr
+            .contains("was readable by other users (mode 644); changed it to 600"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(cli::mode(&home.credentials()), 0o600);
+}

@@ -1,0 +1,342 @@
+//! The RFC 8628 polling state machine under a fake clock, against an in-process
+//! mock token endpoint. No real waiting: the clock records every sleep.
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use vmauth::oidc::device::{Authorization, Clock, Poll, PollError, PollEvent};
+use vmauth::oidc::grant::ClientRequest;
+use vmauth::oidc::http::{Http, Timeouts};
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A clock that only moves when the poller sleeps.
+#[derive(Default)]
+struct FakeClock {
+    now: Cell<Duration>,
+    sleeps: RefCell<Vec<u64>>,
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> Duration {
+        self.now.get()
+    }
+    async fn sleep(&self, d: Duration) {
+        self.sleeps.borrow_mut().push(d.as_secs());
+        self.now.set(self.now.get() + d);
+    }
+}
+
+fn auth(interval: u64, expires_in: u64) -> Authorization {
+    Authorization {
+        device_code: "dev-code-1".into(),
+        user_code: "ABCD-EFGH".into(),
+        verification_uri: "https://idp/device".into(),
+        verification_uri_complete: None,
+        expires_in: Duration::from_secs(expires_in),
+        interval: Duration::from_secs(interval),
+    }
+}
+
+fn client() -> ClientRequest {
+    ClientRequest {
+        client_id: "vmauth-cli".into(),
+        scopes: vec!["openid".into()],
+        audience: Some("https://api.example.test".into()),
+        resources: vec![],
+    }
+}
+
+fn http() -> Http {
+    Http::new(Timeouts {
+        connect: Duration::from_secs(2),
+        total: Duration::from_secs(5),
+    })
+    .unwrap()
+}
+
+fn oauth_error(code: &str) -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(serde_json::json!({
+        "error": code,
+        "error_description": format!("{code} from mock")
+    }))
+}
+
+fn success() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        "access_token": "AT-1",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "refresh_token": "RT-1"
+    }))
+}
+
+/// Mount `responses` in order, each answering once.
+async fn token_endpoint(responses: Vec<ResponseTemplate>) -> MockServer {
+    let server = MockServer::start().await;
+    for r in responses {
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code",
+            ))
+            .and(body_string_contains("device_code=dev-code-1"))
+            .and(body_string_contains(
+                "audience=https%3A%2F%2Fapi.example.test",
+            ))
+            .respond_with(r)
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+async fn run(
+    server: &MockServer,
+    a: Authorization,
+) -> (Result<String, PollError>, Vec<u64>, Vec<PollEvent>) {
+    let clock = FakeClock::default();
+    let http = http();
+    let client = client();
+    let url = format!("{}/token", server.uri());
+    let poll = Poll {
+        http: &http,
+        clock: &clock,
+        token_endpoint: &url,
+        client: &client,
+    };
+    let mut events = Vec::new();
+    let r = poll
+        .run(&a, |e| events.push(e))
+        .await
+        .map(|t| t.access_token);
+    (r, clock.sleeps.take(), events)
+}
+
+#[tokio::test]
+async fn pending_then_success_waits_the_interval_before_every_poll() {
+    let s = token_endpoint(vec![
+        oauth_error("authorization_pending"),
+        oauth_error("authorization_pending"),
+        success(),
+    ])
+    .await;
+    let (r, sleeps, _) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap(), "AT-1");
+    assert_eq!(sleeps, vec![5, 5, 5]);
+}
+
+#[tokio::test]
+async fn slow_down_twice_adds_five_seconds_each_time_and_keeps_it() {
+    let s = token_endpoint(vec![
+        oauth_error("authorization_pending"),
+        oauth_error("slow_down"),
+        oauth_error("slow_down"),
+        oauth_error("authorization_pending"),
+        success(),
+    ])
+    .await;
+    let (r, sleeps, events) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap(), "AT-1");
+    assert_eq!(sleeps, vec![5, 5, 10, 15, 15]);
+    assert_eq!(
+        events,
+        vec![
+            PollEvent::SlowDown(Duration::from_secs(10)),
+            PollEvent::SlowDown(Duration::from_secs(15))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn server_sent_interval_on_slow_down_wins_when_larger() {
+    let s = token_endpoint(vec![
+        ResponseTemplate::new(400)
+            .set_body_json(serde_json::json!({"error": "slow_down", "interval": 20})),
+        success(),
+    ])
+    .await;
+    let (r, sleeps, _) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap(), "AT-1");
+    assert_eq!(sleeps, vec![5, 20]);
+}
+
+#[tokio::test]
+async fn access_denied_stops_at_once() {
+    let s = token_endpoint(vec![
+        oauth_error("authorization_pending"),
+        oauth_error("access_denied"),
+    ])
+    .await;
+    let (r, sleeps, _) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap_err(), PollError::Denied);
+    assert_eq!(sleeps.len(), 2, "no poll after the answer");
+}
+
+#[tokio::test]
+async fn expired_token_from_the_server() {
+    let s = token_endpoint(vec![oauth_error("expired_token")]).await;
+    let (r, _, _) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap_err(), PollError::Expired);
+}
+
+#[tokio::test]
+async fn local_deadline_ends_polling_without_another_request() {
+    // expires_in 12 s, interval 5 s: polls at 5 and 10; at 12 the code is dead.
+    let s = token_endpoint(vec![
+        oauth_error("authorization_pending"),
+        oauth_error("authorization_pending"),
+    ])
+    .await;
+    let (r, sleeps, _) = run(&s, auth(5, 12)).await;
+    assert_eq!(r.unwrap_err(), PollError::Expired);
+    assert_eq!(sleeps, vec![5, 5, 2]);
+}
+
+#[tokio::test]
+async fn missing_interval_means_five_seconds() {
+    // The default is applied when the authorization response is parsed; check the
+    // full path through `authorize`.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device"))
+        .and(body_string_contains("client_id=vmauth-cli"))
+        .and(body_string_contains("scope=openid"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "device_code": "dev-code-1", "user_code": "ABCD-EFGH",
+            "verification_uri": "https://idp/device", "expires_in": 600
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let a =
+        vmauth::oidc::device::authorize(&http(), &format!("{}/device", server.uri()), &client())
+            .await
+            .unwrap();
+    assert_eq!(a.interval, Duration::from_secs(5));
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(success())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (r, sleeps, _) = run(&server, a).await;
+    assert_eq!(r.unwrap(), "AT-1");
+    assert_eq!(sleeps, vec![5]);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff_then_succeed() {
+    let s = token_endpoint(vec![
+        ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"),
+        ResponseTemplate::new(503),
+        success(),
+    ])
+    .await;
+    let (r, sleeps, events) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap(), "AT-1");
+    assert_eq!(sleeps, vec![5, 10, 20]);
+    assert_eq!(events.len(), 2);
+    assert!(
+        matches!(&events[0], PollEvent::Retrying { reason, .. } if reason.contains("HTTP 502"))
+    );
+}
+
+#[tokio::test]
+async fn server_errors_until_the_deadline_expire() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let (r, sleeps, _) = run(&server, auth(5, 100)).await;
+    assert_eq!(r.unwrap_err(), PollError::Expired);
+    assert_eq!(
+        sleeps.iter().sum::<u64>(),
+        100,
+        "stops exactly at the deadline"
+    );
+}
+
+#[tokio::test]
+async fn unexpected_oauth_error_is_reported() {
+    let s = token_endpoint(vec![oauth_error("invalid_client")]).await;
+    let (r, _, _) = run(&s, auth(5, 600)).await;
+    match r.unwrap_err() {
+        PollError::Failed(e) => {
+            assert_eq!(e.oauth_code(), Some("invalid_client"));
+            assert!(e.to_string().contains("invalid_client from mock"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connection_refused_fails_at_once() {
+    // Bind then drop a listener: nothing listens on that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let clock = FakeClock::default();
+    let http = http();
+    let client = client();
+    let url = format!("http://127.0.0.1:{port}/token");
+    let poll = Poll {
+        http: &http,
+        clock: &clock,
+        token_endpoint: &url,
+        client: &client,
+    };
+    let r = poll.run(&auth(5, 600), |_| {}).await;
+    match r.unwrap_err() {
+        PollError::Failed(e) => {
+            assert!(!e.is_transient());
+            assert!(e.to_string().contains("connection refused"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(clock.sleeps.take(), vec![5], "one poll, no retries");
+}
+
+#[tokio::test]
+async fn malformed_success_body_is_an_error_not_a_retry() {
+    let s = token_endpoint(vec![
+        ResponseTemplate::new(200).set_body_raw("{\"access_token\": ", "application/json"),
+    ])
+    .await;
+    let (r, _, _) = run(&s, auth(5, 600)).await;
+    match r.unwrap_err() {
+        PollError::Failed(e) => assert!(e.to_string().contains("malformed JSON"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_is_retried() {
+    let s = token_endpoint(vec![success().set_delay(Duration::from_secs(3)), success()]).await;
+    let clock = FakeClock::default();
+    let http = Http::new(Timeouts {
+        connect: Duration::from_millis(300),
+        total: Duration::from_millis(300),
+    })
+    .unwrap();
+    let client = client();
+    let url = format!("{}/token", s.uri());
+    let poll = Poll {
+        http: &http,
+        clock: &clock,
+        token_endpoint: &url,
+        client: &client,
+    };
+    let mut events = Vec::new();
+    let r = poll.run(&auth(5, 600), |e| events.push(e)).await;
+    assert_eq!(r.unwrap().access_token, "AT-1");
+    assert!(
+        matches!(&events[..], [PollEvent::Retrying { reason, wait }] if reason.contains("timed out") && *wait == Duration::from_secs(10)),
+        "{events:?}"
+    );
+}
