@@ -1,0 +1,391 @@
+//! End to end: the real `vmauth` binary against a real OpenID Provider (panva's
+//! oidc-provider, tests/idp) on loopback, approved through its real pages by a
+//! headless approver.
+
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/idp.rs"]
+mod idp;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use cli::{Home, Run};
+use idp::Idp;
+use serde_json::Value;
+
+const CLIENT: &str = "vmauth-cli";
+const API: &str = "https://api.example.test";
+
+/// A `vmauth login` in progress: the child and its stderr, line by line.
+struct PendingLogin {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl PendingLogin {
+    fn start(home: &Home, idp: &Idp, extra: &[&str]) -> PendingLogin {
+        let args = login_args(idp, extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::spawn(home.cmd(&args))
+    }
+
+    /// Run under `umask 000`, to show vmauth does not rely on the umask.
+    fn start_with_umask_000(home: &Home, idp: &Idp) -> PendingLogin {
+        let mut args = vec![
+            "-c".to_string(),
+            "umask 000 && exec \"$0\" \"$@\"".to_string(),
+            env!("CARGO_BIN_EXE_vmauth").to_string(),
+        ];
+        args.extend(login_args(idp, &[]).iter().map(|s| s.to_string()));
+        let mut cmd = home.cmd(&[]);
+        let mut sh = std::process::Command::new("sh");
+        sh.args(&args);
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        let _ = cmd.stdin(Stdio::null());
+        sh.stdin(Stdio::null());
+        Self::spawn(sh)
+    }
+
+    fn spawn(mut cmd: std::process::Command) -> PendingLogin {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vmauth login");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        PendingLogin {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The verification URL vmauth printed (verification_uri_complete).
+    fn verification_url(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut next_is_url = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no verification URL on stderr: {:?}", self.seen));
+            self.seen.push(line.clone());
+            if next_is_url {
+                return line.trim().to_string();
+            }
+            next_is_url = line.contains("open this page in a browser");
+        }
+    }
+
+    /// Wait for vmauth to exit (it has its own deadline; this one only guards the test).
+    fn finish(mut self) -> Run {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("vmauth login did not finish: {:?}", self.seen);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        // The reader thread ends at EOF; collect what it has.
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(l);
+        }
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr: self.seen.join("\n"),
+        }
+    }
+}
+
+fn login_args(idp: &Idp, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ["login", "--issuer", &idp.issuer, "--client-id", CLIENT]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+/// Log in and approve as alice; returns the login's output.
+fn login(home: &Home, idp: &Idp, extra: &[&str]) -> Run {
+    let mut p = PendingLogin::start(home, idp, extra);
+    let url = p.verification_url();
+    idp.approve(&url);
+    p.finish()
+}
+
+fn stored(home: &Home, key: &str) -> Value {
+    home.read_credentials()["credentials"][key].clone()
+}
+
+fn introspect(idp: &Idp, token: &str) -> Value {
+    idp.post_form(
+        "/token/introspection",
+        &[("client_id", CLIENT), ("token", token)],
+    )
+    .json()
+}
+
+fn jwt_payload(token: &str) -> Value {
+    let part = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn assert_no_secret(text: &str, secrets: &[&str]) {
+    for s in secrets.iter().filter(|s| s.len() > 8) {
+        assert!(!text.contains(s), "a token leaked into: {text}");
+    }
+}
+
+#[test]
+fn login_token_status_logout_with_revocation() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+
+    let mut p = PendingLogin::start_with_umask_000(&home, &idp);
+    let url = p.verification_url();
+    assert!(url.starts_with(&idp.issuer) && url.contains("user_code="), "{url}");
+    idp.approve(&url);
+    let r = p.finish();
+    r.expect_code(0);
+    assert_eq!(r.stdout, "", "login prints nothing on stdout");
+    assert!(
+        r.stderr.contains(&format!("Logged in as alice@example.test at {}", idp.issuer)),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(cli::mode(&home.credentials()), 0o600);
+    assert_eq!(cli::mode(home.credentials().parent().unwrap()), 0o700);
+    assert_eq!(cli::mode(&home.config_dir()), 0o700);
+
+    let entry = stored(&home, &key);
+    let at = entry["access_token"].as_str().unwrap().to_string();
+    let rt = entry["refresh_token"].as_str().unwrap().to_string();
+    let idt = entry["id_token"].as_str().unwrap().to_string();
+    assert_eq!(entry["issuer"], idp.issuer.as_str());
+    assert_eq!(entry["client_id"], CLIENT);
+    assert!(entry["expires_at"].as_str().unwrap().ends_with('Z'));
+    let secrets = [at.as_str(), rt.as_str(), idt.as_str()];
+    assert_no_secret(&r.stderr, &secrets);
+
+    // token: the access token and a newline on stdout, nothing else anywhere.
+    let t = home.run(&["token"]);
+    t.expect_code(0);
+    assert_eq!(t.stdout, format!("{at}\n"));
+    assert_eq!(t.stderr, "");
+    assert_eq!(introspect(&idp, &at)["active"], true);
+
+    // status, human and JSON.
+    let s = home.run(&["status"]);
+    s.expect_code(0);
+    for needle in ["Alice Example <alice@example.test>", "subject alice", "admin, developer", "refresh:  yes", "store:    file"] {
+        assert!(s.stderr.contains(needle), "{needle:?} in {}", s.stderr);
+    }
+    assert_no_secret(&s.stderr, &secrets);
+    let j = home.run(&["status", "--json"]);
+    j.expect_code(0);
+    let doc: Value = serde_json::from_str(&j.stdout).unwrap();
+    let l = &doc["logins"][0];
+    assert_eq!(l["issuer"], idp.issuer.as_str());
+    assert_eq!(l["client_id"], CLIENT);
+    assert_eq!(l["audience"], Value::Null);
+    assert_eq!(l["current"], true);
+    assert_eq!(l["store"], "file");
+    assert_eq!(l["valid"], true);
+    assert_eq!(l["refreshable"], true);
+    assert_eq!(l["claims"]["email"], "alice@example.test");
+    assert_eq!(l["claims"]["roles"], serde_json::json!(["admin", "developer"]));
+    assert!(l["scopes"].as_array().unwrap().contains(&Value::from("offline_access")));
+    assert_no_secret(&j.stdout, &secrets);
+
+    // logout revokes at the IdP, then removes the login.
+    let o = home.run(&["logout"]);
+    o.expect_code(0);
+    assert!(o.stderr.contains("refresh token revoked"), "{}", o.stderr);
+    assert_no_secret(&o.stderr, &secrets);
+    assert_eq!(introspect(&idp, &rt)["active"], false);
+    assert_eq!(introspect(&idp, &at)["active"], false);
+    assert_eq!(stored(&home, &key), Value::Null);
+    let t = home.run(&["token"]);
+    t.expect_code(4).expect_error("not logged in");
+    assert_eq!(t.stdout, "");
+}
+
+#[test]
+fn refresh_after_expiry_rotates_three_times_in_a_row() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login(&home, &idp, &[]).expect_code(0);
+    let first = stored(&home, &key);
+
+    // Make the stored access token expired, as time would.
+    let mut doc = home.read_credentials();
+    doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00+00:00");
+    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+
+    let mut seen_at = vec![first["access_token"].as_str().unwrap().to_string()];
+    let mut seen_rt = vec![first["refresh_token"].as_str().unwrap().to_string()];
+    for i in 0..3 {
+        // First round: expired token; later rounds: --min-ttl beyond the lifetime.
+        let r = if i == 0 {
+            home.run(&["token"])
+        } else {
+            home.run(&["token", "--min-ttl", "2h"])
+        };
+        r.expect_code(0);
+        assert_eq!(r.stderr, "");
+        let at = r.stdout.trim_end().to_string();
+        let e = stored(&home, &key);
+        assert_eq!(e["access_token"], at.as_str(), "the printed token was saved");
+        let rt = e["refresh_token"].as_str().unwrap().to_string();
+        assert!(!seen_at.contains(&at), "a new access token each time");
+        assert!(!seen_rt.contains(&rt), "the refresh token rotated");
+        assert_eq!(introspect(&idp, &at)["active"], true);
+        seen_at.push(at);
+        seen_rt.push(rt);
+    }
+    assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 3);
+    // Old refresh tokens are dead; the newest works, and a cached call does no request.
+    assert_eq!(introspect(&idp, &seen_rt[0])["active"], false);
+    let r = home.run(&["token"]);
+    r.expect_code(0);
+    assert_eq!(r.stdout.trim_end(), seen_at[3]);
+    assert_eq!(idp.count("grant_type=refresh_token"), 3);
+}
+
+#[test]
+fn audience_gives_a_jwt_access_token_for_that_api() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let r = login(
+        &home,
+        &idp,
+        &["--audience", API, "--scope", "openid email offline_access api:read"],
+    );
+    r.expect_code(0);
+    let t = home.run(&["token"]);
+    t.expect_code(0);
+    let claims = jwt_payload(t.stdout.trim_end());
+    assert_eq!(claims["aud"], API);
+    assert_eq!(claims["sub"], "alice");
+    // The selector with audience finds the same login, and refresh keeps the audience.
+    let t2 = home.run(&[
+        "token", "--issuer", &idp.issuer, "--client-id", CLIENT, "--audience", API, "--min-ttl", "2h",
+    ]);
+    t2.expect_code(0);
+    assert_ne!(t2.stdout, t.stdout);
+    assert_eq!(jwt_payload(t2.stdout.trim_end())["aud"], API);
+    let j: Value = serde_json::from_str(&home.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(j["logins"][0]["audience"], API);
+    // Logout: the refresh token is revoked; the JWT cannot be, and vmauth says so.
+    let o = home.run(&["logout"]);
+    o.expect_code(0);
+    assert!(o.stderr.contains("refresh token revoked"), "{}", o.stderr);
+    assert!(o.stderr.contains("self-contained (JWT)"), "{}", o.stderr);
+}
+
+#[test]
+fn denied_login_exits_5_and_stores_nothing() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let mut p = PendingLogin::start(&home, &idp, &[]);
+    let url = p.verification_url();
+    idp.deny(&url);
+    let r = p.finish();
+    r.expect_code(5);
+    assert!(r.stderr.ends_with("vmauth: error: login denied at the identity provider"), "{}", r.stderr);
+    assert!(!home.credentials().exists());
+    // vmauth stopped at the first non-pending answer (a second poll would be invalid_grant).
+    assert_eq!(idp.count("error=access_denied"), 1);
+    assert_eq!(idp.count("error=invalid_grant"), 0);
+}
+
+#[test]
+fn expired_code_exits_5() {
+    let idp = Idp::start_with(&[("IDP_DEVICE_CODE_TTL", "2")]);
+    let home = Home::new();
+    let mut p = PendingLogin::start(&home, &idp, &[]);
+    let _ = p.verification_url();
+    let r = p.finish();
+    r.expect_code(5);
+    assert!(r.stderr.contains("the code expired before it was approved; run vmauth login again"), "{}", r.stderr);
+    assert!(!home.credentials().exists());
+}
+
+#[test]
+fn revoked_refresh_token_means_exit_4_at_once() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login(&home, &idp, &[]).expect_code(0);
+    let rt = stored(&home, &key)["refresh_token"].as_str().unwrap().to_string();
+    let rev = idp.post_form(
+        "/token/revocation",
+        &[("client_id", CLIENT), ("token", &rt), ("token_type_hint", "refresh_token")],
+    );
+    assert_eq!(rev.status, 200);
+    let r = home.run(&["token", "--min-ttl", "2h"]);
+    r.expect_code(4).expect_error(&format!(
+        "the login has expired or was revoked (invalid_grant); run: vmauth login --issuer {} --client-id {CLIENT}",
+        idp.issuer
+    ));
+    assert_eq!(r.stdout, "");
+    // status agrees that a new login is needed only once the token is actually expired;
+    // the stored entry is kept, not silently deleted.
+    assert!(stored(&home, &key).is_object());
+}
+
+#[test]
+fn two_logins_and_the_current_one() {
+    let idp = Idp::start();
+    let home = Home::new();
+    login(&home, &idp, &[]).expect_code(0);
+    login(&home, &idp, &["--audience", API, "--scope", "openid email offline_access api:read"])
+        .expect_code(0);
+    // The most recent login is current.
+    let t = home.run(&["token"]);
+    assert_eq!(jwt_payload(t.stdout.trim_end())["aud"], API);
+    let j: Value = serde_json::from_str(&home.run(&["status", "--json", "--all"]).stdout).unwrap();
+    let logins = j["logins"].as_array().unwrap();
+    assert_eq!(logins.len(), 2);
+    assert_eq!(logins.iter().filter(|l| l["current"] == true).count(), 1);
+    // The first is still selectable explicitly.
+    let t1 = home.run(&["token", "--issuer", &format!("{}/", idp.issuer), "--client-id", CLIENT]);
+    t1.expect_code(0);
+    assert!(!t1.stdout.trim_end().contains('.'), "opaque token without audience");
+    home.run(&["logout", "--all"]).expect_code(0);
+    assert_eq!(home.read_credentials()["credentials"], serde_json::json!({}));
+}
