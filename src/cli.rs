@@ -17,6 +17,10 @@ Environment:
       defaults for --issuer, --client-id, --audience, --scope; the ValidMind
       library's VM_OIDC_ISSUER, VM_OIDC_CLIENT_ID, VM_OIDC_AUDIENCE and
       VM_OIDC_SCOPE are read when the VMAUTH_ variable is unset
+  VMAUTH_GRANT=client_credentials
+      client-credentials mode, as --client-credentials
+  VMAUTH_CLIENT_SECRET
+      the client secret for client_secret_basic / client_secret_post
   VMAUTH_CREDENTIALS_FILE
       credentials file (default ~/.validmind/credentials.json, shared with
       the ValidMind library)
@@ -91,12 +95,11 @@ pub struct Selector {
     pub audience: Option<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct LoginArgs {
-    #[command(flatten)]
-    pub selector: Selector,
-    /// Scopes to request, space- or comma-separated.
-    /// [default: openid profile email offline_access]
+/// What to ask for.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RequestArgs {
+    /// Scopes to request, space- or comma-separated. [default for device login:
+    /// openid profile email offline_access; for client credentials: none]
     #[arg(
         long,
         env = "VMAUTH_SCOPE",
@@ -107,6 +110,72 @@ pub struct LoginArgs {
     /// RFC 8707 resource indicator (repeatable).
     #[arg(long, value_name = "URI")]
     pub resource: Vec<String>,
+}
+
+/// Client-credentials mode (CI): the client authenticates as itself. Secrets are
+/// never accepted as arguments: use VMAUTH_CLIENT_SECRET, a file, or stdin.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClientAuthArgs {
+    /// Use the OAuth client credentials grant instead of the device flow
+    /// (also VMAUTH_GRANT=client_credentials).
+    #[arg(long)]
+    pub client_credentials: bool,
+    /// Client authentication method [default: from the issuer's metadata, else
+    /// client_secret_basic; private_key_jwt when a key or assertion is given].
+    #[arg(long, env = "VMAUTH_CLIENT_AUTH", value_name = "METHOD",
+          value_parser = ["client_secret_basic", "client_secret_post", "private_key_jwt"])]
+    pub client_auth: Option<String>,
+    /// Read the client secret from this file (the secret can also come from the
+    /// VMAUTH_CLIENT_SECRET environment variable).
+    #[arg(
+        long,
+        env = "VMAUTH_CLIENT_SECRET_FILE",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// Read the client secret from standard input.
+    #[arg(long, conflicts_with = "client_secret_file")]
+    pub client_secret_stdin: bool,
+    /// PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523).
+    #[arg(
+        long,
+        env = "VMAUTH_PRIVATE_KEY",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
+    pub private_key: Option<std::path::PathBuf>,
+    /// `kid` header for assertions signed with --private-key.
+    #[arg(
+        long,
+        env = "VMAUTH_KEY_ID",
+        hide_env_values = true,
+        value_name = "KID"
+    )]
+    pub key_id: Option<String>,
+    /// A ready-made client assertion (JWT) in a file, re-read on every request
+    /// (e.g. a CI platform's federated identity token).
+    #[arg(
+        long,
+        env = "VMAUTH_CLIENT_ASSERTION_FILE",
+        hide_env_values = true,
+        value_name = "PATH",
+        conflicts_with = "private_key"
+    )]
+    pub client_assertion_file: Option<std::path::PathBuf>,
+    /// Not accepted: secrets on the command line leak into ps and shell history.
+    #[arg(long, hide = true, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub selector: Selector,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub client: ClientAuthArgs,
     /// Do not show the QR code.
     #[arg(long, conflicts_with = "qr")]
     pub no_qr: bool,
@@ -122,6 +191,10 @@ pub struct LoginArgs {
 pub struct TokenArgs {
     #[command(flatten)]
     pub selector: Selector,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub client: ClientAuthArgs,
     /// Refresh when less than this is left (seconds, or with s/m/h suffix).
     #[arg(long, env = "VMAUTH_MIN_TTL", default_value = "60", value_name = "DURATION",
           value_parser = parse_duration_secs)]

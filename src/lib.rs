@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod oidc;
+pub mod secret;
 pub mod store;
 pub mod ui;
 

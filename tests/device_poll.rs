@@ -41,6 +41,7 @@ fn auth(interval: u64, expires_in: u64) -> Authorization {
 fn client() -> ClientRequest {
     ClientRequest {
         client_id: "vmauth-cli".into(),
+        auth: Default::default(),
         scopes: vec!["openid".into()],
         audience: Some("https://api.example.test".into()),
         resources: vec![],

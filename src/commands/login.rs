@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cli::LoginArgs;
-use crate::config::{self, DEFAULT_SCOPE, LoginId};
+use crate::config::{DEFAULT_SCOPE, LoginId};
 use crate::error::{Error, Result};
 use crate::oidc::device::{Poll, PollError, PollEvent, SystemClock, authorize};
 use crate::oidc::discovery::discover;
@@ -14,7 +14,7 @@ use crate::oidc::jwt;
 use crate::store::{Credential, Secret, now_unix};
 use crate::ui::human_duration;
 
-use super::{Context, expires_at, http, runtime, who};
+use super::{Context, expires_at, http, request_params, runtime, who};
 
 pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
     let id = ctx.explicit_login(&args.selector)?.ok_or_else(|| {
@@ -24,24 +24,22 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
     })?;
     // Refuse insecure issuers before any network traffic.
     require_secure(&id.issuer, "issuer")?;
-    let scope = config::with_fallback(&*ctx.env, args.scope.clone(), "VM_OIDC_SCOPE")
-        .unwrap_or_else(|| DEFAULT_SCOPE.to_string());
-    let resources: Vec<String> = args
-        .resource
-        .iter()
-        .map(|r| config::normalize(r))
-        .filter(|r| !r.is_empty())
-        .collect();
-    for r in &resources {
-        if url::Url::parse(r).is_err() {
-            return Err(Error::usage(format!(
-                "--resource {r:?} is not an absolute URI (RFC 8707); use e.g. https://api.example.com"
-            )));
-        }
+    if super::client_credentials::requested(ctx, &args.client)? {
+        let previous = ctx.store.get(&id.cache_key()).ok().flatten();
+        let credential = super::client_credentials::fetch(
+            ctx,
+            &id,
+            &args.request,
+            &args.client,
+            previous.as_ref(),
+        )?;
+        return save(ctx, &id, credential);
     }
+    let (scopes, resources) = request_params(ctx, &args.request, DEFAULT_SCOPE)?;
     let client = ClientRequest {
         client_id: id.client_id.clone(),
-        scopes: config::parse_scopes(&scope),
+        auth: Default::default(),
+        scopes,
         audience: id.audience.clone(),
         resources,
     };
@@ -71,8 +69,14 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
         token_type: tokens.token_type,
         resource: client.resources.clone(),
         requested_scope: Some(client.scopes.join(" ")),
+        client_credentials: None,
         extra: Default::default(),
     };
+    save(ctx, &id, credential)
+}
+
+/// Store the new login, make it current, and say who is logged in.
+fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
     let key = id.cache_key();
     ctx.store.put(&key, &credential)?;
     ctx.current.set(Some(&key))?;
@@ -83,7 +87,7 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
         ctx.store.kind(),
         ctx.store.location()
     ));
-    if credential.refresh_token.is_none() {
+    if credential.refresh_token.is_none() && credential.client_credentials.is_none() {
         ctx.ui.warn(
             "the identity provider sent no refresh token (ask for the offline_access scope); `vmauth token` will need a new login when the access token expires",
         );

@@ -7,6 +7,7 @@ use crate::cli::LogoutArgs;
 use crate::error::Result;
 use crate::oidc::ProtocolError;
 use crate::oidc::discovery::discover;
+use crate::oidc::grant::ClientRequest;
 use crate::oidc::revoke::revoke;
 use crate::store::Credential;
 
@@ -68,15 +69,21 @@ fn revoke_all(cred: &Credential) -> String {
             let Some(endpoint) = meta.revocation_endpoint.as_deref() else {
                 return "the identity provider offers no revocation endpoint, so its tokens stay valid until they expire; removed locally".to_string();
             };
+            // Public-client revocation; confidential (client-credentials) logins would
+            // need their secret, which is not stored, and the server may refuse.
+            let client = ClientRequest {
+                client_id: cred.client_id.clone(),
+                ..Default::default()
+            };
             let mut parts = Vec::new();
             if let Some(r) = &cred.refresh_token {
-                parts.push(match revoke(&http, endpoint, &cred.client_id, r.expose(), "refresh_token").await {
+                parts.push(match revoke(&http, endpoint, &client, r.expose(), "refresh_token").await {
                     Ok(()) => "refresh token revoked".to_string(),
                     Err(e) => format!("refresh token NOT revoked ({})", brief(&e)),
                 });
             }
             parts.push(
-                match revoke(&http, endpoint, &cred.client_id, cred.access_token.expose(), "access_token").await {
+                match revoke(&http, endpoint, &client, cred.access_token.expose(), "access_token").await {
                     Ok(()) => "access token revoked".to_string(),
                     Err(e) if e.oauth_code() == Some("unsupported_token_type") => {
                         "access token is self-contained (JWT) and stays valid until it expires".to_string()

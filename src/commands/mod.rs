@@ -1,6 +1,7 @@
 //! One module per subcommand. Commands are the only place that combines the
 //! protocol engine, storage and the terminal UI.
 
+pub mod client_credentials;
 pub mod login;
 pub mod logout;
 pub mod status;
@@ -86,6 +87,30 @@ impl Context {
             None => Ok(self.current.get()),
         }
     }
+}
+
+/// Scopes (flag, `VMAUTH_SCOPE`, `VM_OIDC_SCOPE`, else `default_scope`) and
+/// RFC 8707 resources (each must be an absolute URI).
+pub fn request_params(
+    ctx: &Context,
+    args: &crate::cli::RequestArgs,
+    default_scope: &str,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let scope = config::with_fallback(&*ctx.env, args.scope.clone(), "VM_OIDC_SCOPE")
+        .unwrap_or_else(|| default_scope.to_string());
+    let mut resources = Vec::new();
+    for r in args.resource.iter().map(|r| config::normalize(r)) {
+        if r.is_empty() {
+            continue;
+        }
+        if url::Url::parse(&r).is_err() {
+            return Err(Error::usage(format!(
+                "--resource {r:?} is not an absolute URI (RFC 8707); use e.g. https://api.example.com"
+            )));
+        }
+        resources.push(r);
+    }
+    Ok((config::parse_scopes(&scope), resources))
 }
 
 /// The "not logged in" error, naming the command that fixes it.

@@ -101,6 +101,7 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         "issuer": c.issuer,
         "client_id": c.client_id,
         "audience": c.audience,
+        "grant": if c.client_credentials.is_some() { "client_credentials" } else { "device_code" },
         "current": current,
         "store": ctx.store.kind(),
         "location": ctx.store.location(),
@@ -108,7 +109,8 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         "expires_at": timestamp::format(c.expires_at),
         "expires_in": c.ttl(now),
         "valid": c.ttl(now) > 0,
-        "refreshable": c.refresh_token.is_some(),
+        "refreshable": c.refresh_token.is_some() || c.client_credentials.is_some(),
+        "client_auth": c.client_credentials.as_ref().map(|s| s.auth.clone()),
         "claims": shown,
     })
 }
@@ -131,6 +133,16 @@ fn human(v: &Value) -> String {
             .map(|a| format!(", audience {a}"))
             .unwrap_or_default()
     );
+    if v["grant"] == "client_credentials" {
+        out.push_str(&format!(
+            "    client:   {} (client credentials{})\n",
+            c("sub").unwrap_or_else(|| s("client_id")),
+            v["client_auth"]
+                .as_str()
+                .map(|m| format!(", {m}"))
+                .unwrap_or_default()
+        ));
+    }
     let mut user = match (c("name"), c("email")) {
         (Some(n), Some(e)) => format!("{n} <{e}>"),
         (None, Some(e)) => e,
@@ -140,7 +152,9 @@ fn human(v: &Value) -> String {
     if let Some(sub) = c("sub") {
         user.push_str(&format!(" (subject {sub})"));
     }
-    out.push_str(&format!("    user:     {user}\n"));
+    if v["grant"] != "client_credentials" {
+        out.push_str(&format!("    user:     {user}\n"));
+    }
     if let Some(roles) = claims["roles"].as_array() {
         let r: Vec<String> = roles
             .iter()
@@ -168,7 +182,9 @@ fn human(v: &Value) -> String {
     out.push_str(&format!("    expires:  {} ({rel})\n", s("expires_at")));
     out.push_str(&format!(
         "    refresh:  {}\n",
-        if v["refreshable"] == true {
+        if v["grant"] == "client_credentials" {
+            "by a new client-credentials request"
+        } else if v["refreshable"] == true {
             "yes (refresh token stored)"
         } else {
             "no"

@@ -14,25 +14,58 @@ use crate::oidc::discovery::discover;
 use crate::oidc::grant::{ClientRequest, refresh};
 use crate::store::{Credential, Secret, now_unix};
 
-use super::{Context, expires_at, http, not_logged_in, runtime};
+use super::{
+    Context, client_credentials, expires_at, http, login_id_from_key, not_logged_in, runtime,
+};
 
 /// How long to wait for another process's refresh.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 pub fn run(args: &TokenArgs, ctx: &Context) -> Result<()> {
     let min_ttl = i64::try_from(args.min_ttl).unwrap_or(i64::MAX);
-    let key = ctx
-        .selected_key(&args.selector)?
-        .ok_or_else(|| not_logged_in(None, "not logged in"))?;
-    let cached = ctx
-        .store
-        .get(&key)?
-        .ok_or_else(|| not_logged_in(Some(&key), "not logged in"))?;
-    if cached.ttl(now_unix()) >= min_ttl {
-        return print_token(&cached.access_token);
+    let client_credentials = client_credentials::requested(ctx, &args.client)?;
+    let Some(key) = ctx.selected_key(&args.selector)? else {
+        return Err(if client_credentials {
+            Error::usage(
+                "client credentials need --issuer URL and --client-id ID (or VMAUTH_ISSUER and VMAUTH_CLIENT_ID)",
+            )
+        } else {
+            not_logged_in(None, "not logged in")
+        });
+    };
+    let cached = ctx.store.get(&key)?;
+    match &cached {
+        Some(c) if c.ttl(now_unix()) >= min_ttl => return print_token(&c.access_token),
+        None if !client_credentials => return Err(not_logged_in(Some(&key), "not logged in")),
+        _ => {}
     }
-    let fresh = refresh_single_flight(ctx, &key, min_ttl)?;
+    let fresh = if client_credentials || cached.is_some_and(|c| c.client_credentials.is_some()) {
+        renew_client_credentials(ctx, &key, args, min_ttl)?
+    } else {
+        refresh_single_flight(ctx, &key, min_ttl)?
+    };
     print_token(&fresh.access_token)
+}
+
+/// Client credentials have no refresh token: request a new token, under the same
+/// per-login lock so parallel jobs share one request.
+fn renew_client_credentials(
+    ctx: &Context,
+    key: &str,
+    args: &TokenArgs,
+    min_ttl: i64,
+) -> Result<Credential> {
+    let _lock = ctx.current.lock_login(key, LOCK_WAIT)?;
+    let previous = ctx.store.get(key)?;
+    if let Some(c) = &previous
+        && c.ttl(now_unix()) >= min_ttl
+    {
+        return Ok(c.clone());
+    }
+    let id = login_id_from_key(key);
+    let new = client_credentials::fetch(ctx, &id, &args.request, &args.client, previous.as_ref())?;
+    ctx.store.put(key, &new)?;
+    Ok(new)
 }
 
 fn print_token(token: &Secret) -> Result<()> {
@@ -118,6 +151,7 @@ impl RefreshError {
 fn refresh_once(cred: &Credential, rt: &Secret) -> Result<Credential, RefreshError> {
     let client = ClientRequest {
         client_id: cred.client_id.clone(),
+        auth: Default::default(),
         scopes: Vec::new(),
         audience: cred.audience.clone(),
         resources: cred.resource.clone(),

@@ -97,11 +97,12 @@ pub async fn authorize(
     client: &ClientRequest,
 ) -> Result<Authorization, ProtocolError> {
     let scope = client.scopes.join(" ");
-    let mut form = client.base_form();
+    let mut extra = Vec::new();
     if !scope.is_empty() {
-        form.push(("scope", scope.as_str()));
+        extra.push(("scope", scope.as_str()));
     }
-    let reply = http.post_form(endpoint, &form).await?;
+    let (form, header) = client.form(endpoint, &extra)?;
+    let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
     let raw: RawAuthorization = parse_reply(&reply, endpoint)?;
     check_authorization(raw, endpoint)
 }
@@ -191,9 +192,10 @@ impl<C: Clock> Poll<'_, C> {
         let mut interval = auth.interval;
         let mut wait = interval;
         let mut failures: u32 = 0;
-        let mut form = self.client.base_form();
-        form.push(("grant_type", DEVICE_CODE_GRANT));
-        form.push(("device_code", auth.device_code.as_str()));
+        let form = [
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("device_code", auth.device_code.as_str()),
+        ];
         loop {
             let now = self.clock.now();
             if now >= deadline {
@@ -203,7 +205,7 @@ impl<C: Clock> Poll<'_, C> {
             if self.clock.now() >= deadline {
                 return Err(PollError::Expired);
             }
-            match token_request(self.http, self.token_endpoint, &form).await {
+            match token_request(self.http, self.token_endpoint, self.client, &form).await {
                 Ok(tokens) => return Ok(tokens),
                 Err(ProtocolError::OAuth(e)) => {
                     failures = 0;

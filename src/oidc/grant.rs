@@ -3,8 +3,10 @@
 
 use serde::Deserialize;
 
+use super::client_auth::ClientAuth;
 use super::http::Http;
 use super::{ProtocolError, lenient_u64, parse_reply};
+use crate::secret::Secret;
 
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -40,10 +42,15 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
+/// Form fields of a request, in order.
+pub type Form = Vec<(String, String)>;
+
 /// Who the client is and what it asks for; shared by every grant.
 #[derive(Debug, Clone, Default)]
 pub struct ClientRequest {
     pub client_id: String,
+    /// How the client authenticates (none for public clients).
+    pub auth: ClientAuth,
     pub scopes: Vec<String>,
     /// Auth0-style `audience`.
     pub audience: Option<String>,
@@ -52,16 +59,24 @@ pub struct ClientRequest {
 }
 
 impl ClientRequest {
-    /// `client_id` plus the audience/resource extras, as form pairs.
-    pub fn base_form(&self) -> Vec<(&str, &str)> {
-        let mut form = vec![("client_id", self.client_id.as_str())];
+    /// The form for a request to `endpoint`: `client_id`, the audience/resource
+    /// extras, `extra`, and client authentication (a fresh assertion each call).
+    /// Returns the form and the `Authorization` header value, if any.
+    pub fn form(
+        &self,
+        endpoint: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<(Form, Option<Secret>), ProtocolError> {
+        let mut form = vec![("client_id".to_string(), self.client_id.clone())];
         if let Some(aud) = &self.audience {
-            form.push(("audience", aud.as_str()));
+            form.push(("audience".into(), aud.clone()));
         }
         for r in &self.resources {
-            form.push(("resource", r.as_str()));
+            form.push(("resource".into(), r.clone()));
         }
-        form
+        form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let header = self.auth.apply(&self.client_id, endpoint, &mut form)?;
+        Ok((form, header))
     }
 }
 
@@ -69,9 +84,13 @@ impl ClientRequest {
 pub async fn token_request(
     http: &Http,
     token_endpoint: &str,
-    form: &[(&str, &str)],
+    client: &ClientRequest,
+    extra: &[(&str, &str)],
 ) -> Result<TokenResponse, ProtocolError> {
-    let reply = http.post_form(token_endpoint, form).await?;
+    let (form, header) = client.form(token_endpoint, extra)?;
+    let reply = http
+        .post_form(token_endpoint, &form, header.as_ref())
+        .await?;
     let tokens: TokenResponse = parse_reply(&reply, token_endpoint)?;
     if tokens.access_token.trim().is_empty() {
         return Err(ProtocolError::BadResponse {
@@ -103,8 +122,28 @@ pub async fn refresh(
     client: &ClientRequest,
     refresh_token: &str,
 ) -> Result<TokenResponse, ProtocolError> {
-    let mut form = client.base_form();
-    form.push(("grant_type", "refresh_token"));
-    form.push(("refresh_token", refresh_token));
-    token_request(http, token_endpoint, &form).await
+    token_request(
+        http,
+        token_endpoint,
+        client,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+/// The client credentials grant (RFC 6749 §4.4).
+pub async fn client_credentials(
+    http: &Http,
+    token_endpoint: &str,
+    client: &ClientRequest,
+) -> Result<TokenResponse, ProtocolError> {
+    let scope = client.scopes.join(" ");
+    let mut extra = vec![("grant_type", "client_credentials")];
+    if !scope.is_empty() {
+        extra.push(("scope", scope.as_str()));
+    }
+    token_request(http, token_endpoint, client, &extra).await
 }

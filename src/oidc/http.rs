@@ -9,6 +9,7 @@ use reqwest::redirect;
 use url::{Host, Url};
 
 use super::ProtocolError;
+use crate::secret::Secret;
 
 /// Largest response body vmauth reads (discovery documents and token responses are small).
 pub const MAX_BODY: usize = 1 << 20;
@@ -158,17 +159,28 @@ impl Http {
         self.send(req, url).await
     }
 
-    /// POST an `application/x-www-form-urlencoded` body.
+    /// POST an `application/x-www-form-urlencoded` body, with an optional
+    /// `Authorization` header value.
     pub async fn post_form(
         &self,
         url: &str,
-        form: &[(&str, &str)],
+        form: &[(String, String)],
+        authorization: Option<&Secret>,
     ) -> Result<Reply, ProtocolError> {
-        let req = self
+        let mut req = self
             .client
             .post(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(form);
+        if let Some(value) = authorization {
+            let mut v = reqwest::header::HeaderValue::from_str(value.expose()).map_err(|_| {
+                ProtocolError::Config(
+                    "client credentials contain characters not allowed in an HTTP header".into(),
+                )
+            })?;
+            v.set_sensitive(true);
+            req = req.header(reqwest::header::AUTHORIZATION, v);
+        }
         self.send(req, url).await
     }
 

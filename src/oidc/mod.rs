@@ -2,6 +2,7 @@
 //! RFC 7009 revocation and ID-token claims. It never prints, reads environment
 //! variables or exits; time and HTTP are injected.
 
+pub mod client_auth;
 pub mod device;
 pub mod discovery;
 pub mod grant;

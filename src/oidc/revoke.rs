@@ -1,5 +1,6 @@
 //! RFC 7009 token revocation.
 
+use super::grant::ClientRequest;
 use super::http::Http;
 use super::{ProtocolError, parse_reply};
 
@@ -8,16 +9,18 @@ use super::{ProtocolError, parse_reply};
 pub async fn revoke(
     http: &Http,
     endpoint: &str,
-    client_id: &str,
+    client: &ClientRequest,
     token: &str,
     hint: &str,
 ) -> Result<(), ProtocolError> {
-    let form = [
-        ("client_id", client_id),
-        ("token", token),
-        ("token_type_hint", hint),
-    ];
-    let reply = http.post_form(endpoint, &form).await?;
+    // Only client authentication: audience/resource extras do not belong here.
+    let bare = ClientRequest {
+        client_id: client.client_id.clone(),
+        auth: client.auth.clone(),
+        ..Default::default()
+    };
+    let (form, header) = bare.form(endpoint, &[("token", token), ("token_type_hint", hint)])?;
+    let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
     if reply.status == 200 {
         return Ok(());
     }

@@ -185,6 +185,7 @@ mod tests {
             token_type: Some("Bearer".into()),
             resource: vec![],
             requested_scope: None,
+            client_credentials: None,
             extra: Map::new(),
         }
     }

@@ -13,26 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 
-/// A token or other secret. Its `Debug` never shows the value.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    /// The secret itself: call only where it is sent or printed on purpose.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use crate::secret::Secret;
 
 /// One stored login, in the ValidMind library's entry format plus vmauth's fields.
 /// Unknown fields are kept (`extra`) so other tools' additions survive a rewrite.
@@ -60,8 +41,26 @@ pub struct Credential {
     /// Scopes asked for at login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_scope: Option<String>,
+    /// Set for client-credentials logins: how to get the next token (never the secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_credentials: Option<ClientSettings>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// How a client-credentials login authenticates; paths only, never secrets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSettings {
+    /// `client_secret_basic`, `client_secret_post` or `private_key_jwt`.
+    pub auth: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion_file: Option<String>,
 }
 
 impl Credential {

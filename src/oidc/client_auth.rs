@@ -1,0 +1,321 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2):
+//! none (public clients), `client_secret_basic`, `client_secret_post`,
+//! `private_key_jwt` with a PEM key (RS256 / ES256, signed with ring), and a
+//! pre-made assertion read from a file on every request.
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{self, EcdsaKeyPair, RsaKeyPair};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
+
+use super::ProtocolError;
+use crate::secret::Secret;
+
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The `--client-auth` methods, by their registered names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::None => "none",
+            Method::ClientSecretBasic => "client_secret_basic",
+            Method::ClientSecretPost => "client_secret_post",
+            Method::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Method> {
+        [
+            Method::None,
+            Method::ClientSecretBasic,
+            Method::ClientSecretPost,
+            Method::PrivateKeyJwt,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
+    }
+}
+
+/// How the client proves who it is.
+#[derive(Debug, Clone, Default)]
+pub enum ClientAuth {
+    /// A public client: `client_id` in the body only.
+    #[default]
+    None,
+    SecretBasic(Secret),
+    SecretPost(Secret),
+    /// A fresh signed assertion per request.
+    PrivateKeyJwt(Signer),
+    /// A JWT made elsewhere (a CI platform's federated token), re-read on every request.
+    AssertionFile(PathBuf),
+}
+
+impl ClientAuth {
+    pub fn method(&self) -> Method {
+        match self {
+            ClientAuth::None => Method::None,
+            ClientAuth::SecretBasic(_) => Method::ClientSecretBasic,
+            ClientAuth::SecretPost(_) => Method::ClientSecretPost,
+            ClientAuth::PrivateKeyJwt(_) | ClientAuth::AssertionFile(_) => Method::PrivateKeyJwt,
+        }
+    }
+
+    /// Add this method's parameters to `form`; returns an `Authorization` header
+    /// value for Basic. `audience` is the token endpoint (the assertion's `aud`).
+    pub fn apply(
+        &self,
+        client_id: &str,
+        audience: &str,
+        form: &mut Vec<(String, String)>,
+    ) -> Result<Option<Secret>, ProtocolError> {
+        match self {
+            ClientAuth::None => Ok(None),
+            ClientAuth::SecretBasic(secret) => {
+                // RFC 6749 §2.3.1: form-urlencode id and secret before base64.
+                form.retain(|(k, _)| k != "client_id");
+                let pair = format!(
+                    "{}:{}",
+                    form_urlencode(client_id),
+                    form_urlencode(secret.expose())
+                );
+                Ok(Some(Secret::new(format!(
+                    "Basic {}",
+                    STANDARD.encode(pair)
+                ))))
+            }
+            ClientAuth::SecretPost(secret) => {
+                form.push(("client_secret".into(), secret.expose().to_string()));
+                Ok(None)
+            }
+            ClientAuth::PrivateKeyJwt(signer) => {
+                let jwt = signer.assertion(client_id, audience)?;
+                push_assertion(form, jwt);
+                Ok(None)
+            }
+            ClientAuth::AssertionFile(path) => {
+                let jwt = std::fs::read_to_string(path).map_err(|e| {
+                    ProtocolError::Config(format!(
+                        "cannot read the client assertion file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                let jwt = jwt.trim();
+                if jwt.split('.').count() != 3 {
+                    return Err(ProtocolError::Config(format!(
+                        "the client assertion file {} does not hold a JWT",
+                        path.display()
+                    )));
+                }
+                push_assertion(form, jwt.to_string());
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn push_assertion(form: &mut Vec<(String, String)>, jwt: String) {
+    form.push(("client_assertion_type".into(), JWT_BEARER_ASSERTION.into()));
+    form.push(("client_assertion".into(), jwt));
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[derive(Clone)]
+enum Key {
+    Rsa(std::sync::Arc<RsaKeyPair>),
+    Ec(std::sync::Arc<EcdsaKeyPair>),
+}
+
+/// Signs RFC 7523 client assertions with a private key.
+#[derive(Clone)]
+pub struct Signer {
+    key: Key,
+    key_id: Option<String>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("alg", &self.alg())
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// Load a PEM private key: PKCS#8 (RSA or P-256) or PKCS#1 RSA.
+    pub fn from_pem(
+        pem: &[u8],
+        key_id: Option<String>,
+        what: &str,
+    ) -> Result<Signer, ProtocolError> {
+        let bad = |why: &str| ProtocolError::Config(format!("{what}: {why}"));
+        let der = PrivateKeyDer::from_pem_slice(pem).map_err(|_| {
+            bad("no PEM private key found; give a PKCS#8 (BEGIN PRIVATE KEY) or RSA key")
+        })?;
+        let rng = SystemRandom::new();
+        let key = match &der {
+            PrivateKeyDer::Pkcs8(k) => match RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()) {
+                Ok(rsa) => Key::Rsa(rsa.into()),
+                Err(_) => EcdsaKeyPair::from_pkcs8(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    k.secret_pkcs8_der(),
+                    &rng,
+                )
+                .map(|ec| Key::Ec(ec.into()))
+                .map_err(|_| bad("unsupported key; use an RSA (2048+ bits) or P-256 EC key"))?,
+            },
+            PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der())
+                .map(|rsa| Key::Rsa(rsa.into()))
+                .map_err(|_| bad("unsupported RSA key"))?,
+            PrivateKeyDer::Sec1(_) => {
+                return Err(bad(
+                    "SEC1 EC keys are not supported; convert with: openssl pkcs8 -topk8 -nocrypt -in KEY -out key.p8.pem",
+                ));
+            }
+            _ => return Err(bad("unsupported key type")),
+        };
+        Ok(Signer { key, key_id })
+    }
+
+    pub fn alg(&self) -> &'static str {
+        match self.key {
+            Key::Rsa(_) => "RS256",
+            Key::Ec(_) => "ES256",
+        }
+    }
+
+    /// A fresh assertion: `iss` = `sub` = client id, `aud` = token endpoint, unique
+    /// `jti`, `exp` one minute ahead.
+    pub fn assertion(&self, client_id: &str, audience: &str) -> Result<String, ProtocolError> {
+        let rng = SystemRandom::new();
+        let mut jti = [0u8; 16];
+        rng.fill(&mut jti)
+            .map_err(|_| ProtocolError::Config("no system randomness".into()))?;
+        let now = crate::store::now_unix();
+        let mut header = serde_json::json!({"alg": self.alg(), "typ": "JWT"});
+        if let Some(kid) = &self.key_id {
+            header["kid"] = kid.clone().into();
+        }
+        let claims = serde_json::json!({
+            "iss": client_id,
+            "sub": client_id,
+            "aud": audience,
+            "jti": URL_SAFE_NO_PAD.encode(jti),
+            "iat": now,
+            "nbf": now,
+            "exp": now + 60,
+        });
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let sig = match &self.key {
+            Key::Rsa(k) => {
+                let mut sig = vec![0; k.public().modulus_len()];
+                k.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    signing_input.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(|_| ProtocolError::Config("cannot sign the client assertion".into()))?;
+                sig
+            }
+            Key::Ec(k) => k
+                .sign(&rng, signing_input.as_bytes())
+                .map_err(|_| ProtocolError::Config("cannot sign the client assertion".into()))?
+                .as_ref()
+                .to_vec(),
+        };
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_form_urlencodes_before_base64() {
+        let mut form = vec![("client_id".to_string(), "a b".to_string())];
+        let h = ClientAuth::SecretBasic(Secret::new("p:w&d"))
+            .apply("a b", "https://idp/token", &mut form)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            h.expose(),
+            format!("Basic {}", STANDARD.encode("a+b:p%3Aw%26d"))
+        );
+        assert!(form.is_empty(), "client_id moves to the header");
+    }
+
+    #[test]
+    fn post_puts_the_secret_in_the_body() {
+        let mut form = vec![];
+        let h = ClientAuth::SecretPost(Secret::new("s"))
+            .apply("c", "https://idp/token", &mut form)
+            .unwrap();
+        assert!(h.is_none());
+        assert_eq!(form, vec![("client_secret".to_string(), "s".to_string())]);
+    }
+
+    #[test]
+    fn bad_keys_are_explained() {
+        let e = Signer::from_pem(b"not a key", None, "--private-key k.pem").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--private-key k.pem: no PEM private key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn assertion_file_must_hold_a_jwt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jwt");
+        std::fs::write(&p, "garbage").unwrap();
+        let mut form = vec![];
+        let e = ClientAuth::AssertionFile(p.clone())
+            .apply("c", "https://idp/token", &mut form)
+            .unwrap_err();
+        assert!(e.to_string().contains("does not hold a JWT"), "{e}");
+        std::fs::write(&p, "a.b.c\n").unwrap();
+        ClientAuth::AssertionFile(p)
+            .apply("c", "https://idp/token", &mut form)
+            .unwrap();
+        assert_eq!(
+            form[1],
+            ("client_assertion".to_string(), "a.b.c".to_string())
+        );
+    }
+
+    #[test]
+    fn methods_round_trip() {
+        for m in [
+            "none",
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ] {
+            assert_eq!(Method::parse(m).unwrap().name(), m);
+        }
+        assert!(Method::parse("tls_client_auth").is_none());
+    }
+}
