@@ -24,6 +24,10 @@ Environment:
   VMAUTH_CREDENTIALS_FILE
       credentials file (default ~/.validmind/credentials.json, shared with
       the ValidMind library)
+  VMAUTH_CREDENTIAL_HELPER
+      the program behind --store helper (protocol in README.md)
+  VM_OIDC_NO_PERSIST=1
+      the same as --store memory, unless --store or VMAUTH_STORE is given
   VMAUTH_CONFIG_DIR
       vmauth's own state (which login is current), default the platform
       config directory (~/.config/vmauth on Linux)
@@ -38,6 +42,12 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(name = "vmauth", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
+    /// Where credentials live: auto (OS keychain if one answers, else the 0600
+    /// file; the choice is remembered), keyring, file, memory (nothing written) or
+    /// helper (VMAUTH_CREDENTIAL_HELPER).
+    #[arg(long, global = true, env = "VMAUTH_STORE", value_name = "STORE",
+          value_parser = ["auto", "keyring", "file", "memory", "helper"])]
+    pub store: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

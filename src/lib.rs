@@ -31,7 +31,8 @@ pub fn run() -> i32 {
             };
         }
     };
-    let ctx = match commands::Context::from_env(Box::new(config::ProcessEnv)) {
+    let ctx = match commands::Context::from_env(Box::new(config::ProcessEnv), cli.store.as_deref())
+    {
         Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("vmauth: error: {e}");

@@ -176,13 +176,19 @@ fn login_token_status_logout_with_revocation() {
 
     let mut p = PendingLogin::start_with_umask_000(&home, &idp);
     let url = p.verification_url();
-    assert!(url.starts_with(&idp.issuer) && url.contains("user_code="), "{url}");
+    assert!(
+        url.starts_with(&idp.issuer) && url.contains("user_code="),
+        "{url}"
+    );
     idp.approve(&url);
     let r = p.finish();
     r.expect_code(0);
     assert_eq!(r.stdout, "", "login prints nothing on stdout");
     assert!(
-        r.stderr.contains(&format!("Logged in as alice@example.test at {}", idp.issuer)),
+        r.stderr.contains(&format!(
+            "Logged in as alice@example.test at {}",
+            idp.issuer
+        )),
         "{}",
         r.stderr
     );
@@ -210,7 +216,13 @@ fn login_token_status_logout_with_revocation() {
     // status, human and JSON.
     let s = home.run(&["status"]);
     s.expect_code(0);
-    for needle in ["Alice Example <alice@example.test>", "subject alice", "admin, developer", "refresh:  yes", "store:    file"] {
+    for needle in [
+        "Alice Example <alice@example.test>",
+        "subject alice",
+        "admin, developer",
+        "refresh:  yes",
+        "store:    file: ",
+    ] {
         assert!(s.stderr.contains(needle), "{needle:?} in {}", s.stderr);
     }
     assert_no_secret(&s.stderr, &secrets);
@@ -226,8 +238,16 @@ fn login_token_status_logout_with_revocation() {
     assert_eq!(l["valid"], true);
     assert_eq!(l["refreshable"], true);
     assert_eq!(l["claims"]["email"], "alice@example.test");
-    assert_eq!(l["claims"]["roles"], serde_json::json!(["admin", "developer"]));
-    assert!(l["scopes"].as_array().unwrap().contains(&Value::from("offline_access")));
+    assert_eq!(
+        l["claims"]["roles"],
+        serde_json::json!(["admin", "developer"])
+    );
+    assert!(
+        l["scopes"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("offline_access"))
+    );
     assert_no_secret(&j.stdout, &secrets);
 
     // logout revokes at the IdP, then removes the login.
@@ -269,7 +289,11 @@ fn refresh_after_expiry_rotates_three_times_in_a_row() {
         assert_eq!(r.stderr, "");
         let at = r.stdout.trim_end().to_string();
         let e = stored(&home, &key);
-        assert_eq!(e["access_token"], at.as_str(), "the printed token was saved");
+        assert_eq!(
+            e["access_token"],
+            at.as_str(),
+            "the printed token was saved"
+        );
         let rt = e["refresh_token"].as_str().unwrap().to_string();
         assert!(!seen_at.contains(&at), "a new access token each time");
         assert!(!seen_rt.contains(&rt), "the refresh token rotated");
@@ -293,7 +317,12 @@ fn audience_gives_a_jwt_access_token_for_that_api() {
     let r = login(
         &home,
         &idp,
-        &["--audience", API, "--scope", "openid email offline_access api:read"],
+        &[
+            "--audience",
+            API,
+            "--scope",
+            "openid email offline_access api:read",
+        ],
     );
     r.expect_code(0);
     let t = home.run(&["token"]);
@@ -303,7 +332,15 @@ fn audience_gives_a_jwt_access_token_for_that_api() {
     assert_eq!(claims["sub"], "alice");
     // The selector with audience finds the same login, and refresh keeps the audience.
     let t2 = home.run(&[
-        "token", "--issuer", &idp.issuer, "--client-id", CLIENT, "--audience", API, "--min-ttl", "2h",
+        "token",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        CLIENT,
+        "--audience",
+        API,
+        "--min-ttl",
+        "2h",
     ]);
     t2.expect_code(0);
     assert_ne!(t2.stdout, t.stdout);
@@ -326,7 +363,12 @@ fn denied_login_exits_5_and_stores_nothing() {
     idp.deny(&url);
     let r = p.finish();
     r.expect_code(5);
-    assert!(r.stderr.ends_with("vmauth: error: login denied at the identity provider"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .ends_with("vmauth: error: login denied at the identity provider"),
+        "{}",
+        r.stderr
+    );
     assert!(!home.credentials().exists());
     // vmauth stopped at the first non-pending answer (a second poll would be invalid_grant).
     assert_eq!(idp.count("error=access_denied"), 1);
@@ -341,7 +383,12 @@ fn expired_code_exits_5() {
     let _ = p.verification_url();
     let r = p.finish();
     r.expect_code(5);
-    assert!(r.stderr.contains("the code expired before it was approved; run vmauth login again"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the code expired before it was approved; run vmauth login again"),
+        "{}",
+        r.stderr
+    );
     assert!(!home.credentials().exists());
 }
 
@@ -351,10 +398,17 @@ fn revoked_refresh_token_means_exit_4_at_once() {
     let home = Home::new();
     let key = format!("{}|{CLIENT}", idp.issuer);
     login(&home, &idp, &[]).expect_code(0);
-    let rt = stored(&home, &key)["refresh_token"].as_str().unwrap().to_string();
+    let rt = stored(&home, &key)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let rev = idp.post_form(
         "/token/revocation",
-        &[("client_id", CLIENT), ("token", &rt), ("token_type_hint", "refresh_token")],
+        &[
+            ("client_id", CLIENT),
+            ("token", &rt),
+            ("token_type_hint", "refresh_token"),
+        ],
     );
     assert_eq!(rev.status, 200);
     let r = home.run(&["token", "--min-ttl", "2h"]);
@@ -373,8 +427,17 @@ fn two_logins_and_the_current_one() {
     let idp = Idp::start();
     let home = Home::new();
     login(&home, &idp, &[]).expect_code(0);
-    login(&home, &idp, &["--audience", API, "--scope", "openid email offline_access api:read"])
-        .expect_code(0);
+    login(
+        &home,
+        &idp,
+        &[
+            "--audience",
+            API,
+            "--scope",
+            "openid email offline_access api:read",
+        ],
+    )
+    .expect_code(0);
     // The most recent login is current.
     let t = home.run(&["token"]);
     assert_eq!(jwt_payload(t.stdout.trim_end())["aud"], API);
@@ -383,9 +446,21 @@ fn two_logins_and_the_current_one() {
     assert_eq!(logins.len(), 2);
     assert_eq!(logins.iter().filter(|l| l["current"] == true).count(), 1);
     // The first is still selectable explicitly.
-    let t1 = home.run(&["token", "--issuer", &format!("{}/", idp.issuer), "--client-id", CLIENT]);
+    let t1 = home.run(&[
+        "token",
+        "--issuer",
+        &format!("{}/", idp.issuer),
+        "--client-id",
+        CLIENT,
+    ]);
     t1.expect_code(0);
-    assert!(!t1.stdout.trim_end().contains('.'), "opaque token without audience");
+    assert!(
+        !t1.stdout.trim_end().contains('.'),
+        "opaque token without audience"
+    );
     home.run(&["logout", "--all"]).expect_code(0);
-    assert_eq!(home.read_credentials()["credentials"], serde_json::json!({}));
+    assert_eq!(
+        home.read_credentials()["credentials"],
+        serde_json::json!({})
+    );
 }

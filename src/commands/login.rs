@@ -78,14 +78,25 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
 /// Store the new login, make it current, and say who is logged in.
 fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
     let key = id.cache_key();
+    if ctx.store.kind() == "memory" {
+        // Nothing is persisted, so the token is this command's product (documented).
+        ctx.ui.info(&format!(
+            "Logged in as {} at {} (--store memory: nothing stored; the access token is on stdout).",
+            who(&credential),
+            id.issuer
+        ));
+        return super::token::print_token(&credential.access_token);
+    }
     ctx.store.put(&key, &credential)?;
     ctx.current.set(Some(&key))?;
+    let (kind, location) = ctx
+        .store
+        .locate(&key)?
+        .unwrap_or((ctx.store.kind(), ctx.store.location()));
     ctx.ui.info(&format!(
-        "Logged in as {} at {} (stored in {} {}).",
+        "Logged in as {} at {} (stored in {kind}: {location}).",
         who(&credential),
         id.issuer,
-        ctx.store.kind(),
-        ctx.store.location()
     ));
     if credential.refresh_token.is_none() && credential.client_credentials.is_none() {
         ctx.ui.warn(

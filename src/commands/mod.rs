@@ -5,6 +5,7 @@ pub mod client_credentials;
 pub mod login;
 pub mod logout;
 pub mod status;
+mod stores;
 pub mod token;
 
 use std::path::PathBuf;
@@ -15,7 +16,6 @@ use crate::config::{self, Env, LoginId};
 use crate::error::{Error, Result};
 use crate::oidc::http::{Http, Timeouts};
 use crate::store::current::StateDir;
-use crate::store::file::FileStore;
 use crate::store::{Credential, CredentialStore};
 use crate::ui::Ui;
 
@@ -28,8 +28,9 @@ pub struct Context {
 }
 
 impl Context {
-    /// Build from the process environment. Cheap: no I/O beyond reading variables.
-    pub fn from_env(env: Box<dyn Env>) -> Result<Context> {
+    /// Build from the process environment and `--store`. Cheap for the file store:
+    /// no I/O beyond reading variables; `auto` probes the keychain once.
+    pub fn from_env(env: Box<dyn Env>, store: Option<&str>) -> Result<Context> {
         let ui = Ui::detect(env.var("NO_COLOR").is_some_and(|v| !v.is_empty()));
         let home = || {
             directories::BaseDirs::new()
@@ -53,11 +54,23 @@ impl Context {
                 })?,
         };
         let warn = move |m: &str| ui.warn(m);
+        let current = StateDir::new(config_dir, Box::new(warn));
+        let choice = match store {
+            Some(s) => s.to_string(),
+            None if env.var("VM_OIDC_NO_PERSIST").is_some_and(|v| {
+                ["1", "true", "yes"].contains(&v.trim().to_ascii_lowercase().as_str())
+            }) =>
+            {
+                "memory".to_string()
+            }
+            None => "auto".to_string(),
+        };
+        let store = stores::open(&choice, &*env, creds_path, &current, ui)?;
         Ok(Context {
             ui,
             env,
-            store: Box::new(FileStore::new(creds_path, Box::new(warn))),
-            current: StateDir::new(config_dir, Box::new(warn)),
+            store,
+            current,
         })
     }
 

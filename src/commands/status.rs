@@ -88,6 +88,12 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         .iter()
         .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
         .collect();
+    let store = ctx
+        .store
+        .locate(key)
+        .ok()
+        .flatten()
+        .unwrap_or((ctx.store.kind(), ctx.store.location()));
     let scopes: Vec<&str> = c
         .scope
         .as_deref()
@@ -103,8 +109,8 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         "audience": c.audience,
         "grant": if c.client_credentials.is_some() { "client_credentials" } else { "device_code" },
         "current": current,
-        "store": ctx.store.kind(),
-        "location": ctx.store.location(),
+        "store": store.0,
+        "location": store.1,
         "scopes": scopes,
         "expires_at": timestamp::format(c.expires_at),
         "expires_in": c.ttl(now),
@@ -190,6 +196,6 @@ fn human(v: &Value) -> String {
             "no"
         }
     ));
-    out.push_str(&format!("    store:    {} {}", s("store"), s("location")));
+    out.push_str(&format!("    store:    {}: {}", s("store"), s("location")));
     out
 }

@@ -68,7 +68,7 @@ fn renew_client_credentials(
     Ok(new)
 }
 
-fn print_token(token: &Secret) -> Result<()> {
+pub fn print_token(token: &Secret) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", token.expose())
         .and_then(|_| out.flush())

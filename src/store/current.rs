@@ -1,23 +1,30 @@
-//! Which login is "current" (the most recent one): non-secret metadata kept in
-//! vmauth's config directory, never in the credential store.
+//! vmauth's own non-secret state in its config directory: which login is
+//! current, which store `--store auto` chose, and the per-login refresh locks.
+//! Never tokens.
 
 use std::fs;
-use std::io::ErrorKind;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::WarnSink;
-use super::fsutil::{ensure_private_dir, write_atomic};
+use super::fsutil::{
+    LockGuard, ensure_private_dir, lock_exclusive, lock_exclusive_within, lock_file_name,
+    write_atomic,
+};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     current: Option<String>,
+    /// `keyring` or `file`: what `--store auto` decided, so it probes only once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auto_store: Option<String>,
 }
 
-/// `state.json` in the config directory.
+/// `state.json` and `locks/` in the config directory.
 pub struct StateDir {
     dir: PathBuf,
     warn: WarnSink,
@@ -28,49 +35,59 @@ impl StateDir {
         StateDir { dir, warn }
     }
 
-    /// Take the per-login lock that makes refresh single-flight across processes
-    /// (`locks/<hash>.lock` in the config directory, never a shared temp directory).
-    pub fn lock_login(
-        &self,
-        key: &str,
-        wait: std::time::Duration,
-    ) -> Result<super::fsutil::LockGuard> {
-        let dir = self.dir.join("locks");
-        ensure_private_dir(&self.dir, &*self.warn)?;
-        ensure_private_dir(&dir, &*self.warn)?;
-        super::fsutil::lock_exclusive_within(&dir.join(super::fsutil::lock_file_name(key)), wait)
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 
     fn path(&self) -> PathBuf {
         self.dir.join("state.json")
     }
 
-    /// The current login's cache key, if one was recorded. An unreadable state
-    /// file counts as none (it holds nothing that cannot be recreated).
-    pub fn get(&self) -> Option<String> {
-        let bytes = fs::read(self.path()).ok()?;
-        serde_json::from_slice::<State>(&bytes).ok()?.current
+    /// An unreadable state file counts as empty: it holds nothing that cannot be recreated.
+    fn read(&self) -> State {
+        fs::read(self.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
-    pub fn set(&self, key: Option<&str>) -> Result<()> {
-        if key.is_none() {
-            match fs::remove_file(self.path()) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-                Err(e) => {
-                    return Err(Error::storage(format!(
-                        "cannot remove {}: {e}",
-                        self.path().display()
-                    )));
-                }
-            }
-        }
+    fn update(&self, change: impl FnOnce(&mut State)) -> Result<()> {
         ensure_private_dir(&self.dir, &*self.warn)?;
-        let state = State {
-            current: key.map(str::to_string),
-        };
+        let _lock = lock_exclusive(&self.dir.join("state.lock"))?;
+        let mut state = self.read();
+        change(&mut state);
         let bytes = serde_json::to_vec_pretty(&state)
             .map_err(|e| Error::storage(format!("cannot encode state: {e}")))?;
         write_atomic(&self.path(), &bytes)
+    }
+
+    /// The current login's cache key, if one was recorded.
+    pub fn get(&self) -> Option<String> {
+        self.read().current
+    }
+
+    pub fn set(&self, key: Option<&str>) -> Result<()> {
+        if key.is_none() && self.read().current.is_none() {
+            return Ok(());
+        }
+        self.update(|s| s.current = key.map(str::to_string))
+    }
+
+    /// What `--store auto` chose earlier, if anything.
+    pub fn auto_store(&self) -> Option<String> {
+        self.read().auto_store
+    }
+
+    pub fn set_auto_store(&self, choice: &str) -> Result<()> {
+        self.update(|s| s.auto_store = Some(choice.to_string()))
+    }
+
+    /// Take the per-login lock that makes refresh single-flight across processes
+    /// (`locks/<hash>.lock` in the config directory, never a shared temp directory).
+    pub fn lock_login(&self, key: &str, wait: Duration) -> Result<LockGuard> {
+        let dir = self.dir.join("locks");
+        ensure_private_dir(&self.dir, &*self.warn)?;
+        ensure_private_dir(&dir, &*self.warn)?;
+        lock_exclusive_within(&dir.join(lock_file_name(key)), wait)
     }
 }

@@ -4,9 +4,13 @@
 //!
 //! Storage never prints: warnings go to the sink given at construction.
 
+pub mod auto;
 pub mod current;
 pub mod file;
 pub mod fsutil;
+pub mod helper;
+pub mod keyring;
+pub mod memory;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -83,6 +87,10 @@ pub trait CredentialStore {
     fn delete(&self, key: &str) -> Result<bool>;
     /// Every login, sorted by key.
     fn list(&self) -> Result<Vec<(String, Credential)>>;
+    /// Which store holds `key` (kind and location), for `status`.
+    fn locate(&self, key: &str) -> Result<Option<(&'static str, String)>> {
+        Ok(self.get(key)?.map(|_| (self.kind(), self.location())))
+    }
 }
 
 /// Receives warnings from storage code (which must not print).

@@ -40,6 +40,8 @@ impl Home {
         c.env("VMAUTH_CREDENTIALS_FILE", self.credentials())
             .env("VMAUTH_CONFIG_DIR", self.config_dir())
             .env("HOME", self.dir.path())
+            // The file store unless a test asks for another (no keychain probing).
+            .env("VMAUTH_STORE", "file")
             .stdin(Stdio::null());
         c
     }

@@ -1,0 +1,94 @@
+//! Opening the credential store that `--store` (or `VMAUTH_STORE`,
+//! `VM_OIDC_NO_PERSIST`) names, including the `auto` decision.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::Env;
+use crate::error::{Error, Result};
+use crate::store::CredentialStore;
+use crate::store::auto::AutoStore;
+use crate::store::current::StateDir;
+use crate::store::file::FileStore;
+use crate::store::helper::HelperStore;
+use crate::store::keyring::{KeyringStore, default_max_item};
+use crate::store::memory::MemoryStore;
+use crate::ui::Ui;
+
+/// Every keychain call gives up after this long.
+pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
+/// A credential helper gets this long per operation.
+pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn open(
+    choice: &str,
+    env: &dyn Env,
+    creds_path: PathBuf,
+    state: &StateDir,
+    ui: Ui,
+) -> Result<Box<dyn CredentialStore>> {
+    let warn = move |m: &str| ui.warn(m);
+    let file = || FileStore::new(creds_path.clone(), Box::new(warn));
+    let keyring = || {
+        let max_item = env
+            .var("VMAUTH_KEYRING_MAX_ITEM")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(default_max_item);
+        KeyringStore::open(
+            state.dir().to_path_buf(),
+            KEYRING_TIMEOUT,
+            max_item,
+            Box::new(warn),
+        )
+    };
+    Ok(match choice {
+        "file" => Box::new(file()),
+        "memory" => Box::new(MemoryStore::default()),
+        "helper" => {
+            let program = env
+                .var("VMAUTH_CREDENTIAL_HELPER")
+                .filter(|p| !p.trim().is_empty())
+                .ok_or_else(|| {
+                    Error::usage("--store helper needs VMAUTH_CREDENTIAL_HELPER=<program>; see README.md for the protocol")
+                })?;
+            Box::new(HelperStore::new(program.trim().to_string(), HELPER_TIMEOUT))
+        }
+        "keyring" => Box::new(
+            keyring().map_err(|e| Error::usage(format!("--store keyring: {}", e.message())))?,
+        ),
+        "auto" => match state.auto_store().as_deref() {
+            Some("file") => Box::new(file()),
+            Some("keyring") => match keyring() {
+                Ok(k) => Box::new(AutoStore::new(k, file(), Box::new(warn))),
+                Err(e) => {
+                    ui.warn(&format!(
+                        "the OS keychain is not available now ({}); using {}",
+                        e.message(),
+                        creds_path.display()
+                    ));
+                    Box::new(file())
+                }
+            },
+            _ => match keyring() {
+                Ok(k) => {
+                    state.set_auto_store("keyring")?;
+                    Box::new(AutoStore::new(k, file(), Box::new(warn)))
+                }
+                Err(e) => {
+                    ui.info(&format!(
+                        "vmauth: no usable OS keychain ({}); credentials go to {} (mode 0600). This choice is remembered; use --store keyring to require a keychain.",
+                        e.message().split("; use --store file").next().unwrap_or(""),
+                        creds_path.display()
+                    ));
+                    state.set_auto_store("file")?;
+                    Box::new(file())
+                }
+            },
+        },
+        other => {
+            return Err(Error::usage(format!(
+                "unknown store {other:?}; use auto, keyring, file, memory or helper"
+            )));
+        }
+    })
+}

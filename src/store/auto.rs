@@ -1,0 +1,87 @@
+//! `--store auto` once the keychain has been chosen: the keychain first, the
+//! 0600 file as the fallback. Logins the file already holds (the ValidMind
+//! library's, or from an earlier fallback) stay readable. A keychain write that
+//! fails after a successful login goes to the file instead: a login is never lost.
+
+use super::file::FileStore;
+use super::keyring::KeyringStore;
+use super::{Credential, CredentialStore, WarnSink};
+use crate::error::Result;
+
+pub struct AutoStore {
+    keyring: KeyringStore,
+    file: FileStore,
+    warn: WarnSink,
+}
+
+impl AutoStore {
+    pub fn new(keyring: KeyringStore, file: FileStore, warn: WarnSink) -> AutoStore {
+        AutoStore {
+            keyring,
+            file,
+            warn,
+        }
+    }
+}
+
+impl CredentialStore for AutoStore {
+    fn kind(&self) -> &'static str {
+        "keyring"
+    }
+
+    fn location(&self) -> String {
+        self.keyring.location()
+    }
+
+    fn locate(&self, key: &str) -> Result<Option<(&'static str, String)>> {
+        if self.keyring.get(key)?.is_some() {
+            return Ok(Some((self.keyring.kind(), self.keyring.location())));
+        }
+        self.file.locate(key)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Credential>> {
+        match self.keyring.get(key)? {
+            Some(c) => Ok(Some(c)),
+            None => self.file.get(key),
+        }
+    }
+
+    fn put(&self, key: &str, credential: &Credential) -> Result<()> {
+        match self.keyring.put(key, credential) {
+            Ok(()) => {
+                // Do not leave an older copy in the file to be read by mistake.
+                if self.file.get(key).ok().flatten().is_some() {
+                    self.file.delete(key)?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                (self.warn)(&format!(
+                    "could not write to the OS keychain ({}); stored in {} instead",
+                    e.message(),
+                    self.file.location()
+                ));
+                self.file.put(key, credential)
+            }
+        }
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        let a = self.keyring.delete(key)?;
+        // A damaged file must not block removing the keychain login; `get` reports it.
+        let b = self.file.delete(key).unwrap_or(false);
+        Ok(a || b)
+    }
+
+    fn list(&self) -> Result<Vec<(String, Credential)>> {
+        let mut all = self.keyring.list()?;
+        for (k, c) in self.file.list()? {
+            if !all.iter().any(|(a, _)| *a == k) {
+                all.push((k, c));
+            }
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(all)
+    }
+}

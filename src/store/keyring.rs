@@ -1,0 +1,338 @@
+//! The OS keychain backend: macOS Keychain, Windows Credential Manager, Secret
+//! Service on Linux (keyring-core with one store crate per platform). Service
+//! `vmauth`, account = the login's cache key, value = the credential as JSON.
+//!
+//! Every keychain call runs with a timeout (a locked desktop keyring can block on
+//! an unlock prompt). Values larger than one item may hold are split over several
+//! items. Keychains cannot be listed portably, so the keys are also kept in a
+//! non-secret index file in vmauth's config directory.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use keyring_core::{CredentialStore as Platform, Entry};
+use serde::{Deserialize, Serialize};
+
+use super::fsutil::{ensure_private_dir, lock_exclusive, write_atomic};
+use super::{Credential, CredentialStore, WarnSink};
+use crate::error::{Error, Result};
+
+pub const SERVICE: &str = "vmauth";
+/// Marks an item whose value is split over `<key>#1` … `<key>#N`.
+const CHUNKED: &str = "vmauth-chunked:";
+
+/// The platform's default item size limit, in bytes of the stored value.
+pub fn default_max_item() -> usize {
+    if cfg!(windows) {
+        2560 // CRED_MAX_CREDENTIAL_BLOB_SIZE
+    } else {
+        16 * 1024
+    }
+}
+
+pub struct KeyringStore {
+    platform: Arc<Platform>,
+    state_dir: PathBuf,
+    timeout: Duration,
+    max_item: usize,
+    warn: WarnSink,
+}
+
+/// Run a keychain call on its own thread, giving up after `timeout`.
+fn bounded<T: Send + 'static>(
+    timeout: Duration,
+    f: impl FnOnce() -> keyring_core::Result<T> + Send + 'static,
+) -> Result<keyring_core::Result<T>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(timeout).map_err(|_| {
+        Error::storage(format!(
+            "the OS keychain did not answer within {}s (is it locked?); unlock it, or use --store file",
+            timeout.as_secs()
+        ))
+    })
+}
+
+/// A keychain error as one line, never including stored data.
+fn describe(e: &keyring_core::Error) -> String {
+    use keyring_core::Error as E;
+    match e {
+        E::NoStorageAccess(_) => "the keychain is locked or access was denied".into(),
+        E::NoDefaultStore => "no keychain is available".into(),
+        E::PlatformFailure(p) => format!(
+            "keychain failure: {}",
+            crate::error::from_server(&p.to_string(), 160)
+        ),
+        E::TooLong(what, max) => format!("{what} is longer than the keychain allows ({max})"),
+        E::BadEncoding(_) | E::BadDataFormat(..) => {
+            "a keychain item is not in vmauth's format".into()
+        }
+        E::NoEntry => "no such keychain item".into(),
+        other => crate::error::from_server(&format!("{other:?}"), 120)
+            .split('(')
+            .next()
+            .unwrap_or("keychain error")
+            .to_string(),
+    }
+}
+
+fn keychain_error(e: &keyring_core::Error) -> Error {
+    Error::storage(format!(
+        "{}; use --store file to keep credentials in a 0600 file instead",
+        describe(e)
+    ))
+}
+
+/// The platform's credential store.
+fn platform_store() -> keyring_core::Result<Arc<Platform>> {
+    #[cfg(all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    ))]
+    {
+        let s: Arc<Platform> = zbus_secret_service_keyring_store::Store::new()?;
+        Ok(s)
+    }
+    #[cfg(target_os = "macos")]
+    {
+        let s: Arc<Platform> = apple_native_keyring_store::keychain::Store::new()?;
+        Ok(s)
+    }
+    #[cfg(target_os = "windows")]
+    {
+        let s: Arc<Platform> = windows_native_keyring_store::Store::new()?;
+        Ok(s)
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        Err(keyring_core::Error::NoDefaultStore)
+    }
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Index {
+    keys: BTreeSet<String>,
+}
+
+impl KeyringStore {
+    /// Connect to the keychain and check that it answers (a read of an item that
+    /// does not exist), all within `timeout`.
+    pub fn open(
+        state_dir: PathBuf,
+        timeout: Duration,
+        max_item: usize,
+        warn: WarnSink,
+    ) -> Result<KeyringStore> {
+        let platform = bounded(timeout, platform_store)?.map_err(|e| keychain_error(&e))?;
+        let store = KeyringStore {
+            platform,
+            state_dir,
+            timeout,
+            max_item: max_item.max(64),
+            warn,
+        };
+        match store.read_item("vmauth-probe")? {
+            Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(store),
+            Err(e) => Err(keychain_error(&e)),
+        }
+    }
+
+    fn entry(&self, user: &str) -> Result<Entry> {
+        self.platform
+            .build(SERVICE, user, None)
+            .map_err(|e| keychain_error(&e))
+    }
+
+    fn read_item(&self, user: &str) -> Result<keyring_core::Result<String>> {
+        let entry = self.entry(user)?;
+        bounded(self.timeout, move || entry.get_password())
+    }
+
+    fn write_item(&self, user: &str, value: String) -> Result<()> {
+        let entry = self.entry(user)?;
+        bounded(self.timeout, move || entry.set_password(&value))?.map_err(|e| keychain_error(&e))
+    }
+
+    fn delete_item(&self, user: &str) -> Result<bool> {
+        let entry = self.entry(user)?;
+        match bounded(self.timeout, move || entry.delete_credential())? {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keychain_error(&e)),
+        }
+    }
+
+    fn chunk_name(key: &str, i: usize) -> String {
+        format!("{key}#{i}")
+    }
+
+    /// The whole value of `key`, following chunks.
+    fn read_value(&self, key: &str) -> Result<Option<String>> {
+        let head = match self.read_item(key)? {
+            Ok(v) => v,
+            Err(keyring_core::Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(keychain_error(&e)),
+        };
+        let Some(n) = head.strip_prefix(CHUNKED) else {
+            return Ok(Some(head));
+        };
+        let n: usize = n.parse().map_err(|_| {
+            Error::storage(format!(
+                "keychain item {key:?} is damaged; run vmauth logout and log in again"
+            ))
+        })?;
+        let mut value = String::new();
+        for i in 1..=n {
+            match self.read_item(&Self::chunk_name(key, i))? {
+                Ok(part) => value.push_str(&part),
+                Err(_) => {
+                    return Err(Error::storage(format!(
+                        "part {i} of {n} of keychain item {key:?} is missing; run vmauth logout and log in again"
+                    )));
+                }
+            }
+        }
+        Ok(Some(value))
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.state_dir.join("keyring-index.json")
+    }
+
+    fn read_index(&self) -> Index {
+        std::fs::read(self.index_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn update_index(&self, change: impl FnOnce(&mut BTreeSet<String>)) -> Result<()> {
+        ensure_private_dir(&self.state_dir, &*self.warn)?;
+        let _lock = lock_exclusive(&self.state_dir.join("keyring-index.lock"))?;
+        let mut index = self.read_index();
+        change(&mut index.keys);
+        let bytes = serde_json::to_vec_pretty(&index)
+            .map_err(|e| Error::storage(format!("cannot encode the keychain index: {e}")))?;
+        write_atomic(&self.index_path(), &bytes)
+    }
+}
+
+/// Split at character boundaries into pieces of at most `max` bytes.
+fn split(value: &str, max: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(max);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        parts.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    parts
+}
+
+impl CredentialStore for KeyringStore {
+    fn kind(&self) -> &'static str {
+        "keyring"
+    }
+
+    fn location(&self) -> String {
+        format!("OS keychain, service {SERVICE:?}")
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Credential>> {
+        match self.read_value(key)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_str(&v).map(Some).map_err(|_| {
+                Error::storage(format!(
+                    "keychain item {key:?} is not a vmauth credential; run vmauth logout and log in again"
+                ))
+            }),
+        }
+    }
+
+    fn put(&self, key: &str, credential: &Credential) -> Result<()> {
+        let value = serde_json::to_string(credential)
+            .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
+        let old_chunks = match self.read_item(key)? {
+            Ok(v) => v
+                .strip_prefix(CHUNKED)
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        let parts = if value.len() > self.max_item {
+            split(&value, self.max_item)
+        } else {
+            vec![]
+        };
+        if parts.is_empty() {
+            self.write_item(key, value.clone())?;
+        } else {
+            // Write the parts first, then the head that points at them.
+            for (i, part) in parts.iter().enumerate() {
+                self.write_item(&Self::chunk_name(key, i + 1), part.to_string())?;
+            }
+            self.write_item(key, format!("{CHUNKED}{}", parts.len()))?;
+        }
+        for i in parts.len() + 1..=old_chunks {
+            self.delete_item(&Self::chunk_name(key, i))?;
+        }
+        self.update_index(|k| {
+            k.insert(key.to_string());
+        })
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        let chunks = match self.read_item(key)? {
+            Ok(v) => v
+                .strip_prefix(CHUNKED)
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        let existed = self.delete_item(key)?;
+        for i in 1..=chunks {
+            self.delete_item(&Self::chunk_name(key, i))?;
+        }
+        self.update_index(|k| {
+            k.remove(key);
+        })?;
+        Ok(existed)
+    }
+
+    fn list(&self) -> Result<Vec<(String, Credential)>> {
+        let mut out = Vec::new();
+        for key in self.read_index().keys {
+            if let Some(c) = self.get(&key)? {
+                out.push((key, c));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_respects_char_boundaries() {
+        assert_eq!(split("abcdef", 4), vec!["abcd", "ef"]);
+        assert_eq!(split("ééé", 3), vec!["é", "é", "é"]);
+        assert!(split("", 4).is_empty());
+        assert_eq!(split("ab", 4), vec!["ab"]);
+    }
+
+    #[test]
+    fn error_descriptions_carry_no_data() {
+        let e = keyring_core::Error::BadEncoding(b"secret-token".to_vec());
+        assert!(!describe(&e).contains("secret"));
+    }
+}
