@@ -31,8 +31,11 @@ pub fn run() -> i32 {
             };
         }
     };
-    let ctx = match commands::Context::from_env(Box::new(config::ProcessEnv), cli.store.as_deref())
-    {
+    let ctx = match commands::Context::from_env(
+        Box::new(config::ProcessEnv),
+        cli.store.as_deref(),
+        matches!(cli.command, Command::Login(_)),
+    ) {
         Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("vmauth: error: {e}");

@@ -30,7 +30,9 @@ pub struct Context {
 impl Context {
     /// Build from the process environment and `--store`. Cheap for the file store:
     /// no I/O beyond reading variables; `auto` probes the keychain once.
-    pub fn from_env(env: Box<dyn Env>, store: Option<&str>) -> Result<Context> {
+    /// `will_write`: the command is about to store a new login (checked up front,
+    /// so a locked keychain fails before the identity provider is contacted).
+    pub fn from_env(env: Box<dyn Env>, store: Option<&str>, will_write: bool) -> Result<Context> {
         let ui = Ui::detect(env.var("NO_COLOR").is_some_and(|v| !v.is_empty()));
         let home = || {
             directories::BaseDirs::new()
@@ -65,7 +67,7 @@ impl Context {
             }
             None => "auto".to_string(),
         };
-        let store = stores::open(&choice, &*env, creds_path, &current, ui)?;
+        let store = stores::open(&choice, &*env, creds_path, &current, ui, will_write)?;
         Ok(Context {
             ui,
             env,

@@ -26,10 +26,11 @@ pub fn open(
     creds_path: PathBuf,
     state: &StateDir,
     ui: Ui,
+    will_write: bool,
 ) -> Result<Box<dyn CredentialStore>> {
     let warn = move |m: &str| ui.warn(m);
     let file = || FileStore::new(creds_path.clone(), Box::new(warn));
-    let keyring = || {
+    let keyring = |check_write: bool| {
         let max_item = env
             .var("VMAUTH_KEYRING_MAX_ITEM")
             .and_then(|v| v.trim().parse().ok())
@@ -38,6 +39,7 @@ pub fn open(
             state.dir().to_path_buf(),
             KEYRING_TIMEOUT,
             max_item,
+            check_write,
             Box::new(warn),
         )
     };
@@ -54,11 +56,12 @@ pub fn open(
             Box::new(HelperStore::new(program.trim().to_string(), HELPER_TIMEOUT))
         }
         "keyring" => Box::new(
-            keyring().map_err(|e| Error::usage(format!("--store keyring: {}", e.message())))?,
+            keyring(will_write)
+                .map_err(|e| Error::usage(format!("--store keyring: {}", e.message())))?,
         ),
         "auto" => match state.auto_store().as_deref() {
             Some("file") => Box::new(file()),
-            Some("keyring") => match keyring() {
+            Some("keyring") => match keyring(will_write) {
                 Ok(k) => Box::new(AutoStore::new(k, file(), Box::new(warn))),
                 Err(e) => {
                     ui.warn(&format!(
@@ -69,7 +72,8 @@ pub fn open(
                     Box::new(file())
                 }
             },
-            _ => match keyring() {
+            // The first decision checks that the keychain takes writes too.
+            _ => match keyring(true) {
                 Ok(k) => {
                     state.set_auto_store("keyring")?;
                     Box::new(AutoStore::new(k, file(), Box::new(warn)))

@@ -21,6 +21,8 @@ use super::{Credential, CredentialStore, WarnSink};
 use crate::error::{Error, Result};
 
 pub const SERVICE: &str = "vmauth";
+/// The item used to check that the keychain works.
+const PROBE: &str = "vmauth-probe";
 /// Marks an item whose value is split over `<key>#1` … `<key>#N`.
 const CHUNKED: &str = "vmauth-chunked:";
 
@@ -120,12 +122,14 @@ struct Index {
 }
 
 impl KeyringStore {
-    /// Connect to the keychain and check that it answers (a read of an item that
-    /// does not exist), all within `timeout`.
+    /// Connect to the keychain and check that it answers, all within `timeout`:
+    /// a read of an item that does not exist, or with `check_write` a write and
+    /// delete of a probe item (a locked keychain can still answer reads).
     pub fn open(
         state_dir: PathBuf,
         timeout: Duration,
         max_item: usize,
+        check_write: bool,
         warn: WarnSink,
     ) -> Result<KeyringStore> {
         let platform = bounded(timeout, platform_store)?.map_err(|e| keychain_error(&e))?;
@@ -136,7 +140,12 @@ impl KeyringStore {
             max_item: max_item.max(64),
             warn,
         };
-        match store.read_item("vmauth-probe")? {
+        if check_write {
+            store.write_item(PROBE, "ok".into())?;
+            store.delete_item(PROBE)?;
+            return Ok(store);
+        }
+        match store.read_item(PROBE)? {
             Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(store),
             Err(e) => Err(keychain_error(&e)),
         }

@@ -1,0 +1,194 @@
+//! The keychain store against a real Secret Service (gnome-keyring on a private
+//! D-Bus), and `--store auto` with the keychain present, locked and absent.
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::Value;
+use support::cli::{Home, Run};
+use support::idp::Idp;
+use support::login::*;
+use support::secret_service::{Keyring, SecretService, absent_env};
+
+fn with_env(mut cmd: Command, env: &[(String, String)]) -> Command {
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Run vmauth with `--store`/environment for this test's keychain.
+fn run(home: &Home, env: &[(String, String)], store: &str, args: &[&str]) -> Run {
+    let mut cmd = with_env(home.cmd(args), env);
+    cmd.env("VMAUTH_STORE", store);
+    Run::from(cmd.output().unwrap())
+}
+
+fn login_keyring(
+    home: &Home,
+    idp: &Idp,
+    env: &[(String, String)],
+    store: &str,
+    extra_env: &[(&str, &str)],
+) -> Run {
+    let args = login_args(idp, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cmd = with_env(home.cmd(&args), env);
+    cmd.env("VMAUTH_STORE", store);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut p = PendingLogin::spawn(cmd);
+    let url = p.verification_url();
+    idp.approve(&url);
+    p.finish()
+}
+
+fn secret_tool_lookup(ss: &SecretService, key: &str) -> Option<String> {
+    let out = with_env(Command::new("secret-tool"), &ss.env())
+        .args(["lookup", "service", "vmauth", "username", key])
+        .output()
+        .expect("secret-tool is needed (Debian package libsecret-tools; see .ci/run)");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn login_token_status_logout_through_the_keychain() {
+    let ss = SecretService::start(Keyring::Unlocked);
+    let env = ss.env();
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+
+    let r = login_keyring(&home, &idp, &env, "keyring", &[]);
+    r.expect_code(0);
+    assert!(
+        r.stderr.contains("stored in keyring: OS keychain"),
+        "{}",
+        r.stderr
+    );
+    assert!(!home.credentials().exists(), "nothing in the file");
+
+    // The item really is in the Secret Service (seen by another client).
+    let item = secret_tool_lookup(&ss, &key).expect("the login is a Secret Service item");
+    let v: Value = serde_json::from_str(&item).unwrap();
+    assert_eq!(v["issuer"], idp.issuer.as_str());
+
+    let t = run(&home, &env, "keyring", &["token"]);
+    t.expect_code(0);
+    assert_eq!(t.stderr, "");
+    let at = t.stdout.trim_end().to_string();
+    assert_eq!(introspect(&idp, &at)["active"], true);
+
+    // Refresh writes the rotated tokens back to the keychain.
+    let t2 = run(&home, &env, "keyring", &["token", "--min-ttl", "2h"]);
+    t2.expect_code(0);
+    assert_ne!(t2.stdout, t.stdout);
+    let t3 = run(&home, &env, "keyring", &["token"]);
+    assert_eq!(t3.stdout, t2.stdout);
+
+    let j: Value =
+        serde_json::from_str(&run(&home, &env, "keyring", &["status", "--json"]).stdout).unwrap();
+    assert_eq!(j["logins"][0]["store"], "keyring");
+    assert_eq!(j["logins"][0]["claims"]["email"], "alice@example.test");
+
+    let o = run(&home, &env, "keyring", &["logout"]);
+    o.expect_code(0);
+    assert!(o.stderr.contains("refresh token revoked"), "{}", o.stderr);
+    run(&home, &env, "keyring", &["token"]).expect_code(4);
+    assert!(secret_tool_lookup(&ss, &key).is_none_or(|s| s.is_empty()));
+}
+
+#[test]
+fn values_too_large_for_one_item_are_split_and_not_lost() {
+    let ss = SecretService::start(Keyring::Unlocked);
+    let env = ss.env();
+    let idp = Idp::start();
+    let home = Home::new();
+    let small = [("VMAUTH_KEYRING_MAX_ITEM", "300")];
+    login_keyring(&home, &idp, &env, "keyring", &small).expect_code(0);
+    let mut token = with_env(home.cmd(&["token"]), &env);
+    token
+        .env("VMAUTH_STORE", "keyring")
+        .env("VMAUTH_KEYRING_MAX_ITEM", "300");
+    let t = Run::from(token.output().unwrap());
+    t.expect_code(0);
+    assert_eq!(introspect(&idp, t.stdout.trim_end())["active"], true);
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    let head = secret_tool_lookup(&ss, &key).expect("the head item exists");
+    assert!(head.starts_with("vmauth-chunked:"), "{head}");
+    assert!(
+        secret_tool_lookup(&ss, &format!("{key}#1")).is_some(),
+        "part 1 exists"
+    );
+    // Read back with the normal limit: chunked items are found all the same.
+    run(&home, &env, "keyring", &["token"]).expect_code(0);
+    let o = run(&home, &env, "keyring", &["logout"]);
+    o.expect_code(0);
+    assert!(
+        secret_tool_lookup(&ss, &format!("{key}#1")).is_none_or(|s| s.is_empty()),
+        "parts removed"
+    );
+    run(&home, &env, "keyring", &["token"]).expect_code(4);
+}
+
+#[test]
+fn auto_uses_a_working_keychain_and_remembers_it() {
+    let ss = SecretService::start(Keyring::Unlocked);
+    let env = ss.env();
+    let idp = Idp::start();
+    let home = Home::new();
+    let r = login_keyring(&home, &idp, &env, "auto", &[]);
+    r.expect_code(0);
+    assert!(!r.stderr.contains("no usable OS keychain"), "{}", r.stderr);
+    assert!(!home.credentials().exists());
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(home.config_dir().join("state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["auto_store"], "keyring");
+    run(&home, &env, "auto", &["token"]).expect_code(0);
+}
+
+fn auto_falls_back(env: &[(String, String)]) {
+    let idp = Idp::start();
+    let home = Home::new();
+    let r = login_keyring(&home, &idp, env, "auto", &[]);
+    r.expect_code(0);
+    let notices = r.stderr.matches("no usable OS keychain").count();
+    assert_eq!(notices, 1, "one notice: {}", r.stderr);
+    assert!(home.credentials().exists(), "login kept in the file");
+    // Later calls do not probe again and print nothing extra.
+    let t = run(&home, env, "auto", &["token"]);
+    t.expect_code(0);
+    assert_eq!(t.stderr, "");
+    // Requiring the keychain is a clear configuration error, before any network.
+    run(
+        &home,
+        env,
+        "keyring",
+        &[
+            "login",
+            "--issuer",
+            "https://idp.invalid",
+            "--client-id",
+            "c",
+        ],
+    )
+    .expect_code(2)
+    .expect_error("--store keyring:");
+}
+
+#[test]
+fn auto_falls_back_to_the_file_when_no_keychain_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    auto_falls_back(&absent_env(dir.path()));
+}
+
+#[test]
+fn auto_falls_back_to_the_file_when_the_keychain_is_locked() {
+    let ss = SecretService::start(Keyring::Locked);
+    auto_falls_back(&ss.env());
+}

@@ -1,0 +1,6 @@
+//! Shared test support; each integration test includes the parts it needs.
+#![allow(dead_code)]
+pub mod cli;
+pub mod idp;
+pub mod login;
+pub mod secret_service;
