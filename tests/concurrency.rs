@@ -1,0 +1,138 @@
+//! Many `vmauth token` processes at once on an expired token, against the real
+//! test IdP with refresh-token rotation: exactly one refresh, everyone prints the
+//! same new token, and the login survives. File store and keychain.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+use support::cli::{Home, Run};
+use support::idp::Idp;
+use support::login::*;
+use support::secret_service::{Keyring, SecretService};
+
+const PROCESSES: usize = 50;
+
+fn spawn(mut cmd: Command) -> Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Start every process first, then collect them all.
+fn run_all(cmds: Vec<Command>) -> Vec<Run> {
+    let children: Vec<Child> = cmds.into_iter().map(spawn).collect();
+    children
+        .into_iter()
+        .map(|c| Run::from(c.wait_with_output().unwrap()))
+        .collect()
+}
+
+fn assert_single_refresh(idp: &Idp, runs: &[Run], old: &str) {
+    for r in runs {
+        r.expect_code(0);
+        assert_eq!(r.stderr, "", "quiet on stderr");
+    }
+    let first = runs[0].stdout.clone();
+    assert!(runs.iter().all(|r| r.stdout == first), "all print the same token");
+    assert_ne!(first.trim_end(), old, "a refreshed token");
+    assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 1, "exactly one refresh");
+    assert_eq!(idp.count("error=invalid_grant"), 0, "no spent refresh token was replayed");
+    assert_eq!(introspect(idp, first.trim_end())["active"], true);
+}
+
+#[test]
+fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login(&home, &idp, &[]).expect_code(0);
+    let old = stored(&home, &key)["access_token"].as_str().unwrap().to_string();
+    let mut doc = home.read_credentials();
+    doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00Z");
+    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+
+    let runs = run_all((0..PROCESSES).map(|_| home.cmd(&["token"])).collect());
+    assert_single_refresh(&idp, &runs, &old);
+    // The login still works afterwards: the stored refresh token is the live one.
+    home.run(&["token", "--min-ttl", "2h"]).expect_code(0);
+    assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 2);
+}
+
+#[test]
+fn fifty_parallel_tokens_refresh_once_with_the_keychain() {
+    let ss = SecretService::start(Keyring::Unlocked);
+    let idp = Idp::start();
+    let home = Home::new();
+    let with_keyring = |args: &[&str]| {
+        let mut c = home.cmd(args);
+        c.envs(ss.env()).env("VMAUTH_STORE", "keyring");
+        c
+    };
+    let args = login_args(&idp, &["--no-qr"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut p = PendingLogin::spawn(with_keyring(&args));
+    let url = p.verification_url();
+    idp.approve(&url);
+    p.finish().expect_code(0);
+    let key = format!("{}|{CLIENT}", idp.issuer);
+
+    // Expire the stored token, as time would, by rewriting the Secret Service item
+    // with another client (secret-tool replaces the item with the same attributes).
+    let current = Command::new("secret-tool")
+        .envs(ss.env())
+        .args(["lookup", "service", "vmauth", "username", &key])
+        .output()
+        .expect("secret-tool (Debian libsecret-tools) is needed");
+    let mut item: Value = serde_json::from_slice(&current.stdout).expect("the login's item");
+    let old = item["access_token"].as_str().unwrap().to_string();
+    item["expires_at"] = Value::from("2000-01-01T00:00:00Z");
+    let mut store = Command::new("secret-tool")
+        .envs(ss.env())
+        .args(["store", "--label", "vmauth test", "service", "vmauth", "username", &key])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut store.stdin.take().unwrap(), item.to_string().as_bytes()).unwrap();
+    assert!(store.wait().unwrap().success());
+
+    let runs = run_all((0..PROCESSES).map(|_| with_keyring(&["token"])).collect());
+    assert_single_refresh(&idp, &runs, &old);
+    Run::from(with_keyring(&["token", "--min-ttl", "2h"]).output().unwrap()).expect_code(0);
+    assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 2);
+}
+
+#[test]
+fn parallel_logins_for_different_clients_are_all_kept() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let clients = [
+        ("vmauth-ci", "vmauth-ci-secret", None),
+        ("vmauth-ci", "vmauth-ci-secret", Some(API)),
+        ("vmauth-ci-post", "vmauth-ci-post-secret", None),
+        ("vmauth-ci-post", "vmauth-ci-post-secret", Some(API)),
+    ];
+    let cmds = clients
+        .iter()
+        .flat_map(|(id, secret, aud)| {
+            (0..5).map(|_| {
+                let mut args = vec!["token", "--client-credentials", "--issuer", &idp.issuer, "--client-id", id];
+                if let Some(a) = aud {
+                    args.extend_from_slice(&["--audience", a]);
+                }
+                let mut c = home.cmd(&args);
+                c.env("VMAUTH_CLIENT_SECRET", secret);
+                c
+            }).collect::<Vec<_>>()
+        })
+        .collect();
+    for r in run_all(cmds) {
+        r.expect_code(0);
+    }
+    let creds = home.read_credentials()["credentials"].clone();
+    assert_eq!(creds.as_object().unwrap().len(), 4, "{creds}");
+    // One request per login: the others waited on the lock and used its token.
+    assert_eq!(idp.count("POST /token 200 grant_type=client_credentials"), 4);
+}
