@@ -53,7 +53,12 @@ pub fn open(
                 .ok_or_else(|| {
                     Error::usage("--store helper needs VMAUTH_CREDENTIAL_HELPER=<program>; see README.md for the protocol")
                 })?;
-            Box::new(HelperStore::new(program.trim().to_string(), HELPER_TIMEOUT))
+            let timeout = env
+                .var("VMAUTH_HELPER_TIMEOUT")
+                .and_then(|v| v.trim().parse().ok())
+                .map(Duration::from_secs)
+                .unwrap_or(HELPER_TIMEOUT);
+            Box::new(HelperStore::new(program.trim().to_string(), timeout))
         }
         "keyring" => Box::new(
             keyring(will_write)
