@@ -36,10 +36,21 @@ fn assert_single_refresh(idp: &Idp, runs: &[Run], old: &str) {
         assert_eq!(r.stderr, "", "quiet on stderr");
     }
     let first = runs[0].stdout.clone();
-    assert!(runs.iter().all(|r| r.stdout == first), "all print the same token");
+    assert!(
+        runs.iter().all(|r| r.stdout == first),
+        "all print the same token"
+    );
     assert_ne!(first.trim_end(), old, "a refreshed token");
-    assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 1, "exactly one refresh");
-    assert_eq!(idp.count("error=invalid_grant"), 0, "no spent refresh token was replayed");
+    assert_eq!(
+        idp.count("POST /token 200 grant_type=refresh_token"),
+        1,
+        "exactly one refresh"
+    );
+    assert_eq!(
+        idp.count("error=invalid_grant"),
+        0,
+        "no spent refresh token was replayed"
+    );
     assert_eq!(introspect(idp, first.trim_end())["active"], true);
 }
 
@@ -49,7 +60,10 @@ fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
     let home = Home::new();
     let key = format!("{}|{CLIENT}", idp.issuer);
     login(&home, &idp, &[]).expect_code(0);
-    let old = stored(&home, &key)["access_token"].as_str().unwrap().to_string();
+    let old = stored(&home, &key)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut doc = home.read_credentials();
     doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00Z");
     std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
@@ -91,16 +105,33 @@ fn fifty_parallel_tokens_refresh_once_with_the_keychain() {
     item["expires_at"] = Value::from("2000-01-01T00:00:00Z");
     let mut store = Command::new("secret-tool")
         .envs(ss.env())
-        .args(["store", "--label", "vmauth test", "service", "vmauth", "username", &key])
+        .args([
+            "store",
+            "--label",
+            "vmauth test",
+            "service",
+            "vmauth",
+            "username",
+            &key,
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
-    std::io::Write::write_all(&mut store.stdin.take().unwrap(), item.to_string().as_bytes()).unwrap();
+    std::io::Write::write_all(
+        &mut store.stdin.take().unwrap(),
+        item.to_string().as_bytes(),
+    )
+    .unwrap();
     assert!(store.wait().unwrap().success());
 
     let runs = run_all((0..PROCESSES).map(|_| with_keyring(&["token"])).collect());
     assert_single_refresh(&idp, &runs, &old);
-    Run::from(with_keyring(&["token", "--min-ttl", "2h"]).output().unwrap()).expect_code(0);
+    Run::from(
+        with_keyring(&["token", "--min-ttl", "2h"])
+            .output()
+            .unwrap(),
+    )
+    .expect_code(0);
     assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 2);
 }
 
@@ -117,15 +148,24 @@ fn parallel_logins_for_different_clients_are_all_kept() {
     let cmds = clients
         .iter()
         .flat_map(|(id, secret, aud)| {
-            (0..5).map(|_| {
-                let mut args = vec!["token", "--client-credentials", "--issuer", &idp.issuer, "--client-id", id];
-                if let Some(a) = aud {
-                    args.extend_from_slice(&["--audience", a]);
-                }
-                let mut c = home.cmd(&args);
-                c.env("VMAUTH_CLIENT_SECRET", secret);
-                c
-            }).collect::<Vec<_>>()
+            (0..5)
+                .map(|_| {
+                    let mut args = vec![
+                        "token",
+                        "--client-credentials",
+                        "--issuer",
+                        &idp.issuer,
+                        "--client-id",
+                        id,
+                    ];
+                    if let Some(a) = aud {
+                        args.extend_from_slice(&["--audience", a]);
+                    }
+                    let mut c = home.cmd(&args);
+                    c.env("VMAUTH_CLIENT_SECRET", secret);
+                    c
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     for r in run_all(cmds) {
@@ -134,5 +174,8 @@ fn parallel_logins_for_different_clients_are_all_kept() {
     let creds = home.read_credentials()["credentials"].clone();
     assert_eq!(creds.as_object().unwrap().len(), 4, "{creds}");
     // One request per login: the others waited on the lock and used its token.
-    assert_eq!(idp.count("POST /token 200 grant_type=client_credentials"), 4);
+    assert_eq!(
+        idp.count("POST /token 200 grant_type=client_credentials"),
+        4
+    );
 }

@@ -305,3 +305,22 @@ fn two_logins_and_the_current_one() {
         serde_json::json!({})
     );
 }
+
+#[test]
+fn ctrl_c_while_waiting_exits_130_and_stores_nothing() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let mut p = PendingLogin::start(&home, &idp, &[]);
+    let _ = p.verification_url();
+    let pid = p.pid().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = p.finish();
+    r.expect_code(130);
+    assert_eq!(r.stdout, "");
+    assert!(!home.credentials().exists());
+    assert!(!home.config_dir().join("state.json").exists());
+}

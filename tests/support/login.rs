@@ -74,6 +74,10 @@ impl PendingLogin {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The verification URL vmauth printed (verification_uri_complete).
     pub fn verification_url(&mut self) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
