@@ -2,20 +2,17 @@
 //! with every client authentication method, caching, expiry and the errors a CI
 //! job sees. The secret must never show up on stderr, in the store or in `ps`.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/idp.rs"]
-mod idp;
+mod support;
 
 use std::io::Write;
 use std::process::Stdio;
 
-use base64::Engine;
-use cli::{Home, Run};
-use idp::Idp;
 use serde_json::Value;
+use support::cli::{Home, Run};
+use support::idp::{self as idp, Idp};
+use support::login::jwt_payload;
 
-const API: &str = "https://api.example.test";
+use support::login::API;
 const SECRET: &str = "vmauth-ci-secret";
 
 fn key_path() -> String {
@@ -23,16 +20,6 @@ fn key_path() -> String {
         .join("keys/vmauth-ci-jwt.private.pem")
         .display()
         .to_string()
-}
-
-fn jwt_payload(token: &str) -> Value {
-    let part = token.split('.').nth(1).expect("a JWT");
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 /// `vmauth token --client-credentials` for `client` with `VMAUTH_CLIENT_SECRET`.

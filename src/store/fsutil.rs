@@ -106,28 +106,26 @@ pub struct LockGuard {
     _file: File,
 }
 
-/// Take the exclusive lock on `lock_path` (created 0600), waiting for other holders.
-pub fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
+/// Open (creating it 0600) a lock file.
+fn open_lock_file(lock_path: &Path) -> Result<File> {
     let mut opts = OpenOptions::new();
     opts.create(true).truncate(false).write(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let file = opts
-        .open(lock_path)
-        .map_err(|e| io_err("open lock file", lock_path, e))?;
+    opts.open(lock_path)
+        .map_err(|e| io_err("open lock file", lock_path, e))
+}
+
+/// Take the exclusive lock on `lock_path`, waiting for other holders.
+pub fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
+    let file = open_lock_file(lock_path)?;
     file.lock().map_err(|e| io_err("lock", lock_path, e))?;
     Ok(LockGuard { _file: file })
 }
 
 /// Like [`lock_exclusive`], but gives up after `wait` with an error naming the lock file.
 pub fn lock_exclusive_within(lock_path: &Path, wait: std::time::Duration) -> Result<LockGuard> {
-    let mut opts = OpenOptions::new();
-    opts.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let file = opts
-        .open(lock_path)
-        .map_err(|e| io_err("open lock file", lock_path, e))?;
+    let file = open_lock_file(lock_path)?;
     let deadline = std::time::Instant::now() + wait;
     loop {
         match file.try_lock() {

@@ -176,6 +176,17 @@ impl KeyringStore {
         }
     }
 
+    /// How many parts the stored value of `key` is split into (0: not split, or absent).
+    fn chunk_count(&self, key: &str) -> Result<usize> {
+        Ok(match self.read_item(key)? {
+            Ok(v) => v
+                .strip_prefix(CHUNKED)
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0),
+            Err(_) => 0,
+        })
+    }
+
     fn chunk_name(key: &str, i: usize) -> String {
         format!("{key}#{i}")
     }
@@ -269,13 +280,7 @@ impl CredentialStore for KeyringStore {
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
         let value = serde_json::to_string(credential)
             .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
-        let old_chunks = match self.read_item(key)? {
-            Ok(v) => v
-                .strip_prefix(CHUNKED)
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0),
-            Err(_) => 0,
-        };
+        let old_chunks = self.chunk_count(key)?;
         let parts = if value.len() > self.max_item {
             split(&value, self.max_item)
         } else {
@@ -299,13 +304,7 @@ impl CredentialStore for KeyringStore {
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
-        let chunks = match self.read_item(key)? {
-            Ok(v) => v
-                .strip_prefix(CHUNKED)
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0),
-            Err(_) => 0,
-        };
+        let chunks = self.chunk_count(key)?;
         let existed = self.delete_item(key)?;
         for i in 1..=chunks {
             self.delete_item(&Self::chunk_name(key, i))?;
