@@ -324,3 +324,80 @@ fn ctrl_c_while_waiting_exits_130_and_stores_nothing() {
     assert!(!home.credentials().exists());
     assert!(!home.config_dir().join("state.json").exists());
 }
+
+#[test]
+fn identity_provider_down_token_and_logout_still_behave() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login(&home, &idp, &[]).expect_code(0);
+    let at = stored(&home, &key)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    drop(idp); // the provider is gone: connections are refused
+
+    // Still valid but inside --min-ttl: the cached token, with a warning.
+    let r = home.run(&["token", "--min-ttl", "2h"]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, format!("{at}\n"));
+    assert!(
+        r.stderr.contains("connection refused") && r.stderr.contains("using the cached token"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(&at));
+
+    // Expired: a clear failure, exit 1, nothing on stdout.
+    let mut doc = home.read_credentials();
+    doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00Z");
+    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+    let r = home.run(&["token"]);
+    r.expect_code(1)
+        .expect_error("cannot refresh the access token: cannot reach");
+    assert_eq!(r.stdout, "");
+    // status is offline: the login is expired but refreshable.
+    let s = home.run(&["status", "--json"]);
+    s.expect_code(0);
+    let j: Value = serde_json::from_str(&s.stdout).unwrap();
+    assert_eq!(j["logins"][0]["valid"], false);
+    assert_eq!(j["logins"][0]["refreshable"], true);
+
+    // logout removes the login even though revocation cannot happen.
+    let o = home.run(&["logout"]);
+    o.expect_code(0);
+    assert!(
+        o.stderr.contains("tokens not revoked") && o.stderr.contains("removed locally"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(stored(&home, &key), Value::Null);
+}
+
+#[test]
+fn expired_login_without_refresh_token_needs_a_new_login() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    // Without offline_access the IdP issues no refresh token.
+    let r = login(&home, &idp, &["--scope", "openid email"]);
+    r.expect_code(0);
+    assert!(r.stderr.contains("sent no refresh token"), "{}", r.stderr);
+    let mut doc = home.read_credentials();
+    doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00Z");
+    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+    home.run(&["token"]).expect_code(4).expect_error(
+        "the access token has expired and there is no refresh token; run: vmauth login",
+    );
+    let s = home.run(&["status"]);
+    s.expect_code(4);
+    assert!(s.stderr.contains("refresh:  no"), "{}", s.stderr);
+    assert!(
+        s.stderr.trim_end().ends_with(&format!(
+            "vmauth: error: the login has expired and cannot be refreshed; run: vmauth login --issuer {} --client-id {CLIENT}",
+            idp.issuer
+        )),
+        "{}",
+        s.stderr
+    );
+}

@@ -133,10 +133,12 @@ pub fn render_qr(text: &str) -> Option<String> {
     )
 }
 
-/// `9m 05s`, `45s`, `1h 02m`.
+/// `9m 05s`, `45s`, `1h 02m`, `3d 04h`.
 pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 3600 {
+    if s >= 86400 {
+        format!("{}d {:02}h", s / 86400, (s % 86400) / 3600)
+    } else if s >= 3600 {
         format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
     } else if s >= 60 {
         format!("{}m {:02}s", s / 60, s % 60)
@@ -164,5 +166,9 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(45)), "45s");
         assert_eq!(human_duration(Duration::from_secs(545)), "9m 05s");
         assert_eq!(human_duration(Duration::from_secs(3720)), "1h 02m");
+        assert_eq!(
+            human_duration(Duration::from_secs(3 * 86400 + 4 * 3600)),
+            "3d 04h"
+        );
     }
 }
