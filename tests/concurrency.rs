@@ -64,9 +64,7 @@ fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
         .as_str()
         .unwrap()
         .to_string();
-    let mut doc = home.read_credentials();
-    doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00Z");
-    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+    expire_in_file(&home, &key);
 
     let runs = run_all((0..PROCESSES).map(|_| home.cmd(&["token"])).collect());
     assert_single_refresh(&idp, &runs, &old);

@@ -113,9 +113,7 @@ fn refresh_after_expiry_rotates_three_times_in_a_row() {
     let first = stored(&home, &key);
 
     // Make the stored access token expired, as time would.
-    let mut doc = home.read_credentials();
-    doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00+00:00");
-    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+    expire_in_file(&home, &key);
 
     let mut seen_at = vec![first["access_token"].as_str().unwrap().to_string()];
     let mut seen_rt = vec![first["refresh_token"].as_str().unwrap().to_string()];
@@ -349,9 +347,7 @@ fn identity_provider_down_token_and_logout_still_behave() {
     assert!(!r.stderr.contains(&at));
 
     // Expired: a clear failure, exit 1, nothing on stdout.
-    let mut doc = home.read_credentials();
-    doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00Z");
-    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+    expire_in_file(&home, &key);
     let r = home.run(&["token"]);
     r.expect_code(1)
         .expect_error("cannot refresh the access token: cannot reach");
@@ -383,9 +379,7 @@ fn expired_login_without_refresh_token_needs_a_new_login() {
     let r = login(&home, &idp, &["--scope", "openid email"]);
     r.expect_code(0);
     assert!(r.stderr.contains("sent no refresh token"), "{}", r.stderr);
-    let mut doc = home.read_credentials();
-    doc["credentials"][&key]["expires_at"] = Value::from("2000-01-01T00:00:00Z");
-    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+    expire_in_file(&home, &key);
     home.run(&["token"]).expect_code(4).expect_error(
         "the access token has expired and there is no refresh token; run: vmauth login",
     );

@@ -140,6 +140,14 @@ pub fn login(home: &Home, idp: &Idp, extra: &[&str]) -> Run {
     p.finish()
 }
 
+/// Make the stored access token of `key` expired, as time would (file store).
+/// Written in the ValidMind library's offset style, which vmauth must read.
+pub fn expire_in_file(home: &Home, key: &str) {
+    let mut doc = home.read_credentials();
+    doc["credentials"][key]["expires_at"] = Value::from("2000-01-01T00:00:00+00:00");
+    std::fs::write(home.credentials(), serde_json::to_vec(&doc).unwrap()).unwrap();
+}
+
 pub fn stored(home: &Home, key: &str) -> Value {
     home.read_credentials()["credentials"][key].clone()
 }
