@@ -1,0 +1,59 @@
+//! Unit tests for `src/oidc/device.rs`.
+
+use super::*;
+
+fn raw(json: &str) -> RawAuthorization {
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn authorization_defaults_and_aliases() {
+    let a = check_authorization(
+        raw(r#"{"device_code":"d","user_code":"U-1","verification_url":"https://g/device"}"#),
+        "https://idp/da",
+    )
+    .unwrap();
+    assert_eq!(a.verification_uri, "https://g/device");
+    assert_eq!(a.interval, DEFAULT_INTERVAL);
+    assert_eq!(a.expires_in, Duration::from_secs(600));
+}
+
+#[test]
+fn absurd_intervals_are_clamped() {
+    let a = check_authorization(
+        raw(r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":0,"expires_in":99999999}"#),
+        "https://idp/da",
+    )
+    .unwrap();
+    assert_eq!(a.interval, MIN_INTERVAL);
+    assert_eq!(a.expires_in, MAX_EXPIRES_IN);
+    let a = check_authorization(
+        raw(r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":"86400","expires_in":"600"}"#),
+        "https://idp/da",
+    )
+    .unwrap();
+    assert_eq!(a.interval, MAX_INITIAL_INTERVAL);
+}
+
+#[test]
+fn incomplete_authorizations_are_refused() {
+    for j in [
+        r#"{"device_code":"","user_code":"U","verification_uri":"https://x"}"#,
+        r#"{"device_code":"d","user_code":"U"}"#,
+        r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","expires_in":0}"#,
+    ] {
+        assert!(
+            check_authorization(raw(j), "https://idp/da").is_err(),
+            "{j}"
+        );
+    }
+}
+
+#[test]
+fn backoff_is_bounded() {
+    let i = Duration::from_secs(5);
+    assert_eq!(backoff(i, 1), Duration::from_secs(10));
+    assert_eq!(backoff(i, 3), Duration::from_secs(40));
+    assert_eq!(backoff(i, 30), MAX_BACKOFF);
+    assert_eq!(backoff(Duration::from_secs(90), 1), Duration::from_secs(90));
+}

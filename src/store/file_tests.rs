@@ -1,0 +1,93 @@
+//! Unit tests for `src/store/file.rs`.
+
+use super::super::Secret;
+use super::*;
+
+fn cred(at: &str) -> Credential {
+    Credential {
+        issuer: "https://i".into(),
+        client_id: "c".into(),
+        audience: None,
+        access_token: Secret::new(at),
+        refresh_token: Some(Secret::new("rt")),
+        id_token: None,
+        expires_at: 1_900_000_000,
+        scope: Some("openid".into()),
+        token_type: Some("Bearer".into()),
+        resource: vec![],
+        requested_scope: None,
+        client_credentials: None,
+        extra: Map::new(),
+    }
+}
+
+fn store(dir: &Path) -> FileStore {
+    FileStore::new(dir.join("vm/credentials.json"), Box::new(|_| {}))
+}
+
+#[test]
+fn round_trip_keeps_other_entries_and_fields() {
+    let t = tempfile::tempdir().unwrap();
+    let s = store(t.path());
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    fs::write(
+        s.path(),
+        r#"{"version":1,"top":"kept","credentials":{"other|x":{"issuer":"o","client_id":"x","access_token":"A","expires_at":"2030-01-01T00:00:00+00:00","custom":1}}}"#,
+    )
+    .unwrap();
+    s.put("https://i|c", &cred("at1")).unwrap();
+    let doc: Value = serde_json::from_slice(&fs::read(s.path()).unwrap()).unwrap();
+    assert_eq!(doc["top"], "kept");
+    assert_eq!(doc["credentials"]["other|x"]["custom"], 1);
+    assert_eq!(
+        doc["credentials"]["https://i|c"]["expires_at"],
+        "2030-03-17T17:46:40Z"
+    );
+    assert_eq!(
+        s.get("https://i|c").unwrap().unwrap().access_token.expose(),
+        "at1"
+    );
+    assert_eq!(s.list().unwrap().len(), 2);
+    assert!(s.delete("https://i|c").unwrap());
+    assert!(!s.delete("https://i|c").unwrap());
+    assert!(s.get("other|x").unwrap().is_some());
+}
+
+#[test]
+fn corrupt_file_is_never_overwritten() {
+    let t = tempfile::tempdir().unwrap();
+    let s = store(t.path());
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    fs::write(s.path(), "{not json").unwrap();
+    let e = s.put("k", &cred("a")).unwrap_err();
+    assert!(e.message().contains("not a valid credentials file"), "{e}");
+    assert_eq!(fs::read_to_string(s.path()).unwrap(), "{not json");
+}
+
+#[test]
+fn missing_file_is_empty() {
+    let t = tempfile::tempdir().unwrap();
+    let s = store(t.path());
+    assert!(s.get("k").unwrap().is_none());
+    assert!(s.list().unwrap().is_empty());
+    assert!(!s.delete("k").unwrap());
+}
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("vm/credentials.json");
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let s = FileStore::new(path, Box::new(|_| {}));
+                s.put(&format!("k{i}"), &cred("a")).unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(store(t.path()).list().unwrap().len(), 8);
+}

@@ -1,0 +1,59 @@
+//! Unit tests for `src/store/fsutil.rs`.
+
+use super::*;
+use std::os::unix::fs::PermissionsExt;
+
+fn mode(p: &Path) -> u32 {
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn dir_and_file_are_private() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("a/b");
+    ensure_private_dir(&dir, &|_| panic!("no warning expected")).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    let f = dir.join("x.json");
+    write_atomic(&f, b"{}").unwrap();
+    assert_eq!(mode(&f), 0o600);
+    assert_eq!(fs::read(&f).unwrap(), b"{}");
+    write_atomic(&f, b"[]").unwrap();
+    assert_eq!(fs::read(&f).unwrap(), b"[]");
+    // no temp files left behind
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[test]
+fn open_directory_is_tightened_with_a_warning() {
+    let t = tempfile::tempdir().unwrap();
+    fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let warned = std::cell::Cell::new(false);
+    ensure_private_dir(t.path(), &|m| {
+        assert!(m.contains("changed it to 700"), "{m}");
+        warned.set(true);
+    })
+    .unwrap();
+    assert!(warned.get());
+    assert_eq!(mode(t.path()), 0o700);
+}
+
+#[test]
+fn lock_is_exclusive() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("l.lock");
+    let g = lock_exclusive(&p).unwrap();
+    let other = File::options().write(true).open(&p).unwrap();
+    assert!(other.try_lock().is_err());
+    let e = lock_exclusive_within(&p, std::time::Duration::from_millis(50))
+        .err()
+        .unwrap();
+    assert!(e.message().contains("another vmauth process"), "{e}");
+    drop(g);
+    assert!(other.try_lock().is_ok());
+}
+
+#[test]
+fn lock_names_are_stable() {
+    assert_eq!(lock_file_name(""), "cbf29ce484222325.lock");
+    assert_ne!(lock_file_name("a|b"), lock_file_name("a|c"));
+}
