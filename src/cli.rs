@@ -173,6 +173,11 @@ pub struct ClientAuthArgs {
         conflicts_with = "private_key"
     )]
     pub client_assertion_file: Option<std::path::PathBuf>,
+    /// The `aud` of signed client assertions: the token endpoint (default; Okta,
+    /// Entra, Keycloak) or the issuer as published (Auth0).
+    #[arg(long, env = "VMAUTH_ASSERTION_AUDIENCE", value_name = "AUD",
+          value_parser = ["token-endpoint", "issuer"])]
+    pub assertion_audience: Option<String>,
     /// Not accepted: secrets on the command line leak into ps and shell history.
     #[arg(long, hide = true, value_name = "SECRET")]
     pub client_secret: Option<String>,

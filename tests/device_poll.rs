@@ -341,3 +341,30 @@ async fn a_timeout_is_retried() {
         "{events:?}"
     );
 }
+
+#[tokio::test]
+async fn oauth_errors_with_5xx_or_429_are_retried() {
+    let s = token_endpoint(vec![
+        ResponseTemplate::new(503).set_body_json(serde_json::json!({"error": "temporarily_unavailable"})),
+        ResponseTemplate::new(429).set_body_json(serde_json::json!({"error": "too_many_requests"})),
+        success(),
+    ])
+    .await;
+    let (r, sleeps, events) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap(), "AT-1");
+    assert_eq!(sleeps, vec![5, 10, 20]);
+    assert_eq!(events.len(), 2);
+}
+
+#[tokio::test]
+async fn pending_answered_with_200_like_github() {
+    let s = token_endpoint(vec![
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({"error": "authorization_pending"})),
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({"error": "slow_down", "interval": 10})),
+        success(),
+    ])
+    .await;
+    let (r, sleeps, _) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap(), "AT-1");
+    assert_eq!(sleeps, vec![5, 5, 10]);
+}

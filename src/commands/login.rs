@@ -11,9 +11,10 @@ use crate::oidc::discovery::discover;
 use crate::oidc::grant::{ClientRequest, TokenResponse};
 use crate::oidc::http::require_secure;
 use crate::oidc::jwt;
-use crate::store::{Credential, Secret, now_unix};
+use crate::store::{ClientSettings, Credential, Secret, now_unix};
 use crate::ui::human_duration;
 
+use super::client_auth::{Source, resolve};
 use super::{Context, expires_at, http, request_params, runtime, who};
 
 pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
@@ -38,22 +39,26 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
     let (scopes, resources) = request_params(ctx, &args.request, DEFAULT_SCOPE)?;
     let client = ClientRequest {
         client_id: id.client_id.clone(),
-        auth: Default::default(),
         scopes,
         audience: id.audience.clone(),
         resources,
+        ..Default::default()
     };
 
     let rt = runtime()?;
-    let tokens = rt.block_on(async {
+    let DeviceLogin {
+        tokens,
+        published_issuer,
+        client_auth,
+    } = rt.block_on(async {
         tokio::select! {
-            r = device_flow(args, ctx, &id, &client) => r,
+            r = device_flow(args, ctx, &id, client.clone()) => r,
             _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
         }
     })?;
 
     if let Some(idt) = &tokens.id_token {
-        jwt::check_id_token(idt, &id.issuer, &id.client_id)
+        jwt::check_id_token(idt, &id.issuer, &published_issuer, &id.client_id)
             .map_err(|why| Error::idp(format!("refusing the login: {why}")))?;
     }
     let now = now_unix();
@@ -70,6 +75,7 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
         resource: client.resources.clone(),
         requested_scope: Some(client.scopes.join(" ")),
         client_credentials: None,
+        client_auth,
         extra: Default::default(),
     };
     save(ctx, &id, credential)
@@ -106,15 +112,33 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
     Ok(())
 }
 
+/// What a completed device flow gives.
+struct DeviceLogin {
+    tokens: TokenResponse,
+    /// The issuer as the metadata publishes it (may be a `{tenantid}` template).
+    published_issuer: String,
+    /// How a confidential client authenticated, to be used again on refresh.
+    client_auth: Option<ClientSettings>,
+}
+
 async fn device_flow(
     args: &LoginArgs,
     ctx: &Context,
     id: &LoginId,
-    client: &ClientRequest,
-) -> Result<TokenResponse> {
+    mut client: ClientRequest,
+) -> Result<DeviceLogin> {
     let http = http(Duration::from_secs(30))?;
     let meta = discover(&http, &id.issuer).await?;
     let endpoint = meta.device_endpoint()?;
+    let mut client_auth = None;
+    if Source::requested(&args.client) {
+        let src = Source::new(&args.client, None);
+        let (auth, method) = resolve(ctx, &src, &meta)?;
+        client.auth = auth;
+        client.assertion_audience = src.assertion_audience(&meta);
+        client_auth = Some(src.settings(method));
+    }
+    let client = &client;
     let auth = authorize(&http, endpoint, client)
         .await
         .map_err(|e| Error::from(e).context("device authorization failed"))?;
@@ -157,11 +181,16 @@ async fn device_flow(
         })
         .await;
     drop(waiting);
-    result.map_err(|e| match e {
+    let tokens = result.map_err(|e| match e {
         PollError::Denied => Error::not_completed("login denied at the identity provider"),
         PollError::Expired => {
             Error::not_completed("the code expired before it was approved; run vmauth login again")
         }
         PollError::Failed(e) => Error::from(e).context("login failed"),
+    })?;
+    Ok(DeviceLogin {
+        tokens,
+        published_issuer: meta.issuer.clone(),
+        client_auth,
     })
 }

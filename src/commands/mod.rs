@@ -1,6 +1,7 @@
 //! One module per subcommand. Commands are the only place that combines the
 //! protocol engine, storage and the terminal UI.
 
+pub mod client_auth;
 pub mod client_credentials;
 pub mod login;
 pub mod logout;

@@ -14,6 +14,7 @@ use crate::oidc::discovery::discover;
 use crate::oidc::grant::{ClientRequest, refresh};
 use crate::store::{Credential, Secret, now_unix};
 
+use super::client_auth::{Source, resolve};
 use super::{
     Context, client_credentials, expires_at, http, login_id_from_key, not_logged_in, runtime,
 };
@@ -92,7 +93,7 @@ pub fn refresh_single_flight(ctx: &Context, key: &str, min_ttl: i64) -> Result<C
             "the access token has expired and there is no refresh token",
         ));
     };
-    match refresh_once(&cred, &rt) {
+    match refresh_once(ctx, &cred, &rt) {
         Ok(new) => {
             ctx.store.put(key, &new)?;
             Ok(new)
@@ -105,7 +106,7 @@ pub fn refresh_single_flight(ctx: &Context, key: &str, min_ttl: i64) -> Result<C
                 Some(c) if c.ttl(now_unix()) >= min_ttl => Ok(c),
                 Some(c) if c.refresh_token.as_ref().is_some_and(|r| *r != rt) => {
                     let rt2 = c.refresh_token.clone().unwrap_or(rt);
-                    let new = refresh_once(&c, &rt2).map_err(|e| e.into_error(key))?;
+                    let new = refresh_once(ctx, &c, &rt2).map_err(|e| e.into_error(key))?;
                     ctx.store.put(key, &new)?;
                     Ok(new)
                 }
@@ -148,34 +149,53 @@ impl RefreshError {
     }
 }
 
-fn refresh_once(cred: &Credential, rt: &Secret) -> Result<Credential, RefreshError> {
-    let client = ClientRequest {
-        client_id: cred.client_id.clone(),
-        auth: Default::default(),
-        scopes: Vec::new(),
-        audience: cred.audience.clone(),
-        resources: cred.resource.clone(),
-    };
+fn refresh_once(ctx: &Context, cred: &Credential, rt: &Secret) -> Result<Credential, RefreshError> {
     let rt_value = runtime().map_err(RefreshError::Other)?;
-    let tokens = rt_value.block_on(async {
+    let (tokens, published) = rt_value.block_on(async {
         let http = http(Duration::from_secs(20)).map_err(RefreshError::Other)?;
         let meta = discover(&http, &cred.issuer)
             .await
             .map_err(|e| RefreshError::Other(e.into()))?;
-        refresh(&http, meta.token_endpoint(), &client, rt.expose())
+        let mut client = ClientRequest {
+            client_id: cred.client_id.clone(),
+            audience: cred.audience.clone(),
+            resources: cred.resource.clone(),
+            ..Default::default()
+        };
+        // A confidential device client authenticates again, as it did at login.
+        if let Some(settings) = &cred.client_auth {
+            let src = Source::new(&Default::default(), Some(settings));
+            let (auth, _) = resolve(ctx, &src, &meta).map_err(RefreshError::Other)?;
+            client.auth = auth;
+            client.assertion_audience = src.assertion_audience(&meta);
+        }
+        let tokens = refresh(&http, meta.token_endpoint(), &client, rt.expose())
             .await
             .map_err(|e| match e.oauth_code() {
-                Some("invalid_grant") => RefreshError::Rejected("invalid_grant".into()),
+                // The grant is gone, or the provider wants the person back (Entra
+                // conditional access, MFA, consent): a new login is needed.
+                Some(code @ ("invalid_grant" | "interaction_required" | "login_required" | "consent_required")) => {
+                    RefreshError::Rejected(code.to_string())
+                }
                 _ => RefreshError::Other(e.into()),
-            })
+            })?;
+        Ok::<_, RefreshError>((tokens, meta.issuer))
     })?;
     if let Some(idt) = &tokens.id_token {
-        crate::oidc::jwt::check_id_token(idt, &cred.issuer, &cred.client_id).map_err(|why| {
+        let refuse = |why: String| {
             RefreshError::Other(Error::new(
                 Kind::Idp,
                 format!("refusing the refreshed tokens: {why}"),
             ))
-        })?;
+        };
+        crate::oidc::jwt::check_id_token(idt, &cred.issuer, &published, &cred.client_id).map_err(refuse)?;
+        // OIDC Core §12.2: a refreshed ID token is about the same person.
+        let sub = |t: &str| crate::oidc::jwt::claims(t).and_then(|c| c.get("sub").and_then(|s| s.as_str()).map(str::to_string));
+        if let (Some(old), Some(new)) = (cred.id_token.as_ref().and_then(|t| sub(t.expose())), sub(idt))
+            && old != new
+        {
+            return Err(refuse("its subject differs from the logged-in user".into()));
+        }
     }
     let now = now_unix();
     let mut new = cred.clone();

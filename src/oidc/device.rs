@@ -207,7 +207,7 @@ impl<C: Clock> Poll<'_, C> {
             }
             match token_request(self.http, self.token_endpoint, self.client, &form).await {
                 Ok(tokens) => return Ok(tokens),
-                Err(ProtocolError::OAuth(e)) => {
+                Err(ProtocolError::OAuth(e)) if is_poll_answer(&e.error) => {
                     failures = 0;
                     match e.error.as_str() {
                         "authorization_pending" => {}
@@ -216,8 +216,7 @@ impl<C: Clock> Poll<'_, C> {
                             on_event(PollEvent::SlowDown(interval));
                         }
                         "access_denied" => return Err(PollError::Denied),
-                        "expired_token" => return Err(PollError::Expired),
-                        _ => return Err(PollError::Failed(ProtocolError::OAuth(e))),
+                        _ => return Err(PollError::Expired),
                     }
                     wait = interval;
                 }
@@ -233,6 +232,14 @@ impl<C: Clock> Poll<'_, C> {
             }
         }
     }
+}
+
+/// The four answers RFC 8628 §3.5 defines for a device-code poll.
+fn is_poll_answer(error: &str) -> bool {
+    matches!(
+        error,
+        "authorization_pending" | "slow_down" | "access_denied" | "expired_token"
+    )
 }
 
 /// `slow_down`: interval + 5 s, or a larger `interval` the server sends with the error.

@@ -51,6 +51,8 @@ pub struct ClientRequest {
     pub client_id: String,
     /// How the client authenticates (none for public clients).
     pub auth: ClientAuth,
+    /// The `aud` of signed assertions, when not the endpoint being called.
+    pub assertion_audience: Option<String>,
     pub scopes: Vec<String>,
     /// Auth0-style `audience`.
     pub audience: Option<String>,
@@ -75,7 +77,8 @@ impl ClientRequest {
             form.push(("resource".into(), r.clone()));
         }
         form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let header = self.auth.apply(&self.client_id, endpoint, &mut form)?;
+        let audience = self.assertion_audience.as_deref().unwrap_or(endpoint);
+        let header = self.auth.apply(&self.client_id, audience, &mut form)?;
         Ok((form, header))
     }
 }

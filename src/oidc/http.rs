@@ -111,6 +111,8 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// `WWW-Authenticate`, where a 401 may carry its OAuth error.
+    pub www_authenticate: Option<String>,
 }
 
 impl Reply {
@@ -197,6 +199,11 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let www_authenticate = resp
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&e))? {
             if body.len() + chunk.len() > MAX_BODY {
@@ -211,6 +218,7 @@ impl Http {
             status,
             content_type,
             body,
+            www_authenticate,
         })
     }
 }

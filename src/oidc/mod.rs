@@ -28,6 +28,21 @@ pub struct OAuthError {
     /// A new polling interval some servers send with `slow_down`.
     #[serde(default, deserialize_with = "lenient_u64")]
     pub interval: Option<u64>,
+    /// The HTTP status it came with (not part of the JSON).
+    #[serde(skip)]
+    pub status: u16,
+}
+
+impl OAuthError {
+    /// A server-side or rate-limit condition that waiting can cure.
+    pub fn is_transient(&self) -> bool {
+        self.status >= 500
+            || self.status == 429
+            || matches!(
+                self.error.as_str(),
+                "temporarily_unavailable" | "server_error" | "too_many_requests"
+            )
+    }
 }
 
 impl fmt::Display for OAuthError {
@@ -103,6 +118,7 @@ impl ProtocolError {
         match self {
             ProtocolError::Transport { kind, .. } => kind.is_transient(),
             ProtocolError::Status { status, .. } => *status >= 500 || *status == 429,
+            ProtocolError::OAuth(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -132,7 +148,24 @@ pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
     url: &str,
 ) -> Result<T, ProtocolError> {
     let url = http::strip_query(url);
+    let oauth_error = || {
+        serde_json::from_slice::<OAuthError>(&reply.body)
+            .ok()
+            .filter(|e| !e.error.is_empty())
+            .map(|e| OAuthError {
+                status: reply.status,
+                ..e
+            })
+    };
     if (200..300).contains(&reply.status) {
+        // Some servers (GitHub's device flow) answer errors with 200.
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&reply.body)
+            && map.get("error").is_some_and(|e| e.is_string())
+            && !map.contains_key("access_token")
+            && let Some(err) = oauth_error()
+        {
+            return Err(ProtocolError::OAuth(err));
+        }
         return serde_json::from_slice(&reply.body).map_err(|e| ProtocolError::BadResponse {
             url,
             what: if reply.is_json() || reply.body.first() == Some(&b'{') {
@@ -145,15 +178,31 @@ pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
             },
         });
     }
-    if let Ok(err) = serde_json::from_slice::<OAuthError>(&reply.body)
-        && !err.error.is_empty()
-    {
+    if let Some(err) = oauth_error().or_else(|| www_authenticate_error(reply)) {
         return Err(ProtocolError::OAuth(err));
     }
     Err(ProtocolError::Status {
         status: reply.status,
         content_type: reply.content_type.clone(),
         url,
+    })
+}
+
+/// An OAuth error in a `WWW-Authenticate` header (a 401 without a JSON body,
+/// RFC 6750 §3): `Bearer error="invalid_client", error_description="…"`.
+fn www_authenticate_error(reply: &http::Reply) -> Option<OAuthError> {
+    let header = reply.www_authenticate.as_deref()?;
+    let param = |name: &str| {
+        let start = header.find(&format!("{name}=\""))? + name.len() + 2;
+        let len = header[start..].find('"')?;
+        Some(header[start..start + len].to_string())
+    };
+    Some(OAuthError {
+        error: param("error").filter(|e| !e.is_empty())?,
+        error_description: param("error_description"),
+        error_uri: None,
+        interval: None,
+        status: reply.status,
     })
 }
 
@@ -203,6 +252,7 @@ mod tests {
             status,
             content_type: ct.into(),
             body: body.as_bytes().to_vec(),
+            www_authenticate: None,
         }
     }
 
@@ -228,6 +278,54 @@ mod tests {
             e.to_string(),
             "identity provider said: invalid_grant (no way)"
         );
+    }
+
+    #[test]
+    fn errors_sent_with_200_are_oauth_errors() {
+        // GitHub's device flow answers pending polls with 200.
+        let e = parse_reply::<T>(
+            &reply(200, "application/json", r#"{"error":"authorization_pending","interval":5}"#),
+            "https://idp/token",
+        )
+        .unwrap_err();
+        assert_eq!(e.oauth_code(), Some("authorization_pending"));
+        // A success that happens to mention "error" alongside a token is a success.
+        #[derive(Debug, Deserialize)]
+        struct Tok {
+            #[allow(dead_code)]
+            access_token: String,
+        }
+        assert!(
+            parse_reply::<Tok>(
+                &reply(200, "application/json", r#"{"access_token":"a","error":"x"}"#),
+                "https://idp/token"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn server_side_oauth_errors_are_transient() {
+        for (status, body) in [
+            (503, r#"{"error":"temporarily_unavailable"}"#),
+            (429, r#"{"error":"too_many_requests"}"#),
+            (500, r#"{"error":"server_error"}"#),
+        ] {
+            let e = parse_reply::<T>(&reply(status, "application/json", body), "https://idp/t").unwrap_err();
+            assert!(e.is_transient(), "{status} {body}");
+        }
+        let e = parse_reply::<T>(&reply(400, "application/json", r#"{"error":"invalid_grant"}"#), "https://idp/t")
+            .unwrap_err();
+        assert!(!e.is_transient());
+    }
+
+    #[test]
+    fn www_authenticate_carries_the_error_of_a_bare_401() {
+        let mut r = reply(401, "text/plain", "Unauthorized");
+        r.www_authenticate = Some(r#"Basic realm="idp", error="invalid_client", error_description="bad secret""#.into());
+        let e = parse_reply::<T>(&r, "https://idp/token").unwrap_err();
+        assert_eq!(e.oauth_code(), Some("invalid_client"));
+        assert_eq!(e.to_string(), "identity provider said: invalid_client (bad secret)");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub async fn revoke(
     let bare = ClientRequest {
         client_id: client.client_id.clone(),
         auth: client.auth.clone(),
+        assertion_audience: client.assertion_audience.clone(),
         ..Default::default()
     };
     let (form, header) = bare.form(endpoint, &[("token", token), ("token_type_hint", hint)])?;

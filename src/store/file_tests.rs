@@ -17,6 +17,7 @@ fn cred(at: &str) -> Credential {
         resource: vec![],
         requested_scope: None,
         client_credentials: None,
+            client_auth: None,
         extra: Map::new(),
     }
 }

@@ -48,6 +48,10 @@ pub struct Credential {
     /// Set for client-credentials logins: how to get the next token (never the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_credentials: Option<ClientSettings>,
+    /// Set for device logins of confidential clients (Google's device clients need
+    /// a secret): how the client authenticates on refresh (never the secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<ClientSettings>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -65,6 +69,9 @@ pub struct ClientSettings {
     pub key_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion_file: Option<String>,
+    /// `issuer` when signed assertions must name the issuer as `aud`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion_audience: Option<String>,
 }
 
 impl Credential {
