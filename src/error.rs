@@ -105,6 +105,27 @@ impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Invisible formatting characters (Unicode category Cf: bidi overrides, zero-width
+/// characters) that can make text read differently from what it is.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// Text safe to print on a terminal: control characters (escape sequences) and
+/// invisible formatting characters removed; newlines kept.
+pub fn terminal_safe(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c == '\n' || !(c.is_control() || is_format_char(*c)))
+        .collect()
+}
+
 /// Fold a message onto one line and drop control characters (a server-supplied
 /// `error_description` must not be able to move the cursor or fake output).
 pub fn one_line(s: &str) -> String {
@@ -112,7 +133,7 @@ pub fn one_line(s: &str) -> String {
     let mut last_space = false;
     for c in s.chars() {
         let c = if c.is_whitespace() { ' ' } else { c };
-        if c.is_control() {
+        if c.is_control() || is_format_char(c) {
             continue;
         }
         if c == ' ' {
@@ -158,6 +179,15 @@ mod tests {
     fn messages_are_one_line_without_control_characters() {
         let e = Error::idp("bad\nthing\x1b[2J  here\r\n");
         assert_eq!(e.message(), "bad thing[2J here");
+    }
+
+    #[test]
+    fn terminal_text_loses_escapes_and_bidi_overrides() {
+        assert_eq!(
+            terminal_safe("a\x1b]0;PWNED\x07b\nc\u{202E}d"),
+            "a]0;PWNEDb\ncd"
+        );
+        assert_eq!(one_line("AB\u{200B}CD"), "ABCD");
     }
 
     #[test]

@@ -378,3 +378,112 @@ fn world_readable_credentials_are_tightened_with_a_warning() {
     );
     assert_eq!(cli::mode(&home.credentials()), 0o600);
 }
+
+#[tokio::test]
+async fn verification_url_must_be_a_web_page() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/device/auth"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "device_code": "d", "user_code": "U-1",
+            "verification_uri": "file:///etc/passwd", "expires_in": 600
+        })))
+        .mount(&s)
+        .await;
+    let r = login(&Home::new(), &s.uri());
+    r.expect_code(1)
+        .expect_error("verification_uri file:///etc/passwd has scheme \"file\"");
+}
+
+#[tokio::test]
+async fn redirects_that_would_resend_a_body_are_not_followed() {
+    let other = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"device_code": "stolen"})))
+        .expect(0)
+        .mount(&other)
+        .await;
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/device/auth"))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/elsewhere", other.uri())),
+        )
+        .mount(&s)
+        .await;
+    login(&Home::new(), &s.uri())
+        .expect_code(1)
+        .expect_error("answered HTTP 307");
+}
+
+#[test]
+fn server_text_in_status_cannot_drive_the_terminal() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.credentials().parent().unwrap()).unwrap();
+    std::fs::write(
+        home.credentials(),
+        r#"{"version":1,"credentials":{"https://i.example|c":{"issuer":"https://i.example","client_id":"c","access_token":"AT","refresh_token":"RT","id_token":null,"expires_at":"2999-01-01T00:00:00Z","scope":"openid \u001b]0;PWNED\u0007 \u202eevil"}}}"#,
+    )
+    .unwrap();
+    set_mode(&home.credentials(), 0o600);
+    let r = home.run(&[
+        "status",
+        "--issuer",
+        "https://i.example",
+        "--client-id",
+        "c",
+    ]);
+    r.expect_code(0);
+    assert!(r.stderr.contains("scopes:   openid"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains('\x1b') && !r.stderr.contains('\x07') && !r.stderr.contains('\u{202e}'),
+        "{:?}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_named_directory_writable_by_others_is_refused_and_left_alone() {
+    let home = Home::new();
+    let shared = home.dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    set_mode(&shared, 0o777);
+    let r = cli::Run::from(
+        home.cmd(&["logout", "--all"])
+            .env("VMAUTH_CONFIG_DIR", &shared)
+            .output()
+            .unwrap(),
+    );
+    // logout --all with nothing stored does not write; a status write would.
+    r.expect_code(0);
+    let r = cli::Run::from(
+        home.cmd(&[
+            "token",
+            "--client-credentials",
+            "--issuer",
+            "https://idp.invalid",
+            "--client-id",
+            "c",
+        ])
+        .env("VMAUTH_CONFIG_DIR", &shared)
+        .env("VMAUTH_CLIENT_SECRET", "s")
+        .output()
+        .unwrap(),
+    );
+    r.expect_code(1)
+        .expect_error("is writable by other users (mode 777)");
+    assert_eq!(cli::mode(&shared), 0o777, "never chmod-ed");
+}

@@ -359,3 +359,45 @@ fn bad_grant_variable_and_unreadable_key() {
     .expect_code(2)
     .expect_error("cannot read the private key /nonexistent/key.pem");
 }
+
+#[test]
+fn a_cached_token_only_serves_the_same_scopes() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let read = cc_token(
+        &home,
+        &idp,
+        "vmauth-ci",
+        Some(SECRET),
+        &["--resource", API, "--scope", "api:read"],
+    );
+    read.expect_code(0);
+    assert_eq!(jwt_payload(read.stdout.trim_end())["scope"], "api:read");
+    // Another scope set: not the cached token, a new request.
+    let write = cc_token(
+        &home,
+        &idp,
+        "vmauth-ci",
+        Some(SECRET),
+        &["--resource", API, "--scope", "api:write api:read"],
+    );
+    write.expect_code(0);
+    assert_ne!(write.stdout, read.stdout);
+    assert_eq!(
+        idp.count("POST /token 200 grant_type=client_credentials"),
+        2
+    );
+    // The same set in another order is the same request: served from the cache.
+    let again = cc_token(
+        &home,
+        &idp,
+        "vmauth-ci",
+        Some(SECRET),
+        &["--resource", API, "--scope", "api:read,api:write"],
+    );
+    assert_eq!(again.stdout, write.stdout);
+    assert_eq!(
+        idp.count("POST /token 200 grant_type=client_credentials"),
+        2
+    );
+}

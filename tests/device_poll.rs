@@ -45,6 +45,7 @@ fn client() -> ClientRequest {
         scopes: vec!["openid".into()],
         audience: Some("https://api.example.test".into()),
         resources: vec![],
+        assertion_audience: None,
     }
 }
 
@@ -345,7 +346,8 @@ async fn a_timeout_is_retried() {
 #[tokio::test]
 async fn oauth_errors_with_5xx_or_429_are_retried() {
     let s = token_endpoint(vec![
-        ResponseTemplate::new(503).set_body_json(serde_json::json!({"error": "temporarily_unavailable"})),
+        ResponseTemplate::new(503)
+            .set_body_json(serde_json::json!({"error": "temporarily_unavailable"})),
         ResponseTemplate::new(429).set_body_json(serde_json::json!({"error": "too_many_requests"})),
         success(),
     ])
@@ -359,8 +361,10 @@ async fn oauth_errors_with_5xx_or_429_are_retried() {
 #[tokio::test]
 async fn pending_answered_with_200_like_github() {
     let s = token_endpoint(vec![
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({"error": "authorization_pending"})),
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({"error": "slow_down", "interval": 10})),
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"error": "authorization_pending"})),
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"error": "slow_down", "interval": 10})),
         success(),
     ])
     .await;

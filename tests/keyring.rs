@@ -119,17 +119,36 @@ fn values_too_large_for_one_item_are_split_and_not_lost() {
     assert_eq!(introspect(&idp, t.stdout.trim_end())["active"], true);
     let key = format!("{}|{CLIENT}", idp.issuer);
     let head = secret_tool_lookup(&ss, &key).expect("the head item exists");
-    assert!(head.starts_with("vmauth-chunked:"), "{head}");
+    let (n, generation) = head
+        .strip_prefix("vmauth-chunked:")
+        .and_then(|r| r.split_once(':'))
+        .unwrap_or_else(|| panic!("a split value: {head}"));
+    assert!(n.parse::<usize>().unwrap() > 1, "{head}");
+    let part1 = format!("{key}#vmauth-part-{generation}-1");
+    assert!(secret_tool_lookup(&ss, &part1).is_some(), "part 1 exists");
+    // A refresh rewrites the split value under a new generation and drops the old parts.
+    let mut refresh = with_env(home.cmd(&["token", "--min-ttl", "2h"]), &env);
+    refresh
+        .env("VMAUTH_STORE", "keyring")
+        .env("VMAUTH_KEYRING_MAX_ITEM", "300");
+    Run::from(refresh.output().unwrap()).expect_code(0);
     assert!(
-        secret_tool_lookup(&ss, &format!("{key}#1")).is_some(),
-        "part 1 exists"
+        secret_tool_lookup(&ss, &part1).is_none_or(|s| s.is_empty()),
+        "old generation removed"
     );
+    let head2 = secret_tool_lookup(&ss, &key).unwrap();
+    assert_ne!(head2, head);
     // Read back with the normal limit: chunked items are found all the same.
     run(&home, &env, "keyring", &["token"]).expect_code(0);
     let o = run(&home, &env, "keyring", &["logout"]);
     o.expect_code(0);
+    let (_, generation2) = head2
+        .strip_prefix("vmauth-chunked:")
+        .and_then(|r| r.split_once(':'))
+        .unwrap();
+    let part1 = format!("{key}#vmauth-part-{generation2}-1");
     assert!(
-        secret_tool_lookup(&ss, &format!("{key}#1")).is_none_or(|s| s.is_empty()),
+        secret_tool_lookup(&ss, &part1).is_none_or(|s| s.is_empty()),
         "parts removed"
     );
     run(&home, &env, "keyring", &["token"]).expect_code(4);

@@ -212,3 +212,52 @@ fn no_persist_variable_means_memory() {
     );
     assert!(!home.credentials().exists());
 }
+
+#[test]
+fn helper_that_closes_its_output_and_hangs_times_out() {
+    let home = Home::new();
+    let h = script(&home, "closer", "exec >&- 2>&-\nexec sleep 60");
+    let started = std::time::Instant::now();
+    with_helper(
+        &home,
+        &h,
+        &[
+            "token",
+            "--issuer",
+            "https://idp.example",
+            "--client-id",
+            "c",
+        ],
+    )
+    .expect_code(1)
+    .expect_error("get failed: no answer within 2s");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn helper_does_not_see_the_client_secret() {
+    let home = Home::new();
+    let seen = home.dir.path().join("helper-env");
+    let h = script(&home, "envdump", &format!("env > '{}'", seen.display()));
+    with_helper(
+        &home,
+        &h,
+        &[
+            "token",
+            "--issuer",
+            "https://idp.example",
+            "--client-id",
+            "c",
+        ],
+    )
+    .expect_code(4);
+    let env = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        env.contains("VMAUTH_HELPER_DIR"),
+        "the helper ran with vmauth's environment"
+    );
+    assert!(
+        !env.contains("vmauth-ci-secret"),
+        "no client secret in the helper's environment"
+    );
+}

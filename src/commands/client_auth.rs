@@ -164,4 +164,3 @@ pub fn resolve(ctx: &Context, src: &Source, meta: &Metadata) -> Result<(ClientAu
     };
     Ok((auth, method))
 }
-

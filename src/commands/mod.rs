@@ -44,20 +44,26 @@ impl Context {
                     )
                 })
         };
-        let creds_path = match env.var("VMAUTH_CREDENTIALS_FILE").filter(|v| !v.is_empty()) {
-            Some(p) => PathBuf::from(p),
-            None => home()?.join(".validmind").join("credentials.json"),
-        };
-        let config_dir = match env.var("VMAUTH_CONFIG_DIR").filter(|v| !v.is_empty()) {
-            Some(p) => PathBuf::from(p),
-            None => directories::ProjectDirs::from("", "", "vmauth")
-                .map(|d| d.config_dir().to_path_buf())
-                .ok_or_else(|| {
-                    Error::usage("cannot find the config directory; set VMAUTH_CONFIG_DIR")
-                })?,
+        // A directory the user names is never chmod-ed; vmauth's defaults are kept 0700.
+        let (creds_path, creds_own) =
+            match env.var("VMAUTH_CREDENTIALS_FILE").filter(|v| !v.is_empty()) {
+                Some(p) => (PathBuf::from(p), false),
+                None => (home()?.join(".validmind").join("credentials.json"), true),
+            };
+        let (config_dir, config_own) = match env.var("VMAUTH_CONFIG_DIR").filter(|v| !v.is_empty())
+        {
+            Some(p) => (PathBuf::from(p), false),
+            None => (
+                directories::ProjectDirs::from("", "", "vmauth")
+                    .map(|d| d.config_dir().to_path_buf())
+                    .ok_or_else(|| {
+                        Error::usage("cannot find the config directory; set VMAUTH_CONFIG_DIR")
+                    })?,
+                true,
+            ),
         };
         let warn = move |m: &str| ui.warn(m);
-        let current = StateDir::new(config_dir, Box::new(warn));
+        let current = StateDir::new(config_dir, config_own, Box::new(warn));
         let choice = match store {
             Some(s) => s.to_string(),
             None if env.var("VM_OIDC_NO_PERSIST").is_some_and(|v| {
@@ -68,7 +74,14 @@ impl Context {
             }
             None => "auto".to_string(),
         };
-        let store = stores::open(&choice, &*env, creds_path, &current, ui, will_write)?;
+        let store = stores::open(
+            &choice,
+            &*env,
+            (creds_path, creds_own),
+            &current,
+            ui,
+            will_write,
+        )?;
         Ok(Context {
             ui,
             env,
@@ -183,8 +196,10 @@ pub fn who(c: &Credential) -> String {
 /// Absolute expiry for a token response: `expires_in`, else the JWT's `exp`,
 /// else one hour (the ValidMind library's assumption).
 pub fn expires_at(now: i64, expires_in: Option<u64>, access_token: &str) -> i64 {
+    // Clamp absurd lifetimes: an expiry that cannot be written would read back as 1970.
+    const MAX_LIFETIME: i64 = 366 * 24 * 3600;
     match expires_in {
-        Some(s) => now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX)),
+        Some(s) => now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX).min(MAX_LIFETIME)),
         None => crate::oidc::jwt::expiry(access_token).unwrap_or(now + 3600),
     }
 }

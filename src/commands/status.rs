@@ -1,6 +1,8 @@
 //! `vmauth status`: who is logged in, until when, where it is stored.
 //! Offline: it reads the store and decodes the ID token; it never refreshes.
 
+use std::io::Write;
+
 use serde_json::{Map, Value, json};
 
 use crate::cli::StatusArgs;
@@ -47,7 +49,10 @@ pub fn run(args: &StatusArgs, ctx: &Context) -> Result<()> {
         let doc = json!({ "logins": views });
         let text = serde_json::to_string_pretty(&doc)
             .map_err(|e| Error::storage(format!("cannot encode status: {e}")))?;
-        println!("{text}");
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{text}")
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::storage(format!("cannot write the status to stdout: {e}")))?;
     } else {
         for v in &views {
             ctx.ui.info(&human(v));

@@ -23,13 +23,13 @@ pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn open(
     choice: &str,
     env: &dyn Env,
-    creds_path: PathBuf,
+    (creds_path, creds_own): (PathBuf, bool),
     state: &StateDir,
     ui: Ui,
     will_write: bool,
 ) -> Result<Box<dyn CredentialStore>> {
     let warn = move |m: &str| ui.warn(m);
-    let file = || FileStore::new(creds_path.clone(), Box::new(warn));
+    let file = || FileStore::new(creds_path.clone(), creds_own, Box::new(warn));
     let keyring = |check_write: bool| {
         let max_item = env
             .var("VMAUTH_KEYRING_MAX_ITEM")
@@ -37,6 +37,7 @@ pub fn open(
             .unwrap_or_else(default_max_item);
         KeyringStore::open(
             state.dir().to_path_buf(),
+            state.own_dir(),
             KEYRING_TIMEOUT,
             max_item,
             check_write,

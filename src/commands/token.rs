@@ -5,6 +5,7 @@
 //! no async runtime, no lock. Refresh is single-flight across processes: it holds
 //! the per-login lock, re-reads the store, and only then talks to the server.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Duration;
 
@@ -16,11 +17,12 @@ use crate::store::{Credential, Secret, now_unix};
 
 use super::client_auth::{Source, resolve};
 use super::{
-    Context, client_credentials, expires_at, http, login_id_from_key, not_logged_in, runtime,
+    Context, client_credentials, expires_at, http, login_id_from_key, not_logged_in,
+    request_params, runtime,
 };
 
 /// How long to wait for another process's refresh.
-const LOCK_WAIT: Duration = Duration::from_secs(30);
+use crate::store::fsutil::LOCK_WAIT;
 
 pub fn run(args: &TokenArgs, ctx: &Context) -> Result<()> {
     let min_ttl = i64::try_from(args.min_ttl).unwrap_or(i64::MAX);
@@ -35,13 +37,27 @@ pub fn run(args: &TokenArgs, ctx: &Context) -> Result<()> {
         });
     };
     let cached = ctx.store.get(&key)?;
+    let wanted = Wanted::from_args(ctx, args)?;
+    if wanted.is_some()
+        && !client_credentials
+        && cached
+            .as_ref()
+            .is_none_or(|c| c.client_credentials.is_none())
+    {
+        return Err(Error::usage(
+            "--scope and --resource choose what a client-credentials token is for; to change a device login's scopes, run vmauth login with them",
+        ));
+    }
+    let serves = |c: &Credential| {
+        c.ttl(now_unix()) >= min_ttl && wanted.as_ref().is_none_or(|w| w.matches(c))
+    };
     match &cached {
-        Some(c) if c.ttl(now_unix()) >= min_ttl => return print_token(&c.access_token),
+        Some(c) if serves(c) => return print_token(&c.access_token),
         None if !client_credentials => return Err(not_logged_in(Some(&key), "not logged in")),
         _ => {}
     }
     let fresh = if client_credentials || cached.is_some_and(|c| c.client_credentials.is_some()) {
-        renew_client_credentials(ctx, &key, args, min_ttl)?
+        renew_client_credentials(ctx, &key, args, &serves)?
     } else {
         refresh_single_flight(ctx, &key, min_ttl)?
     };
@@ -54,12 +70,12 @@ fn renew_client_credentials(
     ctx: &Context,
     key: &str,
     args: &TokenArgs,
-    min_ttl: i64,
+    serves: &dyn Fn(&Credential) -> bool,
 ) -> Result<Credential> {
     let _lock = ctx.current.lock_login(key, LOCK_WAIT)?;
     let previous = ctx.store.get(key)?;
     if let Some(c) = &previous
-        && c.ttl(now_unix()) >= min_ttl
+        && serves(c)
     {
         return Ok(c.clone());
     }
@@ -67,6 +83,39 @@ fn renew_client_credentials(
     let new = client_credentials::fetch(ctx, &id, &args.request, &args.client, previous.as_ref())?;
     ctx.store.put(key, &new)?;
     Ok(new)
+}
+
+/// Scopes and resources named on this command line; a cached client-credentials
+/// token serves only a request for the same ones (a token for `deploy:prod` must
+/// not answer a request for `read`, nor the other way round).
+struct Wanted {
+    scopes: BTreeSet<String>,
+    resources: BTreeSet<String>,
+}
+
+impl Wanted {
+    fn from_args(ctx: &Context, args: &TokenArgs) -> Result<Option<Wanted>> {
+        if args.request.scope.is_none() && args.request.resource.is_empty() {
+            return Ok(None);
+        }
+        let (scopes, resources) = request_params(ctx, &args.request, "")?;
+        Ok(Some(Wanted {
+            scopes: scopes.into_iter().collect(),
+            resources: resources.into_iter().collect(),
+        }))
+    }
+
+    fn matches(&self, c: &Credential) -> bool {
+        let stored: BTreeSet<String> = c
+            .requested_scope
+            .as_deref()
+            .map(crate::config::parse_scopes)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        stored == self.scopes
+            && c.resource.iter().cloned().collect::<BTreeSet<_>>() == self.resources
+    }
 }
 
 pub fn print_token(token: &Secret) -> Result<()> {
@@ -174,9 +223,12 @@ fn refresh_once(ctx: &Context, cred: &Credential, rt: &Secret) -> Result<Credent
             .map_err(|e| match e.oauth_code() {
                 // The grant is gone, or the provider wants the person back (Entra
                 // conditional access, MFA, consent): a new login is needed.
-                Some(code @ ("invalid_grant" | "interaction_required" | "login_required" | "consent_required")) => {
-                    RefreshError::Rejected(code.to_string())
-                }
+                Some(
+                    code @ ("invalid_grant"
+                    | "interaction_required"
+                    | "login_required"
+                    | "consent_required"),
+                ) => RefreshError::Rejected(code.to_string()),
                 _ => RefreshError::Other(e.into()),
             })?;
         Ok::<_, RefreshError>((tokens, meta.issuer))
@@ -188,11 +240,17 @@ fn refresh_once(ctx: &Context, cred: &Credential, rt: &Secret) -> Result<Credent
                 format!("refusing the refreshed tokens: {why}"),
             ))
         };
-        crate::oidc::jwt::check_id_token(idt, &cred.issuer, &published, &cred.client_id).map_err(refuse)?;
+        crate::oidc::jwt::check_id_token(idt, &cred.issuer, &published, &cred.client_id)
+            .map_err(refuse)?;
         // OIDC Core §12.2: a refreshed ID token is about the same person.
-        let sub = |t: &str| crate::oidc::jwt::claims(t).and_then(|c| c.get("sub").and_then(|s| s.as_str()).map(str::to_string));
-        if let (Some(old), Some(new)) = (cred.id_token.as_ref().and_then(|t| sub(t.expose())), sub(idt))
-            && old != new
+        let sub = |t: &str| {
+            crate::oidc::jwt::claims(t)
+                .and_then(|c| c.get("sub").and_then(|s| s.as_str()).map(str::to_string))
+        };
+        if let (Some(old), Some(new)) = (
+            cred.id_token.as_ref().and_then(|t| sub(t.expose())),
+            sub(idt),
+        ) && old != new
         {
             return Err(refuse("its subject differs from the logged-in user".into()));
         }

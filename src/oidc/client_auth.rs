@@ -218,7 +218,6 @@ impl Signer {
             "aud": audience,
             "jti": URL_SAFE_NO_PAD.encode(jti),
             "iat": now,
-            "nbf": now,
             "exp": now + 60,
         });
         let signing_input = format!(

@@ -13,8 +13,6 @@ use super::{ProtocolError, lenient_u64, parse_reply};
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 /// Never poll faster than this, whatever the server says (an `interval` of 0 would hammer it).
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
-/// A larger initial interval is treated as a server mistake and capped.
-pub const MAX_INITIAL_INTERVAL: Duration = Duration::from_secs(60);
 /// `expires_in` is capped at this: a login that waits for a person longer is a hang.
 pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(3600);
 /// Longest wait between retries after transient failures.
@@ -120,30 +118,46 @@ fn check_authorization(
             "device authorization response has an empty device_code or user_code",
         ));
     }
-    let verification_uri = raw
-        .verification_uri
-        .or(raw.verification_url)
-        .filter(|u| !u.trim().is_empty())
+    let nonempty = |u: Option<String>| u.filter(|u| !u.trim().is_empty());
+    let verification_uri = nonempty(raw.verification_uri)
+        .or(nonempty(raw.verification_url))
         .ok_or_else(|| bad("device authorization response has no verification_uri"))?;
+    // These URLs are shown, put in the QR code and opened with --open: they must be
+    // web pages, https (or http on loopback), never file:// or a custom scheme.
+    let web_page = |u: &str, what: &str| {
+        super::http::require_secure(u.trim(), what)
+            .map(|url| url.to_string())
+            .map_err(|e| bad(&e.to_string()))
+    };
+    let verification_uri = web_page(&verification_uri, "verification_uri")?;
+    let verification_uri_complete = match nonempty(raw.verification_uri_complete) {
+        Some(u) => Some(web_page(&u, "verification_uri_complete")?),
+        None => None,
+    };
     let expires_in = match raw.expires_in {
         Some(0) => return Err(bad("device authorization response has expires_in 0")),
         Some(s) => Duration::from_secs(s).min(MAX_EXPIRES_IN),
         // RFC 8628 §3.2 makes it REQUIRED; assume the common 10 minutes rather than fail.
         None => Duration::from_secs(600),
     };
+    // RFC 8628 §3.2: wait at least `interval`; only 0 is raised (it would hammer).
     let interval = raw
         .interval
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_INTERVAL)
-        .clamp(MIN_INTERVAL, MAX_INITIAL_INTERVAL);
+        .max(MIN_INTERVAL);
+    if interval >= expires_in {
+        return Err(bad(&format!(
+            "device authorization response asks for polls every {}s but the code expires in {}s",
+            interval.as_secs(),
+            expires_in.as_secs()
+        )));
+    }
     Ok(Authorization {
         device_code: raw.device_code,
         user_code: crate::error::one_line(&raw.user_code),
-        verification_uri: crate::error::one_line(&verification_uri),
-        verification_uri_complete: raw
-            .verification_uri_complete
-            .map(|u| crate::error::one_line(&u))
-            .filter(|u| !u.is_empty()),
+        verification_uri,
+        verification_uri_complete,
         expires_in,
         interval,
     })
@@ -246,7 +260,7 @@ fn is_poll_answer(error: &str) -> bool {
 fn next_interval(current: Duration, err: &super::OAuthError) -> Duration {
     let bumped = current + Duration::from_secs(5);
     match err.interval.map(Duration::from_secs) {
-        Some(server) if server > bumped => server.min(MAX_BACKOFF.max(bumped)),
+        Some(server) if server > bumped => server,
         _ => bumped,
     }
 }

@@ -28,11 +28,50 @@ fn absurd_intervals_are_clamped() {
     assert_eq!(a.interval, MIN_INTERVAL);
     assert_eq!(a.expires_in, MAX_EXPIRES_IN);
     let a = check_authorization(
-        raw(r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":"86400","expires_in":"600"}"#),
+        raw(r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":"120","expires_in":"600"}"#),
         "https://idp/da",
     )
     .unwrap();
-    assert_eq!(a.interval, MAX_INITIAL_INTERVAL);
+    assert_eq!(
+        a.interval,
+        Duration::from_secs(120),
+        "the server's interval is kept"
+    );
+    let e = check_authorization(
+        raw(r#"{"device_code":"d","user_code":"U","verification_uri":"https://x","interval":"86400","expires_in":"600"}"#),
+        "https://idp/da",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("polls every 86400s but the code expires in 600s"),
+        "{e}"
+    );
+}
+
+#[test]
+fn verification_urls_must_be_web_pages() {
+    for (uri, complete) in [
+        ("file:///etc/passwd", None),
+        ("http://evil.example/device", None),
+        ("https://idp/device", Some("smb://share/x")),
+        ("https://idp/device", Some("javascript:alert(1)")),
+    ] {
+        let mut j =
+            serde_json::json!({"device_code": "d", "user_code": "U", "verification_uri": uri});
+        if let Some(c) = complete {
+            j["verification_uri_complete"] = c.into();
+        }
+        let r = check_authorization(serde_json::from_value(j).unwrap(), "https://idp/da");
+        assert!(r.is_err(), "{uri} {complete:?}");
+    }
+    // An empty standard field falls back to Google's alias.
+    let a = check_authorization(
+        raw(r#"{"device_code":"d","user_code":"U","verification_uri":"","verification_url":"https://g/device"}"#),
+        "https://idp/da",
+    )
+    .unwrap();
+    assert_eq!(a.verification_uri, "https://g/device");
 }
 
 #[test]

@@ -14,7 +14,7 @@ pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_cod
 #[derive(Clone, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub token_type: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub expires_in: Option<u64>,
@@ -22,8 +22,34 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(default)]
     pub id_token: Option<String>,
-    #[serde(default)]
+    /// Space-separated; a JSON array of scopes is accepted too.
+    #[serde(default, deserialize_with = "lenient_string")]
     pub scope: Option<String>,
+}
+
+/// A string, or an array of strings joined with spaces; anything else is ignored
+/// (one odd optional field must not reject a whole token response).
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Array(a)) => Some(
+            a.iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => None,
+    })
+}
+
+/// RFC 6750 §2.1 b64token: what a bearer token may contain. Anything else could
+/// break the `Authorization` header or the shell that captures `vmauth token`.
+pub fn is_bearer_token(t: &str) -> bool {
+    let body = t.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -95,10 +121,10 @@ pub async fn token_request(
         .post_form(token_endpoint, &form, header.as_ref())
         .await?;
     let tokens: TokenResponse = parse_reply(&reply, token_endpoint)?;
-    if tokens.access_token.trim().is_empty() {
+    if !is_bearer_token(&tokens.access_token) {
         return Err(ProtocolError::BadResponse {
             url: super::http::strip_query(token_endpoint),
-            what: "token response has an empty access_token".into(),
+            what: "token response has an empty access_token or one with characters a bearer token cannot have".into(),
         });
     }
     if let Some(tt) = &tokens.token_type
@@ -149,4 +175,27 @@ pub async fn client_credentials(
         extra.push(("scope", scope.as_str()));
     }
     token_request(http, token_endpoint, client, &extra).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_token_charset() {
+        assert!(is_bearer_token("eyJh.bG-ci_Oi~J+/IU=="));
+        assert!(!is_bearer_token(""));
+        assert!(!is_bearer_token("at\x1b[2Jx"));
+        assert!(!is_bearer_token("a b"));
+        assert!(!is_bearer_token("a\nb"));
+    }
+
+    #[test]
+    fn scope_may_be_an_array() {
+        let t: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","scope":["openid","api"],"token_type":7}"#)
+                .unwrap();
+        assert_eq!(t.scope.as_deref(), Some("openid api"));
+        assert_eq!(t.token_type, None);
+    }
 }

@@ -50,8 +50,8 @@ impl TransportKind {
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
+            // Only the name itself: `*.localhost` would go through DNS.
+            d.trim_end_matches('.').eq_ignore_ascii_case("localhost")
         }
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
@@ -135,9 +135,18 @@ impl Http {
         // ring is the only crypto provider compiled in; installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let policy = redirect::Policy::custom(|attempt| {
+            let downgrade = attempt
+                .previous()
+                .last()
+                .is_some_and(|p| p.scheme() == "https" && attempt.url().scheme() != "https");
             if attempt.previous().len() >= 5 {
                 attempt.error("too many redirects")
-            } else if require_secure(attempt.url().as_str(), "redirect target").is_err() {
+            } else if matches!(attempt.status().as_u16(), 307 | 308) {
+                // These resend the body (refresh token, client secret) elsewhere: stop.
+                attempt.stop()
+            } else if downgrade
+                || require_secure(attempt.url().as_str(), "redirect target").is_err()
+            {
                 attempt.error("redirect to an insecure URL refused")
             } else {
                 attempt.follow()
@@ -289,6 +298,7 @@ mod tests {
             "http://10.0.0.1",
             "http://example.com",
             "http://localhost.example.com",
+            "http://evil.localhost",
             "http://[::2]",
         ] {
             assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");

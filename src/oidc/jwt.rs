@@ -94,16 +94,28 @@ mod tests {
     #[test]
     fn entra_tenant_and_google_issuers() {
         let ms = "https://login.microsoftonline.com";
-        let t = make(&format!(r#"{{"iss":"{ms}/72f9/v2.0","tid":"72f9","aud":"cli"}}"#));
+        let t = make(&format!(
+            r#"{{"iss":"{ms}/72f9/v2.0","tid":"72f9","aud":"cli"}}"#
+        ));
         let common = format!("{ms}/common/v2.0");
         let template = format!("{ms}/{{tenantid}}/v2.0");
         assert!(check_id_token(&t, &common, &template, "cli").is_ok());
         // Without the template, or with another tenant in iss, it is refused.
         assert!(check_id_token(&t, &common, &common, "cli").is_err());
-        let other = make(&format!(r#"{{"iss":"{ms}/aaaa/v2.0","tid":"72f9","aud":"cli"}}"#));
+        let other = make(&format!(
+            r#"{{"iss":"{ms}/aaaa/v2.0","tid":"72f9","aud":"cli"}}"#
+        ));
         assert!(check_id_token(&other, &common, &template, "cli").is_err());
         let g = make(r#"{"iss":"accounts.google.com","aud":"cli"}"#);
-        assert!(check_id_token(&g, "https://accounts.google.com", "https://accounts.google.com", "cli").is_ok());
+        assert!(
+            check_id_token(
+                &g,
+                "https://accounts.google.com",
+                "https://accounts.google.com",
+                "cli"
+            )
+            .is_ok()
+        );
         assert!(check_id_token(&g, "https://evil.example", "https://evil.example", "cli").is_err());
     }
 

@@ -284,7 +284,11 @@ mod tests {
     fn errors_sent_with_200_are_oauth_errors() {
         // GitHub's device flow answers pending polls with 200.
         let e = parse_reply::<T>(
-            &reply(200, "application/json", r#"{"error":"authorization_pending","interval":5}"#),
+            &reply(
+                200,
+                "application/json",
+                r#"{"error":"authorization_pending","interval":5}"#,
+            ),
             "https://idp/token",
         )
         .unwrap_err();
@@ -297,7 +301,11 @@ mod tests {
         }
         assert!(
             parse_reply::<Tok>(
-                &reply(200, "application/json", r#"{"access_token":"a","error":"x"}"#),
+                &reply(
+                    200,
+                    "application/json",
+                    r#"{"access_token":"a","error":"x"}"#
+                ),
                 "https://idp/token"
             )
             .is_ok()
@@ -311,21 +319,30 @@ mod tests {
             (429, r#"{"error":"too_many_requests"}"#),
             (500, r#"{"error":"server_error"}"#),
         ] {
-            let e = parse_reply::<T>(&reply(status, "application/json", body), "https://idp/t").unwrap_err();
+            let e = parse_reply::<T>(&reply(status, "application/json", body), "https://idp/t")
+                .unwrap_err();
             assert!(e.is_transient(), "{status} {body}");
         }
-        let e = parse_reply::<T>(&reply(400, "application/json", r#"{"error":"invalid_grant"}"#), "https://idp/t")
-            .unwrap_err();
+        let e = parse_reply::<T>(
+            &reply(400, "application/json", r#"{"error":"invalid_grant"}"#),
+            "https://idp/t",
+        )
+        .unwrap_err();
         assert!(!e.is_transient());
     }
 
     #[test]
     fn www_authenticate_carries_the_error_of_a_bare_401() {
         let mut r = reply(401, "text/plain", "Unauthorized");
-        r.www_authenticate = Some(r#"Basic realm="idp", error="invalid_client", error_description="bad secret""#.into());
+        r.www_authenticate = Some(
+            r#"Basic realm="idp", error="invalid_client", error_description="bad secret""#.into(),
+        );
         let e = parse_reply::<T>(&r, "https://idp/token").unwrap_err();
         assert_eq!(e.oauth_code(), Some("invalid_client"));
-        assert_eq!(e.to_string(), "identity provider said: invalid_client (bad secret)");
+        assert_eq!(
+            e.to_string(),
+            "identity provider said: invalid_client (bad secret)"
+        );
     }
 
     #[test]

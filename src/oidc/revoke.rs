@@ -5,7 +5,7 @@ use super::http::Http;
 use super::{ProtocolError, parse_reply};
 
 /// Revoke one token. `hint` is `refresh_token` or `access_token`.
-/// HTTP 200 means revoked (or already unknown to the server, RFC 7009 §2.2).
+/// HTTP 2xx means revoked (or already unknown to the server, RFC 7009 §2.2).
 pub async fn revoke(
     http: &Http,
     endpoint: &str,
@@ -22,7 +22,7 @@ pub async fn revoke(
     };
     let (form, header) = bare.form(endpoint, &[("token", token), ("token_type_hint", hint)])?;
     let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
-    if reply.status == 200 {
+    if (200..300).contains(&reply.status) {
         return Ok(());
     }
     // Not a success: turn it into an OAuth or HTTP error (never quoting the body).

@@ -27,16 +27,28 @@ struct State {
 /// `state.json` and `locks/` in the config directory.
 pub struct StateDir {
     dir: PathBuf,
+    /// The platform config directory (may be tightened), not one a user named.
+    own_dir: bool,
     warn: WarnSink,
 }
 
 impl StateDir {
-    pub fn new(dir: PathBuf, warn: WarnSink) -> StateDir {
-        StateDir { dir, warn }
+    pub fn new(dir: PathBuf, own_dir: bool, warn: WarnSink) -> StateDir {
+        StateDir { dir, own_dir, warn }
+    }
+
+    /// Create the directory (0700), or check it, as [`ensure_private_dir`] says.
+    pub fn ensure(&self) -> Result<()> {
+        ensure_private_dir(&self.dir, self.own_dir, &*self.warn)
     }
 
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
+    }
+
+    /// Whether the directory is vmauth's default one.
+    pub fn own_dir(&self) -> bool {
+        self.own_dir
     }
 
     fn path(&self) -> PathBuf {
@@ -52,7 +64,7 @@ impl StateDir {
     }
 
     fn update(&self, change: impl FnOnce(&mut State)) -> Result<()> {
-        ensure_private_dir(&self.dir, &*self.warn)?;
+        self.ensure()?;
         let _lock = lock_exclusive(&self.dir.join("state.lock"))?;
         let mut state = self.read();
         change(&mut state);
@@ -86,8 +98,8 @@ impl StateDir {
     /// (`locks/<hash>.lock` in the config directory, never a shared temp directory).
     pub fn lock_login(&self, key: &str, wait: Duration) -> Result<LockGuard> {
         let dir = self.dir.join("locks");
-        ensure_private_dir(&self.dir, &*self.warn)?;
-        ensure_private_dir(&dir, &*self.warn)?;
+        self.ensure()?;
+        ensure_private_dir(&dir, true, &*self.warn)?;
         lock_exclusive_within(&dir.join(lock_file_name(key)), wait)
     }
 }

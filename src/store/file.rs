@@ -16,12 +16,18 @@ pub const FORMAT_VERSION: u64 = 1;
 
 pub struct FileStore {
     path: PathBuf,
+    /// The directory is vmauth's default one (may be tightened), not one a user named.
+    own_dir: bool,
     warn: WarnSink,
 }
 
 impl FileStore {
-    pub fn new(path: PathBuf, warn: WarnSink) -> FileStore {
-        FileStore { path, warn }
+    pub fn new(path: PathBuf, own_dir: bool, warn: WarnSink) -> FileStore {
+        FileStore {
+            path,
+            own_dir,
+            warn,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -90,7 +96,7 @@ impl FileStore {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        ensure_private_dir(dir, &*self.warn)?;
+        ensure_private_dir(dir, self.own_dir, &*self.warn)?;
         let _guard = lock_exclusive(&self.lock_path())?;
         let mut doc = self.read_doc()?;
         let creds = doc

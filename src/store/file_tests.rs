@@ -17,13 +17,13 @@ fn cred(at: &str) -> Credential {
         resource: vec![],
         requested_scope: None,
         client_credentials: None,
-            client_auth: None,
+        client_auth: None,
         extra: Map::new(),
     }
 }
 
 fn store(dir: &Path) -> FileStore {
-    FileStore::new(dir.join("vm/credentials.json"), Box::new(|_| {}))
+    FileStore::new(dir.join("vm/credentials.json"), true, Box::new(|_| {}))
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn concurrent_writers_lose_nothing() {
         .map(|i| {
             let path = path.clone();
             std::thread::spawn(move || {
-                let s = FileStore::new(path, Box::new(|_| {}));
+                let s = FileStore::new(path, true, Box::new(|_| {}));
                 s.put(&format!("k{i}"), &cred("a")).unwrap();
             })
         })

@@ -11,11 +11,15 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::storage(format!("cannot {what} {}: {e}", path.display()))
 }
 
-/// Create `dir` (and parents) 0700, or tighten an existing one that is open to
-/// group or others. `warn` hears about any tightening.
-pub fn ensure_private_dir(dir: &Path, warn: &dyn Fn(&str)) -> Result<()> {
+/// Create `dir` (and parents) 0700. An existing directory that is vmauth's own
+/// (`own`: its default locations) is tightened to 0700 if open to group or
+/// others; any other existing directory (one a user named) is never changed, but
+/// refused when others can write to it without the sticky bit (they could swap
+/// the files in it). `warn` hears about any tightening.
+pub fn ensure_private_dir(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
     match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => tighten(dir, 0o700, &m, warn),
+        Ok(m) if m.is_dir() && own => tighten(dir, 0o700, &m, warn),
+        Ok(m) if m.is_dir() => refuse_shared_writable(dir, &m),
         Ok(_) => Err(Error::storage(format!(
             "{} exists but is not a directory; move it away",
             dir.display()
@@ -33,6 +37,23 @@ pub fn ensure_private_dir(dir: &Path, warn: &dyn Fn(&str)) -> Result<()> {
         }
         Err(e) => Err(io_err("read", dir, e)),
     }
+}
+
+#[allow(unused_variables)]
+fn refuse_shared_writable(dir: &Path, meta: &fs::Metadata) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            return Err(Error::storage(format!(
+                "{} is writable by other users (mode {:o}); use a private directory for vmauth's files",
+                dir.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Make an existing file or directory private (mode `want`), warning when it was not.
@@ -116,11 +137,13 @@ fn open_lock_file(lock_path: &Path) -> Result<File> {
         .map_err(|e| io_err("open lock file", lock_path, e))
 }
 
-/// Take the exclusive lock on `lock_path`, waiting for other holders.
+/// How long any vmauth lock is waited for before giving up with an error.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Take the exclusive lock on `lock_path`, waiting at most [`LOCK_WAIT`] for other
+/// holders (a stuck process must not hang `vmauth token`).
 pub fn lock_exclusive(lock_path: &Path) -> Result<LockGuard> {
-    let file = open_lock_file(lock_path)?;
-    file.lock().map_err(|e| io_err("lock", lock_path, e))?;
-    Ok(LockGuard { _file: file })
+    lock_exclusive_within(lock_path, LOCK_WAIT)
 }
 
 /// Like [`lock_exclusive`], but gives up after `wait` with an error naming the lock file.

@@ -11,7 +11,7 @@ fn mode(p: &Path) -> u32 {
 fn dir_and_file_are_private() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("a/b");
-    ensure_private_dir(&dir, &|_| panic!("no warning expected")).unwrap();
+    ensure_private_dir(&dir, true, &|_| panic!("no warning expected")).unwrap();
     assert_eq!(mode(&dir), 0o700);
     let f = dir.join("x.json");
     write_atomic(&f, b"{}").unwrap();
@@ -28,7 +28,7 @@ fn open_directory_is_tightened_with_a_warning() {
     let t = tempfile::tempdir().unwrap();
     fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let warned = std::cell::Cell::new(false);
-    ensure_private_dir(t.path(), &|m| {
+    ensure_private_dir(t.path(), true, &|m| {
         assert!(m.contains("changed it to 700"), "{m}");
         warned.set(true);
     })
@@ -56,4 +56,25 @@ fn lock_is_exclusive() {
 fn lock_names_are_stable() {
     assert_eq!(lock_file_name(""), "cbf29ce484222325.lock");
     assert_ne!(lock_file_name("a|b"), lock_file_name("a|c"));
+}
+
+#[test]
+fn a_directory_the_user_named_is_never_changed() {
+    let t = tempfile::tempdir().unwrap();
+    // Sticky and world-writable, like /tmp: accepted, left alone.
+    fs::set_permissions(t.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    ensure_private_dir(t.path(), false, &|m| panic!("no warning expected: {m}")).unwrap();
+    assert_eq!(
+        fs::metadata(t.path()).unwrap().permissions().mode() & 0o7777,
+        0o1777
+    );
+    // Readable by others: fine (the files in it are 0600).
+    fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    ensure_private_dir(t.path(), false, &|_| panic!()).unwrap();
+    assert_eq!(mode(t.path()), 0o755);
+    // Writable by others without the sticky bit: refused.
+    fs::set_permissions(t.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let e = ensure_private_dir(t.path(), false, &|_| panic!()).unwrap_err();
+    assert!(e.message().contains("writable by other users"), "{e}");
+    fs::set_permissions(t.path(), fs::Permissions::from_mode(0o700)).unwrap();
 }

@@ -11,9 +11,9 @@
 //! Any other exit status is a failure; the helper's first stderr line is shown.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Credential, CredentialStore};
 use crate::error::{Error, Result};
@@ -54,6 +54,12 @@ impl HelperStore {
         if let Some(k) = key {
             cmd.arg(k);
         }
+        // Its own process group, so a timeout can stop everything it started; and
+        // no client secret in its environment (it has no business with it).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        cmd.env_remove("VMAUTH_CLIENT_SECRET");
+        let deadline = Instant::now() + self.timeout;
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -88,19 +94,23 @@ impl HelperStore {
             let err = err_reader.join().unwrap_or_default();
             let _ = tx.send((out, err));
         });
-        let (out, err) = match rx.recv_timeout(self.timeout) {
+        let timed_out = |child: &mut Child| {
+            kill_group(child);
+            fail(format!("no answer within {}s", self.timeout.as_secs()))
+        };
+        let (out, err) = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(v) => v,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(fail(format!(
-                    "no answer within {}s",
-                    self.timeout.as_secs()
-                )));
-            }
+            Err(_) => return Err(timed_out(&mut child)),
         };
         let _ = writer.join();
-        let status = child.wait().map_err(|e| fail(e.to_string()))?;
+        // Output is complete; the exit status must come by the same deadline.
+        let status = loop {
+            match child.try_wait().map_err(|e| fail(e.to_string()))? {
+                Some(status) => break status,
+                None if Instant::now() >= deadline => return Err(timed_out(&mut child)),
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
         if !status.success() {
             let first = String::from_utf8_lossy(&err)
                 .lines()
@@ -114,6 +124,23 @@ impl HelperStore {
         }
         Ok(out)
     }
+}
+
+/// Stop the helper and everything it started (its process group on Unix).
+fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(pgid) = libc::pid_t::try_from(child.id())
+        && pgid > 1
+    {
+        // The helper was started with process_group(0): its pid is its group id.
+        // SAFETY: kill(2) has no memory-safety preconditions; the argument is a
+        // negative process-group id > 1, never 0 or -1.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl CredentialStore for HelperStore {

@@ -38,6 +38,7 @@ pub fn default_max_item() -> usize {
 pub struct KeyringStore {
     platform: Arc<Platform>,
     state_dir: PathBuf,
+    state_dir_own: bool,
     timeout: Duration,
     max_item: usize,
     warn: WarnSink,
@@ -127,6 +128,7 @@ impl KeyringStore {
     /// delete of a probe item (a locked keychain can still answer reads).
     pub fn open(
         state_dir: PathBuf,
+        state_dir_own: bool,
         timeout: Duration,
         max_item: usize,
         check_write: bool,
@@ -136,6 +138,7 @@ impl KeyringStore {
         let store = KeyringStore {
             platform,
             state_dir,
+            state_dir_own,
             timeout,
             max_item: max_item.max(64),
             warn,
@@ -176,48 +179,53 @@ impl KeyringStore {
         }
     }
 
-    /// How many parts the stored value of `key` is split into (0: not split, or absent).
-    fn chunk_count(&self, key: &str) -> Result<usize> {
+    /// How the stored value of `key` is split, if it is (`None`: plain or absent).
+    fn chunks(&self, key: &str) -> Result<Option<Chunks>> {
         Ok(match self.read_item(key)? {
-            Ok(v) => v
-                .strip_prefix(CHUNKED)
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0),
-            Err(_) => 0,
+            Ok(head) => Chunks::parse(&head),
+            Err(_) => None,
         })
     }
 
-    fn chunk_name(key: &str, i: usize) -> String {
-        format!("{key}#{i}")
-    }
-
-    /// The whole value of `key`, following chunks.
+    /// The whole value of `key`, following chunks. A writer replaces a split value
+    /// by writing a new generation of parts before switching the head, so a reader
+    /// that finds a part gone re-reads the head once.
     fn read_value(&self, key: &str) -> Result<Option<String>> {
-        let head = match self.read_item(key)? {
-            Ok(v) => v,
-            Err(keyring_core::Error::NoEntry) => return Ok(None),
-            Err(e) => return Err(keychain_error(&e)),
-        };
-        let Some(n) = head.strip_prefix(CHUNKED) else {
-            return Ok(Some(head));
-        };
-        let n: usize = n.parse().map_err(|_| {
-            Error::storage(format!(
-                "keychain item {key:?} is damaged; run vmauth logout and log in again"
-            ))
-        })?;
-        let mut value = String::new();
-        for i in 1..=n {
-            match self.read_item(&Self::chunk_name(key, i))? {
-                Ok(part) => value.push_str(&part),
-                Err(_) => {
+        for attempt in 0..2 {
+            let head = match self.read_item(key)? {
+                Ok(v) => v,
+                Err(keyring_core::Error::NoEntry) => return Ok(None),
+                Err(e) => return Err(keychain_error(&e)),
+            };
+            let Some(chunks) = Chunks::parse(&head) else {
+                if head.starts_with(CHUNKED) {
                     return Err(Error::storage(format!(
-                        "part {i} of {n} of keychain item {key:?} is missing; run vmauth logout and log in again"
+                        "keychain item {key:?} is damaged; run vmauth logout and log in again"
                     )));
                 }
+                return Ok(Some(head));
+            };
+            let mut value = String::new();
+            let mut complete = true;
+            for name in chunks.names(key) {
+                match self.read_item(&name)? {
+                    Ok(part) => value.push_str(&part),
+                    Err(_) => {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            if complete {
+                return Ok(Some(value));
+            }
+            if attempt == 1 {
+                return Err(Error::storage(format!(
+                    "a part of keychain item {key:?} is missing; run vmauth logout and log in again"
+                )));
             }
         }
-        Ok(Some(value))
+        unreachable!("the loop returns on its second pass")
     }
 
     fn index_path(&self) -> PathBuf {
@@ -232,13 +240,55 @@ impl KeyringStore {
     }
 
     fn update_index(&self, change: impl FnOnce(&mut BTreeSet<String>)) -> Result<()> {
-        ensure_private_dir(&self.state_dir, &*self.warn)?;
+        ensure_private_dir(&self.state_dir, self.state_dir_own, &*self.warn)?;
         let _lock = lock_exclusive(&self.state_dir.join("keyring-index.lock"))?;
         let mut index = self.read_index();
         change(&mut index.keys);
         let bytes = serde_json::to_vec_pretty(&index)
             .map_err(|e| Error::storage(format!("cannot encode the keychain index: {e}")))?;
         write_atomic(&self.index_path(), &bytes)
+    }
+}
+
+/// A value split over several items: `n` parts of generation `generation`, named
+/// `<key>#vmauth-part-<generation>-<i>`. The head item holds `vmauth-chunked:<n>:<generation>`.
+#[derive(Debug, PartialEq, Eq)]
+struct Chunks {
+    n: usize,
+    generation: String,
+}
+
+impl Chunks {
+    fn new(n: usize) -> Chunks {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Chunks {
+            n,
+            generation: format!("{:x}{:x}", nanos, std::process::id()),
+        }
+    }
+
+    fn parse(head: &str) -> Option<Chunks> {
+        let (n, generation) = head.strip_prefix(CHUNKED)?.split_once(':')?;
+        let n: usize = n.parse().ok().filter(|n| (1..=4096).contains(n))?;
+        (!generation.is_empty() && generation.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+            Chunks {
+                n,
+                generation: generation.to_string(),
+            }
+        })
+    }
+
+    fn head(&self) -> String {
+        format!("{CHUNKED}{}:{}", self.n, self.generation)
+    }
+
+    fn names(&self, key: &str) -> Vec<String> {
+        (1..=self.n)
+            .map(|i| format!("{key}#vmauth-part-{}-{i}", self.generation))
+            .collect()
     }
 }
 
@@ -280,23 +330,22 @@ impl CredentialStore for KeyringStore {
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
         let value = serde_json::to_string(credential)
             .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
-        let old_chunks = self.chunk_count(key)?;
-        let parts = if value.len() > self.max_item {
-            split(&value, self.max_item)
+        let old = self.chunks(key)?;
+        if value.len() <= self.max_item {
+            self.write_item(key, value)?;
         } else {
-            vec![]
-        };
-        if parts.is_empty() {
-            self.write_item(key, value.clone())?;
-        } else {
-            // Write the parts first, then the head that points at them.
-            for (i, part) in parts.iter().enumerate() {
-                self.write_item(&Self::chunk_name(key, i + 1), part.to_string())?;
+            // A new generation of parts first, then the head that points at them.
+            let parts = split(&value, self.max_item);
+            let new = Chunks::new(parts.len());
+            for (name, part) in new.names(key).iter().zip(&parts) {
+                self.write_item(name, part.to_string())?;
             }
-            self.write_item(key, format!("{CHUNKED}{}", parts.len()))?;
+            self.write_item(key, new.head())?;
         }
-        for i in parts.len() + 1..=old_chunks {
-            self.delete_item(&Self::chunk_name(key, i))?;
+        if let Some(old) = old {
+            for name in old.names(key) {
+                self.delete_item(&name)?;
+            }
         }
         self.update_index(|k| {
             k.insert(key.to_string());
@@ -304,10 +353,12 @@ impl CredentialStore for KeyringStore {
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
-        let chunks = self.chunk_count(key)?;
+        let chunks = self.chunks(key)?;
         let existed = self.delete_item(key)?;
-        for i in 1..=chunks {
-            self.delete_item(&Self::chunk_name(key, i))?;
+        if let Some(chunks) = chunks {
+            for name in chunks.names(key) {
+                self.delete_item(&name)?;
+            }
         }
         self.update_index(|k| {
             k.remove(key);
@@ -336,6 +387,29 @@ mod tests {
         assert_eq!(split("ééé", 3), vec!["é", "é", "é"]);
         assert!(split("", 4).is_empty());
         assert_eq!(split("ab", 4), vec!["ab"]);
+    }
+
+    #[test]
+    fn chunk_heads_round_trip() {
+        let c = Chunks::new(3);
+        assert_eq!(
+            Chunks::parse(&c.head()),
+            Some(Chunks {
+                n: 3,
+                generation: c.generation.clone()
+            })
+        );
+        assert_eq!(c.names("k").len(), 3);
+        assert!(c.names("k")[0].starts_with("k#vmauth-part-"));
+        for bad in [
+            "vmauth-chunked:3",
+            "vmauth-chunked:x:ab",
+            "vmauth-chunked:0:ab",
+            "vmauth-chunked:2:zz",
+            "{}",
+        ] {
+            assert_eq!(Chunks::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

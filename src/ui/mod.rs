@@ -9,6 +9,8 @@ use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
+use crate::error::terminal_safe;
+
 /// Terminal capabilities, decided once per process.
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
@@ -28,17 +30,18 @@ impl Ui {
         }
     }
 
-    /// A plain line for humans.
+    /// Text for humans. Everything printed passes through [`terminal_safe`]: much
+    /// of it (scopes, claims, URLs, error descriptions) comes from a server.
     pub fn info(&self, msg: &str) {
-        eprintln!("{msg}");
+        eprintln!("{}", terminal_safe(msg));
     }
 
     pub fn warn(&self, msg: &str) {
-        eprintln!("vmauth: warning: {msg}");
+        eprintln!("vmauth: warning: {}", terminal_safe(msg));
     }
 
     pub fn error(&self, msg: &str) {
-        eprintln!("vmauth: error: {msg}");
+        eprintln!("vmauth: error: {}", terminal_safe(msg));
     }
 
     fn bold(&self, s: &str) -> String {
@@ -52,6 +55,9 @@ impl Ui {
     /// Tell the person where to go: QR code (when `qr`), then the URL and the user
     /// code, always both (the code is their check that the page is the real one).
     pub fn device_prompt(&self, uri: &str, complete: Option<&str>, user_code: &str, qr: bool) {
+        let (uri, user_code) = (terminal_safe(uri), terminal_safe(user_code));
+        let complete = complete.map(terminal_safe);
+        let (uri, complete, user_code) = (uri.as_str(), complete.as_deref(), user_code.as_str());
         let mut out = String::new();
         if qr && let Some(code) = render_qr(complete.unwrap_or(uri)) {
             out.push_str(&code);
@@ -105,6 +111,7 @@ pub struct Waiting {
 impl Waiting {
     /// A notice while waiting (slow_down, retries) that does not break the spinner.
     pub fn note(&self, msg: &str) {
+        let msg = terminal_safe(msg);
         match &self.bar {
             Some(bar) => bar.println(format!("vmauth: {msg}")),
             None => eprintln!("vmauth: {msg}"),
