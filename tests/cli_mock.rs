@@ -487,3 +487,58 @@ fn a_named_directory_writable_by_others_is_refused_and_left_alone() {
         .expect_error("is writable by other users (mode 777)");
     assert_eq!(cli::mode(&shared), 0o777, "never chmod-ed");
 }
+
+/// private_key_jwt with --assertion-audience issuer: the assertion's `aud` is the
+/// issuer exactly as the metadata publishes it (Auth0 keeps a trailing slash).
+#[tokio::test]
+async fn assertion_audience_can_be_the_published_issuer() {
+    let s = MockServer::start().await;
+    let mut m = metadata(&s.uri());
+    m["issuer"] = json!(format!("{}/", s.uri()));
+    serve(&s, OIDC, ResponseTemplate::new(200).set_body_json(m)).await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("client_assertion_type="))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-1", "token_type": "Bearer", "expires_in": 60
+        })))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let key = format!(
+        "{}/tests/idp/keys/vmauth-ci-jwt.private.pem",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let r = Home::new().run(&[
+        "token",
+        "--client-credentials",
+        "--issuer",
+        &s.uri(),
+        "--client-id",
+        "ci",
+        "--private-key",
+        &key,
+        "--assertion-audience",
+        "issuer",
+    ]);
+    r.expect_code(0);
+    let requests = s.received_requests().await.unwrap();
+    let body = String::from_utf8(requests.last().unwrap().body.clone()).unwrap();
+    let assertion = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "client_assertion")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let payload = assertion.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], format!("{}/", s.uri()));
+    assert_eq!(claims["iss"], "ci");
+    assert_eq!(claims["sub"], "ci");
+    assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+    assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 120);
+}

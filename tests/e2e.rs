@@ -395,3 +395,66 @@ fn expired_login_without_refresh_token_needs_a_new_login() {
         s.stderr
     );
 }
+
+#[test]
+fn confidential_device_client_authenticates_on_login_and_refresh() {
+    const CONFIDENTIAL: &str = "vmauth-cli-confidential";
+    const SECRET: &str = "vmauth-cli-confidential-secret";
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CONFIDENTIAL}", idp.issuer);
+    let mut cmd = home.cmd(&[
+        "login",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        CONFIDENTIAL,
+        "--client-auth",
+        "client_secret_post",
+    ]);
+    cmd.env("VMAUTH_CLIENT_SECRET", SECRET);
+    let mut p = PendingLogin::spawn(cmd);
+    let url = p.verification_url();
+    idp.approve(&url);
+    let r = p.finish();
+    r.expect_code(0);
+    assert!(!r.stderr.contains(SECRET));
+    let entry = stored(&home, &key);
+    assert_eq!(entry["client_auth"]["auth"], "client_secret_post");
+    assert!(
+        !home.read_credentials().to_string().contains(SECRET),
+        "the secret is not stored"
+    );
+
+    // Refresh authenticates the client again with the secret from the environment…
+    let t = cli::Run::from(
+        home.cmd(&["token", "--min-ttl", "2h"])
+            .env("VMAUTH_CLIENT_SECRET", SECRET)
+            .output()
+            .unwrap(),
+    );
+    t.expect_code(0);
+    assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 1);
+    // …and says how to give it when it is missing.
+    home.run(&["token", "--min-ttl", "2h"])
+        .expect_code(2)
+        .expect_error("no client secret");
+    // VMAUTH_CLIENT_SECRET alone does not make a device login confidential: without
+    // --client-auth the client is not authenticated, and this one is refused.
+    let plain = cli::Run::from(
+        Home::new()
+            .cmd(&[
+                "login",
+                "--issuer",
+                &idp.issuer,
+                "--client-id",
+                CONFIDENTIAL,
+            ])
+            .env("VMAUTH_CLIENT_SECRET", SECRET)
+            .output()
+            .unwrap(),
+    );
+    plain
+        .expect_code(1)
+        .expect_error("device authorization failed: identity provider said: invalid_client");
+}

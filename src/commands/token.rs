@@ -164,16 +164,17 @@ pub fn refresh_single_flight(ctx: &Context, key: &str, min_ttl: i64) -> Result<C
         }
         Err(e) => {
             let now = now_unix();
-            if cred.ttl(now) > 0 {
-                // Cannot refresh now (IdP down), but the token still works for a while.
+            let e = e.into_error(key);
+            // Cannot refresh now (IdP down, network), but the token still works for a
+            // while. A configuration problem (missing secret) is reported, not hidden.
+            if cred.ttl(now) > 0 && e.kind() == Kind::Idp {
                 ctx.ui.warn(&format!(
-                    "{}; using the cached token, valid for {}s more",
-                    e.into_error(key),
+                    "{e}; using the cached token, valid for {}s more",
                     cred.ttl(now)
                 ));
                 Ok(cred)
             } else {
-                Err(e.into_error(key))
+                Err(e)
             }
         }
     }
