@@ -34,6 +34,33 @@ fn with_helper(home: &Home, helper: &str, args: &[&str]) -> Run {
     Run::from(c.output().unwrap())
 }
 
+/// `vmauth token` for a login the helper is asked to `get`, with a helper script
+/// made of `body`.
+fn token_via(home: &Home, name: &str, body: &str) -> Run {
+    let h = script(home, name, body);
+    with_helper(
+        home,
+        &h,
+        &[
+            "token",
+            "--issuer",
+            "https://idp.example",
+            "--client-id",
+            "c",
+        ],
+    )
+}
+
+/// A helper that never answers is stopped at the deadline (2 s here).
+fn assert_times_out(body: &str) {
+    let home = Home::new();
+    let started = std::time::Instant::now();
+    token_via(&home, "hang", body)
+        .expect_code(1)
+        .expect_error("get failed: no answer within 2s");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
 #[test]
 fn helper_round_trip_with_the_example_helper() {
     let idp = Idp::start();
@@ -95,61 +122,21 @@ fn helper_missing() {
 
 #[test]
 fn helper_that_fails_shows_its_message() {
-    let home = Home::new();
-    let h = script(&home, "sealed", "echo 'vault is sealed' >&2; exit 3");
-    with_helper(
-        &home,
-        &h,
-        &[
-            "token",
-            "--issuer",
-            "https://idp.example",
-            "--client-id",
-            "c",
-        ],
-    )
-    .expect_code(1)
-    .expect_error("get failed: exit status 3: vault is sealed");
+    token_via(&Home::new(), "sealed", "echo 'vault is sealed' >&2; exit 3")
+        .expect_code(1)
+        .expect_error("get failed: exit status 3: vault is sealed");
 }
 
 #[test]
 fn helper_that_hangs_times_out() {
-    let home = Home::new();
-    let h = script(&home, "hang", "exec sleep 60");
-    let started = std::time::Instant::now();
-    with_helper(
-        &home,
-        &h,
-        &[
-            "token",
-            "--issuer",
-            "https://idp.example",
-            "--client-id",
-            "c",
-        ],
-    )
-    .expect_code(1)
-    .expect_error("get failed: no answer within 2s");
-    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_times_out("exec sleep 60");
 }
 
 #[test]
 fn helper_that_prints_garbage() {
-    let home = Home::new();
-    let h = script(&home, "garbage", "echo 'this is not json'");
-    with_helper(
-        &home,
-        &h,
-        &[
-            "token",
-            "--issuer",
-            "https://idp.example",
-            "--client-id",
-            "c",
-        ],
-    )
-    .expect_code(1)
-    .expect_error("printed something that is not a vmauth credential");
+    token_via(&Home::new(), "garbage", "echo 'this is not json'")
+        .expect_code(1)
+        .expect_error("printed something that is not a vmauth credential");
 }
 
 #[test]
@@ -215,42 +202,14 @@ fn no_persist_variable_means_memory() {
 
 #[test]
 fn helper_that_closes_its_output_and_hangs_times_out() {
-    let home = Home::new();
-    let h = script(&home, "closer", "exec >&- 2>&-\nexec sleep 60");
-    let started = std::time::Instant::now();
-    with_helper(
-        &home,
-        &h,
-        &[
-            "token",
-            "--issuer",
-            "https://idp.example",
-            "--client-id",
-            "c",
-        ],
-    )
-    .expect_code(1)
-    .expect_error("get failed: no answer within 2s");
-    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_times_out("exec >&- 2>&-\nexec sleep 60");
 }
 
 #[test]
 fn helper_does_not_see_the_client_secret() {
     let home = Home::new();
     let seen = home.dir.path().join("helper-env");
-    let h = script(&home, "envdump", &format!("env > '{}'", seen.display()));
-    with_helper(
-        &home,
-        &h,
-        &[
-            "token",
-            "--issuer",
-            "https://idp.example",
-            "--client-id",
-            "c",
-        ],
-    )
-    .expect_code(4);
+    token_via(&home, "envdump", &format!("env > '{}'", seen.display())).expect_code(4);
     let env = std::fs::read_to_string(&seen).unwrap();
     assert!(
         env.contains("VMAUTH_HELPER_DIR"),
