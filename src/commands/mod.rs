@@ -178,14 +178,19 @@ pub fn http(total: Duration) -> Result<Http> {
     .map_err(Error::from)
 }
 
-/// Who a login belongs to, for messages: email, else preferred_username, else sub.
-pub fn who(c: &Credential) -> String {
-    let claims = c
-        .id_token
+/// The claims that say who a login is: the ID token's, else a JWT access token's
+/// (client-credentials tokens), else none.
+pub fn identity_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
+    c.id_token
         .as_ref()
         .and_then(|t| crate::oidc::jwt::claims(t.expose()))
         .or_else(|| crate::oidc::jwt::claims(c.access_token.expose()))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Who a login belongs to, for messages: email, else preferred_username, else sub.
+pub fn who(c: &Credential) -> String {
+    let claims = identity_claims(c);
     ["email", "preferred_username", "sub", "client_id"]
         .iter()
         .find_map(|k| claims.get(*k).and_then(|v| v.as_str()))

@@ -7,11 +7,10 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::StatusArgs;
 use crate::error::{Error, Result};
-use crate::oidc::jwt;
 use crate::store::{Credential, now_unix, timestamp};
 use crate::ui::human_duration;
 
-use super::{Context, not_logged_in};
+use super::{Context, identity_claims, not_logged_in};
 
 /// ID-token claims shown by `status` (and put in `--json` under `claims`).
 const SHOWN_CLAIMS: &[&str] = &[
@@ -83,12 +82,7 @@ pub fn run(args: &StatusArgs, ctx: &Context) -> Result<()> {
 
 /// The documented JSON shape of one login.
 fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Value {
-    let claims = c
-        .id_token
-        .as_ref()
-        .and_then(|t| jwt::claims(t.expose()))
-        .or_else(|| jwt::claims(c.access_token.expose()))
-        .unwrap_or_default();
+    let claims = identity_claims(c);
     let shown: Map<String, Value> = SHOWN_CLAIMS
         .iter()
         .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))

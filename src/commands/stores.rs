@@ -61,10 +61,12 @@ pub fn open(
                 .unwrap_or(HELPER_TIMEOUT);
             Box::new(HelperStore::new(program.trim().to_string(), timeout))
         }
-        "keyring" => Box::new(
-            keyring(will_write)
-                .map_err(|e| Error::usage(format!("--store keyring: {}", e.message())))?,
-        ),
+        "keyring" => Box::new(keyring(will_write).map_err(|e| {
+            Error::usage(format!(
+                "--store keyring: {}; or use --store file",
+                e.message()
+            ))
+        })?),
         "auto" => match state.auto_store().as_deref() {
             Some("file") => Box::new(file()),
             Some("keyring") => match keyring(will_write) {
@@ -87,7 +89,7 @@ pub fn open(
                 Err(e) => {
                     ui.info(&format!(
                         "vmauth: no usable OS keychain ({}); credentials go to {} (mode 0600). This choice is remembered; use --store keyring to require a keychain.",
-                        e.message().split("; use --store file").next().unwrap_or(""),
+                        e.message(),
                         creds_path.display()
                     ));
                     state.set_auto_store("file")?;

@@ -49,13 +49,9 @@ impl CredentialStore for AutoStore {
 
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
         match self.keyring.put(key, credential) {
-            Ok(()) => {
-                // Do not leave an older copy in the file to be read by mistake.
-                if self.file.get(key).ok().flatten().is_some() {
-                    self.file.delete(key)?;
-                }
-                Ok(())
-            }
+            // A copy of the same login in the file (the ValidMind library's) is left
+            // alone: `get` prefers the keychain, and notebooks keep their login.
+            Ok(()) => Ok(()),
             Err(e) => {
                 (self.warn)(&format!(
                     "could not write to the OS keychain ({}); stored in {} instead",

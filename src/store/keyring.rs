@@ -55,40 +55,39 @@ fn bounded<T: Send + 'static>(
     });
     rx.recv_timeout(timeout).map_err(|_| {
         Error::storage(format!(
-            "the OS keychain did not answer within {}s (is it locked?); unlock it, or use --store file",
+            "the OS keychain did not answer within {}s (is it locked or waiting for an unlock prompt?)",
             timeout.as_secs()
         ))
     })
 }
 
-/// A keychain error as one line, never including stored data.
-fn describe(e: &keyring_core::Error) -> String {
+/// A keychain error as one line naming what to do, never including stored data.
+/// Callers that know better alternatives (the file store) add them.
+fn keychain_error(e: &keyring_core::Error) -> Error {
     use keyring_core::Error as E;
-    match e {
-        E::NoStorageAccess(_) => "the keychain is locked or access was denied".into(),
-        E::NoDefaultStore => "no keychain is available".into(),
+    let message = match e {
+        E::NoStorageAccess(_) => "the OS keychain is locked or denied access; unlock it".into(),
+        E::NoDefaultStore => "no OS keychain is available on this system".into(),
         E::PlatformFailure(p) => format!(
-            "keychain failure: {}",
+            "the OS keychain failed: {}",
             crate::error::from_server(&p.to_string(), 160)
         ),
-        E::TooLong(what, max) => format!("{what} is longer than the keychain allows ({max})"),
-        E::BadEncoding(_) | E::BadDataFormat(..) => {
-            "a keychain item is not in vmauth's format".into()
+        E::TooLong(what, max) => {
+            format!(
+                "{what} is longer than the OS keychain allows ({max}); set VMAUTH_KEYRING_MAX_ITEM lower"
+            )
         }
-        E::NoEntry => "no such keychain item".into(),
-        other => crate::error::from_server(&format!("{other:?}"), 120)
-            .split('(')
-            .next()
-            .unwrap_or("keychain error")
-            .to_string(),
-    }
-}
-
-fn keychain_error(e: &keyring_core::Error) -> Error {
-    Error::storage(format!(
-        "{}; use --store file to keep credentials in a 0600 file instead",
-        describe(e)
-    ))
+        E::BadEncoding(_) | E::BadDataFormat(..) => {
+            "a keychain item is not in vmauth's format; run vmauth logout and log in again".into()
+        }
+        E::Ambiguous(_) => {
+            "several keychain items match one login; remove the extra ones in the keychain manager"
+                .into()
+        }
+        // The remaining variants can carry values; name the kind only.
+        _ => "the OS keychain refused the request".into(),
+    };
+    Error::storage(message)
 }
 
 /// The platform's credential store.
@@ -415,6 +414,8 @@ mod tests {
     #[test]
     fn error_descriptions_carry_no_data() {
         let e = keyring_core::Error::BadEncoding(b"secret-token".to_vec());
-        assert!(!describe(&e).contains("secret"));
+        assert!(!keychain_error(&e).message().contains("secret"));
+        let e = keyring_core::Error::Invalid("secret-token".into(), "bad".into());
+        assert!(!keychain_error(&e).message().contains("secret"));
     }
 }
