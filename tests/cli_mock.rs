@@ -29,6 +29,24 @@ async fn serve(server: &MockServer, p: &str, r: ResponseTemplate) {
         .await;
 }
 
+/// A mock IdP with discovery whose device authorization endpoint gives `answer`
+/// (built from the server's own URL).
+async fn idp_answering_device(answer: impl FnOnce(&str) -> ResponseTemplate) -> MockServer {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/device/auth"))
+        .respond_with(answer(&s.uri()))
+        .mount(&s)
+        .await;
+    s
+}
+
 fn login(home: &Home, issuer: &str) -> cli::Run {
     home.run(&["login", "--issuer", issuer, "--client-id", "cli", "--no-qr"])
 }
@@ -132,20 +150,12 @@ async fn insecure_endpoint_in_metadata_is_refused() {
 
 #[tokio::test]
 async fn device_authorization_error_is_reported() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/device/auth"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
+    let s = idp_answering_device(|_| {
+        ResponseTemplate::new(401).set_body_json(
             json!({"error": "invalid_client", "error_description": "unknown client"}),
-        ))
-        .mount(&s)
-        .await;
+        )
+    })
+    .await;
     login(&Home::new(), &s.uri()).expect_code(1).expect_error(
         "device authorization failed: identity provider said: invalid_client (unknown client)",
     );
@@ -233,23 +243,15 @@ async fn rfc8414_fallback_and_a_full_mock_login() {
 
 #[tokio::test]
 async fn qr_on_request_when_not_a_terminal() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/device/auth"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let s = idp_answering_device(|uri| {
+        ResponseTemplate::new(200).set_body_json(json!({
             "device_code": "d", "user_code": "QRQR-QRQR",
-            "verification_uri": format!("{}/device", s.uri()),
-            "verification_uri_complete": format!("{}/device?user_code=QRQR-QRQR", s.uri()),
+            "verification_uri": format!("{uri}/device"),
+            "verification_uri_complete": format!("{uri}/device?user_code=QRQR-QRQR"),
             "expires_in": 600, "interval": 1
-        })))
-        .mount(&s)
-        .await;
+        }))
+    })
+    .await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "access_denied"})))
@@ -381,21 +383,13 @@ fn world_readable_credentials_are_tightened_with_a_warning() {
 
 #[tokio::test]
 async fn verification_url_must_be_a_web_page() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/device/auth"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let s = idp_answering_device(|_| {
+        ResponseTemplate::new(200).set_body_json(json!({
             "device_code": "d", "user_code": "U-1",
             "verification_uri": "file:///etc/passwd", "expires_in": 600
-        })))
-        .mount(&s)
-        .await;
+        }))
+    })
+    .await;
     let r = login(&Home::new(), &s.uri());
     r.expect_code(1)
         .expect_error("verification_uri file:///etc/passwd has scheme \"file\"");
@@ -409,21 +403,10 @@ async fn redirects_that_would_resend_a_body_are_not_followed() {
         .expect(0)
         .mount(&other)
         .await;
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
+    let s = idp_answering_device(|_| {
+        ResponseTemplate::new(307).insert_header("location", format!("{}/elsewhere", other.uri()))
+    })
     .await;
-    Mock::given(method("POST"))
-        .and(path("/device/auth"))
-        .respond_with(
-            ResponseTemplate::new(307)
-                .insert_header("location", format!("{}/elsewhere", other.uri())),
-        )
-        .mount(&s)
-        .await;
     login(&Home::new(), &s.uri())
         .expect_code(1)
         .expect_error("answered HTTP 307");
@@ -541,4 +524,110 @@ async fn assertion_audience_can_be_the_published_issuer() {
     assert_eq!(claims["sub"], "ci");
     assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
     assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 120);
+}
+
+/// An unsigned JWT with these claims (vmauth reads ID-token claims without the
+/// signature; the tests only need the payload).
+fn jwt(claims: serde_json::Value) -> String {
+    use base64::Engine;
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    format!("{}.{}.sig", b64(&json!({"alg": "none"})), b64(&claims))
+}
+
+/// A stored login for `issuer` whose access token has expired.
+fn expired_login(home: &Home, issuer: &str) {
+    let id_token = jwt(json!({"iss": issuer, "aud": "cli", "sub": "alice"}));
+    let doc = json!({"version": 1, "credentials": {format!("{issuer}|cli"): {
+        "issuer": issuer, "client_id": "cli", "access_token": "AT-OLD",
+        "refresh_token": "RT-OLD", "id_token": id_token,
+        "expires_at": "2000-01-01T00:00:00Z"
+    }}});
+    std::fs::create_dir_all(home.credentials().parent().unwrap()).unwrap();
+    std::fs::write(home.credentials(), doc.to_string()).unwrap();
+    set_mode(&home.credentials(), 0o600);
+}
+
+async fn idp_answering_refresh(answer: impl FnOnce(&str) -> ResponseTemplate) -> MockServer {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=RT-OLD"))
+        .respond_with(answer(&s.uri()))
+        .expect(1)
+        .mount(&s)
+        .await;
+    s
+}
+
+#[tokio::test]
+async fn refresh_refused_for_interaction_needs_a_new_login() {
+    let s = idp_answering_refresh(|_| {
+        ResponseTemplate::new(400).set_body_json(
+            json!({"error": "interaction_required", "error_description": "MFA required"}),
+        )
+    })
+    .await;
+    let home = Home::new();
+    expired_login(&home, &s.uri());
+    let r = home.run(&["token", "--issuer", &s.uri(), "--client-id", "cli"]);
+    r.expect_code(4).expect_error(&format!(
+        "the login has expired or was revoked (interaction_required); run: vmauth login --issuer {} --client-id cli",
+        s.uri()
+    ));
+    assert_eq!(r.stdout, "");
+}
+
+#[tokio::test]
+async fn refreshed_id_token_for_another_subject_is_refused() {
+    let s = idp_answering_refresh(|uri| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-NEW", "token_type": "Bearer", "expires_in": 3600,
+            "refresh_token": "RT-NEW",
+            "id_token": jwt(json!({"iss": uri, "aud": "cli", "sub": "mallory"}))
+        }))
+    })
+    .await;
+    let home = Home::new();
+    expired_login(&home, &s.uri());
+    let r = home.run(&["token", "--issuer", &s.uri(), "--client-id", "cli"]);
+    r.expect_code(1)
+        .expect_error("refusing the refreshed tokens: its subject differs from the logged-in user");
+    assert_eq!(r.stdout, "");
+    // The stored login is left as it was, not replaced by the other subject's tokens.
+    assert!(
+        std::fs::read_to_string(home.credentials())
+            .unwrap()
+            .contains("RT-OLD")
+    );
+}
+
+#[tokio::test]
+async fn refresh_without_a_new_refresh_token_keeps_the_old_one() {
+    let s = idp_answering_refresh(|_| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-NEW", "token_type": "Bearer", "expires_in": 3600
+        }))
+    })
+    .await;
+    let home = Home::new();
+    expired_login(&home, &s.uri());
+    let r = home.run(&["token", "--issuer", &s.uri(), "--client-id", "cli"]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, "AT-NEW\n");
+    let doc = home.read_credentials();
+    let entry = &doc["credentials"][format!("{}|cli", s.uri())];
+    assert_eq!(entry["refresh_token"], "RT-OLD", "RFC 6749 6: keep it");
+    assert!(
+        entry["id_token"].as_str().is_some(),
+        "the old ID token is kept too"
+    );
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use serde_json::Value;
-use support::cli::{Home, Run};
+use support::cli::{Home, Run, cc_args};
 use support::idp::{self as idp, Idp};
 use support::login::jwt_payload;
 
@@ -24,14 +24,7 @@ fn key_path() -> String {
 
 /// `vmauth token --client-credentials` for `client` with `VMAUTH_CLIENT_SECRET`.
 fn cc_token(home: &Home, idp: &Idp, client: &str, secret: Option<&str>, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "token",
-        "--client-credentials",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        client,
-    ];
+    let mut args = cc_args(&idp.issuer, client);
     args.extend_from_slice(extra);
     let mut cmd = home.cmd(&args);
     if let Some(s) = secret {

@@ -7,7 +7,7 @@ mod support;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-use support::cli::{Home, Run};
+use support::cli::{Home, Run, cc_args};
 use support::idp::Idp;
 use support::login::*;
 use support::secret_service::{Keyring, SecretService};
@@ -148,14 +148,7 @@ fn parallel_logins_for_different_clients_are_all_kept() {
         .flat_map(|(id, secret, aud)| {
             (0..5)
                 .map(|_| {
-                    let mut args = vec![
-                        "token",
-                        "--client-credentials",
-                        "--issuer",
-                        &idp.issuer,
-                        "--client-id",
-                        id,
-                    ];
+                    let mut args = cc_args(&idp.issuer, id);
                     if let Some(a) = aud {
                         args.extend_from_slice(&["--audience", a]);
                     }

@@ -99,14 +99,22 @@ async fn run(
     server: &MockServer,
     a: Authorization,
 ) -> (Result<String, PollError>, Vec<u64>, Vec<PollEvent>) {
+    run_with(&http(), &format!("{}/token", server.uri()), a).await
+}
+
+/// Poll `token_endpoint` through `http` under a fresh fake clock; returns the
+/// access token or the error, the sleeps, and the events.
+async fn run_with(
+    http: &Http,
+    token_endpoint: &str,
+    a: Authorization,
+) -> (Result<String, PollError>, Vec<u64>, Vec<PollEvent>) {
     let clock = FakeClock::default();
-    let http = http();
     let client = client();
-    let url = format!("{}/token", server.uri());
     let poll = Poll {
-        http: &http,
+        http,
         clock: &clock,
-        token_endpoint: &url,
+        token_endpoint,
         client: &client,
     };
     let mut events = Vec::new();
@@ -283,17 +291,8 @@ async fn connection_refused_fails_at_once() {
         .local_addr()
         .unwrap()
         .port();
-    let clock = FakeClock::default();
-    let http = http();
-    let client = client();
     let url = format!("http://127.0.0.1:{port}/token");
-    let poll = Poll {
-        http: &http,
-        clock: &clock,
-        token_endpoint: &url,
-        client: &client,
-    };
-    let r = poll.run(&auth(5, 600), |_| {}).await;
+    let (r, sleeps, _) = run_with(&http(), &url, auth(5, 600)).await;
     match r.unwrap_err() {
         PollError::Failed(e) => {
             assert!(!e.is_transient());
@@ -301,7 +300,7 @@ async fn connection_refused_fails_at_once() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(clock.sleeps.take(), vec![5], "one poll, no retries");
+    assert_eq!(sleeps, vec![5], "one poll, no retries");
 }
 
 #[tokio::test]
@@ -320,23 +319,13 @@ async fn malformed_success_body_is_an_error_not_a_retry() {
 #[tokio::test]
 async fn a_timeout_is_retried() {
     let s = token_endpoint(vec![success().set_delay(Duration::from_secs(3)), success()]).await;
-    let clock = FakeClock::default();
     let http = Http::new(Timeouts {
         connect: Duration::from_millis(300),
         total: Duration::from_millis(300),
     })
     .unwrap();
-    let client = client();
-    let url = format!("{}/token", s.uri());
-    let poll = Poll {
-        http: &http,
-        clock: &clock,
-        token_endpoint: &url,
-        client: &client,
-    };
-    let mut events = Vec::new();
-    let r = poll.run(&auth(5, 600), |e| events.push(e)).await;
-    assert_eq!(r.unwrap().access_token, "AT-1");
+    let (r, _, events) = run_with(&http, &format!("{}/token", s.uri()), auth(5, 600)).await;
+    assert_eq!(r.unwrap(), "AT-1");
     assert!(
         matches!(&events[..], [PollEvent::Retrying { reason, wait }] if reason.contains("timed out") && *wait == Duration::from_secs(10)),
         "{events:?}"

@@ -211,3 +211,82 @@ fn auto_falls_back_to_the_file_when_the_keychain_is_locked() {
     let ss = SecretService::start(Keyring::Locked);
     auto_falls_back(&ss.env());
 }
+
+/// `auto` remembered the keychain, but it is gone now (an SSH session, no bus):
+/// vmauth warns and works with the file instead of failing.
+#[test]
+fn auto_with_a_remembered_keychain_that_is_gone_uses_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new();
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::write(
+        home.config_dir().join("state.json"),
+        r#"{"auto_store":"keyring"}"#,
+    )
+    .unwrap();
+    let r = run(
+        &home,
+        &absent_env(dir.path()),
+        "auto",
+        &[
+            "token",
+            "--issuer",
+            "https://idp.example",
+            "--client-id",
+            "c",
+        ],
+    );
+    r.expect_code(4);
+    assert!(
+        r.stderr.contains("the OS keychain is not available now"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&home.credentials().display().to_string()),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The keychain answers reads but refuses the write after a successful token
+/// request (locked): the token is kept in the file, with a warning, not lost.
+#[test]
+fn a_keychain_write_that_fails_goes_to_the_file() {
+    let ss = SecretService::start(Keyring::Locked);
+    let idp = Idp::start();
+    let home = Home::new();
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::write(
+        home.config_dir().join("state.json"),
+        r#"{"auto_store":"keyring"}"#,
+    )
+    .unwrap();
+    let mut cmd = with_env(
+        home.cmd(&[
+            "token",
+            "--client-credentials",
+            "--issuer",
+            &idp.issuer,
+            "--client-id",
+            "vmauth-ci",
+        ]),
+        &ss.env(),
+    );
+    cmd.env("VMAUTH_STORE", "auto")
+        .env("VMAUTH_CLIENT_SECRET", "vmauth-ci-secret");
+    let r = Run::from(cmd.output().unwrap());
+    r.expect_code(0);
+    assert!(
+        r.stderr.contains("could not write to the OS keychain"),
+        "{}",
+        r.stderr
+    );
+    let doc = home.read_credentials();
+    let entry = &doc["credentials"][format!("{}|vmauth-ci", idp.issuer)];
+    assert_eq!(
+        entry["access_token"],
+        r.stdout.trim_end(),
+        "the printed token is the stored one"
+    );
+}

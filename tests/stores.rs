@@ -4,7 +4,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::cli::{Home, Run};
+use support::cli::{Home, Run, cc_args};
 use support::idp::Idp;
 use support::login::*;
 
@@ -66,14 +66,7 @@ fn helper_round_trip_with_the_example_helper() {
     let idp = Idp::start();
     let home = Home::new();
     let helper = example_helper();
-    let cc = [
-        "token",
-        "--client-credentials",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        "vmauth-ci",
-    ];
+    let cc = cc_args(&idp.issuer, "vmauth-ci");
     let first = with_helper(&home, &helper, &cc);
     first.expect_code(0);
     assert_eq!(first.stderr, "");
@@ -177,14 +170,7 @@ fn no_persist_variable_means_memory() {
     let idp = Idp::start();
     let home = Home::new();
     let cc = |h: &Home| {
-        let mut c = h.cmd(&[
-            "token",
-            "--client-credentials",
-            "--issuer",
-            &idp.issuer,
-            "--client-id",
-            "vmauth-ci",
-        ]);
+        let mut c = h.cmd(&cc_args(&idp.issuer, "vmauth-ci"));
         c.env_remove("VMAUTH_STORE")
             .env("VM_OIDC_NO_PERSIST", "yes")
             .env("VMAUTH_CLIENT_SECRET", "vmauth-ci-secret");

@@ -102,3 +102,15 @@ pub fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
+
+/// `token --client-credentials --issuer ISSUER --client-id CLIENT`, to extend.
+pub fn cc_args<'a>(issuer: &'a str, client: &'a str) -> Vec<&'a str> {
+    vec![
+        "token",
+        "--client-credentials",
+        "--issuer",
+        issuer,
+        "--client-id",
+        client,
+    ]
+}
