@@ -1,38 +1,23 @@
 //! Command-line definitions: the single source for `--help` (and later for
-//! completions and man pages).
+//! completions and man pages). Only flags are parsed here; environment variables
+//! and defaults are applied by [`crate::settings`], which also generates the
+//! "Environment" part of `--help` from its registry.
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
-const EXIT_CODES: &str = "\
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::oidc::client_auth::{AssertionAudience, Method};
+
+/// The "Exit codes" part of `vmauth --help`.
+pub const EXIT_CODES: &str = "\
 Exit codes:
   0    success
   1    identity provider, network or storage failure
-  2    usage or configuration error (bad option, http:// issuer, …)
+  2    usage or configuration error (bad option, http:// issuer, ...)
   4    authentication required: not logged in, or the login cannot be refreshed
   5    login not completed: denied, or the code expired
-  130  interrupted (Ctrl-C)
-
-Environment:
-  VMAUTH_ISSUER, VMAUTH_CLIENT_ID, VMAUTH_AUDIENCE, VMAUTH_SCOPE
-      defaults for --issuer, --client-id, --audience, --scope; the ValidMind
-      library's VM_OIDC_ISSUER, VM_OIDC_CLIENT_ID, VM_OIDC_AUDIENCE and
-      VM_OIDC_SCOPE are read when the VMAUTH_ variable is unset
-  VMAUTH_GRANT=client_credentials
-      client-credentials mode, as --client-credentials
-  VMAUTH_CLIENT_SECRET
-      the client secret for client_secret_basic / client_secret_post
-  VMAUTH_CREDENTIALS_FILE
-      credentials file (default ~/.validmind/credentials.json, shared with
-      the ValidMind library)
-  VMAUTH_CREDENTIAL_HELPER
-      the program behind --store helper (protocol in README.md)
-  VM_OIDC_NO_PERSIST=1
-      the same as --store memory, unless --store or VMAUTH_STORE is given
-  VMAUTH_CONFIG_DIR
-      vmauth's own state (which login is current), default the platform
-      config directory (~/.config/vmauth on Linux)
-  NO_COLOR
-      no ANSI styling";
+  130  interrupted (Ctrl-C)";
 
 /// Get OAuth 2.0 / OpenID Connect tokens in a terminal and in scripts.
 ///
@@ -40,18 +25,74 @@ Environment:
 /// bearer token is needed: it prints a valid access token on stdout and nothing
 /// else, refreshing it when it is about to expire.
 #[derive(Debug, Parser)]
-#[command(name = "vmauth", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "vmauth", version, max_term_width = 100)]
 pub struct Cli {
-    /// Where credentials live: auto (OS keychain if one answers, else the 0600
-    /// file; the choice is remembered), keyring, file, memory (nothing written) or
-    /// helper (VMAUTH_CREDENTIAL_HELPER).
-    #[arg(long, global = true, env = "VMAUTH_STORE", value_name = "STORE",
-          value_parser = ["auto", "keyring", "file", "memory", "helper"])]
-    pub store: Option<String>,
+    /// Where credentials live [default: auto; env: VMAUTH_STORE].
+    #[arg(long, global = true, value_name = "STORE")]
+    pub store: Option<StoreChoice>,
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// `--store`: where credentials live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreChoice {
+    /// The OS keychain if one answers, else the 0600 file; the choice is remembered.
+    Auto,
+    /// The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager).
+    Keyring,
+    /// The 0600 JSON file shared with the ValidMind library.
+    File,
+    /// Nothing is written; the login lives as long as the process.
+    Memory,
+    /// An external credential helper (VMAUTH_CREDENTIAL_HELPER).
+    Helper,
+}
+
+/// `--client-auth`: how a confidential client authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientAuthChoice {
+    /// The client id and secret in an HTTP Basic `Authorization` header.
+    #[value(name = "client_secret_basic")]
+    ClientSecretBasic,
+    /// The client id and secret in the request body.
+    #[value(name = "client_secret_post")]
+    ClientSecretPost,
+    /// A signed JWT assertion (RFC 7523): a private key or an assertion file.
+    #[value(name = "private_key_jwt")]
+    PrivateKeyJwt,
+}
+
+impl From<ClientAuthChoice> for Method {
+    fn from(c: ClientAuthChoice) -> Method {
+        match c {
+            ClientAuthChoice::ClientSecretBasic => Method::ClientSecretBasic,
+            ClientAuthChoice::ClientSecretPost => Method::ClientSecretPost,
+            ClientAuthChoice::PrivateKeyJwt => Method::PrivateKeyJwt,
+        }
+    }
+}
+
+/// `--assertion-audience`: the `aud` of signed client assertions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AssertionAudienceChoice {
+    /// The token endpoint the assertion is sent to (Okta, Entra, Keycloak).
+    TokenEndpoint,
+    /// The issuer exactly as its metadata publishes it (Auth0).
+    Issuer,
+}
+
+impl From<AssertionAudienceChoice> for AssertionAudience {
+    fn from(c: AssertionAudienceChoice) -> AssertionAudience {
+        match c {
+            AssertionAudienceChoice::TokenEndpoint => AssertionAudience::TokenEndpoint,
+            AssertionAudienceChoice::Issuer => AssertionAudience::Issuer,
+        }
+    }
+}
+
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens.
@@ -79,43 +120,24 @@ pub enum Command {
 /// the current (most recent) login.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Selector {
-    /// Issuer URL of the OpenID Provider (https, or http on loopback).
-    #[arg(
-        long,
-        env = "VMAUTH_ISSUER",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
+    /// Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER].
+    #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
-    /// OAuth client id registered at the identity provider.
-    #[arg(
-        long,
-        env = "VMAUTH_CLIENT_ID",
-        hide_env_values = true,
-        value_name = "ID"
-    )]
+    /// OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID].
+    #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
-    /// API audience for the access token (sent as `audience`, as Auth0 needs).
-    #[arg(
-        long,
-        env = "VMAUTH_AUDIENCE",
-        hide_env_values = true,
-        value_name = "AUD"
-    )]
+    /// API audience for the access token (sent as `audience`, as Auth0 needs)
+    /// [env: VMAUTH_AUDIENCE].
+    #[arg(long, value_name = "AUD")]
     pub audience: Option<String>,
 }
 
 /// What to ask for.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RequestArgs {
-    /// Scopes to request, space- or comma-separated. [default for device login:
-    /// openid profile email offline_access; for client credentials: none]
-    #[arg(
-        long,
-        env = "VMAUTH_SCOPE",
-        hide_env_values = true,
-        value_name = "SCOPES"
-    )]
+    /// Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for
+    /// device login: openid profile email offline_access; for client credentials: none].
+    #[arg(long, value_name = "SCOPES")]
     pub scope: Option<String>,
     /// RFC 8707 resource indicator (repeatable).
     #[arg(long, value_name = "URI")]
@@ -130,65 +152,48 @@ pub struct ClientAuthArgs {
     /// (also VMAUTH_GRANT=client_credentials).
     #[arg(long)]
     pub client_credentials: bool,
-    /// Client authentication method [default: from the issuer's metadata, else
-    /// client_secret_basic; private_key_jwt when a key or assertion is given].
-    #[arg(long, env = "VMAUTH_CLIENT_AUTH", value_name = "METHOD",
-          value_parser = ["client_secret_basic", "client_secret_post", "private_key_jwt"])]
-    pub client_auth: Option<String>,
-    /// Read the client secret from this file (the secret can also come from the
-    /// VMAUTH_CLIENT_SECRET environment variable).
-    #[arg(
-        long,
-        env = "VMAUTH_CLIENT_SECRET_FILE",
-        hide_env_values = true,
-        value_name = "PATH"
-    )]
-    pub client_secret_file: Option<std::path::PathBuf>,
+    /// Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the
+    /// issuer's metadata, else client_secret_basic; private_key_jwt when a key or
+    /// assertion is given].
+    #[arg(long, value_name = "METHOD")]
+    pub client_auth: Option<ClientAuthChoice>,
+    /// Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the
+    /// secret can also come from the VMAUTH_CLIENT_SECRET environment variable).
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
     /// Read the client secret from standard input.
     #[arg(long, conflicts_with = "client_secret_file")]
     pub client_secret_stdin: bool,
-    /// PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523).
-    #[arg(
-        long,
-        env = "VMAUTH_PRIVATE_KEY",
-        hide_env_values = true,
-        value_name = "PATH"
-    )]
-    pub private_key: Option<std::path::PathBuf>,
-    /// `kid` header for assertions signed with --private-key.
-    #[arg(
-        long,
-        env = "VMAUTH_KEY_ID",
-        hide_env_values = true,
-        value_name = "KID"
-    )]
+    /// PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523)
+    /// [env: VMAUTH_PRIVATE_KEY].
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<PathBuf>,
+    /// `kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID].
+    #[arg(long, value_name = "KID")]
     pub key_id: Option<String>,
     /// A ready-made client assertion (JWT) in a file, re-read on every request
-    /// (e.g. a CI platform's federated identity token).
-    #[arg(
-        long,
-        env = "VMAUTH_CLIENT_ASSERTION_FILE",
-        hide_env_values = true,
-        value_name = "PATH",
-        conflicts_with = "private_key"
-    )]
-    pub client_assertion_file: Option<std::path::PathBuf>,
-    /// The `aud` of signed client assertions: the token endpoint (default; Okta,
-    /// Entra, Keycloak) or the issuer as published (Auth0).
-    #[arg(long, env = "VMAUTH_ASSERTION_AUDIENCE", value_name = "AUD",
-          value_parser = ["token-endpoint", "issuer"])]
-    pub assertion_audience: Option<String>,
+    /// (e.g. a CI platform's federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE].
+    #[arg(long, value_name = "PATH", conflicts_with = "private_key")]
+    pub client_assertion_file: Option<PathBuf>,
+    /// The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE;
+    /// default: token-endpoint].
+    #[arg(long, value_name = "AUD")]
+    pub assertion_audience: Option<AssertionAudienceChoice>,
     /// Not accepted: secrets on the command line leak into ps and shell history.
     #[arg(long, hide = true, value_name = "SECRET")]
     pub client_secret: Option<String>,
 }
 
+/// `vmauth login`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
+    /// Which login.
     #[command(flatten)]
     pub selector: Selector,
+    /// What to ask for.
     #[command(flatten)]
     pub request: RequestArgs,
+    /// How the client authenticates.
     #[command(flatten)]
     pub client: ClientAuthArgs,
     /// Do not show the QR code.
@@ -202,22 +207,28 @@ pub struct LoginArgs {
     pub open: bool,
 }
 
+/// `vmauth token`.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
+    /// Which login.
     #[command(flatten)]
     pub selector: Selector,
+    /// What to ask for.
     #[command(flatten)]
     pub request: RequestArgs,
+    /// How the client authenticates.
     #[command(flatten)]
     pub client: ClientAuthArgs,
-    /// Refresh when less than this is left (seconds, or with s/m/h suffix).
-    #[arg(long, env = "VMAUTH_MIN_TTL", default_value = "60", value_name = "DURATION",
-          value_parser = parse_duration_secs)]
-    pub min_ttl: u64,
+    /// Refresh when less than this is left (seconds, or with s/m/h suffix)
+    /// [default: 60; env: VMAUTH_MIN_TTL].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_secs)]
+    pub min_ttl: Option<u64>,
 }
 
+/// `vmauth status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Which login.
     #[command(flatten)]
     pub selector: Selector,
     /// Print a JSON document on stdout (format documented in README.md).
@@ -228,8 +239,10 @@ pub struct StatusArgs {
     pub all: bool,
 }
 
+/// `vmauth logout`.
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
+    /// Which login.
     #[command(flatten)]
     pub selector: Selector,
     /// Log out of every stored login.
@@ -254,21 +267,5 @@ pub fn parse_duration_secs(s: &str) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration_secs("90"), Ok(90));
-        assert_eq!(parse_duration_secs("5m"), Ok(300));
-        assert_eq!(parse_duration_secs("1h"), Ok(3600));
-        assert!(parse_duration_secs("-1").is_err());
-        assert!(parse_duration_secs("soon").is_err());
-    }
-}
+#[path = "cli_tests.rs"]
+mod tests;

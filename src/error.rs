@@ -1,5 +1,12 @@
 //! The one error type of vmauth: every failure maps to a stable exit code and a
 //! one-line, secret-free message that names the fix.
+//!
+//! An [`Error`] is a [`Kind`] (which decides the exit code) over an `anyhow` cause
+//! chain: the outermost context is what happened, the inner causes (an
+//! `std::io::Error`, a protocol error) say why. The chain is kept, not flattened
+//! into a string, so code that handles an error can still look at its cause (a
+//! broken pipe on stdout ends `vmauth token` quietly). The message shown to the
+//! user is the chain joined with `": "`, folded to one line.
 
 use std::fmt;
 
@@ -36,54 +43,128 @@ pub enum Kind {
     Storage,
 }
 
-/// A vmauth error: a kind (which decides the exit code) and a one-line message.
+/// A vmauth error: a kind (which decides the exit code) and a cause chain whose
+/// text is the one-line message.
 ///
 /// Messages never contain tokens or secrets: server bodies are never quoted, only
 /// the OAuth `error` / `error_description` fields (sanitised).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Error {
     kind: Kind,
-    message: String,
+    chain: anyhow::Error,
 }
 
+/// A plain message at the bottom of a cause chain.
+#[derive(Debug)]
+struct Message(String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}
+
 impl Error {
+    /// An error of `kind` with a message (folded to one line).
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
         Error {
             kind,
-            message: one_line(&message.into()),
+            chain: anyhow::Error::new(Message(one_line(&message.into()))),
         }
     }
+
+    /// An error of `kind` that says `what` happened because of `cause`; the cause
+    /// stays in the chain (and can be inspected with [`Error::find_cause`]).
+    pub fn with_cause<E>(kind: Kind, what: impl fmt::Display, cause: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error {
+            kind,
+            chain: anyhow::Error::new(cause).context(one_line(&what.to_string())),
+        }
+    }
+
+    /// An error of `kind` whose message is `cause` itself (kept in the chain).
+    pub fn wrap<E>(kind: Kind, cause: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Error {
+            kind,
+            chain: anyhow::Error::new(cause),
+        }
+    }
+
+    /// Options, environment or configuration are wrong (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Kind::Usage, message)
     }
+    /// No usable login (exit 4).
     pub fn auth_required(message: impl Into<String>) -> Self {
         Self::new(Kind::AuthRequired, message)
     }
+    /// Device login denied or expired (exit 5).
     pub fn not_completed(message: impl Into<String>) -> Self {
         Self::new(Kind::NotCompleted, message)
     }
+    /// The identity provider or the network failed (exit 1).
     pub fn idp(message: impl Into<String>) -> Self {
         Self::new(Kind::Idp, message)
     }
+    /// Local storage failed (exit 1).
     pub fn storage(message: impl Into<String>) -> Self {
         Self::new(Kind::Storage, message)
     }
+    /// Local storage failed because of an I/O error: "cannot `what` `path`: cause".
+    pub fn io(what: impl fmt::Display, cause: std::io::Error) -> Self {
+        Self::with_cause(Kind::Storage, format!("cannot {what}"), cause)
+    }
+    /// Ctrl-C (exit 130).
     pub fn interrupted() -> Self {
         Self::new(Kind::Interrupted, "interrupted")
     }
 
+    /// The kind, which decides the exit code.
     pub fn kind(&self) -> Kind {
         self.kind
     }
-    pub fn message(&self) -> &str {
-        &self.message
+
+    /// The one-line message: the cause chain joined with `": "`.
+    pub fn message(&self) -> String {
+        one_line(&format!("{:#}", self.chain))
     }
 
-    /// Prefix the message with context, keeping the kind.
+    /// Prefix the message with context, keeping the kind and the causes.
     pub fn context(self, what: impl fmt::Display) -> Self {
-        Error::new(self.kind, format!("{what}: {}", self.message))
+        Error {
+            kind: self.kind,
+            chain: self.chain.context(one_line(&what.to_string())),
+        }
     }
 
+    /// The same error with another kind (a failure that means something else here).
+    pub fn with_kind(self, kind: Kind) -> Self {
+        Error {
+            kind,
+            chain: self.chain,
+        }
+    }
+
+    /// The first cause of type `E` in the chain.
+    pub fn find_cause<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.chain.chain().find_map(|c| c.downcast_ref::<E>())
+    }
+
+    /// Writing to a closed pipe (`vmauth token | head -c0`): not worth an error.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.find_cause::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
+    /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self.kind {
             Kind::Usage => exit::USAGE,
@@ -97,12 +178,13 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message())
     }
 }
 
 impl std::error::Error for Error {}
 
+/// vmauth's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Invisible formatting characters (Unicode category Cf: bidi overrides, zero-width
@@ -162,37 +244,5 @@ pub fn from_server(s: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_codes_are_stable() {
-        assert_eq!(Error::usage("x").exit_code(), 2);
-        assert_eq!(Error::auth_required("x").exit_code(), 4);
-        assert_eq!(Error::not_completed("x").exit_code(), 5);
-        assert_eq!(Error::interrupted().exit_code(), 130);
-        assert_eq!(Error::idp("x").exit_code(), 1);
-        assert_eq!(Error::storage("x").exit_code(), 1);
-    }
-
-    #[test]
-    fn messages_are_one_line_without_control_characters() {
-        let e = Error::idp("bad\nthing\x1b[2J  here\r\n");
-        assert_eq!(e.message(), "bad thing[2J here");
-    }
-
-    #[test]
-    fn terminal_text_loses_escapes_and_bidi_overrides() {
-        assert_eq!(
-            terminal_safe("a\x1b]0;PWNED\x07b\nc\u{202E}d"),
-            "a]0;PWNEDb\ncd"
-        );
-        assert_eq!(one_line("AB\u{200B}CD"), "ABCD");
-    }
-
-    #[test]
-    fn server_text_is_truncated() {
-        assert_eq!(from_server("abcdef", 3), "abc…");
-        assert_eq!(from_server("abc", 3), "abc");
-    }
-}
+#[path = "error_tests.rs"]
+mod tests;

@@ -1,58 +1,166 @@
-//! vmauth: OAuth 2.0 / OpenID Connect tokens for people in a terminal and for
-//! scripts. See README.md for the user guide and `../shared/DESIGN.md` for the
-//! shape: `oidc` (protocol engine), `store` (credentials), `ui` (terminal),
-//! `commands` (orchestration).
+//! vmauth gets OAuth 2.0 / OpenID Connect tokens for people in a terminal (the
+//! RFC 8628 device flow) and for CI jobs (client credentials), and keeps them in
+//! the OS keychain or the ValidMind library's 0600 credentials file.
+//! README.md is the user guide; this page is the map for the next engineer.
+//!
+//! # Layers
+//!
+//! Data flows down; no layer calls one above it.
+//!
+//! | module | what it does | the rule it keeps |
+//! |---|---|---|
+//! | `main.rs` | `exit(vmauth::run())` | nothing else |
+//! | `run` (here) | parse → `settings::Settings` → `commands::Context` → command → exit code | the only place that turns errors into exit codes |
+//! | `cli` | clap definitions, `ValueEnum`s with a doc line per value | flags only; the single source for `--help` |
+//! | `settings` | every setting of a command from flags and `settings::Env`: flags > `VMAUTH_*` > `VM_OIDC_*` > defaults; the registry of environment variables (`settings::ENV_VARS`) | the only reader of the environment; issuer, client id and audience come from one source |
+//! | `io` | stdout, stderr, stdin and their terminal flags; `io::TestIo` captures them | stdout carries only a command's product (a token, JSON) |
+//! | `ui` | everything for humans, on stderr: prompt, QR code, spinner, warnings | all server text passes through `error::terminal_safe` |
+//! | `commands` | one file per subcommand, plus `commands::acquire` (a valid credential for a selection) and `commands::provider` (discovery + client authentication + request building) | the only layer that combines protocol, storage and UI |
+//! | `oidc` | the protocol engine: discovery, device flow, grants, client authentication, ID-token rules, revocation, HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source |
+//! | `store` | the `store::CredentialStore` trait and its backends: file, keychain, memory, helper, auto | same as `oidc`; warnings go to a sink it is given |
+//! | `state` | vmauth's own non-secret state: current login, `auto` choice, refresh locks | never tokens |
+//! | `credential` | the data model: `credential::LoginId` (cache key `issuer\|client_id[\|audience]`) and `credential::Credential` | the ValidMind library's format; unknown fields kept |
+//! | `clock` | the injected `clock::Clock` and `clock::Rng`, with fakes for tests | |
+//! | `error` | one `error::Error`: a kind (→ exit code) over an `anyhow` cause chain | messages are one line and never hold a secret |
+//!
+//! # How `vmauth login` flows
+//!
+//! `settings::Settings::resolve` picks the issuer, client and scopes;
+//! `commands::Context::new` opens the store (checking that a keychain takes
+//! writes). `commands::login` opens a provider session (`oidc::discovery`
+//! with the issuer mix-up check and the HTTPS rule; client authentication for a
+//! confidential client), asks for a device code (`oidc::device::authorize`),
+//! shows the prompt through `ui::Ui`, polls with `oidc::device::Poll` on the
+//! injected clock, checks the ID token (`oidc::id_token`), builds the
+//! credential (`oidc::grant::new_credential`), stores it and records it as the
+//! current login in `state`.
+//!
+//! # How `vmauth token` flows
+//!
+//! Select (the named login, else the current one) → acquire → print.
+//! `commands::acquire` returns the stored credential while it has at least
+//! `--min-ttl` left: that path reads one store entry and touches no network, TLS,
+//! async runtime or lock. Otherwise it takes the per-login lock, re-reads the
+//! store (another process may have refreshed), refreshes through a provider
+//! session (or, for client-credentials logins, requests a new token), merges the
+//! answer (`oidc::grant::merge_refresh`, keeping what the server did not send
+//! again) and stores it. The token goes to stdout through `io::Io`; a closed
+//! pipe there ends the command quietly.
+//!
+//! # Testing
+//!
+//! Commands run in-process with `io::TestIo`, `settings::MapEnv`,
+//! `clock::FakeClock` and a file store in a temporary directory (see
+//! `src/commands/tests.rs`); unit tests sit next to their module as
+//! `<module>_tests.rs`; `tests/` drives the real binary against a real OpenID
+//! Provider, in-process mocks and a real Secret Service.
+
+#![warn(missing_docs)]
 
 pub mod cli;
-pub mod commands;
-pub mod config;
+pub mod clock;
+pub(crate) mod commands;
+pub mod credential;
 pub mod error;
+pub mod io;
 pub mod oidc;
 pub mod secret;
-pub mod store;
-pub mod ui;
+pub mod settings;
+pub(crate) mod state;
+pub(crate) mod store;
+pub(crate) mod ui;
 
-use clap::Parser;
+use std::ffi::OsString;
+use std::rc::Rc;
 
-use cli::{Cli, Command};
+use clap::{CommandFactory, FromArgMatches};
+
+use cli::Cli;
+use clock::{Clock, Rng, SystemClock, SystemRng};
 use error::exit;
+use io::Io;
+use settings::{Env, ProcessEnv, Settings};
 
-/// Parse the command line, run the command, report errors; returns the exit code.
+/// Run vmauth in this process: its arguments, environment, streams, clock and
+/// random source. Returns the exit code.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    run_with(
+        std::env::args_os(),
+        &ProcessEnv,
+        Io::system(),
+        Rc::new(SystemClock::default()),
+        Rc::new(SystemRng::default()),
+    )
+}
+
+/// The clap command with its generated "Exit codes" and "Environment" help.
+pub fn command() -> clap::Command {
+    Cli::command().after_help(format!("{}\n\n{}", cli::EXIT_CODES, settings::env_help()))
+}
+
+/// Parse `args`, resolve the settings, run the command and report errors on
+/// `io`'s stderr; returns the exit code. Everything from outside is injected.
+pub fn run_with(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    env: &dyn Env,
+    io: Io,
+    clock: Rc<dyn Clock>,
+    rng: Rc<dyn Rng>,
+) -> i32 {
+    let cli = match command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            let styled = |tty: bool| {
+                let r = e.render();
+                if tty {
+                    r.ansi().to_string()
+                } else {
+                    r.to_string()
+                }
+            };
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    let _ = io.out(styled(io.stdout_tty).as_bytes());
                     exit::OK
                 }
-                _ => exit::USAGE,
+                _ => {
+                    io.err(&styled(io.stderr_tty));
+                    exit::USAGE
+                }
             };
         }
     };
-    let ctx = match commands::Context::from_env(
-        Box::new(config::ProcessEnv),
-        cli.store.as_deref(),
-        matches!(cli.command, Command::Login(_)),
-    ) {
-        Ok(ctx) => ctx,
+    let ui_for_errors = |no_color| ui::Ui::new(io.clone(), no_color);
+    let settings = match Settings::resolve(&cli, env) {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("vmauth: error: {e}");
+            ui_for_errors(false).error(&e.message());
             return e.exit_code();
         }
     };
-    let result = match &cli.command {
-        Command::Login(a) => commands::login::run(a, &ctx),
-        Command::Token(a) => commands::token::run(a, &ctx),
-        Command::Status(a) => commands::status::run(a, &ctx),
-        Command::Logout(a) => commands::logout::run(a, &ctx),
+    let ctx = match commands::Context::new(
+        &settings.common,
+        settings.will_write(),
+        io.clone(),
+        clock,
+        rng,
+    ) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            ui_for_errors(settings.common.no_color).error(&e.message());
+            return e.exit_code();
+        }
     };
-    match result {
+    match commands::run(&settings.command, &ctx) {
         Ok(()) => exit::OK,
+        // The reader of stdout has gone (`vmauth token | head -c0`): nothing to say.
+        Err(e) if e.is_broken_pipe() => exit::OK,
         Err(e) => {
             if e.kind() != error::Kind::Interrupted {
-                ctx.ui.error(e.message());
+                ctx.ui.error(&e.message());
             }
             e.exit_code()
         }

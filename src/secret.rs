@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a secret value.
     pub fn new(s: impl Into<String>) -> Secret {
         Secret(s.into())
     }

@@ -1,31 +1,14 @@
 //! The RFC 8628 polling state machine under a fake clock, against an in-process
 //! mock token endpoint. No real waiting: the clock records every sleep.
 
-use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use vmauth::oidc::device::{Authorization, Clock, Poll, PollError, PollEvent};
+use vmauth::clock::FakeClock;
+use vmauth::oidc::device::{Authorization, Poll, PollError, PollEvent};
 use vmauth::oidc::grant::ClientRequest;
 use vmauth::oidc::http::{Http, Timeouts};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// A clock that only moves when the poller sleeps.
-#[derive(Default)]
-struct FakeClock {
-    now: Cell<Duration>,
-    sleeps: RefCell<Vec<u64>>,
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> Duration {
-        self.now.get()
-    }
-    async fn sleep(&self, d: Duration) {
-        self.sleeps.borrow_mut().push(d.as_secs());
-        self.now.set(self.now.get() + d);
-    }
-}
 
 fn auth(interval: u64, expires_in: u64) -> Authorization {
     Authorization {
@@ -122,7 +105,11 @@ async fn run_with(
         .run(&a, |e| events.push(e))
         .await
         .map(|t| t.access_token);
-    (r, clock.sleeps.take(), events)
+    (
+        r,
+        clock.sleeps().iter().map(Duration::as_secs).collect(),
+        events,
+    )
 }
 
 #[tokio::test]
@@ -276,7 +263,7 @@ async fn unexpected_oauth_error_is_reported() {
     let (r, _, _) = run(&s, auth(5, 600)).await;
     match r.unwrap_err() {
         PollError::Failed(e) => {
-            assert_eq!(e.oauth_code(), Some("invalid_client"));
+            assert_eq!(e.oauth_code().map(|c| c.as_str()), Some("invalid_client"));
             assert!(e.to_string().contains("invalid_client from mock"), "{e}");
         }
         other => panic!("{other:?}"),

@@ -1,50 +1,39 @@
 //! `vmauth login`: discovery → device authorization → show QR/URL/code →
 //! poll → check the ID token → store → make it the current login.
+//! With client credentials: request a token as the client and store it.
 
 use std::time::Duration;
 
-use crate::cli::LoginArgs;
-use crate::config::{DEFAULT_SCOPE, LoginId};
+use crate::credential::{ClientSettings, Credential, LoginId};
 use crate::error::{Error, Result};
-use crate::oidc::device::{Poll, PollError, PollEvent, SystemClock, authorize};
-use crate::oidc::discovery::discover;
-use crate::oidc::grant::{ClientRequest, TokenResponse};
+use crate::oidc::device::{Poll, PollError, PollEvent, authorize};
+use crate::oidc::grant::{TokenResponse, new_credential};
 use crate::oidc::http::require_secure;
-use crate::oidc::jwt;
-use crate::store::{ClientSettings, Credential, Secret, now_unix};
+use crate::oidc::id_token::check_id_token;
+use crate::settings::{DEFAULT_SCOPE, LoginSettings};
+use crate::store::StoreKind;
 use crate::ui::human_duration;
 
-use super::client_auth::{Source, resolve};
-use super::{Context, expires_at, http, request_params, runtime, who};
+use super::client_source::Source;
+use super::provider::{Ask, Provider};
+use super::{Context, client_credentials, print_token, runtime, who};
 
-pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
-    let id = ctx.explicit_login(&args.selector)?.ok_or_else(|| {
+/// Run `vmauth login`.
+pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
+    let id = s.login.clone().ok_or_else(|| {
         Error::usage(
             "login needs --issuer URL and --client-id ID (or VMAUTH_ISSUER and VMAUTH_CLIENT_ID)",
         )
     })?;
     // Refuse insecure issuers before any network traffic.
     require_secure(&id.issuer, "issuer")?;
-    if super::client_credentials::requested(ctx, &args.client)? {
+    if s.client.client_credentials {
         let previous = ctx.store.get(&id.cache_key()).ok().flatten();
-        let credential = super::client_credentials::fetch(
-            ctx,
-            &id,
-            &args.request,
-            &args.client,
-            previous.as_ref(),
-        )?;
+        let credential =
+            client_credentials::fetch(ctx, &id, &s.request, &s.client, previous.as_ref())?;
         return save(ctx, &id, credential);
     }
-    let (scopes, resources) = request_params(ctx, &args.request, DEFAULT_SCOPE)?;
-    let client = ClientRequest {
-        client_id: id.client_id.clone(),
-        scopes,
-        audience: id.audience.clone(),
-        resources,
-        ..Default::default()
-    };
-
+    let scopes = s.request.scopes_or(DEFAULT_SCOPE);
     let rt = runtime()?;
     let DeviceLogin {
         tokens,
@@ -52,59 +41,44 @@ pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
         client_auth,
     } = rt.block_on(async {
         tokio::select! {
-            r = device_flow(args, ctx, &id, client.clone()) => r,
+            r = device_flow(s, ctx, &id, &scopes) => r,
             _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
         }
     })?;
-
     if let Some(idt) = &tokens.id_token {
-        jwt::check_id_token(idt, &id.issuer, &published_issuer, &id.client_id)
+        check_id_token(idt, &id.issuer, &published_issuer, &id.client_id)
             .map_err(|why| Error::idp(format!("refusing the login: {why}")))?;
     }
-    let now = now_unix();
-    let credential = Credential {
-        issuer: id.issuer.clone(),
-        client_id: id.client_id.clone(),
-        audience: id.audience.clone(),
-        expires_at: expires_at(now, tokens.expires_in, &tokens.access_token),
-        access_token: Secret::new(tokens.access_token),
-        refresh_token: tokens.refresh_token.map(Secret::new),
-        id_token: tokens.id_token.map(Secret::new),
-        scope: tokens.scope,
-        token_type: tokens.token_type,
-        resource: client.resources.clone(),
-        requested_scope: Some(client.scopes.join(" ")),
-        client_credentials: None,
-        client_auth,
-        extra: Default::default(),
-    };
+    let mut credential = new_credential(&id, tokens, ctx.now(), &scopes, &s.request.resources);
+    credential.client_auth = client_auth;
     save(ctx, &id, credential)
 }
 
 /// Store the new login, make it current, and say who is logged in.
 fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
     let key = id.cache_key();
-    if ctx.store.kind() == "memory" {
+    if ctx.store.kind() == StoreKind::Memory {
         // Nothing is persisted, so the token is this command's product (documented).
         ctx.ui.info(&format!(
             "Logged in as {} at {} (--store memory: nothing stored; the access token is on stdout).",
             who(&credential),
             id.issuer
         ));
-        return super::token::print_token(&credential.access_token);
+        return print_token(ctx, &credential.access_token);
     }
     ctx.store.put(&key, &credential)?;
-    ctx.current.set(Some(&key))?;
+    ctx.state.set(Some(&key))?;
     let (kind, location) = ctx
         .store
         .locate(&key)?
         .unwrap_or((ctx.store.kind(), ctx.store.location()));
     ctx.ui.info(&format!(
-        "Logged in as {} at {} (stored in {kind}: {location}).",
+        "Logged in as {} at {} (stored in {}: {location}).",
         who(&credential),
         id.issuer,
+        kind.name(),
     ));
-    if credential.refresh_token.is_none() && credential.client_credentials.is_none() {
+    if credential.refresh_token.is_none() && !credential.is_client_credentials() {
         ctx.ui.warn(
             "the identity provider sent no refresh token (ask for the offline_access scope); `vmauth token` will need a new login when the access token expires",
         );
@@ -122,36 +96,32 @@ struct DeviceLogin {
 }
 
 async fn device_flow(
-    args: &LoginArgs,
+    s: &LoginSettings,
     ctx: &Context,
     id: &LoginId,
-    mut client: ClientRequest,
+    scopes: &[String],
 ) -> Result<DeviceLogin> {
-    let http = http(Duration::from_secs(30))?;
-    let meta = discover(&http, &id.issuer).await?;
-    let endpoint = meta.device_endpoint()?;
-    let mut client_auth = None;
-    if Source::requested(&args.client) {
-        let src = Source::new(&args.client, None);
-        let (auth, method) = resolve(ctx, &src, &meta)?;
-        client.auth = auth;
-        client.assertion_audience = src.assertion_audience(&meta);
-        client_auth = Some(src.settings(method));
-    }
-    let client = &client;
-    let auth = authorize(&http, endpoint, client)
+    let source = s.client.requested().then(|| Source::new(&s.client, None));
+    let ask = Ask {
+        scopes,
+        resources: &s.request.resources,
+        auth: source.as_ref(),
+    };
+    let provider = Provider::open(ctx, id, ask, Duration::from_secs(30)).await?;
+    let endpoint = provider.meta.device_endpoint()?;
+    let auth = authorize(&provider.http, endpoint, &provider.client)
         .await
         .map_err(|e| Error::from(e).context("device authorization failed"))?;
 
     let ui = &ctx.ui;
-    let show_qr = !args.no_qr && (args.qr || ui.tty);
+    let show_qr = s.qr.unwrap_or(ui.tty);
     ui.device_prompt(
         &auth.verification_uri,
         auth.verification_uri_complete.as_deref(),
         &auth.user_code,
         show_qr,
     );
-    if args.open {
+    if s.open {
         let url = auth
             .verification_uri_complete
             .as_deref()
@@ -162,12 +132,11 @@ async fn device_flow(
     }
 
     let waiting = ui.waiting(auth.expires_in);
-    let clock = SystemClock::default();
     let poll = Poll {
-        http: &http,
-        clock: &clock,
-        token_endpoint: meta.token_endpoint(),
-        client,
+        http: &provider.http,
+        clock: &*ctx.clock,
+        token_endpoint: provider.token_endpoint(),
+        client: &provider.client,
     };
     let result = poll
         .run(&auth, |event| match event {
@@ -190,7 +159,7 @@ async fn device_flow(
     })?;
     Ok(DeviceLogin {
         tokens,
-        published_issuer: meta.issuer.clone(),
-        client_auth,
+        published_issuer: provider.meta.issuer.clone(),
+        client_auth: provider.client_settings,
     })
 }

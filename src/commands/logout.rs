@@ -3,26 +3,26 @@
 
 use std::time::Duration;
 
-use crate::cli::LogoutArgs;
+use crate::credential::{Credential, LoginId};
 use crate::error::Result;
-use crate::oidc::ProtocolError;
-use crate::oidc::discovery::discover;
-use crate::oidc::grant::ClientRequest;
 use crate::oidc::revoke::revoke;
-use crate::store::Credential;
+use crate::oidc::{ErrorCode, ProtocolError};
+use crate::settings::LogoutSettings;
 
-use super::{Context, http, runtime};
+use super::provider::{Ask, Provider};
+use super::{Context, runtime};
 
 /// Revocation must not hold up a logout for long.
 const REVOKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub fn run(args: &LogoutArgs, ctx: &Context) -> Result<()> {
+/// Run `vmauth logout`.
+pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
     let keys: Vec<String> = if args.all {
         ctx.store.list()?.into_iter().map(|(k, _)| k).collect()
     } else {
-        ctx.selected_key(&args.selector)?.into_iter().collect()
+        ctx.selected_key(&args.login).into_iter().collect()
     };
-    let current = ctx.current.get();
+    let current = ctx.state.get();
     let mut removed = 0;
     for key in &keys {
         let Some(cred) = ctx.store.get(key).ok().flatten() else {
@@ -32,7 +32,7 @@ pub fn run(args: &LogoutArgs, ctx: &Context) -> Result<()> {
             }
             continue;
         };
-        let report = revoke_all(&cred);
+        let report = revoke_all(ctx, &cred);
         ctx.store.delete(key)?;
         removed += 1;
         ctx.ui.info(&format!(
@@ -41,7 +41,7 @@ pub fn run(args: &LogoutArgs, ctx: &Context) -> Result<()> {
         ));
     }
     if current.as_ref().is_some_and(|c| keys.contains(c)) {
-        ctx.current.set(None)?;
+        ctx.state.set(None)?;
     }
     if removed == 0 {
         ctx.ui.info("Not logged in; nothing to remove.");
@@ -51,41 +51,39 @@ pub fn run(args: &LogoutArgs, ctx: &Context) -> Result<()> {
 
 /// Revoke the refresh token, then the access token. Returns a human summary of
 /// what the server confirmed; never fails (local removal must always happen).
-fn revoke_all(cred: &Credential) -> String {
+fn revoke_all(ctx: &Context, cred: &Credential) -> String {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return format!("tokens not revoked ({e}); removed locally"),
     };
     rt.block_on(async {
         let outcome = tokio::time::timeout(REVOKE_TIMEOUT * 2, async {
-            let http = match http(REVOKE_TIMEOUT) {
-                Ok(h) => h,
-                Err(e) => return format!("tokens not revoked ({e}); removed locally"),
-            };
-            let meta = match discover(&http, &cred.issuer).await {
-                Ok(m) => m,
-                Err(e) => return format!("tokens not revoked ({e}); removed locally"),
-            };
-            let Some(endpoint) = meta.revocation_endpoint.as_deref() else {
-                return "the identity provider offers no revocation endpoint, so its tokens stay valid until they expire; removed locally".to_string();
+            let id = LoginId {
+                issuer: cred.issuer.clone(),
+                client_id: cred.client_id.clone(),
+                audience: None,
             };
             // Public-client revocation; confidential (client-credentials) logins would
             // need their secret, which is not stored, and the server may refuse.
-            let client = ClientRequest {
-                client_id: cred.client_id.clone(),
-                ..Default::default()
+            let provider = match Provider::open(ctx, &id, Ask::default(), REVOKE_TIMEOUT).await {
+                Ok(p) => p,
+                Err(e) => return format!("tokens not revoked ({e}); removed locally"),
+            };
+            let (http, client) = (&provider.http, &provider.client);
+            let Some(endpoint) = provider.meta.revocation_endpoint.as_deref() else {
+                return "the identity provider offers no revocation endpoint, so its tokens stay valid until they expire; removed locally".to_string();
             };
             let mut parts = Vec::new();
             if let Some(r) = &cred.refresh_token {
-                parts.push(match revoke(&http, endpoint, &client, r.expose(), "refresh_token").await {
+                parts.push(match revoke(http, endpoint, client, r.expose(), "refresh_token").await {
                     Ok(()) => "refresh token revoked".to_string(),
                     Err(e) => format!("refresh token NOT revoked ({})", brief(&e)),
                 });
             }
             parts.push(
-                match revoke(&http, endpoint, &client, cred.access_token.expose(), "access_token").await {
+                match revoke(http, endpoint, client, cred.access_token.expose(), "access_token").await {
                     Ok(()) => "access token revoked".to_string(),
-                    Err(e) if e.oauth_code() == Some("unsupported_token_type") => {
+                    Err(e) if e.oauth_code() == Some(&ErrorCode::UnsupportedTokenType) => {
                         "access token is self-contained (JWT) and stays valid until it expires".to_string()
                     }
                     Err(e) => format!("access token NOT revoked ({})", brief(&e)),

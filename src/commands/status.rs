@@ -1,13 +1,11 @@
 //! `vmauth status`: who is logged in, until when, where it is stored.
 //! Offline: it reads the store and decodes the ID token; it never refreshes.
 
-use std::io::Write;
-
 use serde_json::{Map, Value, json};
 
-use crate::cli::StatusArgs;
+use crate::credential::{Credential, timestamp};
 use crate::error::{Error, Result};
-use crate::store::{Credential, now_unix, timestamp};
+use crate::settings::StatusSettings;
 use crate::ui::human_duration;
 
 use super::{Context, identity_claims, not_logged_in};
@@ -22,9 +20,10 @@ const SHOWN_CLAIMS: &[&str] = &[
     "roles",
 ];
 
-pub fn run(args: &StatusArgs, ctx: &Context) -> Result<()> {
-    let selected = ctx.selected_key(&args.selector)?;
-    let current = ctx.current.get();
+/// Run `vmauth status`.
+pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
+    let selected = ctx.selected_key(&args.login);
+    let current = ctx.state.get();
     let logins: Vec<(String, Credential)> = if args.all {
         ctx.store.list()?
     } else {
@@ -38,7 +37,7 @@ pub fn run(args: &StatusArgs, ctx: &Context) -> Result<()> {
             None => Vec::new(),
         }
     };
-    let now = now_unix();
+    let now = ctx.now();
     let views: Vec<Value> = logins
         .iter()
         .map(|(k, c)| view(k, c, current.as_deref() == Some(k.as_str()), ctx, now))
@@ -46,12 +45,11 @@ pub fn run(args: &StatusArgs, ctx: &Context) -> Result<()> {
 
     if args.json {
         let doc = json!({ "logins": views });
-        let text = serde_json::to_string_pretty(&doc)
-            .map_err(|e| Error::storage(format!("cannot encode status: {e}")))?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}")
-            .and_then(|_| out.flush())
-            .map_err(|e| Error::storage(format!("cannot write the status to stdout: {e}")))?;
+        let mut text = serde_json::to_string_pretty(&doc).map_err(|e| {
+            Error::with_cause(crate::error::Kind::Storage, "cannot encode status", e)
+        })?;
+        text.push('\n');
+        ctx.io.out(text.as_bytes())?;
     } else {
         for v in &views {
             ctx.ui.info(&human(v));
@@ -106,16 +104,16 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         "issuer": c.issuer,
         "client_id": c.client_id,
         "audience": c.audience,
-        "grant": if c.client_credentials.is_some() { "client_credentials" } else { "device_code" },
+        "grant": if c.is_client_credentials() { "client_credentials" } else { "device_code" },
         "current": current,
-        "store": store.0,
+        "store": store.0.name(),
         "location": store.1,
         "scopes": scopes,
         "expires_at": timestamp::format(c.expires_at),
         "expires_in": c.ttl(now),
         "valid": c.ttl(now) > 0,
-        "refreshable": c.refresh_token.is_some() || c.client_credentials.is_some(),
-        "client_auth": c.client_credentials.as_ref().map(|s| s.auth.clone()),
+        "refreshable": c.refresh_token.is_some() || c.is_client_credentials(),
+        "client_auth": c.client_credentials.as_ref().map(|s| s.auth.name()),
         "claims": shown,
     })
 }

@@ -4,29 +4,39 @@
 //! pre-made assertion read from a file on every request.
 
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, EcdsaKeyPair, RsaKeyPair};
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
+use serde::{Deserialize, Serialize};
 
 use super::ProtocolError;
+use crate::clock::{Clock, Rng};
 use crate::secret::Secret;
 
+/// RFC 7523 `client_assertion_type`.
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// The `--client-auth` methods, by their registered names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Client authentication methods, by their registered names (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
+    /// A public client.
+    #[default]
     None,
+    /// `client_secret_basic`.
     ClientSecretBasic,
+    /// `client_secret_post`.
     ClientSecretPost,
+    /// `private_key_jwt`.
     PrivateKeyJwt,
 }
 
 impl Method {
+    /// The registered name.
     pub fn name(self) -> &'static str {
         match self {
             Method::None => "none",
@@ -35,17 +45,17 @@ impl Method {
             Method::PrivateKeyJwt => "private_key_jwt",
         }
     }
+}
 
-    pub fn parse(s: &str) -> Option<Method> {
-        [
-            Method::None,
-            Method::ClientSecretBasic,
-            Method::ClientSecretPost,
-            Method::PrivateKeyJwt,
-        ]
-        .into_iter()
-        .find(|m| m.name() == s)
-    }
+/// What signed client assertions name as their `aud`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssertionAudience {
+    /// The endpoint the assertion is sent to (Okta, Entra, Keycloak).
+    #[default]
+    TokenEndpoint,
+    /// The issuer exactly as its metadata publishes it (Auth0).
+    Issuer,
 }
 
 /// How the client proves who it is.
@@ -54,7 +64,9 @@ pub enum ClientAuth {
     /// A public client: `client_id` in the body only.
     #[default]
     None,
+    /// `client_secret_basic`.
     SecretBasic(Secret),
+    /// `client_secret_post`.
     SecretPost(Secret),
     /// A fresh signed assertion per request.
     PrivateKeyJwt(Signer),
@@ -63,15 +75,6 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    pub fn method(&self) -> Method {
-        match self {
-            ClientAuth::None => Method::None,
-            ClientAuth::SecretBasic(_) => Method::ClientSecretBasic,
-            ClientAuth::SecretPost(_) => Method::ClientSecretPost,
-            ClientAuth::PrivateKeyJwt(_) | ClientAuth::AssertionFile(_) => Method::PrivateKeyJwt,
-        }
-    }
-
     /// Add this method's parameters to `form`; returns an `Authorization` header
     /// value for Basic. `audience` is the token endpoint (the assertion's `aud`).
     pub fn apply(
@@ -141,11 +144,14 @@ enum Key {
     Ec(std::sync::Arc<EcdsaKeyPair>),
 }
 
-/// Signs RFC 7523 client assertions with a private key.
+/// Signs RFC 7523 client assertions with a private key, at the time its clock
+/// says and with ids from its random source.
 #[derive(Clone)]
 pub struct Signer {
     key: Key,
     key_id: Option<String>,
+    clock: Rc<dyn Clock>,
+    rng: Rc<dyn Rng>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -158,24 +164,26 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// Load a PEM private key: PKCS#8 (RSA or P-256) or PKCS#1 RSA.
+    /// Load a PEM private key: PKCS#8 (RSA or P-256) or PKCS#1 RSA. `what`
+    /// names the key in messages.
     pub fn from_pem(
         pem: &[u8],
         key_id: Option<String>,
         what: &str,
+        clock: Rc<dyn Clock>,
+        rng: Rc<dyn Rng>,
     ) -> Result<Signer, ProtocolError> {
         let bad = |why: &str| ProtocolError::Config(format!("{what}: {why}"));
         let der = PrivateKeyDer::from_pem_slice(pem).map_err(|_| {
             bad("no PEM private key found; give a PKCS#8 (BEGIN PRIVATE KEY) or RSA key")
         })?;
-        let rng = SystemRandom::new();
         let key = match &der {
             PrivateKeyDer::Pkcs8(k) => match RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()) {
                 Ok(rsa) => Key::Rsa(rsa.into()),
                 Err(_) => EcdsaKeyPair::from_pkcs8(
                     &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
                     k.secret_pkcs8_der(),
-                    &rng,
+                    rng.secure(),
                 )
                 .map(|ec| Key::Ec(ec.into()))
                 .map_err(|_| bad("unsupported key; use an RSA (2048+ bits) or P-256 EC key"))?,
@@ -190,9 +198,15 @@ impl Signer {
             }
             _ => return Err(bad("unsupported key type")),
         };
-        Ok(Signer { key, key_id })
+        Ok(Signer {
+            key,
+            key_id,
+            clock,
+            rng,
+        })
     }
 
+    /// The JWS algorithm of this key.
     pub fn alg(&self) -> &'static str {
         match self.key {
             Key::Rsa(_) => "RS256",
@@ -203,11 +217,11 @@ impl Signer {
     /// A fresh assertion: `iss` = `sub` = client id, `aud` = token endpoint, unique
     /// `jti`, `exp` one minute ahead.
     pub fn assertion(&self, client_id: &str, audience: &str) -> Result<String, ProtocolError> {
-        let rng = SystemRandom::new();
         let mut jti = [0u8; 16];
-        rng.fill(&mut jti)
+        self.rng
+            .fill(&mut jti)
             .map_err(|_| ProtocolError::Config("no system randomness".into()))?;
-        let now = crate::store::now_unix();
+        let now = self.clock.now_unix();
         let mut header = serde_json::json!({"alg": self.alg(), "typ": "JWT"});
         if let Some(kid) = &self.key_id {
             header["kid"] = kid.clone().into();
@@ -230,7 +244,7 @@ impl Signer {
                 let mut sig = vec![0; k.public().modulus_len()];
                 k.sign(
                     &signature::RSA_PKCS1_SHA256,
-                    &rng,
+                    self.rng.secure(),
                     signing_input.as_bytes(),
                     &mut sig,
                 )
@@ -238,7 +252,7 @@ impl Signer {
                 sig
             }
             Key::Ec(k) => k
-                .sign(&rng, signing_input.as_bytes())
+                .sign(self.rng.secure(), signing_input.as_bytes())
                 .map_err(|_| ProtocolError::Config("cannot sign the client assertion".into()))?
                 .as_ref()
                 .to_vec(),

@@ -1,5 +1,7 @@
 //! Unit tests for `src/oidc/client_auth.rs`.
 
+use std::rc::Rc;
+
 use super::*;
 
 #[test]
@@ -28,7 +30,14 @@ fn post_puts_the_secret_in_the_body() {
 
 #[test]
 fn bad_keys_are_explained() {
-    let e = Signer::from_pem(b"not a key", None, "--private-key k.pem").unwrap_err();
+    let e = Signer::from_pem(
+        b"not a key",
+        None,
+        "--private-key k.pem",
+        Rc::new(crate::clock::FakeClock::at(0)),
+        Rc::new(crate::clock::SystemRng::default()),
+    )
+    .unwrap_err();
     assert!(
         e.to_string()
             .starts_with("--private-key k.pem: no PEM private key"),
@@ -57,14 +66,39 @@ fn assertion_file_must_hold_a_jwt() {
 }
 
 #[test]
-fn methods_round_trip() {
+fn methods_keep_their_registered_names() {
     for m in [
-        "none",
-        "client_secret_basic",
-        "client_secret_post",
-        "private_key_jwt",
+        Method::None,
+        Method::ClientSecretBasic,
+        Method::ClientSecretPost,
+        Method::PrivateKeyJwt,
     ] {
-        assert_eq!(Method::parse(m).unwrap().name(), m);
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, format!("\"{}\"", m.name()));
+        assert_eq!(serde_json::from_str::<Method>(&json).unwrap(), m);
     }
-    assert!(Method::parse("tls_client_auth").is_none());
+    assert!(serde_json::from_str::<Method>("\"tls_client_auth\"").is_err());
+}
+
+#[test]
+fn assertions_use_the_injected_clock_and_random_source() {
+    let pem = include_bytes!("../../tests/idp/keys/vmauth-ci-jwt.private.pem");
+    let signer = Signer::from_pem(
+        pem,
+        Some("k1".into()),
+        "test key",
+        Rc::new(crate::clock::FakeClock::at(1_000_000)),
+        Rc::new(crate::clock::CountingRng::default()),
+    )
+    .unwrap();
+    let jwt = signer.assertion("cli", "https://idp/token").unwrap();
+    let claims = crate::oidc::jwt::claims(&jwt).unwrap();
+    assert_eq!(claims["iat"], 1_000_000);
+    assert_eq!(claims["exp"], 1_000_060);
+    assert_eq!(claims["aud"], "https://idp/token");
+    // The first 16 bytes of the counting source: 00 01 … 0f.
+    assert_eq!(
+        claims["jti"],
+        URL_SAFE_NO_PAD.encode((0u8..16).collect::<Vec<_>>())
+    );
 }

@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::grant::{ClientRequest, DEVICE_CODE_GRANT, TokenResponse, token_request};
 use super::http::Http;
-use super::{ProtocolError, lenient_u64, parse_reply};
+use super::{ErrorCode, ProtocolError, lenient_u64, parse_reply};
+use crate::clock::Clock;
 
 /// Interval when the server sends none (RFC 8628 §3.2).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -17,36 +18,6 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(3600);
 /// Longest wait between retries after transient failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-/// Time as the poller sees it. Tests use a fake clock that records sleeps.
-#[allow(async_fn_in_trait)]
-pub trait Clock {
-    /// Time elapsed since an arbitrary fixed point (monotonic).
-    fn now(&self) -> Duration;
-    async fn sleep(&self, d: Duration);
-}
-
-/// The real monotonic clock and tokio's timer.
-pub struct SystemClock {
-    start: std::time::Instant,
-}
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        SystemClock {
-            start: std::time::Instant::now(),
-        }
-    }
-}
-
-impl Clock for SystemClock {
-    fn now(&self) -> Duration {
-        self.start.elapsed()
-    }
-    async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await
-    }
-}
 
 #[derive(Deserialize)]
 struct RawAuthorization {
@@ -68,11 +39,17 @@ struct RawAuthorization {
 /// The device authorization response, checked and normalised.
 #[derive(Clone)]
 pub struct Authorization {
+    /// The code the client polls with (secret).
     pub device_code: String,
+    /// The code the person checks on the page.
     pub user_code: String,
+    /// The page to open (https, or http on loopback).
     pub verification_uri: String,
+    /// The page with the code filled in, if the server offers one.
     pub verification_uri_complete: Option<String>,
+    /// How long the code is valid (capped).
     pub expires_in: Duration,
+    /// How long to wait between polls.
     pub interval: Duration,
 }
 
@@ -180,18 +157,27 @@ pub enum PollEvent {
     /// The server asked to slow down; this is the new interval.
     SlowDown(Duration),
     /// A transient failure; retrying after this wait.
-    Retrying { reason: String, wait: Duration },
+    Retrying {
+        /// What failed.
+        reason: String,
+        /// How long until the next try.
+        wait: Duration,
+    },
 }
 
 /// What the poller needs to know besides the authorization.
-pub struct Poll<'a, C: Clock> {
+pub struct Poll<'a> {
+    /// The HTTP client.
     pub http: &'a Http,
-    pub clock: &'a C,
+    /// Time: deadlines and waits between polls.
+    pub clock: &'a dyn Clock,
+    /// Where to poll.
     pub token_endpoint: &'a str,
+    /// Who polls.
     pub client: &'a ClientRequest,
 }
 
-impl<C: Clock> Poll<'_, C> {
+impl Poll<'_> {
     /// RFC 8628 §3.4–3.5. Waits `interval` before every poll; `authorization_pending`
     /// continues; `slow_down` adds 5 s (or takes the server's larger interval) for all
     /// later polls; stops at the first other answer; retries transient failures with
@@ -202,7 +188,7 @@ impl<C: Clock> Poll<'_, C> {
         auth: &Authorization,
         mut on_event: impl FnMut(PollEvent),
     ) -> Result<TokenResponse, PollError> {
-        let deadline = self.clock.now() + auth.expires_in;
+        let deadline = self.clock.elapsed() + auth.expires_in;
         let mut interval = auth.interval;
         let mut wait = interval;
         let mut failures: u32 = 0;
@@ -211,26 +197,26 @@ impl<C: Clock> Poll<'_, C> {
             ("device_code", auth.device_code.as_str()),
         ];
         loop {
-            let now = self.clock.now();
+            let now = self.clock.elapsed();
             if now >= deadline {
                 return Err(PollError::Expired);
             }
             self.clock.sleep(wait.min(deadline - now)).await;
-            if self.clock.now() >= deadline {
+            if self.clock.elapsed() >= deadline {
                 return Err(PollError::Expired);
             }
             match token_request(self.http, self.token_endpoint, self.client, &form).await {
                 Ok(tokens) => return Ok(tokens),
                 Err(ProtocolError::OAuth(e)) if is_poll_answer(&e.error) => {
                     failures = 0;
-                    match e.error.as_str() {
-                        "authorization_pending" => {}
-                        "slow_down" => {
+                    match e.error {
+                        ErrorCode::SlowDown => {
                             interval = next_interval(interval, &e);
                             on_event(PollEvent::SlowDown(interval));
                         }
-                        "access_denied" => return Err(PollError::Denied),
-                        _ => return Err(PollError::Expired),
+                        ErrorCode::AccessDenied => return Err(PollError::Denied),
+                        ErrorCode::ExpiredToken => return Err(PollError::Expired),
+                        _ => {}
                     }
                     wait = interval;
                 }
@@ -249,10 +235,13 @@ impl<C: Clock> Poll<'_, C> {
 }
 
 /// The four answers RFC 8628 §3.5 defines for a device-code poll.
-fn is_poll_answer(error: &str) -> bool {
+fn is_poll_answer(error: &ErrorCode) -> bool {
     matches!(
         error,
-        "authorization_pending" | "slow_down" | "access_denied" | "expired_token"
+        ErrorCode::AuthorizationPending
+            | ErrorCode::SlowDown
+            | ErrorCode::AccessDenied
+            | ErrorCode::ExpiredToken
     )
 }
 

@@ -9,18 +9,17 @@ use super::http::{Http, require_secure};
 /// The part of the issuer metadata vmauth uses.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Metadata {
+    /// The issuer as published (checked against the one asked for).
     pub issuer: String,
+    /// The token endpoint (required).
     pub token_endpoint: Option<String>,
+    /// RFC 8628 device authorization endpoint.
     #[serde(default)]
     pub device_authorization_endpoint: Option<String>,
+    /// RFC 7009 revocation endpoint.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
-    #[serde(default)]
-    pub userinfo_endpoint: Option<String>,
-    #[serde(default)]
-    pub jwks_uri: Option<String>,
-    #[serde(default)]
-    pub grant_types_supported: Option<Vec<String>>,
+    /// Client authentication methods the token endpoint accepts.
     #[serde(default)]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }

@@ -1,25 +1,33 @@
-//! Token endpoint requests (RFC 6749 §5): the device_code and refresh_token
-//! grants, with the `audience` / `resource` (RFC 8707) extras.
+//! Token endpoint requests (RFC 6749 §5): the device_code, refresh_token and
+//! client_credentials grants, with the `audience` / `resource` (RFC 8707)
+//! extras; and turning their answers into a stored [`Credential`].
 
 use serde::Deserialize;
 
 use super::client_auth::ClientAuth;
 use super::http::Http;
 use super::{ProtocolError, lenient_u64, parse_reply};
+use crate::credential::{Credential, LoginId};
 use crate::secret::Secret;
 
+/// RFC 8628 `grant_type`.
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// A successful token response. `Debug` is redacted: tokens must never reach logs.
 #[derive(Clone, Deserialize)]
 pub struct TokenResponse {
+    /// The access token.
     pub access_token: String,
+    /// `Bearer`.
     #[serde(default, deserialize_with = "lenient_string")]
     pub token_type: Option<String>,
+    /// Lifetime in seconds.
     #[serde(default, deserialize_with = "lenient_u64")]
     pub expires_in: Option<u64>,
+    /// A refresh token, if issued.
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// An OpenID Connect ID token, if issued.
     #[serde(default)]
     pub id_token: Option<String>,
     /// Space-separated; a JSON array of scopes is accepted too.
@@ -74,11 +82,13 @@ pub type Form = Vec<(String, String)>;
 /// Who the client is and what it asks for; shared by every grant.
 #[derive(Debug, Clone, Default)]
 pub struct ClientRequest {
+    /// The client id.
     pub client_id: String,
     /// How the client authenticates (none for public clients).
     pub auth: ClientAuth,
     /// The `aud` of signed assertions, when not the endpoint being called.
     pub assertion_audience: Option<String>,
+    /// Scopes to ask for.
     pub scopes: Vec<String>,
     /// Auth0-style `audience`.
     pub audience: Option<String>,
@@ -177,6 +187,66 @@ pub async fn client_credentials(
     token_request(http, token_endpoint, client, &extra).await
 }
 
+/// Absolute expiry for a token response: `expires_in`, else the JWT's `exp`,
+/// else one hour (the ValidMind library's assumption).
+pub fn expires_at(now: i64, expires_in: Option<u64>, access_token: &str) -> i64 {
+    // Clamp absurd lifetimes: an expiry that cannot be written would read back as 1970.
+    const MAX_LIFETIME: i64 = 366 * 24 * 3600;
+    match expires_in {
+        Some(s) => now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX).min(MAX_LIFETIME)),
+        None => super::jwt::expiry(access_token).unwrap_or(now + 3600),
+    }
+}
+
+/// The credential to store for a new login (device or client credentials) from
+/// its token response at `now`: what was asked for (`scopes`, `resources`) is
+/// kept, to be asked for again.
+pub fn new_credential(
+    id: &LoginId,
+    tokens: TokenResponse,
+    now: i64,
+    scopes: &[String],
+    resources: &[String],
+) -> Credential {
+    Credential {
+        issuer: id.issuer.clone(),
+        client_id: id.client_id.clone(),
+        audience: id.audience.clone(),
+        expires_at: expires_at(now, tokens.expires_in, &tokens.access_token),
+        access_token: Secret::new(tokens.access_token),
+        refresh_token: tokens.refresh_token.map(Secret::new),
+        id_token: tokens.id_token.map(Secret::new),
+        scope: tokens.scope,
+        token_type: tokens.token_type,
+        resource: resources.to_vec(),
+        requested_scope: Some(scopes.join(" ")).filter(|s| !s.is_empty()),
+        client_credentials: None,
+        client_auth: None,
+        extra: Default::default(),
+    }
+}
+
+/// `old` after a refresh answered with `tokens` at `now`. What the server does
+/// not send again (refresh token, ID token, scope, token type) is kept (RFC 6749 §6).
+pub fn merge_refresh(old: &Credential, tokens: TokenResponse, now: i64) -> Credential {
+    let mut new = old.clone();
+    new.expires_at = expires_at(now, tokens.expires_in, &tokens.access_token);
+    new.access_token = Secret::new(tokens.access_token);
+    if let Some(r) = tokens.refresh_token {
+        new.refresh_token = Some(Secret::new(r));
+    }
+    if let Some(i) = tokens.id_token {
+        new.id_token = Some(Secret::new(i));
+    }
+    if tokens.scope.is_some() {
+        new.scope = tokens.scope;
+    }
+    if tokens.token_type.is_some() {
+        new.token_type = tokens.token_type;
+    }
+    new
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +258,55 @@ mod tests {
         assert!(!is_bearer_token("at\x1b[2Jx"));
         assert!(!is_bearer_token("a b"));
         assert!(!is_bearer_token("a\nb"));
+    }
+
+    fn response(json: &str) -> TokenResponse {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn expiry_fallbacks() {
+        assert_eq!(expires_at(100, Some(60), "x"), 160);
+        assert_eq!(expires_at(100, None, "opaque"), 3700);
+    }
+
+    #[test]
+    fn refresh_keeps_what_the_server_does_not_send_again() {
+        let id = LoginId::new("https://idp", "cli", None).unwrap();
+        let scopes = ["openid".to_string(), "offline_access".to_string()];
+        let old = new_credential(
+            &id,
+            response(
+                r#"{"access_token":"a1","refresh_token":"r1","id_token":"i1","scope":"openid","expires_in":60}"#,
+            ),
+            1000,
+            &scopes,
+            &[],
+        );
+        assert_eq!(old.expires_at, 1060);
+        assert_eq!(
+            old.requested_scope.as_deref(),
+            Some("openid offline_access")
+        );
+        let new = merge_refresh(
+            &old,
+            response(r#"{"access_token":"a2","expires_in":30}"#),
+            2000,
+        );
+        assert_eq!(new.access_token.expose(), "a2");
+        assert_eq!(new.expires_at, 2030);
+        assert_eq!(new.refresh_token.as_ref().map(|s| s.expose()), Some("r1"));
+        assert_eq!(new.id_token.as_ref().map(|s| s.expose()), Some("i1"));
+        assert_eq!(new.scope.as_deref(), Some("openid"));
+        let rotated = merge_refresh(
+            &new,
+            response(r#"{"access_token":"a3","refresh_token":"r2"}"#),
+            3000,
+        );
+        assert_eq!(
+            rotated.refresh_token.as_ref().map(|s| s.expose()),
+            Some("r2")
+        );
     }
 
     #[test]

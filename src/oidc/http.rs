@@ -35,6 +35,7 @@ impl TransportKind {
         matches!(self, TransportKind::Timeout | TransportKind::Other)
     }
 
+    /// What happened, for messages.
     pub fn describe(self) -> &'static str {
         match self {
             TransportKind::Timeout => "timed out",
@@ -92,7 +93,9 @@ pub fn require_secure(value: &str, what: &str) -> Result<Url, ProtocolError> {
 /// Timeouts for one client.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
+    /// For connecting (TCP and TLS).
     pub connect: Duration,
+    /// For the whole request.
     pub total: Duration,
 }
 
@@ -108,14 +111,18 @@ impl Default for Timeouts {
 /// An HTTP answer, read in full (up to [`MAX_BODY`]).
 #[derive(Debug)]
 pub struct Reply {
+    /// The HTTP status.
     pub status: u16,
+    /// `Content-Type` (empty when absent).
     pub content_type: String,
+    /// The body, read in full.
     pub body: Vec<u8>,
     /// `WWW-Authenticate`, where a 401 may carry its OAuth error.
     pub www_authenticate: Option<String>,
 }
 
 impl Reply {
+    /// `application/json` or `application/…+json`.
     pub fn is_json(&self) -> bool {
         let ct = self.content_type.to_ascii_lowercase();
         ct.starts_with("application/json")
@@ -131,6 +138,8 @@ pub struct Http {
 }
 
 impl Http {
+    /// A client with vmauth's transport policy: ring-only rustls, the redirect
+    /// policy, `timeouts`.
     pub fn new(timeouts: Timeouts) -> Result<Http, ProtocolError> {
         // ring is the only crypto provider compiled in; installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -162,6 +171,7 @@ impl Http {
         Ok(Http { client })
     }
 
+    /// GET a JSON document.
     pub async fn get(&self, url: &str) -> Result<Reply, ProtocolError> {
         let req = self
             .client

@@ -1,12 +1,14 @@
 //! The protocol engine: OIDC discovery, RFC 8628 device flow, token requests,
-//! RFC 7009 revocation and ID-token claims. It never prints, reads environment
-//! variables or exits; time and HTTP are injected.
+//! RFC 7009 revocation and ID-token checks. It never prints, reads environment
+//! variables, exits, or calls the wall clock or the OS random source: time,
+//! randomness and HTTP are passed in.
 
 pub mod client_auth;
 pub mod device;
 pub mod discovery;
 pub mod grant;
 pub mod http;
+pub mod id_token;
 pub mod jwt;
 pub mod revoke;
 
@@ -14,17 +16,112 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::error::{Error, from_server};
+use crate::error::{Error, Kind, from_server};
 pub use http::TransportKind;
 
-/// An OAuth error response (RFC 6749 §5.2): `error`, `error_description`, `error_uri`.
+/// An OAuth `error` code: the ones vmauth acts on (RFC 6749 §5.2, RFC 8628 §3.5,
+/// RFC 8707, RFC 7009, OIDC Core §3.1.2.6), and any other as [`ErrorCode::Other`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// `invalid_request`.
+    InvalidRequest,
+    /// `invalid_client`: client authentication failed.
+    InvalidClient,
+    /// `invalid_grant`: the code or refresh token is invalid, expired or revoked.
+    InvalidGrant,
+    /// `unauthorized_client`.
+    UnauthorizedClient,
+    /// `unsupported_grant_type`.
+    UnsupportedGrantType,
+    /// `invalid_scope`.
+    InvalidScope,
+    /// `invalid_target` (RFC 8707): unknown audience or resource.
+    InvalidTarget,
+    /// `authorization_pending` (RFC 8628).
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628).
+    SlowDown,
+    /// `access_denied`.
+    AccessDenied,
+    /// `expired_token` (RFC 8628).
+    ExpiredToken,
+    /// `interaction_required` (OIDC).
+    InteractionRequired,
+    /// `login_required` (OIDC).
+    LoginRequired,
+    /// `consent_required` (OIDC).
+    ConsentRequired,
+    /// `temporarily_unavailable`.
+    TemporarilyUnavailable,
+    /// `server_error`.
+    ServerError,
+    /// `too_many_requests` (not registered, but sent by some providers).
+    TooManyRequests,
+    /// `unsupported_token_type` (RFC 7009).
+    UnsupportedTokenType,
+    /// Any other code, as sent.
+    Other(String),
+}
+
+impl ErrorCode {
+    const KNOWN: [(&'static str, ErrorCode); 18] = [
+        ("invalid_request", ErrorCode::InvalidRequest),
+        ("invalid_client", ErrorCode::InvalidClient),
+        ("invalid_grant", ErrorCode::InvalidGrant),
+        ("unauthorized_client", ErrorCode::UnauthorizedClient),
+        ("unsupported_grant_type", ErrorCode::UnsupportedGrantType),
+        ("invalid_scope", ErrorCode::InvalidScope),
+        ("invalid_target", ErrorCode::InvalidTarget),
+        ("authorization_pending", ErrorCode::AuthorizationPending),
+        ("slow_down", ErrorCode::SlowDown),
+        ("access_denied", ErrorCode::AccessDenied),
+        ("expired_token", ErrorCode::ExpiredToken),
+        ("interaction_required", ErrorCode::InteractionRequired),
+        ("login_required", ErrorCode::LoginRequired),
+        ("consent_required", ErrorCode::ConsentRequired),
+        ("temporarily_unavailable", ErrorCode::TemporarilyUnavailable),
+        ("server_error", ErrorCode::ServerError),
+        ("too_many_requests", ErrorCode::TooManyRequests),
+        ("unsupported_token_type", ErrorCode::UnsupportedTokenType),
+    ];
+
+    /// The code as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::Other(s) => s,
+            known => Self::KNOWN
+                .iter()
+                .find(|(_, c)| c == known)
+                .map(|(s, _)| *s)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The code for `s`.
+    pub fn parse(s: &str) -> ErrorCode {
+        Self::KNOWN
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| ErrorCode::Other(s.to_string()))
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(ErrorCode::parse(&String::deserialize(d)?))
+    }
+}
+
+/// An OAuth error response (RFC 6749 §5.2): `error` and `error_description`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct OAuthError {
-    pub error: String,
+    /// The error code.
+    pub error: ErrorCode,
+    /// Human-readable text from the server (shown sanitised).
     #[serde(default)]
     pub error_description: Option<String>,
-    #[serde(default)]
-    pub error_uri: Option<String>,
+
     /// A new polling interval some servers send with `slow_down`.
     #[serde(default, deserialize_with = "lenient_u64")]
     pub interval: Option<u64>,
@@ -39,15 +136,17 @@ impl OAuthError {
         self.status >= 500
             || self.status == 429
             || matches!(
-                self.error.as_str(),
-                "temporarily_unavailable" | "server_error" | "too_many_requests"
+                self.error,
+                ErrorCode::TemporarilyUnavailable
+                    | ErrorCode::ServerError
+                    | ErrorCode::TooManyRequests
             )
     }
 }
 
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", from_server(&self.error, 80))?;
+        write!(f, "{}", from_server(self.error.as_str(), 80))?;
         if let Some(d) = self.error_description.as_deref().filter(|d| !d.is_empty()) {
             write!(f, " ({})", from_server(d, 200))?;
         }
@@ -61,18 +160,33 @@ pub enum ProtocolError {
     /// A URL or response breaks vmauth's security policy, or is malformed config.
     Config(String),
     /// No HTTP answer.
-    Transport { kind: TransportKind, url: String },
+    Transport {
+        /// Why.
+        kind: TransportKind,
+        /// Where (without query).
+        url: String,
+    },
     /// An HTTP error that is not an OAuth error document (HTML error page, 5xx …).
     Status {
+        /// The HTTP status.
         status: u16,
+        /// Its content type.
         content_type: String,
+        /// Where (without query).
         url: String,
     },
     /// The server answered with an OAuth error.
     OAuth(OAuthError),
     /// The answer could not be understood.
-    BadResponse { url: String, what: String },
+    BadResponse {
+        /// Where (without query).
+        url: String,
+        /// What was wrong with it.
+        what: String,
+    },
 }
+
+impl std::error::Error for ProtocolError {}
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -124,9 +238,9 @@ impl ProtocolError {
     }
 
     /// The OAuth `error` code, if this is an OAuth error.
-    pub fn oauth_code(&self) -> Option<&str> {
+    pub fn oauth_code(&self) -> Option<&ErrorCode> {
         match self {
-            ProtocolError::OAuth(e) => Some(e.error.as_str()),
+            ProtocolError::OAuth(e) => Some(&e.error),
             _ => None,
         }
     }
@@ -134,10 +248,11 @@ impl ProtocolError {
 
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Error {
-        match e {
-            ProtocolError::Config(_) => Error::usage(e.to_string()),
-            _ => Error::idp(e.to_string()),
-        }
+        let kind = match e {
+            ProtocolError::Config(_) => Kind::Usage,
+            _ => Kind::Idp,
+        };
+        Error::wrap(kind, e)
     }
 }
 
@@ -151,7 +266,7 @@ pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
     let oauth_error = || {
         serde_json::from_slice::<OAuthError>(&reply.body)
             .ok()
-            .filter(|e| !e.error.is_empty())
+            .filter(|e| !e.error.as_str().is_empty())
             .map(|e| OAuthError {
                 status: reply.status,
                 ..e
@@ -198,9 +313,8 @@ fn www_authenticate_error(reply: &http::Reply) -> Option<OAuthError> {
         Some(header[start..start + len].to_string())
     };
     Some(OAuthError {
-        error: param("error").filter(|e| !e.is_empty())?,
+        error: ErrorCode::parse(&param("error").filter(|e| !e.is_empty())?),
         error_description: param("error_description"),
-        error_uri: None,
         interval: None,
         status: reply.status,
     })
@@ -273,7 +387,7 @@ mod tests {
             "https://idp/token",
         )
         .unwrap_err();
-        assert_eq!(e.oauth_code(), Some("invalid_grant"));
+        assert_eq!(e.oauth_code(), Some(&ErrorCode::InvalidGrant));
         assert_eq!(
             e.to_string(),
             "identity provider said: invalid_grant (no way)"
@@ -292,7 +406,7 @@ mod tests {
             "https://idp/token",
         )
         .unwrap_err();
-        assert_eq!(e.oauth_code(), Some("authorization_pending"));
+        assert_eq!(e.oauth_code(), Some(&ErrorCode::AuthorizationPending));
         // A success that happens to mention "error" alongside a token is a success.
         #[derive(Debug, Deserialize)]
         struct Tok {
@@ -338,7 +452,7 @@ mod tests {
             r#"Basic realm="idp", error="invalid_client", error_description="bad secret""#.into(),
         );
         let e = parse_reply::<T>(&r, "https://idp/token").unwrap_err();
-        assert_eq!(e.oauth_code(), Some("invalid_client"));
+        assert_eq!(e.oauth_code(), Some(&ErrorCode::InvalidClient));
         assert_eq!(
             e.to_string(),
             "identity provider said: invalid_client (bad secret)"
@@ -368,6 +482,18 @@ mod tests {
         .unwrap_err();
         assert!(!e.to_string().contains("tok-123"), "{e}");
         assert!(e.to_string().contains("malformed JSON"), "{e}");
+    }
+
+    #[test]
+    fn error_codes_round_trip() {
+        for (name, _) in ErrorCode::KNOWN {
+            assert_eq!(ErrorCode::parse(name).as_str(), name);
+        }
+        assert_eq!(
+            ErrorCode::parse("mfa_required"),
+            ErrorCode::Other("mfa_required".into())
+        );
+        assert_eq!(ErrorCode::parse("mfa_required").as_str(), "mfa_required");
     }
 
     #[test]

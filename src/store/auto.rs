@@ -5,7 +5,7 @@
 
 use super::file::FileStore;
 use super::keyring::KeyringStore;
-use super::{Credential, CredentialStore, WarnSink};
+use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::error::Result;
 
 pub struct AutoStore {
@@ -25,15 +25,15 @@ impl AutoStore {
 }
 
 impl CredentialStore for AutoStore {
-    fn kind(&self) -> &'static str {
-        "keyring"
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyring
     }
 
     fn location(&self) -> String {
         self.keyring.location()
     }
 
-    fn locate(&self, key: &str) -> Result<Option<(&'static str, String)>> {
+    fn locate(&self, key: &str) -> Result<Option<(StoreKind, String)>> {
         if self.keyring.get(key)?.is_some() {
             return Ok(Some((self.keyring.kind(), self.keyring.location())));
         }

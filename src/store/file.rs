@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::fsutil::{ensure_private_dir, lock_exclusive, tighten, write_atomic};
-use super::{Credential, CredentialStore, WarnSink};
+use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::error::{Error, Result};
 
 pub const FORMAT_VERSION: u64 = 1;
@@ -30,10 +30,6 @@ impl FileStore {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn lock_path(&self) -> PathBuf {
         let mut name = self
             .path
@@ -51,10 +47,7 @@ impl FileStore {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Map::new()),
             Err(e) => {
-                return Err(Error::storage(format!(
-                    "cannot read {}: {e}",
-                    self.path.display()
-                )));
+                return Err(Error::io(format_args!("read {}", self.path.display()), e));
             }
         };
         if let Ok(meta) = fs::metadata(&self.path) {
@@ -125,8 +118,8 @@ fn decode(key: &str, v: &Value, path: &Path) -> Result<Credential> {
 }
 
 impl CredentialStore for FileStore {
-    fn kind(&self) -> &'static str {
-        "file"
+    fn kind(&self) -> StoreKind {
+        StoreKind::File
     }
 
     fn location(&self) -> String {

@@ -1,7 +1,7 @@
 //! Unit tests for `src/store/file.rs`.
 
-use super::super::Secret;
 use super::*;
+use crate::credential::Secret;
 
 fn cred(at: &str) -> Credential {
     Credential {
@@ -32,12 +32,12 @@ fn round_trip_keeps_other_entries_and_fields() {
     let s = store(t.path());
     fs::create_dir_all(t.path().join("vm")).unwrap();
     fs::write(
-        s.path(),
+        &s.path,
         r#"{"version":1,"top":"kept","credentials":{"other|x":{"issuer":"o","client_id":"x","access_token":"A","expires_at":"2030-01-01T00:00:00+00:00","custom":1}}}"#,
     )
     .unwrap();
     s.put("https://i|c", &cred("at1")).unwrap();
-    let doc: Value = serde_json::from_slice(&fs::read(s.path()).unwrap()).unwrap();
+    let doc: Value = serde_json::from_slice(&fs::read(&s.path).unwrap()).unwrap();
     assert_eq!(doc["top"], "kept");
     assert_eq!(doc["credentials"]["other|x"]["custom"], 1);
     assert_eq!(
@@ -59,10 +59,10 @@ fn corrupt_file_is_never_overwritten() {
     let t = tempfile::tempdir().unwrap();
     let s = store(t.path());
     fs::create_dir_all(t.path().join("vm")).unwrap();
-    fs::write(s.path(), "{not json").unwrap();
+    fs::write(&s.path, "{not json").unwrap();
     let e = s.put("k", &cred("a")).unwrap_err();
     assert!(e.message().contains("not a valid credentials file"), "{e}");
-    assert_eq!(fs::read_to_string(s.path()).unwrap(), "{not json");
+    assert_eq!(fs::read_to_string(&s.path).unwrap(), "{not json");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::storage(format!("cannot {what} {}: {e}", path.display()))
+    Error::io(format_args!("{what} {}", path.display()), e)
 }
 
 /// Create `dir` (and parents) 0700. An existing directory that is vmauth's own

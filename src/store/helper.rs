@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Credential, CredentialStore};
+use super::{Credential, CredentialStore, StoreKind};
 use crate::error::{Error, Result};
 
 pub struct HelperStore {
@@ -144,8 +144,8 @@ fn kill_group(child: &mut Child) {
 }
 
 impl CredentialStore for HelperStore {
-    fn kind(&self) -> &'static str {
-        "helper"
+    fn kind(&self) -> StoreKind {
+        StoreKind::Helper
     }
 
     fn location(&self) -> String {

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -17,9 +18,11 @@ use keyring_core::{CredentialStore as Platform, Entry};
 use serde::{Deserialize, Serialize};
 
 use super::fsutil::{ensure_private_dir, lock_exclusive, write_atomic};
-use super::{Credential, CredentialStore, WarnSink};
+use super::{Credential, CredentialStore, StoreKind, WarnSink};
+use crate::clock::{Rng, random_hex};
 use crate::error::{Error, Result};
 
+/// The keychain service name of every vmauth item.
 pub const SERVICE: &str = "vmauth";
 /// The item used to check that the keychain works.
 const PROBE: &str = "vmauth-probe";
@@ -35,7 +38,9 @@ pub fn default_max_item() -> usize {
     }
 }
 
+/// The OS keychain store.
 pub struct KeyringStore {
+    rng: Rc<dyn Rng>,
     platform: Arc<Platform>,
     state_dir: PathBuf,
     state_dir_own: bool,
@@ -132,9 +137,11 @@ impl KeyringStore {
         max_item: usize,
         check_write: bool,
         warn: WarnSink,
+        rng: Rc<dyn Rng>,
     ) -> Result<KeyringStore> {
         let platform = bounded(timeout, platform_store)?.map_err(|e| keychain_error(&e))?;
         let store = KeyringStore {
+            rng,
             platform,
             state_dir,
             state_dir_own,
@@ -258,15 +265,11 @@ struct Chunks {
 }
 
 impl Chunks {
-    fn new(n: usize) -> Chunks {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Chunks {
-            n,
-            generation: format!("{:x}{:x}", nanos, std::process::id()),
-        }
+    /// `n` parts of a new generation (a random name, so two writers never share one).
+    fn new(n: usize, rng: &dyn Rng) -> Result<Chunks> {
+        let generation = random_hex(rng, 8)
+            .map_err(|_| Error::storage("no system randomness for a keychain item name"))?;
+        Ok(Chunks { n, generation })
     }
 
     fn parse(head: &str) -> Option<Chunks> {
@@ -307,8 +310,8 @@ fn split(value: &str, max: usize) -> Vec<&str> {
 }
 
 impl CredentialStore for KeyringStore {
-    fn kind(&self) -> &'static str {
-        "keyring"
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyring
     }
 
     fn location(&self) -> String {
@@ -335,7 +338,7 @@ impl CredentialStore for KeyringStore {
         } else {
             // A new generation of parts first, then the head that points at them.
             let parts = split(&value, self.max_item);
-            let new = Chunks::new(parts.len());
+            let new = Chunks::new(parts.len(), &*self.rng)?;
             for (name, part) in new.names(key).iter().zip(&parts) {
                 self.write_item(name, part.to_string())?;
             }
@@ -390,7 +393,7 @@ mod tests {
 
     #[test]
     fn chunk_heads_round_trip() {
-        let c = Chunks::new(3);
+        let c = Chunks::new(3, &crate::clock::CountingRng::default()).unwrap();
         assert_eq!(
             Chunks::parse(&c.head()),
             Some(Chunks {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use super::{Credential, CredentialStore};
+use super::{Credential, CredentialStore, StoreKind};
 use crate::error::Result;
 
 #[derive(Default)]
@@ -13,8 +13,8 @@ pub struct MemoryStore {
 }
 
 impl CredentialStore for MemoryStore {
-    fn kind(&self) -> &'static str {
-        "memory"
+    fn kind(&self) -> StoreKind {
+        StoreKind::Memory
     }
 
     fn location(&self) -> String {

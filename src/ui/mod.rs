@@ -1,19 +1,20 @@
-//! The only code that writes for humans. Everything goes to stderr, so stdout
-//! carries nothing but a command's product (a token, JSON).
+//! The only code that writes for humans. Everything goes to stderr through the
+//! [`Io`] seam, so stdout carries nothing but a command's product (a token, JSON).
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
 use crate::error::terminal_safe;
+use crate::io::Io;
 
-/// Terminal capabilities, decided once per process.
-#[derive(Debug, Clone, Copy)]
+/// Writes for humans on stderr, styled as the terminal allows.
+#[derive(Clone)]
 pub struct Ui {
+    io: Io,
     /// stderr is a terminal: spinner, QR by default, cursor control allowed.
     pub tty: bool,
     /// ANSI styling allowed (a terminal, and `NO_COLOR` unset).
@@ -22,26 +23,39 @@ pub struct Ui {
 
 impl Ui {
     /// `no_color`: the `NO_COLOR` convention (https://no-color.org) is in effect.
-    pub fn detect(no_color: bool) -> Ui {
-        let tty = std::io::stderr().is_terminal();
+    pub fn new(io: Io, no_color: bool) -> Ui {
+        let tty = io.stderr_tty;
         Ui {
+            io,
             tty,
             color: tty && !no_color,
         }
     }
 
+    fn line(&self, prefix: &str, msg: &str) {
+        self.io.err(&format!("{prefix}{}\n", terminal_safe(msg)));
+    }
+
     /// Text for humans. Everything printed passes through [`terminal_safe`]: much
     /// of it (scopes, claims, URLs, error descriptions) comes from a server.
     pub fn info(&self, msg: &str) {
-        eprintln!("{}", terminal_safe(msg));
+        self.line("", msg);
     }
 
+    /// `vmauth: warning: …`.
     pub fn warn(&self, msg: &str) {
-        eprintln!("vmauth: warning: {}", terminal_safe(msg));
+        self.line("vmauth: warning: ", msg);
     }
 
+    /// `vmauth: error: …`.
     pub fn error(&self, msg: &str) {
-        eprintln!("vmauth: error: {}", terminal_safe(msg));
+        self.line("vmauth: error: ", msg);
+    }
+
+    /// A sink for storage warnings (storage code must not print).
+    pub fn warn_sink(&self) -> crate::store::WarnSink {
+        let ui = self.clone();
+        Box::new(move |m: &str| ui.warn(m))
     }
 
     fn bold(&self, s: &str) -> String {
@@ -70,9 +84,7 @@ impl Ui {
         if complete.is_some_and(|c| c != uri) {
             let _ = writeln!(out, "(or open {uri} and enter the code)");
         }
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(out.as_bytes());
-        let _ = err.flush();
+        self.io.err(&out);
     }
 
     /// Show that vmauth is waiting: a spinner with the time left on a terminal,
@@ -83,7 +95,10 @@ impl Ui {
                 "Waiting for approval (the code expires in {}) …",
                 human_duration(expires_in)
             ));
-            return Waiting { bar: None };
+            return Waiting {
+                bar: None,
+                io: self.io.clone(),
+            };
         }
         let deadline = Instant::now() + expires_in;
         let style = ProgressStyle::with_template("{spinner} {msg} (code expires in {left})")
@@ -95,17 +110,28 @@ impl Ui {
                     let _ = write!(w, "{}", human_duration(left));
                 },
             );
-        let bar = ProgressBar::new_spinner();
+        // The spinner draws on the process's stderr; an in-process test's captured
+        // stderr shows the prompt and notes, not the animation.
+        let target = if self.io.is_system() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
         bar.set_style(style);
         bar.set_message("Waiting for approval");
         bar.enable_steady_tick(Duration::from_millis(120));
-        Waiting { bar: Some(bar) }
+        Waiting {
+            bar: Some(bar),
+            io: self.io.clone(),
+        }
     }
 }
 
 /// A running wait indicator; cleared when finished or dropped.
 pub struct Waiting {
     bar: Option<ProgressBar>,
+    io: Io,
 }
 
 impl Waiting {
@@ -113,8 +139,8 @@ impl Waiting {
     pub fn note(&self, msg: &str) {
         let msg = terminal_safe(msg);
         match &self.bar {
-            Some(bar) => bar.println(format!("vmauth: {msg}")),
-            None => eprintln!("vmauth: {msg}"),
+            Some(bar) if !bar.is_hidden() => bar.println(format!("vmauth: {msg}")),
+            _ => self.io.err(&format!("vmauth: {msg}\n")),
         }
     }
 }

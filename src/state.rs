@@ -1,6 +1,6 @@
 //! vmauth's own non-secret state in its config directory: which login is
-//! current, which store `--store auto` chose, and the per-login refresh locks.
-//! Never tokens.
+//! current (`state.json`), which store `--store auto` chose, and the per-login
+//! refresh locks (`locks/`). Never tokens.
 
 use std::fs;
 use std::path::PathBuf;
@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::WarnSink;
-use super::fsutil::{
+use crate::error::{Error, Result};
+use crate::store::WarnSink;
+use crate::store::fsutil::{
     LockGuard, ensure_private_dir, lock_exclusive, lock_exclusive_within, lock_file_name,
     write_atomic,
 };
-use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
@@ -33,6 +33,7 @@ pub struct StateDir {
 }
 
 impl StateDir {
+    /// The state in `dir`; `own_dir`: vmauth's default directory (may be tightened).
     pub fn new(dir: PathBuf, own_dir: bool, warn: WarnSink) -> StateDir {
         StateDir { dir, own_dir, warn }
     }
@@ -42,6 +43,7 @@ impl StateDir {
         ensure_private_dir(&self.dir, self.own_dir, &*self.warn)
     }
 
+    /// The directory.
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
@@ -78,6 +80,7 @@ impl StateDir {
         self.read().current
     }
 
+    /// Record (or with `None`, forget) the current login.
     pub fn set(&self, key: Option<&str>) -> Result<()> {
         if key.is_none() && self.read().current.is_none() {
             return Ok(());
@@ -90,6 +93,7 @@ impl StateDir {
         self.read().auto_store
     }
 
+    /// Remember what `--store auto` chose.
     pub fn set_auto_store(&self, choice: &str) -> Result<()> {
         self.update(|s| s.auto_store = Some(choice.to_string()))
     }

@@ -1,0 +1,170 @@
+//! Where a confidential client's credential comes from: flags and environment
+//! (resolved by the settings layer into a [`ClientInput`]) or what an earlier
+//! login stored. Used by client-credentials mode and by device logins of clients
+//! that must authenticate (Google's device clients need their secret). The secret
+//! itself is never stored.
+
+use std::path::{Path, PathBuf};
+
+use crate::credential::ClientSettings;
+use crate::error::{Error, Result};
+use crate::oidc::client_auth::{AssertionAudience, ClientAuth, Method, Signer};
+use crate::oidc::discovery::Metadata;
+use crate::secret::Secret;
+use crate::settings::ClientInput;
+
+use super::Context;
+
+/// Where the client's credential comes from.
+pub(crate) struct Source {
+    secret_file: Option<String>,
+    private_key: Option<String>,
+    key_id: Option<String>,
+    assertion_file: Option<String>,
+    stdin: bool,
+    secret_env: Option<Secret>,
+    explicit_method: Option<Method>,
+    assertion_audience: Option<AssertionAudience>,
+}
+
+impl Source {
+    /// From the command's input, falling back to what a login `stored`. A named
+    /// source (secret file, stdin, key, assertion file) replaces the stored
+    /// settings as a whole.
+    pub fn new(input: &ClientInput, stored: Option<&ClientSettings>) -> Source {
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let stored = if input.names_a_source() { None } else { stored };
+        Source {
+            secret_file: path(&input.secret_file)
+                .or_else(|| stored.and_then(|s| s.secret_file.clone())),
+            private_key: path(&input.private_key)
+                .or_else(|| stored.and_then(|s| s.private_key.clone())),
+            key_id: input
+                .key_id
+                .clone()
+                .or_else(|| stored.and_then(|s| s.key_id.clone())),
+            assertion_file: path(&input.assertion_file)
+                .or_else(|| stored.and_then(|s| s.assertion_file.clone())),
+            stdin: input.secret_stdin,
+            secret_env: input.secret_env.clone(),
+            assertion_audience: input
+                .assertion_audience
+                .or_else(|| stored.and_then(|s| s.assertion_audience)),
+            explicit_method: input
+                .method
+                .or_else(|| stored.map(|s| s.auth).filter(|m| *m != Method::None)),
+        }
+    }
+
+    /// What to store with the login: the method and paths, never the secret.
+    pub fn settings(&self, method: Method) -> ClientSettings {
+        ClientSettings {
+            auth: method,
+            secret_file: self.secret_file.clone(),
+            private_key: self.private_key.clone(),
+            key_id: self.key_id.clone(),
+            assertion_file: self.assertion_file.clone(),
+            assertion_audience: self.assertion_audience,
+        }
+    }
+
+    /// The `aud` for signed assertions, when it is not the token endpoint: the
+    /// issuer exactly as the metadata publishes it (Auth0 wants its trailing slash).
+    pub fn assertion_audience(&self, meta: &Metadata) -> Option<String> {
+        (self.assertion_audience == Some(AssertionAudience::Issuer)).then(|| meta.issuer.clone())
+    }
+
+    fn read_secret(&self, ctx: &Context) -> Result<Secret> {
+        let raw = if self.stdin {
+            ctx.io.read_stdin(64 * 1024).map_err(|e| {
+                Error::with_cause(
+                    crate::error::Kind::Usage,
+                    "cannot read the client secret from stdin",
+                    e,
+                )
+            })?
+        } else if let Some(secret) = &self.secret_env {
+            secret.expose().to_string()
+        } else if let Some(path) = &self.secret_file {
+            std::fs::read_to_string(path).map_err(|e| {
+                Error::with_cause(
+                    crate::error::Kind::Usage,
+                    format!("cannot read the client secret file {path}"),
+                    e,
+                )
+            })?
+        } else {
+            return Err(Error::usage(MISSING_SECRET));
+        };
+        let secret = raw.trim_end_matches(['\r', '\n']).to_string();
+        if secret.is_empty() {
+            return Err(Error::usage(format!(
+                "the client secret is empty; {MISSING_SECRET}"
+            )));
+        }
+        Ok(Secret::new(secret))
+    }
+
+    /// Choose the method (explicit, else implied by a key or assertion, else from
+    /// the issuer's `token_endpoint_auth_methods_supported`) and build the client
+    /// authentication.
+    pub fn resolve(&self, ctx: &Context, meta: &Metadata) -> Result<(ClientAuth, Method)> {
+        let method = match self.explicit_method {
+            Some(m) => m,
+            None if self.private_key.is_some() || self.assertion_file.is_some() => {
+                Method::PrivateKeyJwt
+            }
+            None => {
+                let supported = meta
+                    .token_endpoint_auth_methods_supported
+                    .as_deref()
+                    .unwrap_or(&[]);
+                let has = |m: Method| supported.iter().any(|s| s == m.name());
+                if !has(Method::ClientSecretBasic) && has(Method::ClientSecretPost) {
+                    Method::ClientSecretPost
+                } else {
+                    Method::ClientSecretBasic
+                }
+            }
+        };
+        let auth = match method {
+            Method::ClientSecretBasic => ClientAuth::SecretBasic(self.read_secret(ctx)?),
+            Method::ClientSecretPost => ClientAuth::SecretPost(self.read_secret(ctx)?),
+            Method::PrivateKeyJwt => match (&self.private_key, &self.assertion_file) {
+                (Some(key), _) => {
+                    let pem = std::fs::read(key).map_err(|e| {
+                        Error::with_cause(
+                            crate::error::Kind::Usage,
+                            format!("cannot read the private key {key}"),
+                            e,
+                        )
+                    })?;
+                    ClientAuth::PrivateKeyJwt(
+                        Signer::from_pem(
+                            &pem,
+                            self.key_id.clone(),
+                            &format!("private key {key}"),
+                            ctx.clock.clone(),
+                            ctx.rng.clone(),
+                        )
+                        .map_err(Error::from)?,
+                    )
+                }
+                (None, Some(file)) => ClientAuth::AssertionFile(Path::new(file).to_path_buf()),
+                (None, None) => {
+                    return Err(Error::usage(
+                        "private_key_jwt needs --private-key PATH (or VMAUTH_PRIVATE_KEY) or --client-assertion-file PATH",
+                    ));
+                }
+            },
+            Method::None => {
+                return Err(Error::usage(
+                    "client credentials need client authentication",
+                ));
+            }
+        };
+        Ok((auth, method))
+    }
+}
+
+const MISSING_SECRET: &str = "no client secret; set VMAUTH_CLIENT_SECRET, or use --client-secret-file PATH or --client-secret-stdin";

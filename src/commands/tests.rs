@@ -1,0 +1,484 @@
+//! In-process tests of every command through the test `Io`: captured stdout and
+//! stderr, terminal or not, a fake clock, a fixed environment and a file store in
+//! a temporary directory; an in-process mock identity provider where the network
+//! is needed.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_string_contains, header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::clock::{CountingRng, FakeClock};
+use crate::io::TestIo;
+use crate::settings::MapEnv;
+
+/// 2033-05-18: the fake clock's "now".
+const NOW: i64 = 2_000_000_000;
+
+/// One isolated vmauth "machine": its credentials file, config directory,
+/// environment and clock.
+struct Harness {
+    dir: tempfile::TempDir,
+    env: MapEnv,
+    clock: Rc<FakeClock>,
+}
+
+/// What a command run gave.
+#[derive(Debug)]
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let env = MapEnv::new(&[
+            (
+                "VMAUTH_CREDENTIALS_FILE",
+                dir.path().join("vm/credentials.json").to_str().unwrap(),
+            ),
+            (
+                "VMAUTH_CONFIG_DIR",
+                dir.path().join("config").to_str().unwrap(),
+            ),
+            ("VMAUTH_STORE", "file"),
+        ]);
+        Harness {
+            dir,
+            env,
+            clock: Rc::new(FakeClock::at(NOW)),
+        }
+    }
+
+    fn set_env(&mut self, k: &str, v: &str) {
+        self.env.0.insert(k.into(), v.into());
+    }
+
+    fn run(&self, args: &[&str]) -> Outcome {
+        self.run_with(args, TestIo::new())
+    }
+
+    fn run_with(&self, args: &[&str], io: TestIo) -> Outcome {
+        let (io, out, err) = io.build();
+        let mut argv = vec!["vmauth"];
+        argv.extend_from_slice(args);
+        let code = crate::run_with(
+            argv,
+            &self.env,
+            io,
+            self.clock.clone(),
+            Rc::new(CountingRng::default()),
+        );
+        Outcome {
+            code,
+            stdout: out.text(),
+            stderr: err.text(),
+        }
+    }
+
+    fn credentials(&self) -> Value {
+        let p = self.dir.path().join("vm/credentials.json");
+        serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|_| b"{}".to_vec())).unwrap()
+    }
+
+    /// Store a login as the ValidMind library would, expiring `ttl` seconds from now.
+    fn store(&self, issuer: &str, access: &str, refresh: Option<&str>, ttl: i64) -> String {
+        let key = format!("{issuer}|cli");
+        let expires = crate::credential::timestamp::format(NOW + ttl);
+        let doc = json!({"version": 1, "credentials": {key.clone(): {
+            "issuer": issuer, "client_id": "cli", "access_token": access,
+            "refresh_token": refresh, "id_token": null, "expires_at": expires,
+        }}});
+        let dir = self.dir.path().join("vm");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("credentials.json");
+        std::fs::write(&file, doc.to_string()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        std::fs::create_dir_all(self.dir.path().join("config")).unwrap();
+        std::fs::write(
+            self.dir.path().join("config/state.json"),
+            json!({"current": key}).to_string(),
+        )
+        .unwrap();
+        key
+    }
+}
+
+/// A JWT-shaped ID token (unsigned; vmauth reads its claims).
+fn id_token(issuer: &str, sub: &str) -> String {
+    use base64::Engine;
+    let b = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.sig",
+        b(json!({"alg": "RS256"})),
+        b(json!({"iss": issuer, "aud": "cli", "sub": sub, "email": format!("{sub}@example.test")}))
+    )
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A mock identity provider: discovery, device authorization, a token endpoint
+/// that approves the device code and refreshes, and revocation.
+fn idp() -> MockServer {
+    rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri,
+                "token_endpoint": format!("{uri}/token"),
+                "device_authorization_endpoint": format!("{uri}/device"),
+                "revocation_endpoint": format!("{uri}/revoke"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "WDJB-MJHT",
+                "verification_uri": format!("{uri}/activate"),
+                "verification_uri_complete": format!("{uri}/activate?user_code=WDJB-MJHT"),
+                "expires_in": 600, "interval": 5,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("device_code=dev-1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-login", "refresh_token": "rt-login",
+                "id_token": id_token(&uri, "alice"), "token_type": "Bearer",
+                "expires_in": 3600, "scope": "openid profile email offline_access",
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("grant_type=refresh_token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-refreshed", "refresh_token": "rt-2",
+                "token_type": "Bearer", "expires_in": 300,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/revoke"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&s)
+            .await;
+        s
+    })
+}
+
+fn requests(s: &MockServer, p: &str) -> usize {
+    rt().block_on(s.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == p)
+        .count()
+}
+
+#[test]
+fn login_without_a_terminal_prints_plain_lines_and_stores_the_login() {
+    let h = Harness::new();
+    let s = idp();
+    let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "", "stdout carries nothing for humans");
+    assert!(
+        r.stderr.contains("activate?user_code=WDJB-MJHT"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("  WDJB-MJHT\n"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Waiting for approval (the code expires in 10m 00s)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("Logged in as alice@example.test"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains('\x1b'), "no escape codes off a terminal");
+    assert!(
+        !r.stderr.contains('█') && !r.stderr.contains('▀'),
+        "no QR code off a terminal"
+    );
+    // The poller waited the interval on the fake clock before its one poll.
+    assert_eq!(h.clock.sleeps(), vec![Duration::from_secs(5)]);
+    let key = format!("{}|cli", s.uri());
+    let entry = &h.credentials()["credentials"][&key];
+    assert_eq!(entry["access_token"], "at-login");
+    // Issued after the 5 s wait, valid for an hour, by the fake clock.
+    assert_eq!(
+        entry["expires_at"],
+        crate::credential::timestamp::format(NOW + 5 + 3600)
+    );
+    assert_eq!(
+        entry["requested_scope"],
+        "openid profile email offline_access"
+    );
+    // It is the current login now.
+    let t = h.run(&["token"]);
+    assert_eq!((t.code, t.stdout.as_str()), (0, "at-login\n"));
+}
+
+#[test]
+fn login_on_a_terminal_shows_the_qr_code_and_a_bold_code() {
+    let h = Harness::new();
+    let s = idp();
+    let r = h.run_with(
+        &["login", "--issuer", &s.uri(), "--client-id", "cli"],
+        TestIo::new().terminal(),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains('▀') || r.stderr.contains('█'),
+        "QR code: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("\x1b[1mWDJB-MJHT\x1b[0m"), "{}", r.stderr);
+    // NO_COLOR keeps the QR code (it is not colour) but drops the styling.
+    let mut h = Harness::new();
+    h.set_env("NO_COLOR", "1");
+    let r = h.run_with(
+        &[
+            "login",
+            "--issuer",
+            &s.uri(),
+            "--client-id",
+            "cli",
+            "--no-qr",
+        ],
+        TestIo::new().terminal(),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains('\x1b'), "{}", r.stderr);
+    assert!(!r.stderr.contains('▀'), "--no-qr");
+}
+
+#[test]
+fn login_needs_an_issuer_and_refuses_http_before_any_traffic() {
+    let h = Harness::new();
+    let r = h.run(&["login"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .starts_with("vmauth: error: login needs --issuer URL"),
+        "{}",
+        r.stderr
+    );
+    let r = h.run(&[
+        "login",
+        "--issuer",
+        "http://idp.example.com",
+        "--client-id",
+        "cli",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("requires https"), "{}", r.stderr);
+}
+
+#[test]
+fn token_serves_the_cached_token_without_the_network() {
+    let h = Harness::new();
+    // An issuer nobody listens on: any network use would fail.
+    h.store("http://127.0.0.1:9", "at-cached", Some("rt"), 3600);
+    let r = h.run(&["token"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "at-cached\n", "")
+    );
+}
+
+#[test]
+fn token_refreshes_when_less_than_min_ttl_is_left() {
+    let h = Harness::new();
+    let s = idp();
+    h.store(&s.uri(), "at-old", Some("rt-old"), 100);
+    // 100 s left: enough for the default 60 s.
+    assert_eq!(h.run(&["token"]).stdout, "at-old\n");
+    assert_eq!(requests(&s, "/token"), 0);
+    // Not enough for 5 minutes: refreshed, saved, and the new expiry is by the fake clock.
+    let r = h.run(&["token", "--min-ttl", "5m"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-refreshed\n"), "{r:?}");
+    assert_eq!(requests(&s, "/token"), 1);
+    let entry = &h.credentials()["credentials"][&format!("{}|cli", s.uri())];
+    assert_eq!(entry["refresh_token"], "rt-2");
+    assert_eq!(
+        entry["expires_at"],
+        crate::credential::timestamp::format(NOW + 300)
+    );
+    // Time passes on the fake clock: 250 s later, 50 s are left, below the default.
+    h.clock.advance(Duration::from_secs(250));
+    assert_eq!(h.run(&["token"]).stdout, "at-refreshed\n");
+    assert_eq!(requests(&s, "/token"), 2, "refreshed again");
+}
+
+#[test]
+fn token_without_a_usable_login_exits_4_and_names_the_fix() {
+    let h = Harness::new();
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 4);
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "vmauth: error: not logged in; run: vmauth login --issuer URL --client-id ID\n"
+    );
+    h.store("https://idp.example.com", "at", None, -10);
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 4);
+    assert!(
+        r.stderr.contains("the access token has expired and there is no refresh token; run: vmauth login --issuer https://idp.example.com --client-id cli"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_token_quietly() {
+    let h = Harness::new();
+    h.store("http://127.0.0.1:9", "at-cached", None, 3600);
+    let r = h.run_with(&["token"], TestIo::new().broken_stdout());
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn status_json_goes_to_stdout_and_human_text_to_stderr() {
+    let h = Harness::new();
+    let key = h.store("https://idp.example.com", "at", Some("rt"), 125);
+    let r = h.run(&["status", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stderr, "");
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let login = &doc["logins"][0];
+    assert_eq!(login["key"], key);
+    assert_eq!(login["expires_in"], 125, "by the fake clock");
+    assert_eq!(login["valid"], true);
+    assert_eq!(login["store"], "file");
+    let r = h.run(&["status"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+    assert!(
+        r.stderr.contains("* https://idp.example.com (client cli)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(in 2m 05s)"), "{}", r.stderr);
+    // Expired and without refresh token: exit 4.
+    h.store("https://idp.example.com", "at", None, -1);
+    let r = h.run(&["status"]);
+    assert_eq!(r.code, 4);
+    assert!(r.stderr.contains("expired 1s ago"), "{}", r.stderr);
+}
+
+#[test]
+fn logout_revokes_and_removes_the_login() {
+    let h = Harness::new();
+    let s = idp();
+    h.store(&s.uri(), "at", Some("rt"), 3600);
+    let r = h.run(&["logout"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("refresh token revoked, access token revoked, removed locally"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&s, "/revoke"), 2);
+    assert_eq!(h.credentials()["credentials"], json!({}));
+    let r = h.run(&["logout"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (0, "Not logged in; nothing to remove.\n")
+    );
+}
+
+#[test]
+fn client_secret_is_read_from_stdin_through_io() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(header_exists("authorization"))
+            .and(body_string_contains("grant_type=client_credentials"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "cc-token", "token_type": "Bearer", "expires_in": 600,
+            })))
+            .mount(&s)
+            .await;
+        s
+    });
+    let args = [
+        "token",
+        "--client-credentials",
+        "--issuer",
+        &s.uri(),
+        "--client-id",
+        "cli",
+        "--client-secret-stdin",
+    ];
+    let r = h.run_with(&args, TestIo::new().stdin("s3cret\n"));
+    assert_eq!((r.code, r.stdout.as_str()), (0, "cc-token\n"), "{r:?}");
+    let got = rt().block_on(s.received_requests()).unwrap();
+    let auth = got
+        .iter()
+        .find(|r| r.url.path() == "/token")
+        .and_then(|r| r.headers.get("authorization"))
+        .map(|v| v.to_str().unwrap().to_string());
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD.encode("cli:s3cret");
+    assert_eq!(auth, Some(format!("Basic {expected}")));
+    // An empty stdin is a missing secret, named with its fixes.
+    let h = Harness::new();
+    let r = h.run_with(&args, TestIo::new());
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("the client secret is empty"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn usage_errors_and_help_go_through_io() {
+    let h = Harness::new();
+    let r = h.run(&["--help"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains("Environment:\n  VMAUTH_ISSUER"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("VMAUTH_HELPER_TIMEOUT"), "{}", r.stdout);
+    assert_eq!(r.stderr, "");
+    let r = h.run(&["token", "--bogus"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--bogus"), "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+}

@@ -1,0 +1,246 @@
+//! The data model: which login ([`LoginId`], its cache key) and what is stored for
+//! it ([`Credential`]), in the ValidMind library's entry format plus vmauth's fields.
+//! Normalisation follows the ValidMind library so both tools find the same login.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::oidc::client_auth::{AssertionAudience, Method};
+pub use crate::secret::Secret;
+
+/// Trim whitespace and strip matching wrapping quotes, repeatedly:
+/// `' "x" '` becomes `x`.
+pub fn normalize(value: &str) -> String {
+    let mut s = value.trim();
+    loop {
+        let stripped = ['"', '\'']
+            .iter()
+            .find_map(|q| s.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)));
+        match stripped {
+            Some(inner) if s.len() >= 2 => s = inner.trim(),
+            _ => return s.to_string(),
+        }
+    }
+}
+
+/// [`normalize`], then drop trailing slashes: `"https://idp/"` is `https://idp`.
+pub fn normalize_issuer(value: &str) -> String {
+    normalize(value).trim_end_matches('/').to_string()
+}
+
+/// Scopes given space- or comma-separated; duplicates removed, order kept.
+pub fn parse_scopes(value: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(normalize)
+        .filter(|s| !s.is_empty())
+    {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Which login: issuer, client and audience. Its cache key is the ValidMind
+/// library's `issuer|client_id[|audience]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginId {
+    /// The issuer, normalised (no trailing slash).
+    pub issuer: String,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// The API audience, part of the key when set.
+    pub audience: Option<String>,
+}
+
+impl LoginId {
+    /// Normalises each part; empty parts are rejected with the flag and variable to set.
+    pub fn new(issuer: &str, client_id: &str, audience: Option<&str>) -> Result<LoginId> {
+        let issuer = normalize_issuer(issuer);
+        let client_id = normalize(client_id);
+        if issuer.is_empty() {
+            return Err(Error::usage(
+                "no issuer given; pass --issuer URL or set VMAUTH_ISSUER",
+            ));
+        }
+        if client_id.is_empty() {
+            return Err(Error::usage(
+                "no client id given; pass --client-id ID or set VMAUTH_CLIENT_ID",
+            ));
+        }
+        if client_id.contains('|') || issuer.contains('|') {
+            return Err(Error::usage(
+                "issuer and client id must not contain '|'; check --issuer and --client-id",
+            ));
+        }
+        let audience = audience.map(normalize).filter(|a| !a.is_empty());
+        Ok(LoginId {
+            issuer,
+            client_id,
+            audience,
+        })
+    }
+
+    /// Recover issuer / client / audience from a cache key (`a|b[|c]`).
+    pub fn from_key(key: &str) -> LoginId {
+        let mut parts = key.splitn(3, '|');
+        LoginId {
+            issuer: parts.next().unwrap_or_default().to_string(),
+            client_id: parts.next().unwrap_or_default().to_string(),
+            audience: parts.next().map(str::to_string),
+        }
+    }
+
+    /// The ValidMind library's cache key: `issuer|client_id[|audience]`.
+    pub fn cache_key(&self) -> String {
+        match &self.audience {
+            Some(aud) => format!("{}|{}|{}", self.issuer, self.client_id, aud),
+            None => format!("{}|{}", self.issuer, self.client_id),
+        }
+    }
+
+    /// The `vmauth login …` command line that recreates this login (for error messages).
+    pub fn login_hint(&self) -> String {
+        let mut s = format!(
+            "vmauth login --issuer {} --client-id {}",
+            self.issuer, self.client_id
+        );
+        if let Some(aud) = &self.audience {
+            s.push_str(&format!(" --audience {aud}"));
+        }
+        s
+    }
+}
+
+/// One stored login, in the ValidMind library's entry format plus vmauth's fields.
+/// Unknown fields are kept (`extra`) so other tools' additions survive a rewrite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credential {
+    /// The issuer the login belongs to.
+    pub issuer: String,
+    /// The OAuth client.
+    pub client_id: String,
+    /// The API audience asked for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The access token.
+    pub access_token: Secret,
+    /// The refresh token, if the provider issued one.
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    /// The OpenID Connect ID token, if any.
+    #[serde(default)]
+    pub id_token: Option<Secret>,
+    /// Absolute expiry of the access token (RFC 3339 UTC in the file).
+    #[serde(with = "timestamp")]
+    pub expires_at: i64,
+    /// Scopes granted, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// `Bearer`, as the token response said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// RFC 8707 resources asked for at login (sent again on refresh).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
+    /// Scopes asked for at login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_scope: Option<String>,
+    /// Set for client-credentials logins: how to get the next token (never the secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_credentials: Option<ClientSettings>,
+    /// Set for device logins of confidential clients (Google's device clients need
+    /// a secret): how the client authenticates on refresh (never the secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<ClientSettings>,
+    /// Fields vmauth does not know (other tools'), kept as they are.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// How a confidential client authenticates; paths only, never secrets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSettings {
+    /// The client authentication method.
+    pub auth: Method,
+    /// A file holding the client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<String>,
+    /// A PEM private key for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// The `kid` of assertions signed with `private_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// A file holding a ready-made client assertion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion_file: Option<String>,
+    /// What signed assertions name as `aud` (the token endpoint when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion_audience: Option<AssertionAudience>,
+}
+
+impl Credential {
+    /// Seconds of validity left at `now` (negative when expired).
+    pub fn ttl(&self, now: i64) -> i64 {
+        self.expires_at.saturating_sub(now)
+    }
+
+    /// Whether this is a client-credentials login (renewed by a new request).
+    pub fn is_client_credentials(&self) -> bool {
+        self.client_credentials.is_some()
+    }
+
+    /// The scopes asked for at login, as a list.
+    pub fn requested_scopes(&self) -> Vec<String> {
+        self.requested_scope
+            .as_deref()
+            .map(parse_scopes)
+            .unwrap_or_default()
+    }
+}
+
+/// RFC 3339 timestamps in the file; Python-style naive ISO times read as UTC.
+pub mod timestamp {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    /// Unix seconds as RFC 3339 UTC (`2030-01-01T00:00:00Z`).
+    pub fn format(unix: i64) -> String {
+        OffsetDateTime::from_unix_timestamp(unix)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+    }
+
+    /// RFC 3339, or an ISO time without offset (read as UTC), to Unix seconds.
+    pub fn parse(s: &str) -> Option<i64> {
+        let s = s.trim();
+        OffsetDateTime::parse(s, &Rfc3339)
+            .or_else(|_| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339))
+            .ok()
+            .map(|t| t.unix_timestamp())
+    }
+
+    /// serde: write as RFC 3339.
+    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*v))
+    }
+
+    /// A missing or unreadable expiry counts as expired (0), as in the ValidMind library.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        Ok(match Option::<serde_json::Value>::deserialize(d)? {
+            Some(serde_json::Value::String(s)) => parse(&s).unwrap_or(0),
+            Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0),
+            _ => 0,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "credential_tests.rs"]
+mod tests;

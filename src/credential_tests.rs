@@ -1,0 +1,90 @@
+use super::*;
+
+#[test]
+fn normalize_strips_whitespace_and_wrapping_quotes_repeatedly() {
+    assert_eq!(normalize("  \"'abc'\"  "), "abc");
+    assert_eq!(normalize("\" x \""), "x");
+    assert_eq!(normalize("'unbalanced\""), "'unbalanced\"");
+    assert_eq!(normalize("\""), "\"");
+    assert_eq!(normalize("''"), "");
+}
+
+#[test]
+fn issuer_trailing_slash_is_the_same_login() {
+    let a = LoginId::new("\"https://idp/\"", "cli", None).unwrap();
+    let b = LoginId::new("https://idp", " cli ", Some("")).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.cache_key(), "https://idp|cli");
+}
+
+#[test]
+fn audience_is_part_of_the_key() {
+    let a = LoginId::new("https://idp", "cli", Some("'https://api'")).unwrap();
+    assert_eq!(a.cache_key(), "https://idp|cli|https://api");
+    assert!(a.login_hint().ends_with("--audience https://api"));
+}
+
+#[test]
+fn keys_round_trip() {
+    let id = LoginId::from_key("https://i|c|https://api");
+    assert_eq!(id.audience.as_deref(), Some("https://api"));
+    assert_eq!(id.cache_key(), "https://i|c|https://api");
+    assert_eq!(LoginId::from_key("https://i|c").audience, None);
+}
+
+#[test]
+fn missing_parts_name_the_flag() {
+    let e = LoginId::new(" ", "cli", None).unwrap_err();
+    assert!(e.message().contains("--issuer"));
+    assert_eq!(e.exit_code(), 2);
+    let e = LoginId::new("https://idp", "''", None).unwrap_err();
+    assert!(e.message().contains("--client-id"));
+}
+
+#[test]
+fn scopes_split_on_space_and_comma() {
+    assert_eq!(
+        parse_scopes("openid, profile  api,openid"),
+        vec!["openid", "profile", "api"]
+    );
+}
+
+#[test]
+fn secrets_do_not_show_in_debug() {
+    let c: Credential = serde_json::from_str(
+        r#"{"issuer":"https://i","client_id":"c","access_token":"AT-123","refresh_token":"RT-456","id_token":null,"expires_at":"2030-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains("AT-123") && !dbg.contains("RT-456"), "{dbg}");
+}
+
+#[test]
+fn timestamps_read_validmind_formats() {
+    assert_eq!(timestamp::parse("2030-01-01T00:00:00Z"), Some(1893456000));
+    assert_eq!(
+        timestamp::parse("2030-01-01T00:00:00.123456+00:00"),
+        Some(1893456000)
+    );
+    assert_eq!(timestamp::parse("2030-01-01T00:00:00"), Some(1893456000));
+    assert_eq!(timestamp::parse("tomorrow"), None);
+    assert_eq!(timestamp::format(1893456000), "2030-01-01T00:00:00Z");
+}
+
+#[test]
+fn unknown_fields_survive() {
+    let json = r#"{"issuer":"https://i","client_id":"c","access_token":"a","refresh_token":null,"id_token":null,"expires_at":"bad","nb_field":{"x":1}}"#;
+    let c: Credential = serde_json::from_str(json).unwrap();
+    assert_eq!(c.expires_at, 0);
+    let back = serde_json::to_value(&c).unwrap();
+    assert_eq!(back["nb_field"]["x"], 1);
+}
+
+#[test]
+fn client_settings_keep_their_stored_form() {
+    let json = r#"{"auth":"private_key_jwt","private_key":"/k.pem","assertion_audience":"issuer"}"#;
+    let s: ClientSettings = serde_json::from_str(json).unwrap();
+    assert_eq!(s.auth, Method::PrivateKeyJwt);
+    assert_eq!(s.assertion_audience, Some(AssertionAudience::Issuer));
+    assert_eq!(serde_json::to_string(&s).unwrap(), json);
+}

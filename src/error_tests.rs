@@ -1,0 +1,46 @@
+use super::*;
+
+#[test]
+fn exit_codes_are_stable() {
+    assert_eq!(Error::usage("x").exit_code(), 2);
+    assert_eq!(Error::auth_required("x").exit_code(), 4);
+    assert_eq!(Error::not_completed("x").exit_code(), 5);
+    assert_eq!(Error::interrupted().exit_code(), 130);
+    assert_eq!(Error::idp("x").exit_code(), 1);
+    assert_eq!(Error::storage("x").exit_code(), 1);
+}
+
+#[test]
+fn messages_are_one_line_without_control_characters() {
+    let e = Error::idp("bad\nthing\x1b[2J  here\r\n");
+    assert_eq!(e.message(), "bad thing[2J here");
+}
+
+#[test]
+fn context_keeps_the_kind_and_the_cause() {
+    let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe closed");
+    let e = Error::io("write the token to stdout", io).context("token");
+    assert_eq!(e.kind(), Kind::Storage);
+    assert_eq!(
+        e.message(),
+        "token: cannot write the token to stdout: pipe closed"
+    );
+    assert!(e.is_broken_pipe());
+    assert!(!Error::storage("x").is_broken_pipe());
+    assert_eq!(e.with_kind(Kind::Usage).exit_code(), 2);
+}
+
+#[test]
+fn terminal_text_loses_escapes_and_bidi_overrides() {
+    assert_eq!(
+        terminal_safe("a\x1b]0;PWNED\x07b\nc\u{202E}d"),
+        "a]0;PWNEDb\ncd"
+    );
+    assert_eq!(one_line("AB\u{200B}CD"), "ABCD");
+}
+
+#[test]
+fn server_text_is_truncated() {
+    assert_eq!(from_server("abcdef", 3), "abc…");
+    assert_eq!(from_server("abc", 3), "abc");
+}

@@ -1,0 +1,160 @@
+//! The I/O seam: standard output, standard error and standard input, and whether
+//! each is a terminal. Every command writes through an [`Io`], so commands run
+//! in-process in tests with [`TestIo`] capturing what they print.
+//!
+//! Stdout carries only a command's product (a token, JSON); everything for humans
+//! goes to stderr through [`crate::ui::Ui`].
+
+use std::io::{IsTerminal, Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::error::{Error, Result};
+
+type Writer = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// Standard streams and their terminal flags. Cheap to clone (shared handles).
+#[derive(Clone)]
+pub struct Io {
+    stdout: Writer,
+    stderr: Writer,
+    stdin: Arc<Mutex<Box<dyn Read + Send>>>,
+    /// stdout is a terminal.
+    pub stdout_tty: bool,
+    /// stderr is a terminal (spinner, QR code by default, styling).
+    pub stderr_tty: bool,
+    /// The process's own stderr, so a progress spinner may draw on it directly.
+    system: bool,
+}
+
+fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Io {
+    /// The process's standard streams.
+    pub fn system() -> Io {
+        Io {
+            stdout_tty: std::io::stdout().is_terminal(),
+            stderr_tty: std::io::stderr().is_terminal(),
+            stdout: Arc::new(Mutex::new(Box::new(std::io::stdout()))),
+            stderr: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
+            stdin: Arc::new(Mutex::new(Box::new(std::io::stdin()))),
+            system: true,
+        }
+    }
+
+    /// Write a command's product to stdout and flush it. A failure keeps its
+    /// `std::io::Error` as the cause (see [`Error::is_broken_pipe`]).
+    pub fn out(&self, bytes: &[u8]) -> Result<()> {
+        let mut out = lock(&self.stdout);
+        out.write_all(bytes)
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::io("write to stdout", e))
+    }
+
+    /// Write text for humans to stderr. Failures are ignored: there is nowhere
+    /// left to report them.
+    pub fn err(&self, text: &str) {
+        let mut err = lock(&self.stderr);
+        let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
+    }
+
+    /// Read standard input to its end, at most `limit` bytes, as UTF-8.
+    pub fn read_stdin(&self, limit: u64) -> std::io::Result<String> {
+        let mut s = String::new();
+        lock(&self.stdin)
+            .by_ref()
+            .take(limit)
+            .read_to_string(&mut s)?;
+        Ok(s)
+    }
+
+    /// Whether stderr is the process's own (a spinner may draw on it directly).
+    pub(crate) fn is_system(&self) -> bool {
+        self.system
+    }
+}
+
+/// A shared in-memory buffer that a test reads after the command ran.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.0)).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        lock(&self.0).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A stdout whose reader has gone away (`vmauth token | head -c0`).
+struct BrokenPipe;
+
+impl Write for BrokenPipe {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+}
+
+/// Builds an [`Io`] for tests: captured stdout and stderr, a given stdin, and
+/// chosen terminal flags (none are terminals by default).
+#[derive(Default)]
+pub struct TestIo {
+    stdin: Vec<u8>,
+    stdout_tty: bool,
+    stderr_tty: bool,
+    broken_stdout: bool,
+}
+
+impl TestIo {
+    /// Captured streams, empty stdin, no terminals.
+    pub fn new() -> TestIo {
+        TestIo::default()
+    }
+    /// Standard input holds `text`.
+    pub fn stdin(mut self, text: &str) -> TestIo {
+        self.stdin = text.as_bytes().to_vec();
+        self
+    }
+    /// Pretend stderr (and stdout) are terminals.
+    pub fn terminal(mut self) -> TestIo {
+        self.stdout_tty = true;
+        self.stderr_tty = true;
+        self
+    }
+    /// Every write to stdout fails with a broken pipe.
+    pub fn broken_stdout(mut self) -> TestIo {
+        self.broken_stdout = true;
+        self
+    }
+    /// The [`Io`], and the captured stdout and stderr.
+    pub fn build(self) -> (Io, Captured, Captured) {
+        let (out, err) = (Captured::default(), Captured::default());
+        let stdout: Box<dyn Write + Send> = if self.broken_stdout {
+            Box::new(BrokenPipe)
+        } else {
+            Box::new(out.clone())
+        };
+        let io = Io {
+            stdout: Arc::new(Mutex::new(stdout)),
+            stderr: Arc::new(Mutex::new(Box::new(err.clone()))),
+            stdin: Arc::new(Mutex::new(Box::new(std::io::Cursor::new(self.stdin)))),
+            stdout_tty: self.stdout_tty,
+            stderr_tty: self.stderr_tty,
+            system: false,
+        };
+        (io, out, err)
+    }
+}

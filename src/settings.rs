@@ -1,0 +1,628 @@
+//! The settings layer: the only code that reads the environment. It resolves
+//! every setting of a command from the parsed flags ([`crate::cli`]) and an
+//! [`Env`], in one order: flags > `VMAUTH_*` > `VM_OIDC_*` (the ValidMind
+//! library's names) > built-in defaults. (Config-file profiles will slot in
+//! between the environment and the defaults.)
+//!
+//! Issuer, client id and audience always come together from one source: the
+//! first of the flags, the `VMAUTH_*` variables and the `VM_OIDC_*` variables
+//! that names an issuer or a client id supplies all three, so a login is never
+//! assembled from pieces of different configurations.
+//!
+//! Every variable vmauth reads is listed once in [`ENV_VARS`]; that registry
+//! generates the "Environment" part of `--help`, and a test checks that README.md
+//! documents each one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::cli::{
+    AssertionAudienceChoice, Cli, ClientAuthArgs, ClientAuthChoice, Command, RequestArgs, Selector,
+    StoreChoice, parse_duration_secs,
+};
+use crate::credential::{LoginId, normalize, parse_scopes};
+use crate::error::{Error, Result};
+use crate::oidc::client_auth::{AssertionAudience, Method};
+use crate::secret::Secret;
+
+/// Reads environment variables. Injected so tests can use a fake environment.
+pub trait Env {
+    /// The variable's value, if set and valid Unicode.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// A fixed environment, for tests.
+#[derive(Debug, Clone, Default)]
+pub struct MapEnv(pub std::collections::BTreeMap<String, String>);
+
+impl MapEnv {
+    /// An environment holding `pairs`.
+    pub fn new(pairs: &[(&str, &str)]) -> MapEnv {
+        MapEnv(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+}
+
+impl Env for MapEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+/// One environment variable vmauth reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    /// Its name.
+    pub name: &'static str,
+    /// What it means, for `--help` and the documentation.
+    pub meaning: &'static str,
+    /// The value used when it is unset, if there is one worth naming.
+    pub default: Option<&'static str>,
+}
+
+macro_rules! env_vars {
+    ($($(#[$doc:meta])* $id:ident = $name:literal, $meaning:literal, $default:expr;)*) => {
+        /// The environment variables, one constant each.
+        pub mod vars {
+            use super::EnvVar;
+            $($(#[$doc])* pub const $id: EnvVar = EnvVar { name: $name, meaning: $meaning, default: $default };)*
+        }
+        /// Every environment variable vmauth reads, in `--help` order.
+        pub const ENV_VARS: &[EnvVar] = &[$(vars::$id),*];
+    };
+}
+
+env_vars! {
+    /// `--issuer`.
+    ISSUER = "VMAUTH_ISSUER", "issuer URL, as --issuer (taken together with VMAUTH_CLIENT_ID and VMAUTH_AUDIENCE)", None;
+    /// `--client-id`.
+    CLIENT_ID = "VMAUTH_CLIENT_ID", "OAuth client id, as --client-id", None;
+    /// `--audience`.
+    AUDIENCE = "VMAUTH_AUDIENCE", "API audience, as --audience", None;
+    /// `--scope`.
+    SCOPE = "VMAUTH_SCOPE", "scopes, as --scope", Some("openid profile email offline_access (device login)");
+    /// The ValidMind library's issuer.
+    VM_ISSUER = "VM_OIDC_ISSUER", "the ValidMind library's issuer, used when neither flags nor VMAUTH_ISSUER/VMAUTH_CLIENT_ID name a login", None;
+    /// The ValidMind library's client id.
+    VM_CLIENT_ID = "VM_OIDC_CLIENT_ID", "the ValidMind library's client id (with VM_OIDC_ISSUER)", None;
+    /// The ValidMind library's audience.
+    VM_AUDIENCE = "VM_OIDC_AUDIENCE", "the ValidMind library's audience (with VM_OIDC_ISSUER)", None;
+    /// The ValidMind library's scopes.
+    VM_SCOPE = "VM_OIDC_SCOPE", "the ValidMind library's scopes, used when VMAUTH_SCOPE is unset", None;
+    /// `--store`.
+    STORE = "VMAUTH_STORE", "where credentials live, as --store", Some("auto");
+    /// The ValidMind library's "do not persist".
+    NO_PERSIST = "VM_OIDC_NO_PERSIST", "1, true or yes: the same as --store memory, unless --store or VMAUTH_STORE is given", None;
+    /// `--min-ttl`.
+    MIN_TTL = "VMAUTH_MIN_TTL", "refresh when less than this is left, as --min-ttl", Some("60");
+    /// `--client-credentials`.
+    GRANT = "VMAUTH_GRANT", "client_credentials: the same as --client-credentials (device_code: the device flow)", Some("device_code");
+    /// `--client-auth`.
+    CLIENT_AUTH = "VMAUTH_CLIENT_AUTH", "client authentication method, as --client-auth", None;
+    /// The client secret (never an argument).
+    CLIENT_SECRET = "VMAUTH_CLIENT_SECRET", "the client secret for client_secret_basic / client_secret_post", None;
+    /// `--client-secret-file`.
+    CLIENT_SECRET_FILE = "VMAUTH_CLIENT_SECRET_FILE", "a file holding the client secret, as --client-secret-file", None;
+    /// `--private-key`.
+    PRIVATE_KEY = "VMAUTH_PRIVATE_KEY", "PEM private key for private_key_jwt, as --private-key", None;
+    /// `--key-id`.
+    KEY_ID = "VMAUTH_KEY_ID", "kid of signed assertions, as --key-id", None;
+    /// `--client-assertion-file`.
+    CLIENT_ASSERTION_FILE = "VMAUTH_CLIENT_ASSERTION_FILE", "a ready-made client assertion, as --client-assertion-file", None;
+    /// `--assertion-audience`.
+    ASSERTION_AUDIENCE = "VMAUTH_ASSERTION_AUDIENCE", "aud of signed assertions, as --assertion-audience", Some("token-endpoint");
+    /// The credentials file.
+    CREDENTIALS_FILE = "VMAUTH_CREDENTIALS_FILE", "the credentials file, shared with the ValidMind library", Some("~/.validmind/credentials.json");
+    /// vmauth's own state directory.
+    CONFIG_DIR = "VMAUTH_CONFIG_DIR", "vmauth's own state (current login, store choice, locks)", Some("the platform config directory, ~/.config/vmauth on Linux");
+    /// The credential helper program.
+    CREDENTIAL_HELPER = "VMAUTH_CREDENTIAL_HELPER", "the program behind --store helper (protocol in README.md)", None;
+    /// The credential helper's time limit.
+    HELPER_TIMEOUT = "VMAUTH_HELPER_TIMEOUT", "seconds a credential helper gets per call", Some("10");
+    /// The keychain item size.
+    KEYRING_MAX_ITEM = "VMAUTH_KEYRING_MAX_ITEM", "bytes per keychain item before a value is split", Some("2560 on Windows, 16384 elsewhere");
+    /// No styling.
+    NO_COLOR = "NO_COLOR", "any non-empty value: no ANSI styling", None;
+}
+
+/// The "Environment" part of `vmauth --help`, generated from [`ENV_VARS`].
+pub fn env_help() -> String {
+    let mut out = String::from("Environment:\n");
+    for v in ENV_VARS {
+        out.push_str("  ");
+        out.push_str(v.name);
+        out.push_str("\n      ");
+        out.push_str(v.meaning);
+        if let Some(d) = v.default {
+            out.push_str(" [default: ");
+            out.push_str(d);
+            out.push(']');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Default scopes requested by `vmauth login`.
+pub const DEFAULT_SCOPE: &str = "openid profile email offline_access";
+/// Default `--min-ttl`, in seconds.
+pub const DEFAULT_MIN_TTL: u64 = 60;
+/// Every keychain call gives up after this long.
+pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
+/// A credential helper gets this long per operation, unless `VMAUTH_HELPER_TIMEOUT` says otherwise.
+pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads registered variables only; empty values count as unset.
+struct Vars<'a>(&'a dyn Env);
+
+impl Vars<'_> {
+    fn get(&self, v: EnvVar) -> Option<String> {
+        self.0.var(v.name).filter(|s| !s.trim().is_empty())
+    }
+
+    fn path(&self, v: EnvVar) -> Option<PathBuf> {
+        self.0
+            .var(v.name)
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    }
+
+    /// A value of a clap `ValueEnum`, with an error naming the variable.
+    fn choice<T: ValueEnum>(&self, v: EnvVar) -> Result<Option<T>> {
+        let Some(raw) = self.get(v) else {
+            return Ok(None);
+        };
+        T::from_str(raw.trim(), false).map(Some).map_err(|_| {
+            let names: Vec<String> = T::value_variants()
+                .iter()
+                .filter_map(|x| x.to_possible_value().map(|p| p.get_name().to_string()))
+                .collect();
+            Error::usage(format!(
+                "{}={raw:?} is not valid; use one of: {}",
+                v.name,
+                names.join(", ")
+            ))
+        })
+    }
+}
+
+/// A file or directory location, and whether it is vmauth's default one (which
+/// vmauth may create and tighten) rather than one the user named (never chmod-ed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The path.
+    pub path: PathBuf,
+    /// vmauth's default location, not one the user named.
+    pub own: bool,
+}
+
+/// Settings every command has.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// `--store`, `VMAUTH_STORE`, `VM_OIDC_NO_PERSIST`, else auto.
+    pub store: StoreChoice,
+    /// The credentials file.
+    pub credentials_file: Location,
+    /// vmauth's config (state) directory.
+    pub config_dir: Location,
+    /// `NO_COLOR`.
+    pub no_color: bool,
+    /// Keychain item size limit (`None`: the platform's default).
+    pub keyring_max_item: Option<usize>,
+    /// Keychain call time limit.
+    pub keyring_timeout: Duration,
+    /// The credential helper program.
+    pub helper: Option<String>,
+    /// Time limit per credential-helper call.
+    pub helper_timeout: Duration,
+}
+
+/// What to ask the identity provider for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// Scopes from `--scope`, `VMAUTH_SCOPE` or `VM_OIDC_SCOPE` (`None`: not given).
+    pub scopes: Option<Vec<String>>,
+    /// RFC 8707 resources, each an absolute URI.
+    pub resources: Vec<String>,
+    /// `--scope`, `VMAUTH_SCOPE` or `--resource` was given: a client-credentials
+    /// token must be for exactly these.
+    pub explicit: bool,
+}
+
+impl Request {
+    /// The scopes, or `default` (space-separated) when none were given.
+    pub fn scopes_or(&self, default: &str) -> Vec<String> {
+        self.scopes.clone().unwrap_or_else(|| parse_scopes(default))
+    }
+}
+
+/// How the client authenticates, as far as flags and environment say.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInput {
+    /// Use the client credentials grant (`--client-credentials`, `VMAUTH_GRANT`).
+    pub client_credentials: bool,
+    /// `--client-auth`.
+    pub method: Option<Method>,
+    /// `--client-secret-file`.
+    pub secret_file: Option<PathBuf>,
+    /// `--client-secret-stdin`.
+    pub secret_stdin: bool,
+    /// `VMAUTH_CLIENT_SECRET`.
+    pub secret_env: Option<Secret>,
+    /// `--private-key`.
+    pub private_key: Option<PathBuf>,
+    /// `--key-id`.
+    pub key_id: Option<String>,
+    /// `--client-assertion-file`.
+    pub assertion_file: Option<PathBuf>,
+    /// `--assertion-audience`.
+    pub assertion_audience: Option<AssertionAudience>,
+}
+
+impl ClientInput {
+    /// A credential source was named (secret file, stdin, key, assertion file):
+    /// it replaces what an earlier login stored, as a whole.
+    pub fn names_a_source(&self) -> bool {
+        self.secret_file.is_some()
+            || self.secret_stdin
+            || self.private_key.is_some()
+            || self.assertion_file.is_some()
+    }
+
+    /// Client authentication was asked for at all (a method or a source; the
+    /// secret variable alone never makes a device login confidential).
+    pub fn requested(&self) -> bool {
+        self.method.is_some() || self.names_a_source()
+    }
+}
+
+/// `vmauth login`.
+#[derive(Debug, Clone)]
+pub struct LoginSettings {
+    /// The login to create.
+    pub login: Option<LoginId>,
+    /// Scopes and resources.
+    pub request: Request,
+    /// Client authentication.
+    pub client: ClientInput,
+    /// `--qr` (`Some(true)`), `--no-qr` (`Some(false)`), else by terminal.
+    pub qr: Option<bool>,
+    /// `--open`.
+    pub open: bool,
+}
+
+/// `vmauth token`.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// The login named by flags or environment (else the current one).
+    pub login: Option<LoginId>,
+    /// Scopes and resources (client credentials).
+    pub request: Request,
+    /// Client authentication.
+    pub client: ClientInput,
+    /// Refresh when less than this many seconds are left.
+    pub min_ttl: i64,
+}
+
+/// `vmauth status`.
+#[derive(Debug, Clone)]
+pub struct StatusSettings {
+    /// The login named by flags or environment (else the current one).
+    pub login: Option<LoginId>,
+    /// `--json`.
+    pub json: bool,
+    /// `--all`.
+    pub all: bool,
+}
+
+/// `vmauth logout`.
+#[derive(Debug, Clone)]
+pub struct LogoutSettings {
+    /// The login named by flags or environment (else the current one).
+    pub login: Option<LoginId>,
+    /// `--all`.
+    pub all: bool,
+}
+
+/// The resolved settings of one subcommand.
+#[derive(Debug, Clone)]
+pub enum CommandSettings {
+    /// `vmauth login`.
+    Login(LoginSettings),
+    /// `vmauth token`.
+    Token(TokenSettings),
+    /// `vmauth status`.
+    Status(StatusSettings),
+    /// `vmauth logout`.
+    Logout(LogoutSettings),
+}
+
+/// Everything a run of vmauth needs to know, resolved once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Settings of every command.
+    pub common: Common,
+    /// The subcommand's own settings.
+    pub command: CommandSettings,
+}
+
+impl Settings {
+    /// Resolve every setting from the flags and the environment.
+    pub fn resolve(cli: &Cli, env: &dyn Env) -> Result<Settings> {
+        let vars = Vars(env);
+        let common = common(cli, &vars)?;
+        let command = match &cli.command {
+            Command::Login(a) => CommandSettings::Login(LoginSettings {
+                login: login_id(&a.selector, &vars)?,
+                request: request(&a.request, &vars)?,
+                client: client_input(&a.client, &vars)?,
+                qr: if a.no_qr {
+                    Some(false)
+                } else {
+                    a.qr.then_some(true)
+                },
+                open: a.open,
+            }),
+            Command::Token(a) => CommandSettings::Token(TokenSettings {
+                login: login_id(&a.selector, &vars)?,
+                request: request(&a.request, &vars)?,
+                client: client_input(&a.client, &vars)?,
+                min_ttl: min_ttl(a.min_ttl, &vars)?,
+            }),
+            Command::Status(a) => CommandSettings::Status(StatusSettings {
+                login: login_id(&a.selector, &vars)?,
+                json: a.json,
+                all: a.all,
+            }),
+            Command::Logout(a) => CommandSettings::Logout(LogoutSettings {
+                login: if a.all {
+                    None
+                } else {
+                    login_id(&a.selector, &vars)?
+                },
+                all: a.all,
+            }),
+        };
+        Ok(Settings { common, command })
+    }
+
+    /// Whether the command is about to store a new login (so a keychain is
+    /// checked for writes before the identity provider is contacted).
+    pub fn will_write(&self) -> bool {
+        matches!(self.command, CommandSettings::Login(_))
+    }
+}
+
+fn common(cli: &Cli, vars: &Vars) -> Result<Common> {
+    let store = match cli.store {
+        Some(s) => s,
+        None => match vars.choice::<StoreChoice>(vars::STORE)? {
+            Some(s) => s,
+            None if vars.get(vars::NO_PERSIST).is_some_and(|v| {
+                ["1", "true", "yes"].contains(&v.trim().to_ascii_lowercase().as_str())
+            }) =>
+            {
+                StoreChoice::Memory
+            }
+            None => StoreChoice::Auto,
+        },
+    };
+    let home = || {
+        directories::BaseDirs::new()
+            .map(|b| b.home_dir().to_path_buf())
+            .ok_or_else(|| {
+                Error::usage(
+                    "cannot find the home directory; set HOME or VMAUTH_CREDENTIALS_FILE and VMAUTH_CONFIG_DIR",
+                )
+            })
+    };
+    let credentials_file = match vars.path(vars::CREDENTIALS_FILE) {
+        Some(path) => Location { path, own: false },
+        None => Location {
+            path: home()?.join(".validmind").join("credentials.json"),
+            own: true,
+        },
+    };
+    let config_dir = match vars.path(vars::CONFIG_DIR) {
+        Some(path) => Location { path, own: false },
+        None => Location {
+            path: directories::ProjectDirs::from("", "", "vmauth")
+                .map(|d| d.config_dir().to_path_buf())
+                .ok_or_else(|| {
+                    Error::usage("cannot find the config directory; set VMAUTH_CONFIG_DIR")
+                })?,
+            own: true,
+        },
+    };
+    Ok(Common {
+        store,
+        credentials_file,
+        config_dir,
+        no_color: vars
+            .0
+            .var(vars::NO_COLOR.name)
+            .is_some_and(|v| !v.is_empty()),
+        keyring_max_item: vars
+            .get(vars::KEYRING_MAX_ITEM)
+            .and_then(|v| v.trim().parse().ok()),
+        keyring_timeout: KEYRING_TIMEOUT,
+        helper: vars
+            .get(vars::CREDENTIAL_HELPER)
+            .map(|p| p.trim().to_string()),
+        helper_timeout: vars
+            .get(vars::HELPER_TIMEOUT)
+            .and_then(|v| v.trim().parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(HELPER_TIMEOUT),
+    })
+}
+
+/// Issuer, client id and audience, all three from the first source that names an
+/// issuer or a client id: the flags, else `VMAUTH_*`, else `VM_OIDC_*`.
+fn login_id(sel: &Selector, vars: &Vars) -> Result<Option<LoginId>> {
+    let flag = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let sources = [
+        (
+            "--issuer",
+            "--client-id",
+            flag(&sel.issuer),
+            flag(&sel.client_id),
+            flag(&sel.audience),
+        ),
+        (
+            vars::ISSUER.name,
+            vars::CLIENT_ID.name,
+            vars.get(vars::ISSUER),
+            vars.get(vars::CLIENT_ID),
+            vars.get(vars::AUDIENCE),
+        ),
+        (
+            vars::VM_ISSUER.name,
+            vars::VM_CLIENT_ID.name,
+            vars.get(vars::VM_ISSUER),
+            vars.get(vars::VM_CLIENT_ID),
+            vars.get(vars::VM_AUDIENCE),
+        ),
+    ];
+    if flag(&sel.audience).is_some()
+        && flag(&sel.issuer).is_none()
+        && flag(&sel.client_id).is_none()
+    {
+        return Err(Error::usage(
+            "--audience was given without --issuer and --client-id; give all of them (issuer, client id and audience are taken together)",
+        ));
+    }
+    for (issuer_name, client_name, issuer, client, audience) in sources {
+        match (issuer, client) {
+            (None, None) => continue,
+            (Some(i), Some(c)) => return LoginId::new(&i, &c, audience.as_deref()).map(Some),
+            (Some(_), None) => {
+                return Err(Error::usage(format!(
+                    "{issuer_name} was given without {client_name}; give both (or neither, for the current login)"
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(Error::usage(format!(
+                    "{client_name} was given without {issuer_name}; give both (or neither, for the current login)"
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn request(args: &RequestArgs, vars: &Vars) -> Result<Request> {
+    let explicit_scope = args
+        .scope
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| vars.get(vars::SCOPE));
+    let scope = explicit_scope.clone().or_else(|| vars.get(vars::VM_SCOPE));
+    let mut resources = Vec::new();
+    for r in args.resource.iter().map(|r| normalize(r)) {
+        if r.is_empty() {
+            continue;
+        }
+        if url::Url::parse(&r).is_err() {
+            return Err(Error::usage(format!(
+                "--resource {r:?} is not an absolute URI (RFC 8707); use e.g. https://api.example.com"
+            )));
+        }
+        resources.push(r);
+    }
+    Ok(Request {
+        scopes: scope.as_deref().map(parse_scopes),
+        explicit: explicit_scope.is_some() || !resources.is_empty(),
+        resources,
+    })
+}
+
+fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
+    if args.client_secret.is_some() {
+        return Err(Error::usage(
+            "--client-secret is not accepted: secrets on the command line leak into ps and shell history; set VMAUTH_CLIENT_SECRET, or use --client-secret-file PATH or --client-secret-stdin",
+        ));
+    }
+    let client_credentials = args.client_credentials
+        || match vars.get(vars::GRANT).as_deref().map(str::trim) {
+            None | Some("device_code") => false,
+            Some("client_credentials") => true,
+            Some(other) => {
+                return Err(Error::usage(format!(
+                    "VMAUTH_GRANT={other:?} is not a grant vmauth knows; use client_credentials or device_code"
+                )));
+            }
+        };
+    let method = match args.client_auth {
+        Some(m) => Some(m),
+        None => vars.choice::<ClientAuthChoice>(vars::CLIENT_AUTH)?,
+    };
+    let assertion_audience = match args.assertion_audience {
+        Some(a) => Some(a),
+        None => vars.choice::<AssertionAudienceChoice>(vars::ASSERTION_AUDIENCE)?,
+    };
+    let secret_stdin = args.client_secret_stdin;
+    // --client-secret-stdin and --client-assertion-file outrank the variables of
+    // the sources they conflict with, as the flags conflict with each other.
+    let secret_file = args
+        .client_secret_file
+        .clone()
+        .or_else(|| vars.path(vars::CLIENT_SECRET_FILE))
+        .filter(|_| !secret_stdin);
+    let assertion_file = args
+        .client_assertion_file
+        .clone()
+        .or_else(|| vars.path(vars::CLIENT_ASSERTION_FILE));
+    let private_key = args
+        .private_key
+        .clone()
+        .or_else(|| vars.path(vars::PRIVATE_KEY))
+        .filter(|_| args.client_assertion_file.is_none());
+    Ok(ClientInput {
+        client_credentials,
+        method: method.map(Method::from),
+        secret_file,
+        secret_stdin,
+        secret_env: vars
+            .0
+            .var(vars::CLIENT_SECRET.name)
+            .filter(|v| !v.is_empty())
+            .map(Secret::new),
+        private_key,
+        key_id: args.key_id.clone().or_else(|| vars.get(vars::KEY_ID)),
+        assertion_file,
+        assertion_audience: assertion_audience.map(AssertionAudience::from),
+    })
+}
+
+fn min_ttl(flag: Option<u64>, vars: &Vars) -> Result<i64> {
+    let secs = match flag {
+        Some(s) => s,
+        None => match vars.get(vars::MIN_TTL) {
+            Some(v) => {
+                parse_duration_secs(&v).map_err(|e| Error::usage(format!("VMAUTH_MIN_TTL: {e}")))?
+            }
+            None => DEFAULT_MIN_TTL,
+        },
+    };
+    Ok(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

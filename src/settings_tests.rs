@@ -1,0 +1,275 @@
+use clap::Parser;
+
+use super::*;
+
+fn resolve(args: &[&str], env: &[(&str, &str)]) -> Result<Settings> {
+    let mut argv = vec!["vmauth"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).expect("arguments parse");
+    let mut env = env.to_vec();
+    env.push(("VMAUTH_CREDENTIALS_FILE", "/tmp/c.json"));
+    env.push(("VMAUTH_CONFIG_DIR", "/tmp/cfg"));
+    Settings::resolve(&cli, &MapEnv::new(&env))
+}
+
+fn token(args: &[&str], env: &[(&str, &str)]) -> Result<TokenSettings> {
+    let mut a = vec!["token"];
+    a.extend_from_slice(args);
+    match resolve(&a, env)?.command {
+        CommandSettings::Token(t) => Ok(t),
+        other => panic!("not token settings: {other:?}"),
+    }
+}
+
+fn key(t: &TokenSettings) -> Option<String> {
+    t.login.as_ref().map(LoginId::cache_key)
+}
+
+#[test]
+fn flags_win_over_vmauth_variables_which_win_over_validmind_ones() {
+    let vm = [
+        ("VM_OIDC_ISSUER", "https://vm"),
+        ("VM_OIDC_CLIENT_ID", "vm-cli"),
+        ("VM_OIDC_AUDIENCE", "vm-aud"),
+    ];
+    let vmauth = [
+        ("VMAUTH_ISSUER", "https://env"),
+        ("VMAUTH_CLIENT_ID", "env-cli"),
+    ];
+    let both: Vec<_> = vm.iter().chain(&vmauth).copied().collect();
+    assert_eq!(
+        key(&token(&[], &vm).unwrap()).as_deref(),
+        Some("https://vm|vm-cli|vm-aud")
+    );
+    // VMAUTH_* names a login: all three come from there (no VM_OIDC_AUDIENCE mixed in).
+    assert_eq!(
+        key(&token(&[], &both).unwrap()).as_deref(),
+        Some("https://env|env-cli")
+    );
+    let flags = ["--issuer", "https://flag/", "--client-id", "flag-cli"];
+    assert_eq!(
+        key(&token(&flags, &both).unwrap()).as_deref(),
+        Some("https://flag|flag-cli")
+    );
+    assert_eq!(
+        key(&token(&[], &[]).unwrap()),
+        None,
+        "none: the current login"
+    );
+}
+
+#[test]
+fn issuer_and_client_are_never_mixed_across_sources() {
+    let e = token(
+        &["--issuer", "https://flag"],
+        &[("VMAUTH_CLIENT_ID", "env-cli")],
+    )
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.message()
+            .contains("--issuer was given without --client-id"),
+        "{e}"
+    );
+    let e = token(
+        &[],
+        &[("VMAUTH_CLIENT_ID", "c"), ("VM_OIDC_ISSUER", "https://vm")],
+    )
+    .unwrap_err();
+    assert!(
+        e.message()
+            .contains("VMAUTH_CLIENT_ID was given without VMAUTH_ISSUER"),
+        "{e}"
+    );
+    let e = token(
+        &["--audience", "api"],
+        &[("VMAUTH_ISSUER", "https://i"), ("VMAUTH_CLIENT_ID", "c")],
+    )
+    .unwrap_err();
+    assert!(
+        e.message()
+            .contains("--audience was given without --issuer"),
+        "{e}"
+    );
+    // An audience variable alone (no issuer or client in its source) is not a selection.
+    assert_eq!(
+        key(&token(&[], &[("VMAUTH_AUDIENCE", "api")]).unwrap()),
+        None
+    );
+}
+
+#[test]
+fn scopes_come_from_the_flag_then_vmauth_then_validmind() {
+    let env = [("VMAUTH_SCOPE", "env"), ("VM_OIDC_SCOPE", "vm other")];
+    let t = token(&["--scope", "a,b"], &env).unwrap();
+    assert_eq!(t.request.scopes, Some(vec!["a".into(), "b".into()]));
+    assert!(t.request.explicit);
+    let t = token(&[], &env).unwrap();
+    assert_eq!(t.request.scopes, Some(vec!["env".into()]));
+    assert!(t.request.explicit);
+    // The ValidMind library's scope variable is a default, not a request for a
+    // particular client-credentials token.
+    let t = token(&[], &env[1..]).unwrap();
+    assert_eq!(t.request.scopes, Some(vec!["vm".into(), "other".into()]));
+    assert!(!t.request.explicit);
+    assert_eq!(
+        token(&[], &[])
+            .unwrap()
+            .request
+            .scopes_or(DEFAULT_SCOPE)
+            .len(),
+        4
+    );
+    let e = token(&["--resource", "not a uri"], &[]).unwrap_err();
+    assert!(e.message().contains("not an absolute URI"), "{e}");
+}
+
+#[test]
+fn store_choice_precedence_and_errors() {
+    let store = |args: &[&str], env: &[(&str, &str)]| {
+        let mut a = vec!["status"];
+        a.extend_from_slice(args);
+        resolve(&a, env).map(|s| s.common.store)
+    };
+    assert_eq!(store(&[], &[]).unwrap(), StoreChoice::Auto);
+    assert_eq!(
+        store(&[], &[("VM_OIDC_NO_PERSIST", "Yes")]).unwrap(),
+        StoreChoice::Memory
+    );
+    assert_eq!(
+        store(
+            &[],
+            &[("VM_OIDC_NO_PERSIST", "1"), ("VMAUTH_STORE", "file")]
+        )
+        .unwrap(),
+        StoreChoice::File
+    );
+    assert_eq!(
+        store(&["--store", "keyring"], &[("VMAUTH_STORE", "file")]).unwrap(),
+        StoreChoice::Keyring
+    );
+    let e = store(&[], &[("VMAUTH_STORE", "vault")]).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.message().contains("VMAUTH_STORE=\"vault\" is not valid"),
+        "{e}"
+    );
+    assert!(
+        e.message().contains("auto, keyring, file, memory, helper"),
+        "{e}"
+    );
+}
+
+#[test]
+fn min_ttl_from_flag_variable_or_default() {
+    assert_eq!(token(&[], &[]).unwrap().min_ttl, 60);
+    assert_eq!(
+        token(&[], &[("VMAUTH_MIN_TTL", "5m")]).unwrap().min_ttl,
+        300
+    );
+    assert_eq!(
+        token(&["--min-ttl", "90"], &[("VMAUTH_MIN_TTL", "5m")])
+            .unwrap()
+            .min_ttl,
+        90
+    );
+    let e = token(&[], &[("VMAUTH_MIN_TTL", "soon")]).unwrap_err();
+    assert!(e.message().starts_with("VMAUTH_MIN_TTL: "), "{e}");
+}
+
+#[test]
+fn client_settings_from_flags_and_environment() {
+    let t = token(
+        &["--client-credentials"],
+        &[
+            ("VMAUTH_CLIENT_AUTH", "client_secret_post"),
+            ("VMAUTH_CLIENT_SECRET", "s3cret"),
+            ("VMAUTH_ASSERTION_AUDIENCE", "issuer"),
+        ],
+    )
+    .unwrap();
+    assert!(t.client.client_credentials);
+    assert_eq!(t.client.method, Some(Method::ClientSecretPost));
+    assert_eq!(t.client.assertion_audience, Some(AssertionAudience::Issuer));
+    assert_eq!(
+        t.client.secret_env.as_ref().map(|s| s.expose()),
+        Some("s3cret")
+    );
+    // The secret variable alone does not ask for client authentication.
+    assert!(
+        !token(&[], &[("VMAUTH_CLIENT_SECRET", "s")])
+            .unwrap()
+            .client
+            .requested()
+    );
+    assert!(
+        token(&[], &[("VMAUTH_GRANT", "client_credentials")])
+            .unwrap()
+            .client
+            .client_credentials
+    );
+    let e = token(&[], &[("VMAUTH_GRANT", "password")]).unwrap_err();
+    assert!(e.message().contains("VMAUTH_GRANT=\"password\""), "{e}");
+    let e = token(&[], &[("VMAUTH_CLIENT_AUTH", "tls_client_auth")]).unwrap_err();
+    assert!(
+        e.message()
+            .contains("client_secret_basic, client_secret_post, private_key_jwt"),
+        "{e}"
+    );
+    let e = token(&["--client-secret", "x"], &[]).unwrap_err();
+    assert!(e.message().contains("not accepted"), "{e}");
+    assert!(
+        !e.message().contains('x') || !e.message().contains(" x"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_variable_is_registered_once_and_documented() {
+    let readme = include_str!("../README.md");
+    let help = crate::command().render_long_help().to_string();
+    let mut seen = std::collections::BTreeSet::new();
+    for v in ENV_VARS {
+        assert!(seen.insert(v.name), "{} registered twice", v.name);
+        assert!(
+            readme.contains(v.name),
+            "README.md does not document {}",
+            v.name
+        );
+        assert!(help.contains(v.name), "--help does not list {}", v.name);
+    }
+}
+
+/// The settings layer is the only reader of the environment.
+#[test]
+fn no_other_module_reads_the_environment() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("settings") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for needle in [".var(", "env::var", "var_os("] {
+            assert!(
+                !text.contains(needle),
+                "{} reads the environment ({needle})",
+                f.display()
+            );
+        }
+    }
+}
