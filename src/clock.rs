@@ -1,6 +1,6 @@
 //! Time and randomness, injected. The protocol engine and storage never call the
 //! wall clock or the OS random source themselves: commands pass them a [`Clock`]
-//! and an [`Rng`] from the [`crate::commands::Context`], so expiry decisions,
+//! and an [`Rng`] from the command `Context`, so expiry decisions,
 //! device-flow polling and signed assertions can be tested deterministically.
 
 use std::cell::Cell;

@@ -3,7 +3,7 @@
 //! in-process in tests with [`TestIo`] capturing what they print.
 //!
 //! Stdout carries only a command's product (a token, JSON); everything for humans
-//! goes to stderr through [`crate::ui::Ui`].
+//! goes to stderr through the `ui` module.
 
 use std::io::{IsTerminal, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};

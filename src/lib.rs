@@ -51,7 +51,7 @@
 //!
 //! Commands run in-process with `io::TestIo`, `settings::MapEnv`,
 //! `clock::FakeClock` and a file store in a temporary directory (see
-//! `src/commands/tests.rs`); unit tests sit next to their module as
+//! `src/commands/commands_tests.rs`); unit tests sit next to their module as
 //! `<module>_tests.rs`; `tests/` drives the real binary against a real OpenID
 //! Provider, in-process mocks and a real Secret Service.
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::store::WarnSink;
 use crate::store::fsutil::{
     LockGuard, ensure_private_dir, lock_exclusive, lock_exclusive_within, lock_file_name,
@@ -71,7 +71,7 @@ impl StateDir {
         let mut state = self.read();
         change(&mut state);
         let bytes = serde_json::to_vec_pretty(&state)
-            .map_err(|e| Error::storage(format!("cannot encode state: {e}")))?;
+            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode state", e))?;
         write_atomic(&self.path(), &bytes)
     }
 

@@ -2,11 +2,10 @@
 //! for answers a real OpenID Provider will not give: wrong issuer, missing
 //! endpoints, HTML 500 pages, malformed JSON, insecure URLs.
 
-#[path = "support/cli.rs"]
-mod cli;
+mod support;
 
-use cli::Home;
 use serde_json::json;
+use support::cli::{self, Home};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -1,8 +1,9 @@
 //! Smoke test of the end-to-end test IdP harness (tests/support/idp.rs + tests/idp/).
 //! It needs `node` on PATH; it does not run vmauth itself.
 
-#[path = "support/idp.rs"]
-mod idp;
+mod support;
+
+use support::idp;
 
 use std::time::Duration;
 

@@ -142,5 +142,5 @@ pub(crate) fn who(c: &Credential) -> String {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
+#[path = "commands_tests.rs"]
 mod tests;

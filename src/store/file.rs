@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::fsutil::{ensure_private_dir, lock_exclusive, tighten, write_atomic};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 
 pub const FORMAT_VERSION: u64 = 1;
 
@@ -101,7 +101,7 @@ impl FileStore {
         let out = change(creds);
         doc.insert("version".into(), Value::from(FORMAT_VERSION));
         let mut bytes = serde_json::to_vec_pretty(&Value::Object(doc))
-            .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
+            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
         bytes.push(b'\n');
         write_atomic(&self.path, &bytes)?;
         Ok(out)
@@ -136,7 +136,7 @@ impl CredentialStore for FileStore {
 
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
         let value = serde_json::to_value(credential)
-            .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
+            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
         self.modify(|creds| {
             creds.insert(key.to_string(), value);
         })

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::{Credential, CredentialStore, StoreKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 
 pub struct HelperStore {
     program: String,
@@ -167,7 +167,7 @@ impl CredentialStore for HelperStore {
 
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
         let json = serde_json::to_vec(credential)
-            .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
+            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
         self.call("store", Some(key), Some(json)).map(|_| ())
     }
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::fsutil::{ensure_private_dir, lock_exclusive, write_atomic};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::clock::{Rng, random_hex};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 
 /// The keychain service name of every vmauth item.
 pub const SERVICE: &str = "vmauth";
@@ -251,7 +251,7 @@ impl KeyringStore {
         let mut index = self.read_index();
         change(&mut index.keys);
         let bytes = serde_json::to_vec_pretty(&index)
-            .map_err(|e| Error::storage(format!("cannot encode the keychain index: {e}")))?;
+            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode the keychain index", e))?;
         write_atomic(&self.index_path(), &bytes)
     }
 }
@@ -331,7 +331,7 @@ impl CredentialStore for KeyringStore {
 
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
         let value = serde_json::to_string(credential)
-            .map_err(|e| Error::storage(format!("cannot encode credentials: {e}")))?;
+            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
         let old = self.chunks(key)?;
         if value.len() <= self.max_item {
             self.write_item(key, value)?;
@@ -380,45 +380,5 @@ impl CredentialStore for KeyringStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_respects_char_boundaries() {
-        assert_eq!(split("abcdef", 4), vec!["abcd", "ef"]);
-        assert_eq!(split("ééé", 3), vec!["é", "é", "é"]);
-        assert!(split("", 4).is_empty());
-        assert_eq!(split("ab", 4), vec!["ab"]);
-    }
-
-    #[test]
-    fn chunk_heads_round_trip() {
-        let c = Chunks::new(3, &crate::clock::CountingRng::default()).unwrap();
-        assert_eq!(
-            Chunks::parse(&c.head()),
-            Some(Chunks {
-                n: 3,
-                generation: c.generation.clone()
-            })
-        );
-        assert_eq!(c.names("k").len(), 3);
-        assert!(c.names("k")[0].starts_with("k#vmauth-part-"));
-        for bad in [
-            "vmauth-chunked:3",
-            "vmauth-chunked:x:ab",
-            "vmauth-chunked:0:ab",
-            "vmauth-chunked:2:zz",
-            "{}",
-        ] {
-            assert_eq!(Chunks::parse(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn error_descriptions_carry_no_data() {
-        let e = keyring_core::Error::BadEncoding(b"secret-token".to_vec());
-        assert!(!keychain_error(&e).message().contains("secret"));
-        let e = keyring_core::Error::Invalid("secret-token".into(), "bad".into());
-        assert!(!keychain_error(&e).message().contains("secret"));
-    }
-}
+#[path = "keyring_tests.rs"]
+mod tests;

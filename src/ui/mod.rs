@@ -22,7 +22,7 @@ pub struct Ui {
 }
 
 impl Ui {
-    /// `no_color`: the `NO_COLOR` convention (https://no-color.org) is in effect.
+    /// `no_color`: the `NO_COLOR` convention (<https://no-color.org>) is in effect.
     pub fn new(io: Io, no_color: bool) -> Ui {
         let tty = io.stderr_tty;
         Ui {
@@ -181,27 +181,5 @@ pub fn human_duration(d: Duration) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn qr_is_half_blocks_without_escape_codes() {
-        let qr = render_qr("http://127.0.0.1:9090/device?user_code=ABCD-EFGH").unwrap();
-        assert!(qr.contains('█') || qr.contains('▀') || qr.contains('▄'));
-        assert!(!qr.contains('\x1b'));
-        let widths: Vec<usize> = qr.lines().map(|l| l.chars().count()).collect();
-        assert!(widths.iter().all(|w| *w == widths[0]), "square: {widths:?}");
-        assert!(widths[0] <= 80, "fits 80 columns: {}", widths[0]);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(human_duration(Duration::from_secs(45)), "45s");
-        assert_eq!(human_duration(Duration::from_secs(545)), "9m 05s");
-        assert_eq!(human_duration(Duration::from_secs(3720)), "1h 02m");
-        assert_eq!(
-            human_duration(Duration::from_secs(3 * 86400 + 4 * 3600)),
-            "3d 04h"
-        );
-    }
-}
+#[path = "ui_tests.rs"]
+mod tests;
