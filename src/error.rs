@@ -54,6 +54,18 @@ pub struct Error {
     chain: anyhow::Error,
 }
 
+/// The reader of standard output has gone.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("cannot write to stdout: the reading end of the pipe is closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
 /// A plain message at the bottom of a cause chain.
 #[derive(Debug)]
 struct Message(String);
@@ -158,10 +170,14 @@ impl Error {
         self.chain.chain().find_map(|c| c.downcast_ref::<E>())
     }
 
-    /// Writing to a closed pipe (`vmauth token | head -c0`): not worth an error.
+    /// The reader of stdout has gone (`vmauth token | head -c0`).
+    pub fn stdout_closed() -> Self {
+        Self::wrap(Kind::Storage, StdoutClosed)
+    }
+
+    /// Whether this is [`Error::stdout_closed`]: not worth an error message.
     pub fn is_broken_pipe(&self) -> bool {
-        self.find_cause::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        self.find_cause::<StdoutClosed>().is_some()
     }
 
     /// The process exit code for this error.

@@ -25,7 +25,8 @@ fn context_keeps_the_kind_and_the_cause() {
         e.message(),
         "token: cannot write the token to stdout: pipe closed"
     );
-    assert!(e.is_broken_pipe());
+    assert!(!e.is_broken_pipe(), "only a closed stdout is quiet");
+    assert!(Error::stdout_closed().context("token").is_broken_pipe());
     assert!(!Error::storage("x").is_broken_pipe());
     assert_eq!(e.with_kind(Kind::Usage).exit_code(), 2);
 }

@@ -43,13 +43,18 @@ impl Io {
         }
     }
 
-    /// Write a command's product to stdout and flush it. A failure keeps its
-    /// `std::io::Error` as the cause (see [`Error::is_broken_pipe`]).
+    /// Write a command's product to stdout and flush it. When the reader has
+    /// gone (a broken pipe) the error says so ([`Error::is_broken_pipe`]); any
+    /// other failure keeps its `std::io::Error` as the cause.
     pub fn out(&self, bytes: &[u8]) -> Result<()> {
         let mut out = lock(&self.stdout);
-        out.write_all(bytes)
-            .and_then(|_| out.flush())
-            .map_err(|e| Error::io("write to stdout", e))
+        out.write_all(bytes).and_then(|_| out.flush()).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Error::stdout_closed()
+            } else {
+                Error::io("write to stdout", e)
+            }
+        })
     }
 
     /// Write text for humans to stderr. Failures are ignored: there is nowhere

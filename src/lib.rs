@@ -115,7 +115,7 @@ pub fn run_with(
         Err(e) => {
             let styled = |tty: bool| {
                 let r = e.render();
-                if tty {
+                if tty && !settings::no_color(env) {
                     r.ansi().to_string()
                 } else {
                     r.to_string()

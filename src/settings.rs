@@ -158,6 +158,11 @@ pub fn env_help() -> String {
     out
 }
 
+/// `NO_COLOR` is set (<https://no-color.org>): no ANSI styling, even on a terminal.
+pub fn no_color(env: &dyn Env) -> bool {
+    env.var(vars::NO_COLOR.name).is_some_and(|v| !v.is_empty())
+}
+
 /// Default scopes requested by `vmauth login`.
 pub const DEFAULT_SCOPE: &str = "openid profile email offline_access";
 /// Default `--min-ttl`, in seconds.
@@ -577,13 +582,10 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
         None => vars.choice::<AssertionAudienceChoice>(vars::ASSERTION_AUDIENCE)?,
     };
     let secret_stdin = args.client_secret_stdin;
-    // --client-secret-stdin and --client-assertion-file outrank the variables of
-    // the sources they conflict with, as the flags conflict with each other.
     let secret_file = args
         .client_secret_file
         .clone()
-        .or_else(|| vars.path(vars::CLIENT_SECRET_FILE))
-        .filter(|_| !secret_stdin);
+        .or_else(|| vars.path(vars::CLIENT_SECRET_FILE));
     let assertion_file = args
         .client_assertion_file
         .clone()
@@ -591,8 +593,19 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
     let private_key = args
         .private_key
         .clone()
-        .or_else(|| vars.path(vars::PRIVATE_KEY))
-        .filter(|_| args.client_assertion_file.is_none());
+        .or_else(|| vars.path(vars::PRIVATE_KEY));
+    // The flags conflict with each other (clap says so); so do they with the
+    // variables that stand for them.
+    if secret_stdin && secret_file.is_some() {
+        return Err(Error::usage(
+            "--client-secret-stdin and a client secret file (--client-secret-file or VMAUTH_CLIENT_SECRET_FILE) were both given; use one",
+        ));
+    }
+    if private_key.is_some() && assertion_file.is_some() {
+        return Err(Error::usage(
+            "a private key (--private-key or VMAUTH_PRIVATE_KEY) and a client assertion file (--client-assertion-file or VMAUTH_CLIENT_ASSERTION_FILE) were both given; use one",
+        ));
+    }
     Ok(ClientInput {
         client_credentials,
         method: method.map(Method::from),

@@ -273,3 +273,32 @@ fn no_other_module_reads_the_environment() {
         }
     }
 }
+
+#[test]
+fn conflicting_sources_are_refused_whether_flags_or_variables() {
+    let e = token(
+        &[],
+        &[
+            ("VMAUTH_PRIVATE_KEY", "/k.pem"),
+            ("VMAUTH_CLIENT_ASSERTION_FILE", "/a.jwt"),
+        ],
+    )
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.message().contains("use one"), "{e}");
+    assert!(
+        token(
+            &["--private-key", "/k.pem"],
+            &[("VMAUTH_CLIENT_ASSERTION_FILE", "/a.jwt")]
+        )
+        .is_err()
+    );
+    assert!(
+        token(
+            &["--client-secret-stdin"],
+            &[("VMAUTH_CLIENT_SECRET_FILE", "/s")]
+        )
+        .is_err()
+    );
+    assert!(token(&["--client-secret-stdin"], &[]).is_ok());
+}

@@ -630,3 +630,20 @@ async fn refresh_without_a_new_refresh_token_keeps_the_old_one() {
         "the old ID token is kept too"
     );
 }
+
+#[tokio::test]
+async fn a_refused_redirect_says_so() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(302).insert_header(
+            "location",
+            "http://idp.example.com/.well-known/openid-configuration",
+        ),
+    )
+    .await;
+    login(&Home::new(), &s.uri())
+        .expect_code(1)
+        .expect_error("redirect to http://idp.example.com/.well-known/openid-configuration refused: vmauth follows redirects only to https");
+}

@@ -348,3 +348,95 @@ async fn pending_answered_with_200_like_github() {
     assert_eq!(r.unwrap(), "AT-1");
     assert_eq!(sleeps, vec![5, 5, 10]);
 }
+
+#[tokio::test]
+async fn a_tls_failure_fails_at_once_and_names_tls() {
+    // https to a server that speaks plain HTTP: the TLS handshake fails.
+    let s = MockServer::start().await;
+    let url = format!("{}/token", s.uri()).replace("http://", "https://");
+    let (r, sleeps, _) = run_with(&http(), &url, auth(5, 600)).await;
+    match r.unwrap_err() {
+        PollError::Failed(e) => assert!(e.to_string().contains("TLS"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sleeps, vec![5], "one poll, no retries");
+}
+
+#[tokio::test]
+async fn a_hanging_token_endpoint_does_not_outlive_the_code() {
+    let s = token_endpoint(vec![success().set_delay(Duration::from_secs(30))]).await;
+    let started = std::time::Instant::now();
+    // The code expires 2 s after the first poll starts; the request may not take
+    // the HTTP client's 60 s timeout.
+    let slow_http = Http::new(Timeouts {
+        connect: Duration::from_secs(2),
+        total: Duration::from_secs(60),
+    })
+    .unwrap();
+    let (r, _, _) = run_with(&slow_http, &format!("{}/token", s.uri()), auth(1, 3)).await;
+    assert_eq!(r.unwrap_err(), PollError::Expired);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_the_deadline() {
+    let s = token_endpoint(vec![
+        ResponseTemplate::new(503).insert_header("Retry-After", "40"),
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "7")
+            .set_body_json(serde_json::json!({"error": "slow_down_please"})),
+        success(),
+    ])
+    .await;
+    let (r, sleeps, _) = run(&s, auth(5, 600)).await;
+    assert_eq!(r.unwrap(), "AT-1");
+    // 40 s as asked (not the 10 s backoff); then the 20 s backoff, more than the 7 s asked.
+    assert_eq!(sleeps, vec![5, 40, 20]);
+    // A Retry-After beyond the code's life is cut at the deadline.
+    let s = token_endpoint(vec![
+        ResponseTemplate::new(503).insert_header("Retry-After", "9999"),
+    ])
+    .await;
+    let (r, sleeps, _) = run(&s, auth(5, 100)).await;
+    assert_eq!(r.unwrap_err(), PollError::Expired);
+    assert_eq!(sleeps, vec![5, 95]);
+}
+
+#[tokio::test]
+async fn a_dpop_token_is_refused() {
+    let s = token_endpoint(vec![ResponseTemplate::new(200).set_body_json(
+        serde_json::json!({
+            "access_token": "AT-1", "token_type": "DPoP", "expires_in": 300
+        }),
+    )])
+    .await;
+    match run(&s, auth(5, 600)).await.0.unwrap_err() {
+        PollError::Failed(e) => assert!(e.to_string().contains("\"DPoP\""), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn basic_authenticated_device_requests_keep_client_id_in_the_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device"))
+        .and(body_string_contains("client_id=vmauth-cli"))
+        .and(wiremock::matchers::header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "device_code": "d", "user_code": "ABCD", "verification_uri": "https://idp/device"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut c = client();
+    c.auth =
+        vmauth::oidc::client_auth::ClientAuth::SecretBasic(vmauth::secret::Secret::new("s3cret"));
+    vmauth::oidc::device::authorize(&http(), &format!("{}/device", server.uri()), &c)
+        .await
+        .unwrap();
+}

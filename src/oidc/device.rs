@@ -76,7 +76,13 @@ pub async fn authorize(
     if !scope.is_empty() {
         extra.push(("scope", scope.as_str()));
     }
-    let (form, header) = client.form(endpoint, &extra)?;
+    let (mut form, header) = client.form(endpoint, &extra)?;
+    // RFC 8628 §3.1 names client_id as a parameter of this request; with HTTP
+    // Basic client authentication it also stays in the body (RFC 6749 §3.2.1
+    // allows it, and oauthlib-based servers require it).
+    if !form.iter().any(|(k, _)| k == "client_id") {
+        form.insert(0, ("client_id".into(), client.client_id.clone()));
+    }
     let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
     let raw: RawAuthorization = parse_reply(&reply, endpoint)?;
     check_authorization(raw, endpoint)
@@ -130,9 +136,17 @@ fn check_authorization(
             expires_in.as_secs()
         )));
     }
+    // The person compares this code with the page's: one they cannot see (only
+    // control, formatting or space characters) would make that check meaningless.
+    let user_code = crate::error::one_line(&raw.user_code);
+    if user_code.chars().all(char::is_whitespace) {
+        return Err(bad(
+            "device authorization response has a user_code with no visible characters",
+        ));
+    }
     Ok(Authorization {
         device_code: raw.device_code,
-        user_code: crate::error::one_line(&raw.user_code),
+        user_code,
         verification_uri,
         verification_uri_complete,
         expires_in,
@@ -205,7 +219,18 @@ impl Poll<'_> {
             if self.clock.elapsed() >= deadline {
                 return Err(PollError::Expired);
             }
-            match token_request(self.http, self.token_endpoint, self.client, &form).await {
+            // The code's expiry bounds each request too: a token endpoint that
+            // hangs must not keep a short-lived code waiting for the HTTP timeout.
+            let left = deadline.saturating_sub(self.clock.elapsed());
+            let answer = tokio::time::timeout(
+                left,
+                token_request(self.http, self.token_endpoint, self.client, &form),
+            )
+            .await;
+            let Ok(answer) = answer else {
+                return Err(PollError::Expired);
+            };
+            match answer {
                 Ok(tokens) => return Ok(tokens),
                 Err(ProtocolError::OAuth(e)) if is_poll_answer(&e.error) => {
                     failures = 0;
@@ -222,7 +247,9 @@ impl Poll<'_> {
                 }
                 Err(e) if e.is_transient() => {
                     failures = failures.saturating_add(1);
-                    wait = backoff(interval, failures);
+                    // 429 and 503 may say how long to wait (RFC 9110 §10.2.3); the
+                    // wait before the next poll is cut at the deadline above.
+                    wait = backoff(interval, failures).max(e.retry_after().unwrap_or_default());
                     on_event(PollEvent::Retrying {
                         reason: e.to_string(),
                         wait,

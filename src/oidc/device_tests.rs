@@ -96,3 +96,16 @@ fn backoff_is_bounded() {
     assert_eq!(backoff(i, 30), MAX_BACKOFF);
     assert_eq!(backoff(Duration::from_secs(90), 1), Duration::from_secs(90));
 }
+
+#[test]
+fn a_user_code_nobody_can_see_is_refused() {
+    for code in ["\u{200B}\u{200B}", "\u{1b}\u{7}\t", "\u{202E} \u{2066}"] {
+        let j = serde_json::json!({"device_code": "d", "user_code": code, "verification_uri": "https://idp/device"});
+        let e =
+            check_authorization(serde_json::from_value(j).unwrap(), "https://idp/da").unwrap_err();
+        assert!(
+            e.to_string().contains("no visible characters"),
+            "{code:?}: {e}"
+        );
+    }
+}

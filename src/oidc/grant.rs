@@ -137,15 +137,16 @@ pub async fn token_request(
             what: "token response has an empty access_token or one with characters a bearer token cannot have".into(),
         });
     }
+    // RFC 6749 §7.1: a client must not use a token whose type it does not
+    // understand. vmauth sends tokens as RFC 6750 bearer tokens; a DPoP-bound
+    // token (RFC 9449) would be rejected by the API, or worse, accepted unbound.
     if let Some(tt) = &tokens.token_type
         && !tt.eq_ignore_ascii_case("bearer")
-        && !tt.eq_ignore_ascii_case("dpop")
-        && !tt.eq_ignore_ascii_case("n_a")
     {
         return Err(ProtocolError::BadResponse {
             url: super::http::strip_query(token_endpoint),
             what: format!(
-                "unsupported token_type {:?}; vmauth handles Bearer tokens",
+                "the token_type is {:?}, which vmauth does not support (Bearer only, RFC 6749 §7.1); ask the identity provider's administrator for Bearer tokens for this client",
                 crate::error::from_server(tt, 40)
             ),
         });

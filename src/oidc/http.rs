@@ -119,6 +119,9 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// `WWW-Authenticate`, where a 401 may carry its OAuth error.
     pub www_authenticate: Option<String>,
+    /// `Retry-After` in seconds (RFC 9110 §10.2.3; the HTTP-date form is not
+    /// read: it would need the wall clock).
+    pub retry_after: Option<Duration>,
 }
 
 impl Reply {
@@ -148,15 +151,18 @@ impl Http {
                 .previous()
                 .last()
                 .is_some_and(|p| p.scheme() == "https" && attempt.url().scheme() != "https");
+            let target = strip_query(attempt.url().as_str());
             if attempt.previous().len() >= 5 {
-                attempt.error("too many redirects")
+                attempt.error(format!("redirect to {target} refused: too many redirects"))
             } else if matches!(attempt.status().as_u16(), 307 | 308) {
                 // These resend the body (refresh token, client secret) elsewhere: stop.
                 attempt.stop()
             } else if downgrade
                 || require_secure(attempt.url().as_str(), "redirect target").is_err()
             {
-                attempt.error("redirect to an insecure URL refused")
+                attempt.error(format!(
+                    "redirect to {target} refused: vmauth follows redirects only to https (or http on loopback) and never from https to http"
+                ))
             } else {
                 attempt.follow()
             }
@@ -206,9 +212,16 @@ impl Http {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Reply, ProtocolError> {
-        let transport = |e: &reqwest::Error| ProtocolError::Transport {
-            kind: classify(e),
-            url: strip_query(url),
+        let transport = |e: &reqwest::Error| {
+            if e.is_redirect() {
+                return ProtocolError::Redirect {
+                    reason: redirect_reason(e),
+                };
+            }
+            ProtocolError::Transport {
+                kind: classify(e),
+                url: strip_query(url),
+            }
         };
         let mut resp = req.send().await.map_err(|e| transport(&e))?;
         let status = resp.status().as_u16();
@@ -223,6 +236,12 @@ impl Http {
             .get(reqwest::header::WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&e))? {
             if body.len() + chunk.len() > MAX_BODY {
@@ -238,6 +257,7 @@ impl Http {
             content_type,
             body,
             www_authenticate,
+            retry_after,
         })
     }
 }
@@ -254,28 +274,59 @@ pub fn strip_query(url: &str) -> String {
     }
 }
 
+/// Why the redirect policy stopped a redirect (the policy's own words).
+fn redirect_reason(e: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(e);
+    let mut reason = "redirect refused".to_string();
+    while let Some(err) = source {
+        reason = err.to_string();
+        source = err.source();
+    }
+    crate::error::from_server(&reason, 300)
+}
+
+/// Every error in `e`'s chain, including the payloads of `std::io::Error`s
+/// (whose `source()` skips the payload itself: rustls errors hide there).
+fn chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut todo = vec![e];
+    while let Some(err) = todo.pop() {
+        out.push(err);
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            todo.push(inner);
+        }
+        if let Some(next) = err.source() {
+            todo.push(next);
+        }
+    }
+    out
+}
+
 /// Work out why a request failed from reqwest's error chain.
 fn classify(e: &reqwest::Error) -> TransportKind {
     if e.is_timeout() {
         return TransportKind::Timeout;
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
+    let errors = chain(e);
+    // A TLS failure anywhere in the chain decides, whatever wraps it.
+    if errors
+        .iter()
+        .any(|err| err.downcast_ref::<rustls::Error>().is_some())
+    {
+        return TransportKind::Tls;
+    }
+    for err in errors {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return TransportKind::Refused,
                 std::io::ErrorKind::TimedOut => return TransportKind::Timeout,
                 _ => {}
             }
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-            {
-                return TransportKind::Tls;
-            }
-        }
-        if err.downcast_ref::<rustls::Error>().is_some() {
-            return TransportKind::Tls;
         }
         let text = err.to_string().to_ascii_lowercase();
         if text.contains("dns error") || text.contains("failed to lookup address") {
@@ -284,7 +335,6 @@ fn classify(e: &reqwest::Error) -> TransportKind {
         if text.contains("certificate") || text.contains("tls") {
             return TransportKind::Tls;
         }
-        source = err.source();
     }
     TransportKind::Other
 }

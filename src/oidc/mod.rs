@@ -128,6 +128,9 @@ pub struct OAuthError {
     /// The HTTP status it came with (not part of the JSON).
     #[serde(skip)]
     pub status: u16,
+    /// The `Retry-After` it came with (not part of the JSON).
+    #[serde(skip)]
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl OAuthError {
@@ -166,6 +169,11 @@ pub enum ProtocolError {
         /// Where (without query).
         url: String,
     },
+    /// A redirect the transport policy would not follow.
+    Redirect {
+        /// Where it pointed and why it was refused.
+        reason: String,
+    },
     /// An HTTP error that is not an OAuth error document (HTML error page, 5xx …).
     Status {
         /// The HTTP status.
@@ -174,6 +182,8 @@ pub enum ProtocolError {
         content_type: String,
         /// Where (without query).
         url: String,
+        /// The `Retry-After` it came with.
+        retry_after: Option<std::time::Duration>,
     },
     /// The server answered with an OAuth error.
     OAuth(OAuthError),
@@ -203,10 +213,12 @@ impl fmt::Display for ProtocolError {
                     _ => f.write_str("; check the network or proxy settings (HTTPS_PROXY)"),
                 }
             }
+            ProtocolError::Redirect { reason } => f.write_str(reason),
             ProtocolError::Status {
                 status,
                 content_type,
                 url,
+                ..
             } => {
                 let ct = if content_type.is_empty() {
                     "no content type".to_string()
@@ -234,6 +246,15 @@ impl ProtocolError {
             ProtocolError::Status { status, .. } => *status >= 500 || *status == 429,
             ProtocolError::OAuth(e) => e.is_transient(),
             _ => false,
+        }
+    }
+
+    /// How long the server asked to wait (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ProtocolError::Status { retry_after, .. } => *retry_after,
+            ProtocolError::OAuth(e) => e.retry_after,
+            _ => None,
         }
     }
 
@@ -269,6 +290,7 @@ pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
             .filter(|e| !e.error.as_str().is_empty())
             .map(|e| OAuthError {
                 status: reply.status,
+                retry_after: reply.retry_after,
                 ..e
             })
     };
@@ -300,6 +322,7 @@ pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
         status: reply.status,
         content_type: reply.content_type.clone(),
         url,
+        retry_after: reply.retry_after,
     })
 }
 
@@ -317,6 +340,7 @@ fn www_authenticate_error(reply: &http::Reply) -> Option<OAuthError> {
         error_description: param("error_description"),
         interval: None,
         status: reply.status,
+        retry_after: reply.retry_after,
     })
 }
 

@@ -6,6 +6,7 @@ fn reply(status: u16, ct: &str, body: &str) -> http::Reply {
         content_type: ct.into(),
         body: body.as_bytes().to_vec(),
         www_authenticate: None,
+        retry_after: None,
     }
 }
 

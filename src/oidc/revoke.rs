@@ -32,6 +32,7 @@ pub async fn revoke(
             status: reply.status,
             content_type: reply.content_type.clone(),
             url: super::http::strip_query(endpoint),
+            retry_after: reply.retry_after,
         }),
     }
 }
