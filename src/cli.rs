@@ -223,6 +223,10 @@ pub struct TokenArgs {
     /// [default: 60; env: VMAUTH_MIN_TTL].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_secs)]
     pub min_ttl: Option<u64>,
+    /// Refresh now (for client credentials: request a new token) even when the
+    /// cached token is still good, e.g. after it was revoked at the identity provider.
+    #[arg(long)]
+    pub force_refresh: bool,
 }
 
 /// `vmauth status`.

@@ -134,9 +134,18 @@ pub struct Credential {
     /// The OpenID Connect ID token, if any.
     #[serde(default)]
     pub id_token: Option<Secret>,
-    /// Absolute expiry of the access token (RFC 3339 UTC in the file).
-    #[serde(with = "timestamp")]
+    /// Absolute expiry of the access token (RFC 3339 UTC in the file); missing
+    /// or unreadable means expired.
+    #[serde(default, with = "timestamp")]
     pub expires_at: i64,
+    /// When the access token was issued, as far as vmauth knows (RFC 3339 UTC in
+    /// the file): with `expires_at` it gives the lifetime the server granted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::option"
+    )]
+    pub issued_at: Option<i64>,
     /// Scopes granted, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -189,6 +198,33 @@ impl Credential {
         self.expires_at.saturating_sub(now)
     }
 
+    /// How long before expiry this credential is renewed: `min_ttl`, but never
+    /// more than half the lifetime the server granted (from `issued_at`, else
+    /// from a JWT access token's `iat`), so a token that lives 30 s is not
+    /// refreshed on every call when `min_ttl` is 60 s.
+    pub fn refresh_margin(&self, min_ttl: i64) -> i64 {
+        let lifetime = self
+            .issued_at
+            .map(|i| self.expires_at.saturating_sub(i))
+            .or_else(|| {
+                let claims = crate::oidc::jwt::claims(self.access_token.expose())?;
+                let iat = claims.get("iat")?.as_i64()?;
+                let exp = claims.get("exp")?.as_i64()?;
+                Some(exp.saturating_sub(iat))
+            })
+            .filter(|l| *l > 0);
+        match lifetime {
+            Some(l) => min_ttl.min(l / 2),
+            None => min_ttl,
+        }
+    }
+
+    /// Whether the access token is still good for a caller that needs `min_ttl`
+    /// seconds, by [`Credential::refresh_margin`].
+    pub fn fresh_enough(&self, now: i64, min_ttl: i64) -> bool {
+        self.ttl(now) >= self.refresh_margin(min_ttl)
+    }
+
     /// Whether this is a client-credentials login (renewed by a new request).
     pub fn is_client_credentials(&self) -> bool {
         self.client_credentials.is_some()
@@ -233,11 +269,33 @@ pub mod timestamp {
 
     /// A missing or unreadable expiry counts as expired (0), as in the ValidMind library.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        Ok(match Option::<serde_json::Value>::deserialize(d)? {
-            Some(serde_json::Value::String(s)) => parse(&s).unwrap_or(0),
-            Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0),
-            _ => 0,
-        })
+        Ok(read(Option::<serde_json::Value>::deserialize(d)?).unwrap_or(0))
+    }
+
+    fn read(v: Option<serde_json::Value>) -> Option<i64> {
+        match v? {
+            serde_json::Value::String(s) => parse(&s),
+            serde_json::Value::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// An optional timestamp: absent or unreadable is `None`.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// serde: write as RFC 3339.
+        pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => super::serialize(v, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// serde: read RFC 3339 (or Unix seconds); anything else is `None`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+            Ok(super::read(Option::<serde_json::Value>::deserialize(d)?))
+        }
     }
 }
 

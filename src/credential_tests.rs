@@ -88,3 +88,58 @@ fn client_settings_keep_their_stored_form() {
     assert_eq!(s.assertion_audience, Some(AssertionAudience::Issuer));
     assert_eq!(serde_json::to_string(&s).unwrap(), json);
 }
+
+#[test]
+fn a_missing_expiry_counts_as_expired() {
+    let c: Credential = serde_json::from_str(
+        r#"{"issuer":"https://i","client_id":"c","access_token":"a","refresh_token":"r"}"#,
+    )
+    .unwrap();
+    assert_eq!(c.expires_at, 0);
+    assert!(c.ttl(1) < 0);
+}
+
+#[test]
+fn other_tools_numbers_survive_a_rewrite_exactly() {
+    // As the ValidMind library (Python's json module) writes them.
+    let json = r#"{"issuer":"https://i","client_id":"c","access_token":"a","refresh_token":null,"id_token":null,"expires_at":"2030-01-01T00:00:00Z","obtained_at":1732300000.1234567,"ratio":0.1,"tiny":5e-324,"big":123456789012345678901234567890,"neg":-9223372036854775809,"nested":{"f":[1.0000000000000002,3.141592653589793]}}"#;
+    let c: Credential = serde_json::from_str(json).unwrap();
+    let back = serde_json::to_string(&c).unwrap();
+    for n in [
+        "1732300000.1234567",
+        "0.1",
+        "5e-324",
+        "123456789012345678901234567890",
+        "-9223372036854775809",
+        "1.0000000000000002",
+        "3.141592653589793",
+    ] {
+        assert!(back.contains(n), "{n} changed: {back}");
+    }
+}
+
+#[test]
+fn the_refresh_margin_adapts_to_short_lived_tokens() {
+    let mut c: Credential = serde_json::from_str(
+        r#"{"issuer":"https://i","client_id":"c","access_token":"opaque","expires_at":"2030-01-01T00:00:30Z","issued_at":"2030-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!(c.refresh_margin(60), 15, "half of a 30 s lifetime");
+    assert_eq!(c.refresh_margin(10), 10, "min-ttl when smaller");
+    let now = c.expires_at - 20;
+    assert!(c.fresh_enough(now, 60), "20 s left of 30: still good");
+    assert!(!c.fresh_enough(now + 10, 60));
+    // Without issued_at: a JWT's iat/exp, else min-ttl as it is.
+    c.issued_at = None;
+    assert_eq!(c.refresh_margin(60), 60);
+    use base64::Engine;
+    let payload =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iat":100,"exp":140}"#);
+    c.access_token = Secret::new(format!("e30.{payload}.sig"));
+    assert_eq!(c.refresh_margin(60), 20);
+    assert_eq!(
+        serde_json::to_value(&c).unwrap().get("issued_at"),
+        None,
+        "not written when unknown"
+    );
+}

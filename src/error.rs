@@ -247,6 +247,45 @@ pub fn one_line(s: &str) -> String {
     out.trim().to_string()
 }
 
+/// What replaces a secret in text shown to people.
+pub const REDACTED: &str = "[redacted]";
+
+/// Secrets shorter than this are not scrubbed from text: they would take
+/// ordinary words with them, and nothing that short is a credential.
+pub const MIN_SCRUBBED_LEN: usize = 4;
+
+/// `text` with every occurrence of each of `secrets` replaced by [`REDACTED`]
+/// (longest first, so a secret containing another goes as a whole).
+pub fn scrub<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
+    let mut sorted: Vec<&str> = secrets
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|s| s.len() >= MIN_SCRUBBED_LEN)
+        .collect();
+    if sorted.is_empty() {
+        return text.to_string();
+    }
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in sorted {
+        if out.contains(s) {
+            out = out.replace(s, REDACTED);
+        }
+    }
+    out
+}
+
+/// The forms a secret takes on the wire: itself and its
+/// `application/x-www-form-urlencoded` encoding.
+pub fn wire_forms(secret: &str) -> Vec<String> {
+    let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    if encoded == secret {
+        vec![secret.to_string()]
+    } else {
+        vec![secret.to_string(), encoded]
+    }
+}
+
 /// Text that came from a server: one line, at most `max` characters.
 pub fn from_server(s: &str, max: usize) -> String {
     let line = one_line(s);

@@ -45,3 +45,17 @@ fn server_text_is_truncated() {
     assert_eq!(from_server("abcdef", 3), "abc…");
     assert_eq!(from_server("abc", 3), "abc");
 }
+
+#[test]
+fn scrubbing_replaces_every_secret_longest_first() {
+    let text = "bad secret s3cr3t+x (s3cr3t%2Bx), token abcd-efgh-ijkl and abcd";
+    let mut secrets = wire_forms("s3cr3t+x");
+    secrets.push("abcd-efgh-ijkl".into());
+    secrets.push("abcd".into());
+    secrets.push("ab".into()); // too short to scrub
+    assert_eq!(
+        scrub(text, &secrets),
+        "bad secret [redacted] ([redacted]), token [redacted] and [redacted]"
+    );
+    assert_eq!(scrub("nothing here", &secrets), "nothing here");
+}

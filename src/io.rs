@@ -13,10 +13,15 @@ use crate::error::{Error, Result};
 type Writer = Arc<Mutex<Box<dyn Write + Send>>>;
 
 /// Standard streams and their terminal flags. Cheap to clone (shared handles).
+///
+/// Everything written to stderr is scrubbed of every secret registered with
+/// [`Io::redact`]: a server that echoes a token or the client secret in an error
+/// description cannot get it onto the terminal or into a CI log.
 #[derive(Clone)]
 pub struct Io {
     stdout: Writer,
     stderr: Writer,
+    secrets: Arc<Mutex<Vec<String>>>,
     stdin: Arc<Mutex<Box<dyn Read + Send>>>,
     /// stdout is a terminal.
     pub stdout_tty: bool,
@@ -39,7 +44,35 @@ impl Io {
             stdout: Arc::new(Mutex::new(Box::new(std::io::stdout()))),
             stderr: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
             stdin: Arc::new(Mutex::new(Box::new(std::io::stdin()))),
+            secrets: Arc::default(),
             system: true,
+        }
+    }
+
+    /// `text` without any registered secret (for output that reaches stderr by
+    /// another way, such as the spinner's).
+    pub fn scrub(&self, text: &str) -> String {
+        let secrets = lock(&self.secrets);
+        if secrets.is_empty() {
+            return text.to_string();
+        }
+        // Encoded forms are made here, not at registration: registering is on
+        // the cached `vmauth token` path, writing to stderr is not.
+        let forms: Vec<String> = secrets
+            .iter()
+            .flat_map(|s| crate::error::wire_forms(s))
+            .collect();
+        crate::error::scrub(text, &forms)
+    }
+
+    /// Never show `secret` (or its form-urlencoded form) on stderr.
+    pub fn redact(&self, secret: &str) {
+        if secret.len() < crate::error::MIN_SCRUBBED_LEN {
+            return;
+        }
+        let mut secrets = lock(&self.secrets);
+        if !secrets.iter().any(|s| s == secret) {
+            secrets.push(secret.to_string());
         }
     }
 
@@ -60,6 +93,7 @@ impl Io {
     /// Write text for humans to stderr. Failures are ignored: there is nowhere
     /// left to report them.
     pub fn err(&self, text: &str) {
+        let text = self.scrub(text);
         let mut err = lock(&self.stderr);
         let _ = err.write_all(text.as_bytes()).and_then(|_| err.flush());
     }
@@ -156,6 +190,7 @@ impl TestIo {
             stdout: Arc::new(Mutex::new(stdout)),
             stderr: Arc::new(Mutex::new(Box::new(err.clone()))),
             stdin: Arc::new(Mutex::new(Box::new(std::io::Cursor::new(self.stdin)))),
+            secrets: Arc::default(),
             stdout_tty: self.stdout_tty,
             stderr_tty: self.stderr_tty,
             system: false,

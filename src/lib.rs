@@ -62,8 +62,13 @@ pub mod clock;
 pub(crate) mod commands;
 pub mod credential;
 pub mod error;
+/// Entry points for the fuzz targets in `fuzz/` (only with the `fuzzing` feature).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod io;
 pub mod oidc;
+#[cfg(test)]
+mod proptests;
 pub mod secret;
 pub mod settings;
 pub(crate) mod state;

@@ -320,8 +320,11 @@ pub struct TokenSettings {
     pub request: Request,
     /// Client authentication.
     pub client: ClientInput,
-    /// Refresh when less than this many seconds are left.
+    /// Refresh when less than this many seconds are left (at most half the
+    /// token's lifetime: see `Credential::refresh_margin`).
     pub min_ttl: i64,
+    /// `--force-refresh`.
+    pub force_refresh: bool,
 }
 
 /// `vmauth status`.
@@ -388,6 +391,7 @@ impl Settings {
                 request: request(&a.request, &vars)?,
                 client: client_input(&a.client, &vars)?,
                 min_ttl: min_ttl(a.min_ttl, &vars)?,
+                force_refresh: a.force_refresh,
             }),
             Command::Status(a) => CommandSettings::Status(StatusSettings {
                 login: login_id(&a.selector, &vars)?,

@@ -1,6 +1,7 @@
 //! vmauth's own non-secret state in its config directory: which login is
 //! current (`state.json`), which store `--store auto` chose, and the per-login
-//! refresh locks (`locks/`). Never tokens.
+//! refresh locks (`locks/`). Never tokens, except refreshed tokens the
+//! credential store refused to take (`rescue/`, 0600), kept until it takes them.
 
 use std::fs;
 use std::path::PathBuf;
@@ -8,11 +9,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::credential::Credential;
 use crate::error::{Error, Kind, Result};
 use crate::store::WarnSink;
 use crate::store::fsutil::{
     LockGuard, ensure_private_dir, lock_exclusive, lock_exclusive_within, lock_file_name,
-    write_atomic,
+    remove_stale_temp_files, write_atomic,
 };
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -22,6 +24,13 @@ struct State {
     /// `keyring` or `file`: what `--store auto` decided, so it probes only once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     auto_store: Option<String>,
+}
+
+/// Refreshed tokens the credential store would not take.
+#[derive(Serialize, Deserialize)]
+struct Rescued {
+    key: String,
+    credential: Credential,
 }
 
 /// `state.json` and `locks/` in the config directory.
@@ -68,6 +77,7 @@ impl StateDir {
     fn update(&self, change: impl FnOnce(&mut State)) -> Result<()> {
         self.ensure()?;
         let _lock = lock_exclusive(&self.dir.join("state.lock"))?;
+        remove_stale_temp_files(&self.dir);
         let mut state = self.read();
         change(&mut state);
         let bytes = serde_json::to_vec_pretty(&state)
@@ -96,6 +106,38 @@ impl StateDir {
     /// Remember what `--store auto` chose.
     pub fn set_auto_store(&self, choice: &str) -> Result<()> {
         self.update(|s| s.auto_store = Some(choice.to_string()))
+    }
+
+    fn rescue_path(&self, key: &str) -> PathBuf {
+        let name = lock_file_name(key).replace(".lock", ".json");
+        self.dir.join("rescue").join(name)
+    }
+
+    /// Keep refreshed tokens the credential store refused (0600, in `rescue/`),
+    /// so the next call finds them. The one place tokens touch this directory.
+    pub fn rescue(&self, key: &str, credential: &Credential) -> Result<PathBuf> {
+        let path = self.rescue_path(key);
+        self.ensure()?;
+        ensure_private_dir(&self.dir.join("rescue"), true, &*self.warn)?;
+        let bytes = serde_json::to_vec(&Rescued {
+            key: key.to_string(),
+            credential: credential.clone(),
+        })
+        .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
+        write_atomic(&path, &bytes)?;
+        Ok(path)
+    }
+
+    /// Tokens [`StateDir::rescue`] kept for `key`, if any.
+    pub fn rescued(&self, key: &str) -> Option<Credential> {
+        let bytes = fs::read(self.rescue_path(key)).ok()?;
+        let r: Rescued = serde_json::from_slice(&bytes).ok()?;
+        (r.key == key).then_some(r.credential)
+    }
+
+    /// Forget rescued tokens once the store has them.
+    pub fn forget_rescued(&self, key: &str) {
+        let _ = fs::remove_file(self.rescue_path(key));
     }
 
     /// Take the per-login lock that makes refresh single-flight across processes

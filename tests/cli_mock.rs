@@ -647,3 +647,225 @@ async fn a_refused_redirect_says_so() {
         .expect_code(1)
         .expect_error("redirect to http://idp.example.com/.well-known/openid-configuration refused: vmauth follows redirects only to https");
 }
+
+/// Store one login for `issuer` in `home`'s credentials file.
+fn store_login(home: &Home, key: &str, entry: serde_json::Value) {
+    std::fs::create_dir_all(home.credentials().parent().unwrap()).unwrap();
+    std::fs::write(
+        home.credentials(),
+        json!({"version": 1, "credentials": {key: entry}}).to_string(),
+    )
+    .unwrap();
+    set_mode(&home.credentials(), 0o600);
+}
+
+/// Assert that none of `secrets` reached stderr (or stdout) and that the
+/// redaction marker did.
+fn assert_scrubbed(r: &cli::Run, secrets: &[&str]) {
+    for s in secrets {
+        assert!(
+            !r.stderr.contains(s) && !r.stdout.contains(s),
+            "{s:?} leaked:\n{}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    assert!(r.stderr.contains("[redacted]"), "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn a_client_secret_echoed_by_the_server_is_scrubbed() {
+    let secret = "s3cr3t+with/specials=";
+    let encoded = "s3cr3t%2Bwith%2Fspecials%3D";
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("ci:{encoded}"));
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header(
+                    "www-authenticate",
+                    format!(r#"Basic error="invalid_client", error_description="got {secret} as Basic {basic}""#),
+                )
+                .set_body_string("no"),
+        )
+        .mount(&s)
+        .await;
+    let home = Home::new();
+    let r = cli::Run::from(
+        home.cmd(&cli::cc_args(&s.uri(), "ci"))
+            .env("VMAUTH_CLIENT_SECRET", secret)
+            .output()
+            .unwrap(),
+    );
+    r.expect_code(2);
+    assert_scrubbed(&r, &[secret, encoded, &basic]);
+    // The same in an OAuth JSON error, with client_secret_post.
+    let s2 = MockServer::start().await;
+    serve(
+        &s2,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s2.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": format!("client_secret={encoded} ({secret}) is wrong"),
+        })))
+        .mount(&s2)
+        .await;
+    let uri2 = s2.uri();
+    let mut args = cli::cc_args(&uri2, "ci");
+    args.extend(["--client-auth", "client_secret_post"]);
+    let r = cli::Run::from(
+        home.cmd(&args)
+            .env("VMAUTH_CLIENT_SECRET", secret)
+            .output()
+            .unwrap(),
+    );
+    r.expect_code(2);
+    assert_scrubbed(&r, &[secret, encoded]);
+}
+
+#[tokio::test]
+async fn tokens_echoed_in_refresh_and_revocation_errors_are_scrubbed() {
+    let (at, rt, idt) = (
+        "access-token-AAAA",
+        "refresh-token-RRRR",
+        "e30.e30.id-token-IIII",
+    );
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": format!("weird_{rt}"),
+            "error_description": format!("refresh {rt} for {at} and {idt} refused"),
+        })))
+        .mount(&s)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_request",
+            "error_description": format!("cannot revoke {rt} / {at}"),
+        })))
+        .mount(&s)
+        .await;
+    let home = Home::new();
+    let key = format!("{}|cli", s.uri());
+    let entry = json!({
+        "issuer": s.uri(), "client_id": "cli", "access_token": at, "refresh_token": rt,
+        "id_token": idt, "expires_at": "2000-01-01T00:00:00Z",
+    });
+    store_login(&home, &key, entry);
+    let r = home.run(&["token", "--issuer", &s.uri(), "--client-id", "cli"]);
+    r.expect_code(1);
+    assert_scrubbed(&r, &[at, rt, idt]);
+    let r = home.run(&["logout", "--issuer", &s.uri(), "--client-id", "cli"]);
+    r.expect_code(0);
+    assert!(r.stderr.contains("NOT revoked"), "{}", r.stderr);
+    assert_scrubbed(&r, &[at, rt]);
+}
+
+#[tokio::test]
+async fn an_entry_that_disagrees_with_its_key_is_refused() {
+    // A planted entry under the key of a real login, naming another issuer.
+    let evil = MockServer::start().await;
+    serve(
+        &evil,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&evil.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&evil)
+        .await;
+    let home = Home::new();
+    let key = "https://idp.example.com|cli";
+    store_login(
+        &home,
+        key,
+        json!({"issuer": evil.uri(), "client_id": "cli", "access_token": "at-1234",
+               "refresh_token": "rt-1234", "id_token": null, "expires_at": "2000-01-01T00:00:00Z"}),
+    );
+    let sel = ["--issuer", "https://idp.example.com", "--client-id", "cli"];
+    let mut args = vec!["token"];
+    args.extend(sel);
+    home.run(&args)
+        .expect_code(1)
+        .expect_error(&format!("the stored login \"{key}\""))
+        .expect_error("which does not match its key, so it was not used; log in again (vmauth login --issuer https://idp.example.com --client-id cli) or remove it");
+    // status skips it with a warning; logout removes it without revoking at its issuer.
+    let r = home.run(&["status", "--all"]);
+    assert!(
+        r.stderr.contains("skipping the stored login"),
+        "{}",
+        r.stderr
+    );
+    let mut args = vec!["logout"];
+    args.extend(sel);
+    home.run(&args).expect_code(0);
+    assert_eq!(home.read_credentials()["credentials"], json!({}));
+    // A client id that disagrees is refused too.
+    store_login(
+        &home,
+        key,
+        json!({"issuer": "https://idp.example.com", "client_id": "other", "access_token": "at-1234",
+               "refresh_token": null, "id_token": null, "expires_at": "2999-01-01T00:00:00Z"}),
+    );
+    let mut args = vec!["token"];
+    args.extend(sel);
+    home.run(&args)
+        .expect_code(1)
+        .expect_error("names the client \"other\"");
+}
+
+#[test]
+fn a_credentials_directory_others_can_write_is_refused_for_reads() {
+    let home = Home::new();
+    let key = "https://idp.example.com|cli";
+    store_login(
+        &home,
+        key,
+        json!({"issuer": "https://idp.example.com", "client_id": "cli", "access_token": "at-1234",
+               "refresh_token": null, "id_token": null, "expires_at": "2999-01-01T00:00:00Z"}),
+    );
+    set_mode(home.credentials().parent().unwrap(), 0o777);
+    home.run(&[
+        "token",
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "cli",
+    ])
+    .expect_code(1)
+    .expect_error("is writable by other users (mode 777)");
+    // With the sticky bit (like /tmp) others cannot replace its files.
+    set_mode(home.credentials().parent().unwrap(), 0o1777);
+    let r = home.run(&[
+        "token",
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "cli",
+    ]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, "at-1234\n");
+}

@@ -65,7 +65,7 @@ fn secret_basic_with_audience_is_cached_then_renewed() {
         &idp,
         "vmauth-ci",
         Some(SECRET),
-        &["--audience", API, "--min-ttl", "2h"],
+        &["--audience", API, "--force-refresh"],
     );
     renewed.expect_code(0);
     assert_ne!(renewed.stdout.trim_end(), token);
@@ -151,7 +151,7 @@ fn private_key_jwt_signs_a_fresh_assertion_each_time() {
     assert_eq!(jwt_payload(r.stdout.trim_end())["sub"], "vmauth-ci-jwt");
     // A second request needs a new jti (the IdP refuses replays).
     let mut again = args.to_vec();
-    again.extend_from_slice(&["--min-ttl", "2h"]);
+    again.extend_from_slice(&["--force-refresh"]);
     cc_token(&home, &idp, "vmauth-ci-jwt", None, &again).expect_code(0);
     assert_eq!(
         idp.count("POST /token 200 grant_type=client_credentials"),
@@ -190,7 +190,7 @@ fn assertion_file_is_reread_on_every_request() {
         &idp,
         "vmauth-ci-jwt",
         None,
-        &["--client-assertion-file", &path, "--min-ttl", "2h"],
+        &["--client-assertion-file", &path, "--force-refresh"],
     );
     r2.expect_code(0);
     assert_ne!(r.stdout, r2.stdout);
@@ -200,7 +200,7 @@ fn assertion_file_is_reread_on_every_request() {
         &idp,
         "vmauth-ci-jwt",
         None,
-        &["--client-assertion-file", &path, "--min-ttl", "2h"],
+        &["--client-assertion-file", &path, "--force-refresh"],
     );
     r3.expect_code(2)
         .expect_error("rejected the client credentials");
@@ -299,7 +299,7 @@ fn login_then_plain_token_and_status_for_a_client() {
     assert_eq!(jwt_payload(t.stdout.trim_end())["sub"], "vmauth-ci");
     // …and renews it with the stored method when the secret is in the environment.
     let renewed = Run::from(
-        home.cmd(&["token", "--min-ttl", "2h"])
+        home.cmd(&["token", "--force-refresh"])
             .env("VMAUTH_CLIENT_SECRET", SECRET)
             .output()
             .unwrap(),
@@ -308,7 +308,7 @@ fn login_then_plain_token_and_status_for_a_client() {
     assert_ne!(renewed.stdout, t.stdout);
     assert_eq!(jwt_payload(renewed.stdout.trim_end())["aud"], API);
     // Without the secret it says how to give one.
-    home.run(&["token", "--min-ttl", "2h"])
+    home.run(&["token", "--force-refresh"])
         .expect_code(2)
         .expect_error("no client secret");
 

@@ -69,7 +69,7 @@ fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
     let runs = run_all((0..PROCESSES).map(|_| home.cmd(&["token"])).collect());
     assert_single_refresh(&idp, &runs, &old);
     // The login still works afterwards: the stored refresh token is the live one.
-    home.run(&["token", "--min-ttl", "2h"]).expect_code(0);
+    home.run(&["token", "--force-refresh"]).expect_code(0);
     assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 2);
 }
 
@@ -125,7 +125,7 @@ fn fifty_parallel_tokens_refresh_once_with_the_keychain() {
     let runs = run_all((0..PROCESSES).map(|_| with_keyring(&["token"])).collect());
     assert_single_refresh(&idp, &runs, &old);
     Run::from(
-        with_keyring(&["token", "--min-ttl", "2h"])
+        with_keyring(&["token", "--force-refresh"])
             .output()
             .unwrap(),
     )

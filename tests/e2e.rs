@@ -118,11 +118,11 @@ fn refresh_after_expiry_rotates_three_times_in_a_row() {
     let mut seen_at = vec![first["access_token"].as_str().unwrap().to_string()];
     let mut seen_rt = vec![first["refresh_token"].as_str().unwrap().to_string()];
     for i in 0..3 {
-        // First round: expired token; later rounds: --min-ttl beyond the lifetime.
+        // First round: expired token; later rounds: --force-refresh.
         let r = if i == 0 {
             home.run(&["token"])
         } else {
-            home.run(&["token", "--min-ttl", "2h"])
+            home.run(&["token", "--force-refresh"])
         };
         r.expect_code(0);
         assert_eq!(r.stderr, "");
@@ -178,8 +178,7 @@ fn audience_gives_a_jwt_access_token_for_that_api() {
         CLIENT,
         "--audience",
         API,
-        "--min-ttl",
-        "2h",
+        "--force-refresh",
     ]);
     t2.expect_code(0);
     assert_ne!(t2.stdout, t.stdout);
@@ -250,7 +249,7 @@ fn revoked_refresh_token_means_exit_4_at_once() {
         ],
     );
     assert_eq!(rev.status, 200);
-    let r = home.run(&["token", "--min-ttl", "2h"]);
+    let r = home.run(&["token", "--force-refresh"]);
     r.expect_code(4).expect_error(&format!(
         "the login has expired or was revoked (invalid_grant); run: vmauth login --issuer {} --client-id {CLIENT}",
         idp.issuer
@@ -335,8 +334,8 @@ fn identity_provider_down_token_and_logout_still_behave() {
         .to_string();
     drop(idp); // the provider is gone: connections are refused
 
-    // Still valid but inside --min-ttl: the cached token, with a warning.
-    let r = home.run(&["token", "--min-ttl", "2h"]);
+    // Still valid, a refresh forced: the cached token, with a warning.
+    let r = home.run(&["token", "--force-refresh"]);
     r.expect_code(0);
     assert_eq!(r.stdout, format!("{at}\n"));
     assert!(
@@ -428,7 +427,7 @@ fn confidential_device_client_authenticates_on_login_and_refresh() {
 
     // Refresh authenticates the client again with the secret from the environment…
     let t = cli::Run::from(
-        home.cmd(&["token", "--min-ttl", "2h"])
+        home.cmd(&["token", "--force-refresh"])
             .env("VMAUTH_CLIENT_SECRET", SECRET)
             .output()
             .unwrap(),
@@ -436,7 +435,7 @@ fn confidential_device_client_authenticates_on_login_and_refresh() {
     t.expect_code(0);
     assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 1);
     // …and says how to give it when it is missing.
-    home.run(&["token", "--min-ttl", "2h"])
+    home.run(&["token", "--force-refresh"])
         .expect_code(2)
         .expect_error("no client secret");
     // VMAUTH_CLIENT_SECRET alone does not make a device login confidential: without

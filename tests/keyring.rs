@@ -84,7 +84,7 @@ fn login_token_status_logout_through_the_keychain() {
     assert_eq!(introspect(&idp, &at)["active"], true);
 
     // Refresh writes the rotated tokens back to the keychain.
-    let t2 = run(&home, &env, "keyring", &["token", "--min-ttl", "2h"]);
+    let t2 = run(&home, &env, "keyring", &["token", "--force-refresh"]);
     t2.expect_code(0);
     assert_ne!(t2.stdout, t.stdout);
     let t3 = run(&home, &env, "keyring", &["token"]);
@@ -127,7 +127,7 @@ fn values_too_large_for_one_item_are_split_and_not_lost() {
     let part1 = format!("{key}#vmauth-part-{generation}-1");
     assert!(secret_tool_lookup(&ss, &part1).is_some(), "part 1 exists");
     // A refresh rewrites the split value under a new generation and drops the old parts.
-    let mut refresh = with_env(home.cmd(&["token", "--min-ttl", "2h"]), &env);
+    let mut refresh = with_env(home.cmd(&["token", "--force-refresh"]), &env);
     refresh
         .env("VMAUTH_STORE", "keyring")
         .env("VMAUTH_KEYRING_MAX_ITEM", "300");

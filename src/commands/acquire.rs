@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Kind, Result};
-use crate::oidc::ErrorCode;
 use crate::oidc::grant::{merge_refresh, refresh};
 use crate::oidc::id_token::check_refreshed;
+use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, Request};
 use crate::store::fsutil::LOCK_WAIT;
 
@@ -27,8 +27,11 @@ use super::{Context, client_credentials, not_logged_in, runtime};
 pub(crate) struct Want<'a> {
     /// The login's cache key.
     pub key: &'a str,
-    /// The credential must have at least this many seconds left.
+    /// The credential must have at least this many seconds left (at most half
+    /// its lifetime).
     pub min_ttl: i64,
+    /// Refresh or renew even a credential that is still good.
+    pub force: bool,
     /// Scopes and resources (they choose a client-credentials token).
     pub request: &'a Request,
     /// Client authentication and whether client credentials were asked for.
@@ -38,7 +41,7 @@ pub(crate) struct Want<'a> {
 /// A valid credential for `want`, refreshed or renewed when needed.
 pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
     let client_credentials = want.client.client_credentials;
-    let cached = ctx.store.get(want.key)?;
+    let cached = ctx.load(want.key)?;
     if want.request.explicit
         && !client_credentials
         && cached.as_ref().is_none_or(|c| !c.is_client_credentials())
@@ -48,7 +51,8 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
         ));
     }
     let serves = |c: &Credential| {
-        c.ttl(ctx.now()) >= want.min_ttl
+        !want.force
+            && c.fresh_enough(ctx.now(), want.min_ttl)
             && (!want.request.explicit || same_request(want.request, c))
     };
     match &cached {
@@ -59,7 +63,7 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
     if client_credentials || cached.is_some_and(|c| c.is_client_credentials()) {
         renew_client_credentials(ctx, want, &serves)
     } else {
-        refresh_single_flight(ctx, want.key, want.min_ttl, want.client)
+        refresh_single_flight(ctx, want)
     }
 }
 
@@ -80,7 +84,7 @@ fn renew_client_credentials(
     serves: &dyn Fn(&Credential) -> bool,
 ) -> Result<Credential> {
     let _lock = ctx.state.lock_login(want.key, LOCK_WAIT)?;
-    let previous = ctx.store.get(want.key)?;
+    let previous = ctx.load(want.key)?;
     if let Some(c) = &previous
         && serves(c)
     {
@@ -94,18 +98,15 @@ fn renew_client_credentials(
 
 /// Refresh under the per-login lock. Another process may have refreshed while we
 /// waited: use its token instead of spending the (rotating) refresh token again.
-fn refresh_single_flight(
-    ctx: &Context,
-    key: &str,
-    min_ttl: i64,
-    input: &ClientInput,
-) -> Result<Credential> {
+/// A refresh token is only spent when its successor can be stored; refreshed
+/// tokens the store then refuses are kept in the state directory for the next
+/// call rather than lost.
+fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
+    let (key, min_ttl, input) = (want.key, want.min_ttl, want.client);
     let _lock = ctx.state.lock_login(key, LOCK_WAIT)?;
-    let cred = ctx
-        .store
-        .get(key)?
+    let cred = with_rescued(ctx, key, ctx.load(key)?)
         .ok_or_else(|| not_logged_in(Some(key), "not logged in"))?;
-    if cred.ttl(ctx.now()) >= min_ttl {
+    if !want.force && cred.fresh_enough(ctx.now(), min_ttl) {
         return Ok(cred);
     }
     let Some(rt) = cred.refresh_token.clone() else {
@@ -114,46 +115,107 @@ fn refresh_single_flight(
             "the access token has expired and there is no refresh token",
         ));
     };
+    if let Err(e) = ctx.store.check_writable() {
+        let e = e.context(
+            "not refreshing, because the refreshed tokens could not be saved (the login is kept)",
+        );
+        return serve_cached_or(ctx, cred, e);
+    }
     match refresh_once(ctx, &cred, &rt, input) {
-        Ok(new) => {
-            ctx.store.put(key, &new)?;
-            Ok(new)
-        }
+        Ok(new) => save(ctx, key, new),
         Err(RefreshError::Rejected(why)) => {
             // The refresh token was refused. If another writer (the ValidMind library,
             // an older vmauth) saved a newer one meanwhile, try once with that.
-            match ctx.store.get(key)? {
-                Some(c) if c.ttl(ctx.now()) >= min_ttl => Ok(c),
+            match ctx.load(key)? {
+                Some(c) if !want.force && c.fresh_enough(ctx.now(), min_ttl) => Ok(c),
                 Some(c) if c.refresh_token.as_ref().is_some_and(|r| *r != rt) => {
                     let rt2 = c.refresh_token.clone().unwrap_or(rt);
                     let new = refresh_once(ctx, &c, &rt2, input).map_err(|e| e.into_error(key))?;
-                    ctx.store.put(key, &new)?;
-                    Ok(new)
+                    save(ctx, key, new)
                 }
                 _ => Err(RefreshError::Rejected(why).into_error(key)),
             }
         }
+        Err(e @ RefreshError::Refused(_)) => serve_cached_or(ctx, cred, e.into_error(key)),
         Err(e) => {
             let e = e.into_error(key);
-            let left = cred.ttl(ctx.now());
-            // Cannot refresh now (IdP down, network), but the token still works for a
-            // while. A configuration problem (missing secret) is reported, not hidden.
-            if left > 0 && e.kind() == Kind::Idp {
-                ctx.ui.warn(&format!(
-                    "{e}; using the cached token, valid for {left}s more"
-                ));
-                Ok(cred)
+            if e.kind() == Kind::Idp {
+                serve_cached_or(ctx, cred, e)
             } else {
+                // A configuration problem (missing secret) is reported, not hidden.
                 Err(e)
             }
         }
     }
 }
 
+/// Cannot refresh now (IdP down, network, an unwritable store), but the cached
+/// token still works for a while: use it, with a warning. Otherwise fail with `e`.
+fn serve_cached_or(ctx: &Context, cred: Credential, e: Error) -> Result<Credential> {
+    let left = cred.ttl(ctx.now());
+    if left > 0 {
+        ctx.ui.warn(&format!(
+            "{e}; using the cached token, valid for {left}s more"
+        ));
+        Ok(cred)
+    } else {
+        Err(e)
+    }
+}
+
+/// Store refreshed tokens. When the store refuses them after all, keep them in
+/// the state directory (where the next call looks) and say so: the old refresh
+/// token may be spent already, so these are the login now.
+fn save(ctx: &Context, key: &str, new: Credential) -> Result<Credential> {
+    match ctx.store.put(key, &new) {
+        Ok(()) => {
+            ctx.state.forget_rescued(key);
+            Ok(new)
+        }
+        Err(e) => match ctx.state.rescue(key, &new) {
+            Ok(path) => {
+                ctx.ui.warn(&format!(
+                    "the tokens were refreshed but could not be saved to {} ({e}); they are kept in {} and the next vmauth call will use them; fix the store and run vmauth token again",
+                    ctx.store.location(),
+                    path.display()
+                ));
+                Ok(new)
+            }
+            Err(e2) => Err(e.context(format!(
+                "the tokens were refreshed but could not be saved, nor kept elsewhere ({e2}); the login may need a new vmauth login"
+            ))),
+        },
+    }
+}
+
+/// The stored credential, or refreshed tokens an earlier call had to keep in
+/// the state directory when they are newer; those are put back in the store
+/// when it takes them again.
+fn with_rescued(ctx: &Context, key: &str, stored: Option<Credential>) -> Option<Credential> {
+    let Some(rescued) = ctx.state.rescued(key) else {
+        return stored;
+    };
+    ctx.guard(&rescued);
+    if stored
+        .as_ref()
+        .is_some_and(|s| s.expires_at > rescued.expires_at)
+    {
+        ctx.state.forget_rescued(key);
+        return stored;
+    }
+    if ctx.store.put(key, &rescued).is_ok() {
+        ctx.state.forget_rescued(key);
+    }
+    Some(rescued)
+}
+
 enum RefreshError {
     /// The identity provider said the refresh token is no good, or wants the
     /// person back: a new login is needed.
     Rejected(ErrorCode),
+    /// HTTP 400 or 401 without an OAuth error (some providers answer a spent
+    /// refresh token so): the login cannot be refreshed.
+    Refused(u16),
     /// Anything else: network, server, configuration.
     Other(Error),
 }
@@ -164,6 +226,12 @@ impl RefreshError {
             RefreshError::Rejected(code) => not_logged_in(
                 Some(key),
                 &format!("the login has expired or was revoked ({})", code.as_str()),
+            ),
+            RefreshError::Refused(status) => not_logged_in(
+                Some(key),
+                &format!(
+                    "the identity provider refused to refresh the login (HTTP {status} without an OAuth error)"
+                ),
             ),
             RefreshError::Other(e) => e.context("cannot refresh the access token"),
         }
@@ -216,7 +284,13 @@ fn refresh_once(
                 | ErrorCode::LoginRequired
                 | ErrorCode::ConsentRequired),
             ) => RefreshError::Rejected(code.clone()),
-            _ => RefreshError::Other(e.into()),
+            _ => match e {
+                ProtocolError::Status {
+                    status: status @ (400 | 401),
+                    ..
+                } => RefreshError::Refused(status),
+                e => RefreshError::Other(e.into()),
+            },
         })?;
         Ok::<_, RefreshError>((tokens, provider.meta.issuer))
     })?;
@@ -225,5 +299,7 @@ fn refresh_once(
             RefreshError::Other(Error::idp(format!("refusing the refreshed tokens: {why}")))
         })?;
     }
-    Ok(merge_refresh(cred, tokens, ctx.now()))
+    let new = merge_refresh(cred, tokens, ctx.now());
+    ctx.guard(&new);
+    Ok(new)
 }

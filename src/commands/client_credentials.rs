@@ -54,6 +54,7 @@ pub(crate) fn fetch(
     credential.refresh_token = None;
     credential.id_token = None;
     credential.client_credentials = settings;
+    ctx.guard(&credential);
     Ok(credential)
 }
 

@@ -102,6 +102,7 @@ impl Source {
                 "the client secret is empty; {MISSING_SECRET}"
             )));
         }
+        ctx.io.redact(&secret);
         Ok(Secret::new(secret))
     }
 

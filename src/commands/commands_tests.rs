@@ -11,8 +11,12 @@ use wiremock::matchers::{body_string_contains, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::clock::{CountingRng, FakeClock};
+use crate::commands::Context;
+use crate::credential::Credential;
+use crate::error::{Error, Result};
 use crate::io::TestIo;
 use crate::settings::MapEnv;
+use crate::store::{CredentialStore, StoreKind};
 
 /// 2033-05-18: the fake clock's "now".
 const NOW: i64 = 2_000_000_000;
@@ -73,6 +77,42 @@ impl Harness {
             self.clock.clone(),
             Rc::new(CountingRng::default()),
         );
+        Outcome {
+            code,
+            stdout: out.text(),
+            stderr: err.text(),
+        }
+    }
+
+    /// Run with the file store wrapped by `wrap` (a store that misbehaves).
+    fn run_wrapped(
+        &self,
+        args: &[&str],
+        wrap: impl FnOnce(Box<dyn CredentialStore>) -> Box<dyn CredentialStore>,
+    ) -> Outcome {
+        let mut argv = vec!["vmauth"];
+        argv.extend_from_slice(args);
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+        let settings = crate::settings::Settings::resolve(&cli, &self.env).unwrap();
+        let (io, out, err) = TestIo::new().build();
+        let ui = crate::ui::Ui::new(io.clone(), true);
+        let state = crate::state::StateDir::new(
+            settings.common.config_dir.path.clone(),
+            false,
+            ui.warn_sink(),
+        );
+        let rng: Rc<dyn crate::clock::Rng> = Rc::new(CountingRng::default());
+        let inner =
+            crate::commands::open_store::open(&settings.common, &state, &ui, rng.clone(), false)
+                .unwrap();
+        let ctx = Context::with_store(&settings.common, wrap(inner), io, self.clock.clone(), rng);
+        let code = match crate::commands::run(&settings.command, &ctx) {
+            Ok(()) => 0,
+            Err(e) => {
+                ctx.ui.error(&e.message());
+                e.exit_code()
+            }
+        };
         Outcome {
             code,
             stdout: out.text(),
@@ -481,4 +521,206 @@ fn usage_errors_and_help_go_through_io() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--bogus"), "{}", r.stderr);
     assert_eq!(r.stdout, "");
+}
+
+/// A store that reads but will not write: `put` fails, and `check_writable`
+/// fails too unless `admits_writes` (a store that fails only on the real write).
+struct ReadOnly {
+    inner: Box<dyn CredentialStore>,
+    admits_writes: bool,
+}
+
+impl CredentialStore for ReadOnly {
+    fn kind(&self) -> StoreKind {
+        self.inner.kind()
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn get(&self, key: &str) -> Result<Option<Credential>> {
+        self.inner.get(key)
+    }
+    fn put(&self, _: &str, _: &Credential) -> Result<()> {
+        Err(Error::storage("the disk is read-only"))
+    }
+    fn delete(&self, key: &str) -> Result<bool> {
+        self.inner.delete(key)
+    }
+    fn list(&self) -> Result<Vec<(String, Credential)>> {
+        self.inner.list()
+    }
+    fn check_writable(&self) -> Result<()> {
+        if self.admits_writes {
+            Ok(())
+        } else {
+            Err(Error::storage(
+                "cannot create a file in /vm: read-only file system",
+            ))
+        }
+    }
+}
+
+#[test]
+fn a_refresh_token_is_not_spent_when_its_successor_cannot_be_stored() {
+    let h = Harness::new();
+    let s = idp();
+    h.store(&s.uri(), "at-old", Some("rt-old"), 30);
+    let read_only = |inner| -> Box<dyn CredentialStore> {
+        Box::new(ReadOnly {
+            inner,
+            admits_writes: false,
+        })
+    };
+    // 30 s left, 60 s wanted: a refresh is due, but the store cannot take it. The
+    // cached token is still good, so it is served with a warning.
+    let r = h.run_wrapped(&["token"], read_only);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-old\n"), "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "not refreshing, because the refreshed tokens could not be saved (the login is kept)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&s, "/token"), 0, "the refresh token was not spent");
+    // Once expired: an error, still without spending the refresh token.
+    h.clock.advance(Duration::from_secs(60));
+    let r = h.run_wrapped(&["token"], read_only);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("read-only file system"), "{}", r.stderr);
+    assert_eq!(requests(&s, "/token"), 0);
+    assert_eq!(
+        h.credentials()["credentials"][&format!("{}|cli", s.uri())]["refresh_token"],
+        "rt-old"
+    );
+}
+
+#[test]
+fn refreshed_tokens_the_store_refuses_are_kept_for_the_next_call() {
+    let h = Harness::new();
+    let s = idp();
+    h.store(&s.uri(), "at-old", Some("rt-old"), -5);
+    let failing_put = |inner| -> Box<dyn CredentialStore> {
+        Box::new(ReadOnly {
+            inner,
+            admits_writes: true,
+        })
+    };
+    let r = h.run_wrapped(&["token"], failing_put);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-refreshed\n"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the tokens were refreshed but could not be saved"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("the next vmauth call will use them"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&s, "/token"), 1);
+    // The next call (the store still refusing) uses them: no second refresh with
+    // the spent refresh token.
+    let r = h.run_wrapped(&["token"], failing_put);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-refreshed\n"), "{r:?}");
+    assert_eq!(requests(&s, "/token"), 1);
+    // When the store works again, the kept tokens move back into it.
+    h.clock.advance(Duration::from_secs(290));
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let entry = &h.credentials()["credentials"][&format!("{}|cli", s.uri())];
+    assert_eq!(entry["refresh_token"], "rt-2", "{entry}");
+    assert!(
+        !h.dir
+            .path()
+            .join("config/rescue")
+            .read_dir()
+            .unwrap()
+            .any(|_| true)
+    );
+}
+
+#[test]
+fn short_lived_tokens_are_refreshed_once_not_on_every_call() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-short", "refresh_token": "rt-short", "expires_in": 30,
+            })))
+            .mount(&s)
+            .await;
+        s
+    });
+    h.store(&s.uri(), "at-old", Some("rt-old"), -1);
+    for _ in 0..5 {
+        let r = h.run(&["token"]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, "at-short\n"), "{r:?}");
+    }
+    assert_eq!(
+        requests(&s, "/token"),
+        1,
+        "30 s tokens with the default 60 s min-ttl"
+    );
+    // Past half its life it is refreshed again.
+    h.clock.advance(Duration::from_secs(16));
+    h.run(&["token"]);
+    assert_eq!(requests(&s, "/token"), 2);
+}
+
+#[test]
+fn a_refresh_refused_without_an_oauth_error_means_log_in_again() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(400))
+            .mount(&s)
+            .await;
+        s
+    });
+    let key = h.store(&s.uri(), "at-old", Some("rt-old"), 30);
+    // Still valid: served, with the reason it could not be refreshed.
+    let r = h.run(&["token"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-old\n"), "{r:?}");
+    assert!(
+        r.stderr.contains("HTTP 400 without an OAuth error"),
+        "{}",
+        r.stderr
+    );
+    h.clock.advance(Duration::from_secs(31));
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "refused to refresh the login (HTTP 400 without an OAuth error); run: vmauth login"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        h.credentials()["credentials"][&key]["refresh_token"],
+        "rt-old",
+        "login kept"
+    );
 }

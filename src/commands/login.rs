@@ -28,7 +28,7 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     // Refuse insecure issuers before any network traffic.
     require_secure(&id.issuer, "issuer")?;
     if s.client.client_credentials {
-        let previous = ctx.store.get(&id.cache_key()).ok().flatten();
+        let previous = ctx.load(&id.cache_key()).ok().flatten();
         let credential =
             client_credentials::fetch(ctx, &id, &s.request, &s.client, previous.as_ref())?;
         return save(ctx, &id, credential);
@@ -50,6 +50,7 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
             .map_err(|why| Error::idp(format!("refusing the login: {why}")))?;
     }
     let mut credential = new_credential(&id, tokens, ctx.now(), &scopes, &s.request.resources);
+    ctx.guard(&credential);
     credential.client_auth = client_auth;
     save(ctx, &id, credential)
 }

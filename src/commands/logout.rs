@@ -25,7 +25,7 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
     let current = ctx.state.get();
     let mut removed = 0;
     for key in &keys {
-        let Some(cred) = ctx.store.get(key).ok().flatten() else {
+        let Some(cred) = ctx.load(key).ok().flatten() else {
             // A malformed entry can still be removed.
             if ctx.store.delete(key)? {
                 removed += 1;

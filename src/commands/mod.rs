@@ -69,6 +69,32 @@ impl Context {
         })
     }
 
+    /// A context around a given store, for tests of what commands do when a
+    /// store misbehaves.
+    #[cfg(test)]
+    pub(crate) fn with_store(
+        common: &Common,
+        store: Box<dyn CredentialStore>,
+        io: Io,
+        clock: Rc<dyn Clock>,
+        rng: Rc<dyn Rng>,
+    ) -> Context {
+        let ui = Ui::new(io.clone(), common.no_color);
+        let state = StateDir::new(
+            common.config_dir.path.clone(),
+            common.config_dir.own,
+            ui.warn_sink(),
+        );
+        Context {
+            io,
+            ui,
+            store,
+            state,
+            clock,
+            rng,
+        }
+    }
+
     /// The selected login's cache key: the one the settings name, else the
     /// current login. `None` means nobody is logged in.
     pub(crate) fn selected_key(&self, login: &Option<LoginId>) -> Option<String> {
@@ -78,10 +104,93 @@ impl Context {
         }
     }
 
+    /// The stored login `key`, if there is one, checked: an entry whose issuer,
+    /// client or audience disagree with its key is refused (a planted or edited
+    /// entry must not send its tokens, or the client's secret, to another
+    /// issuer). Its tokens are registered so no message can show them.
+    pub(crate) fn load(&self, key: &str) -> Result<Option<Credential>> {
+        let Some(c) = self.store.get(key)? else {
+            return Ok(None);
+        };
+        self.guard(&c);
+        check_entry(key, &c).map_err(|why| {
+            let id = LoginId::from_key(key);
+            Error::storage(format!(
+                "the stored login {key:?} in {} {why}, which does not match its key, so it was not used; log in again ({}) or remove it (vmauth logout --issuer {} --client-id {}{})",
+                self.store.location(),
+                id.login_hint(),
+                id.issuer,
+                id.client_id,
+                id.audience.map(|a| format!(" --audience {a}")).unwrap_or_default(),
+            ))
+        })?;
+        Ok(Some(c))
+    }
+
+    /// Every stored login that passes [`Context::load`]'s check; the others are
+    /// named in a warning.
+    pub(crate) fn load_all(&self) -> Result<Vec<(String, Credential)>> {
+        let mut out = Vec::new();
+        for (key, c) in self.store.list()? {
+            self.guard(&c);
+            match check_entry(&key, &c) {
+                Ok(()) => out.push((key, c)),
+                Err(why) => self.ui.warn(&format!(
+                    "skipping the stored login {key:?}: it {why}, which does not match its key"
+                )),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Never show this login's tokens in a message.
+    pub(crate) fn guard(&self, c: &Credential) {
+        for t in [
+            Some(&c.access_token),
+            c.refresh_token.as_ref(),
+            c.id_token.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.io.redact(t.expose());
+        }
+    }
+
     /// Wall-clock time, Unix seconds.
     pub(crate) fn now(&self) -> i64 {
         self.clock.now_unix()
     }
+}
+
+/// Whether the entry stored under `key` is about the login the key names.
+fn check_entry(key: &str, c: &Credential) -> Result<(), String> {
+    use crate::credential::{normalize, normalize_issuer};
+    let id = LoginId::from_key(key);
+    let audience = c
+        .audience
+        .as_deref()
+        .map(normalize)
+        .filter(|a| !a.is_empty());
+    if normalize_issuer(&c.issuer) != id.issuer {
+        return Err(format!(
+            "names the issuer {:?}",
+            crate::error::from_server(&c.issuer, 100)
+        ));
+    }
+    if normalize(&c.client_id) != id.client_id {
+        return Err(format!(
+            "names the client {:?}",
+            crate::error::from_server(&c.client_id, 100)
+        ));
+    }
+    if audience != id.audience {
+        return Err(format!(
+            "names the audience {:?}",
+            crate::error::from_server(c.audience.as_deref().unwrap_or(""), 100)
+        ));
+    }
+    Ok(())
 }
 
 /// Run the subcommand.

@@ -25,15 +25,10 @@ pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
     let selected = ctx.selected_key(&args.login);
     let current = ctx.state.get();
     let logins: Vec<(String, Credential)> = if args.all {
-        ctx.store.list()?
+        ctx.load_all()?
     } else {
         match &selected {
-            Some(k) => ctx
-                .store
-                .get(k)?
-                .map(|c| (k.clone(), c))
-                .into_iter()
-                .collect(),
+            Some(k) => ctx.load(k)?.map(|c| (k.clone(), c)).into_iter().collect(),
             None => Vec::new(),
         }
     };

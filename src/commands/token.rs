@@ -23,6 +23,7 @@ pub(crate) fn run(s: &TokenSettings, ctx: &Context) -> Result<()> {
         &Want {
             key: &key,
             min_ttl: s.min_ttl,
+            force: s.force_refresh,
             request: &s.request,
             client: &s.client,
         },

@@ -83,9 +83,14 @@ pub async fn authorize(
     if !form.iter().any(|(k, _)| k == "client_id") {
         form.insert(0, ("client_id".into(), client.client_id.clone()));
     }
-    let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
-    let raw: RawAuthorization = parse_reply(&reply, endpoint)?;
-    check_authorization(raw, endpoint)
+    let secrets = super::request_secrets(&form, header.as_ref());
+    async {
+        let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
+        let raw: RawAuthorization = parse_reply(&reply, endpoint)?;
+        check_authorization(raw, endpoint)
+    }
+    .await
+    .map_err(|e| e.scrubbed(&secrets))
 }
 
 fn check_authorization(

@@ -127,10 +127,15 @@ pub async fn token_request(
     extra: &[(&str, &str)],
 ) -> Result<TokenResponse, ProtocolError> {
     let (form, header) = client.form(token_endpoint, extra)?;
-    let reply = http
-        .post_form(token_endpoint, &form, header.as_ref())
-        .await?;
-    let tokens: TokenResponse = parse_reply(&reply, token_endpoint)?;
+    let secrets = super::request_secrets(&form, header.as_ref());
+    let tokens = async {
+        let reply = http
+            .post_form(token_endpoint, &form, header.as_ref())
+            .await?;
+        parse_reply::<TokenResponse>(&reply, token_endpoint)
+    }
+    .await
+    .map_err(|e| e.scrubbed(&secrets))?;
     if !is_bearer_token(&tokens.access_token) {
         return Err(ProtocolError::BadResponse {
             url: super::http::strip_query(token_endpoint),
@@ -214,6 +219,7 @@ pub fn new_credential(
         client_id: id.client_id.clone(),
         audience: id.audience.clone(),
         expires_at: expires_at(now, tokens.expires_in, &tokens.access_token),
+        issued_at: Some(now),
         access_token: Secret::new(tokens.access_token),
         refresh_token: tokens.refresh_token.map(Secret::new),
         id_token: tokens.id_token.map(Secret::new),
@@ -232,6 +238,7 @@ pub fn new_credential(
 pub fn merge_refresh(old: &Credential, tokens: TokenResponse, now: i64) -> Credential {
     let mut new = old.clone();
     new.expires_at = expires_at(now, tokens.expires_in, &tokens.access_token);
+    new.issued_at = Some(now);
     new.access_token = Secret::new(tokens.access_token);
     if let Some(r) = tokens.refresh_token {
         new.refresh_token = Some(Secret::new(r));

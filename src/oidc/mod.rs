@@ -267,6 +267,87 @@ impl ProtocolError {
     }
 }
 
+impl ProtocolError {
+    /// This error with every one of `secrets` removed from its text (a server
+    /// may echo what it was sent in an error description or a header).
+    pub fn scrubbed(self, secrets: &[String]) -> ProtocolError {
+        let s = |t: String| crate::error::scrub(&t, secrets);
+        match self {
+            ProtocolError::Config(m) => ProtocolError::Config(s(m)),
+            ProtocolError::Redirect { reason } => ProtocolError::Redirect { reason: s(reason) },
+            ProtocolError::Status {
+                status,
+                content_type,
+                url,
+                retry_after,
+            } => ProtocolError::Status {
+                status,
+                content_type: s(content_type),
+                url,
+                retry_after,
+            },
+            ProtocolError::OAuth(e) => ProtocolError::OAuth(OAuthError {
+                error: match e.error {
+                    ErrorCode::Other(code) => ErrorCode::Other(s(code)),
+                    known => known,
+                },
+                error_description: e.error_description.map(s),
+                ..e
+            }),
+            ProtocolError::BadResponse { url, what } => {
+                ProtocolError::BadResponse { url, what: s(what) }
+            }
+            transport @ ProtocolError::Transport { .. } => transport,
+        }
+    }
+}
+
+/// Form fields whose values are secrets.
+const SECRET_FIELDS: &[&str] = &[
+    "client_secret",
+    "client_assertion",
+    "refresh_token",
+    "token",
+    "device_code",
+    "code",
+    "code_verifier",
+];
+
+/// Every secret a request carries, in every form a server could echo: secret
+/// form values, and the `Authorization` header whole, its credentials, and the
+/// client secret inside HTTP Basic credentials (decoded and form-encoded).
+pub(crate) fn request_secrets(
+    form: &[(String, String)],
+    authorization: Option<&crate::secret::Secret>,
+) -> Vec<String> {
+    use base64::Engine;
+    let mut out: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| SECRET_FIELDS.contains(&k.as_str()))
+        .flat_map(|(_, v)| crate::error::wire_forms(v))
+        .collect();
+    if let Some(h) = authorization {
+        let h = h.expose();
+        out.push(h.to_string());
+        if let Some((_, credentials)) = h.split_once(' ') {
+            out.push(credentials.to_string());
+            if let Some(pair) = base64::engine::general_purpose::STANDARD
+                .decode(credentials)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                && let Some((_, secret)) = pair.split_once(':')
+            {
+                out.extend(crate::error::wire_forms(secret));
+                let decoded: String = url::form_urlencoded::parse(format!("s={secret}").as_bytes())
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                out.extend(crate::error::wire_forms(&decoded));
+            }
+        }
+    }
+    out
+}
+
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Error {
         let kind = match e {
@@ -360,24 +441,20 @@ fn json_error_category(e: &serde_json::Error) -> String {
     }
 }
 
-/// Deserialise an integer that some servers send as a string (`"3600"`).
+/// Deserialise an integer that some servers send as a string (`"3600"`) or a
+/// float (`2.0`). Goes through `Value`, which keeps numbers exactly.
 pub(crate) fn lenient_u64<'de, D>(d: D) -> Result<Option<u64>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Num {
-        U(u64),
-        F(f64),
-        S(String),
-    }
-    Ok(match Option::<Num>::deserialize(d)? {
-        None => None,
-        Some(Num::U(n)) => Some(n),
-        Some(Num::F(f)) if f.is_finite() && f >= 0.0 => Some(f as u64),
-        Some(Num::F(_)) => None,
-        Some(Num::S(s)) => s.trim().parse().ok(),
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Number(n)) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
     })
 }
 

@@ -21,18 +21,23 @@ pub async fn revoke(
         ..Default::default()
     };
     let (form, header) = bare.form(endpoint, &[("token", token), ("token_type_hint", hint)])?;
-    let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
-    if (200..300).contains(&reply.status) {
-        return Ok(());
+    let secrets = super::request_secrets(&form, header.as_ref());
+    async {
+        let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
+        if (200..300).contains(&reply.status) {
+            return Ok(());
+        }
+        // Not a success: turn it into an OAuth or HTTP error (never quoting the body).
+        match parse_reply::<serde_json::Value>(&reply, endpoint) {
+            Err(e) => Err(e),
+            Ok(_) => Err(ProtocolError::Status {
+                status: reply.status,
+                content_type: reply.content_type.clone(),
+                url: super::http::strip_query(endpoint),
+                retry_after: reply.retry_after,
+            }),
+        }
     }
-    // Not a success: turn it into an OAuth or HTTP error (never quoting the body).
-    match parse_reply::<serde_json::Value>(&reply, endpoint) {
-        Err(e) => Err(e),
-        Ok(_) => Err(ProtocolError::Status {
-            status: reply.status,
-            content_type: reply.content_type.clone(),
-            url: super::http::strip_query(endpoint),
-            retry_after: reply.retry_after,
-        }),
-    }
+    .await
+    .map_err(|e| e.scrubbed(&secrets))
 }

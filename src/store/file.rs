@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::fsutil::{ensure_private_dir, lock_exclusive, tighten, write_atomic};
+use super::fsutil::{
+    check_dir_for_read, ensure_private_dir, lock_exclusive, probe_writable,
+    remove_stale_temp_files, tighten, write_atomic,
+};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::error::{Error, Kind, Result};
 
@@ -43,6 +46,7 @@ impl FileStore {
     /// The whole document; an absent file is an empty store. A file that is not a
     /// credentials document is an error, never silently replaced.
     fn read_doc(&self) -> Result<Map<String, Value>> {
+        check_dir_for_read(self.dir(), self.own_dir, &*self.warn)?;
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Map::new()),
@@ -82,15 +86,19 @@ impl FileStore {
         doc.get("credentials").and_then(Value::as_object)
     }
 
-    /// Lock, read, let `change` edit the credentials map, write back atomically.
-    fn modify<T>(&self, change: impl FnOnce(&mut Map<String, Value>) -> T) -> Result<T> {
-        let dir = self
-            .path
+    /// The directory holding the file.
+    fn dir(&self) -> &Path {
+        self.path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        ensure_private_dir(dir, self.own_dir, &*self.warn)?;
+            .unwrap_or(Path::new("."))
+    }
+
+    /// Lock, read, let `change` edit the credentials map, write back atomically.
+    fn modify<T>(&self, change: impl FnOnce(&mut Map<String, Value>) -> T) -> Result<T> {
+        ensure_private_dir(self.dir(), self.own_dir, &*self.warn)?;
         let _guard = lock_exclusive(&self.lock_path())?;
+        remove_stale_temp_files(self.dir());
         let mut doc = self.read_doc()?;
         let creds = doc
             .entry("credentials")
@@ -124,6 +132,11 @@ impl CredentialStore for FileStore {
 
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        ensure_private_dir(self.dir(), self.own_dir, &*self.warn)?;
+        probe_writable(self.dir())
     }
 
     fn get(&self, key: &str) -> Result<Option<Credential>> {

@@ -12,6 +12,7 @@ fn cred(at: &str) -> Credential {
         refresh_token: Some(Secret::new("rt")),
         id_token: None,
         expires_at: 1_900_000_000,
+        issued_at: None,
         scope: Some("openid".into()),
         token_type: Some("Bearer".into()),
         resource: vec![],
@@ -91,4 +92,29 @@ fn concurrent_writers_lose_nothing() {
         h.join().unwrap();
     }
     assert_eq!(store(t.path()).list().unwrap().len(), 8);
+}
+
+#[test]
+fn temporary_files_of_interrupted_writes_are_cleaned_on_the_next_write() {
+    let t = tempfile::tempdir().unwrap();
+    let s = store(t.path());
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    let dir = t.path().join("vm");
+    // A process that no longer exists (pid_max is at most 2^22 on Linux).
+    let dead = dir.join(".vmauth-4194305-abcdef.tmp");
+    let alive = dir.join(format!(".vmauth-{}-abcdef.tmp", std::process::id()));
+    let other = dir.join(".notes-1-x.tmp");
+    for p in [&dead, &alive, &other] {
+        fs::write(p, "partial").unwrap();
+    }
+    s.put("https://i|c", &cred("at1")).unwrap();
+    assert!(!dead.exists(), "a dead writer's file is removed");
+    assert!(alive.exists(), "a running writer's file is left alone");
+    assert!(other.exists(), "other files are not vmauth's to remove");
+    let tmps: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert_eq!(tmps.len(), 2, "the write itself left none");
 }

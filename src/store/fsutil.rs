@@ -39,6 +39,17 @@ pub fn ensure_private_dir(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<
     }
 }
 
+/// Before reading from `dir`: the same rule as [`ensure_private_dir`] without
+/// creating anything. A directory others can write to could hold a planted file,
+/// so one the user named is refused and vmauth's own is tightened first.
+pub fn check_dir_for_read(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() && own => tighten(dir, 0o700, &m, warn),
+        Ok(m) if m.is_dir() => refuse_shared_writable(dir, &m),
+        _ => Ok(()),
+    }
+}
+
 #[allow(unused_variables)]
 fn refuse_shared_writable(dir: &Path, meta: &fs::Metadata) -> Result<()> {
     #[cfg(unix)]
@@ -91,8 +102,8 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".vmauth-")
-        .suffix(".tmp")
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(&dir)
         .map_err(|e| io_err("create a temporary file in", &dir, e))?;
     #[cfg(unix)]
@@ -112,6 +123,65 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Whether a file can be created in `dir` now (what an atomic replace needs):
+/// creates and removes one of vmauth's temporary files.
+pub fn probe_writable(dir: &Path) -> Result<()> {
+    tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| io_err("create a file in", dir, e))
+}
+
+const TEMP_PREFIX: &str = ".vmauth-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Remove vmauth's temporary files in `dir` left by writes that were interrupted
+/// (`.vmauth-<pid>-<random>.tmp` whose process no longer exists). Best effort:
+/// a file that cannot be removed is left for next time.
+pub fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !process_exists(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists (on other platforms: assume it does).
+fn process_exists(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        if pid <= 0 {
+            return true;
+        }
+        // SAFETY: kill(2) with signal 0 only checks for the process; no memory is involved.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 fn parent(path: &Path) -> PathBuf {

@@ -54,6 +54,11 @@ pub trait CredentialStore {
     fn delete(&self, key: &str) -> Result<bool>;
     /// Every login, sorted by key.
     fn list(&self) -> Result<Vec<(String, Credential)>>;
+    /// Whether a `put` can succeed now, checked before a refresh token is spent
+    /// (its successor must be storable). Stores that cannot tell cheaply say yes.
+    fn check_writable(&self) -> Result<()> {
+        Ok(())
+    }
     /// Which store holds `key` (kind and location), for `status`.
     fn locate(&self, key: &str) -> Result<Option<(StoreKind, String)>> {
         Ok(self.get(key)?.map(|_| (self.kind(), self.location())))

@@ -139,7 +139,7 @@ impl Waiting {
     pub fn note(&self, msg: &str) {
         let msg = terminal_safe(msg);
         match &self.bar {
-            Some(bar) if !bar.is_hidden() => bar.println(format!("vmauth: {msg}")),
+            Some(bar) if !bar.is_hidden() => bar.println(self.io.scrub(&format!("vmauth: {msg}"))),
             _ => self.io.err(&format!("vmauth: {msg}\n")),
         }
     }

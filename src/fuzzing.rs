@@ -1,0 +1,667 @@
+//! Entry points for the fuzz targets in `fuzz/` (built only with the `fuzzing`
+//! feature; not part of vmauth's API).
+//!
+//! Each function drives one parser of untrusted input through vmauth's real
+//! code and checks properties that must hold for every input. They never panic
+//! on their own: a panic is a bug found (a panic in vmauth, or a broken property
+//! asserted here). Inputs are bytes; where a target needs several fields they
+//! are separated by newlines, as described on each function, so that seeds stay
+//! readable.
+
+#![doc(hidden)]
+
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::clock::{FakeClock, SystemRng};
+use crate::credential::{
+    ClientSettings, Credential, LoginId, Secret, normalize, normalize_issuer, parse_scopes,
+    timestamp,
+};
+use crate::error::{from_server, is_format_char, one_line, terminal_safe};
+use crate::oidc::client_auth::{Method, Signer};
+use crate::oidc::discovery::{Metadata, issuer_matches, well_known_urls};
+use crate::oidc::grant::{
+    TokenResponse, expires_at, is_bearer_token, merge_refresh, new_credential,
+};
+use crate::oidc::http::{Reply, require_secure};
+use crate::oidc::id_token::{check_id_token, check_refreshed};
+use crate::oidc::jwt::{claims, expiry};
+use crate::oidc::{ErrorCode, ProtocolError, parse_reply};
+use crate::state::StateDir;
+use crate::store::CredentialStore;
+use crate::store::file::FileStore;
+
+/// The endpoint replies are said to come from (messages name it).
+const URL: &str = "https://idp.example/token?secret=q";
+/// A body marker: it must never show up in an error message unless an OAuth
+/// `error` / `error_description` carried it (those are shown by design).
+const MARKER: &str = "tok-SECRET";
+/// "Now" for expiry computations.
+const NOW: i64 = 1_800_000_000;
+
+/// Lines of `data` (lossy UTF-8): the first `n - 1` lines and the rest.
+fn fields(data: &[u8], n: usize) -> Vec<String> {
+    let mut out: Vec<String> = data
+        .splitn(n, |b| *b == b'\n')
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    out.resize(n, String::new());
+    out
+}
+
+/// An HTTP reply from `STATUS\nCONTENT-TYPE\nWWW-AUTHENTICATE\nRETRY-AFTER\nBODY`.
+/// A status that is not a number is 200; an empty `WWW-Authenticate` line is no
+/// header; `Retry-After` is read as `Http` reads it (whole seconds).
+fn reply_from(data: &[u8]) -> Reply {
+    let mut parts = data.splitn(5, |b| *b == b'\n');
+    let mut line = || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    let status = line().trim().parse::<u16>().unwrap_or(200);
+    let content_type = line();
+    let www_authenticate = Some(line()).filter(|h| !h.is_empty());
+    let retry_after = line().trim().parse::<u64>().ok().map(Duration::from_secs);
+    let body = parts.next().unwrap_or_default().to_vec();
+    Reply {
+        status,
+        content_type,
+        body,
+        www_authenticate,
+        retry_after,
+    }
+}
+
+/// No control or invisible formatting characters.
+fn clean(s: &str) -> bool {
+    !s.chars().any(|c| c.is_control() || is_format_char(c))
+}
+
+/// Properties of every error `parse_reply` returns for `reply`.
+fn check_error(e: &ProtocolError, reply: &Reply) {
+    let msg = e.to_string();
+    assert!(
+        clean(&msg),
+        "error message with control characters: {msg:?}"
+    );
+    assert!(
+        !msg.contains("secret=q"),
+        "message shows the URL's query: {msg:?}"
+    );
+    let body_marker = reply
+        .body
+        .windows(MARKER.len())
+        .any(|w| w == MARKER.as_bytes());
+    let header_marker = reply.content_type.contains(MARKER)
+        || reply
+            .www_authenticate
+            .as_deref()
+            .is_some_and(|h| h.contains(MARKER));
+    if body_marker && !header_marker && !matches!(e, ProtocolError::OAuth(_)) {
+        assert!(!msg.contains(MARKER), "message quotes the body: {msg:?}");
+    }
+    if let ProtocolError::OAuth(o) = e {
+        assert_eq!(o.status, reply.status, "OAuth error with another status");
+        assert!(!o.error.as_str().is_empty(), "OAuth error without a code");
+        assert_eq!(o.retry_after, reply.retry_after);
+        assert_eq!(ErrorCode::parse(o.error.as_str()), o.error);
+    }
+    assert_eq!(
+        e.retry_after().is_some(),
+        reply.retry_after.is_some()
+            && !matches!(
+                e,
+                ProtocolError::BadResponse { .. } | ProtocolError::Config(_)
+            )
+    );
+    if !(200..300).contains(&reply.status) {
+        assert!(
+            matches!(e, ProtocolError::OAuth(_) | ProtocolError::Status { .. }),
+            "HTTP {} turned into {e:?}",
+            reply.status
+        );
+        let transient = reply.status >= 500 || reply.status == 429;
+        if transient {
+            assert!(
+                e.is_transient(),
+                "HTTP {} is not transient: {e:?}",
+                reply.status
+            );
+        }
+    }
+}
+
+/// `parse_reply` for `reply`, with the properties every reply must meet.
+fn parse_checked<T: serde::de::DeserializeOwned>(reply: &Reply) -> Option<T> {
+    match parse_reply::<T>(reply, URL) {
+        Ok(t) => {
+            assert!(
+                (200..300).contains(&reply.status),
+                "HTTP {} accepted as a success",
+                reply.status
+            );
+            Some(t)
+        }
+        Err(e) => {
+            check_error(&e, reply);
+            None
+        }
+    }
+}
+
+/// A credential with every field set, as a login would store it.
+fn sample_credential(key_hint: &str) -> Credential {
+    Credential {
+        issuer: "https://fuzz.example".into(),
+        client_id: "fuzz-cli".into(),
+        audience: Some(format!("aud-{}", key_hint.len())),
+        access_token: Secret::new("at-fuzz"),
+        refresh_token: Some(Secret::new("rt-fuzz")),
+        id_token: None,
+        expires_at: 1_900_000_000,
+        issued_at: None,
+        scope: Some("openid offline_access".into()),
+        token_type: Some("Bearer".into()),
+        resource: vec!["https://api.example".into()],
+        requested_scope: Some("openid offline_access".into()),
+        client_credentials: None,
+        client_auth: Some(ClientSettings {
+            auth: Method::ClientSecretPost,
+            secret_file: Some("/run/secret".into()),
+            ..Default::default()
+        }),
+        extra: Map::new(),
+    }
+}
+
+/// Whether an expiry survives the file format (RFC 3339, years 0000–9999).
+fn expiry_writable(unix: i64) -> bool {
+    timestamp::parse(&timestamp::format(unix)) == Some(unix)
+}
+
+/// A credential written as JSON and read back must be the same credential.
+fn check_credential_round_trip(c: &Credential) {
+    let json = serde_json::to_vec(c).expect("a credential always serialises");
+    let back: Credential = serde_json::from_slice(&json).expect("a written credential reads back");
+    if expiry_writable(c.expires_at) {
+        assert_eq!(&back, c, "credential changed on a write and read");
+    } else {
+        // Known and reported: an expiry outside years 0000–9999 is written as
+        // 1970 and so reads back as expired; everything else must survive.
+        assert_eq!(back.expires_at, 0);
+        assert_eq!(
+            &Credential {
+                expires_at: 0,
+                issued_at: None,
+                ..c.clone()
+            },
+            &back
+        );
+    }
+}
+
+/// A successful token response (`oidc::grant::TokenResponse`) from a reply
+/// `STATUS\nCONTENT-TYPE\nWWW-AUTHENTICATE\nRETRY-AFTER\nBODY`; then what vmauth
+/// does with one: the bearer check, the credential it stores (which must survive
+/// a write and read), a merge into an earlier login, and the ID-token rules.
+pub fn token_response(data: &[u8]) {
+    let reply = reply_from(data);
+    let Some(tokens) = parse_checked::<TokenResponse>(&reply) else {
+        return;
+    };
+    // Debug output is redacted: no token may show (unless another field holds it too).
+    let debug = format!("{tokens:?}");
+    let shown = format!("{:?}{:?}", tokens.scope, tokens.token_type);
+    for t in [
+        Some(&tokens.access_token),
+        tokens.refresh_token.as_ref(),
+        tokens.id_token.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if t.len() >= 12 && !shown.contains(t.as_str()) && !"<redacted>".contains(t.as_str()) {
+            assert!(!debug.contains(t.as_str()), "Debug shows a token: {debug}");
+        }
+    }
+    let bearer = is_bearer_token(&tokens.access_token);
+    assert!(!bearer || !tokens.access_token.is_empty());
+    let at = expires_at(NOW, tokens.expires_in, &tokens.access_token);
+    if let Some(s) = tokens.expires_in {
+        assert!(
+            at >= NOW && at <= NOW + 366 * 24 * 3600,
+            "expires_in {s} gave {at}"
+        );
+    }
+    let id = LoginId {
+        issuer: "https://idp.example".into(),
+        client_id: "vmauth-cli".into(),
+        audience: None,
+    };
+    let scopes = vec!["openid".to_string()];
+    let cred = new_credential(&id, tokens.clone(), NOW, &scopes, &[]);
+    assert_eq!(cred.expires_at, at);
+    check_credential_round_trip(&cred);
+    let merged = merge_refresh(&cred, tokens.clone(), NOW + 60);
+    assert_eq!(merged.access_token.expose(), tokens.access_token);
+    assert_eq!(merged.refresh_token, cred.refresh_token);
+    if let Some(id_token) = &tokens.id_token {
+        let first = check_id_token(id_token, &id.issuer, &id.issuer, &id.client_id);
+        // The same token again is about the same person.
+        assert_eq!(check_refreshed(id_token, &cred, &id.issuer), first);
+    }
+}
+
+/// A device authorization response from a reply
+/// `STATUS\nCONTENT-TYPE\nWWW-AUTHENTICATE\nRETRY-AFTER\nBODY`. The checks of
+/// `oidc::device` (`check_authorization`, `RawAuthorization`) are private, so
+/// this reads the reply as `parse_reply` does for that endpoint, into a JSON value.
+pub fn device_authorization(data: &[u8]) {
+    let reply = reply_from(data);
+    if let Some(v) = parse_checked::<Value>(&reply) {
+        // A success never is an OAuth error document.
+        if let Value::Object(m) = &v {
+            assert!(
+                !(m.get("error").is_some_and(Value::is_string)
+                    && !m.contains_key("access_token")
+                    && serde_json::from_value::<crate::oidc::OAuthError>(v.clone())
+                        .is_ok_and(|e| !e.error.as_str().is_empty())),
+                "an OAuth error document accepted as a success"
+            );
+        }
+    }
+}
+
+/// An error reply: like [`token_response`], but the status is forced to 4xx/5xx
+/// (a status outside 400–599 is mapped into it), so every input is an error.
+pub fn error_response(data: &[u8]) {
+    let mut reply = reply_from(data);
+    if !(400..600).contains(&reply.status) {
+        reply.status = 400 + reply.status % 200;
+    }
+    let r = parse_reply::<TokenResponse>(&reply, URL);
+    let e = r
+        .err()
+        .expect("an HTTP error status is never a token response");
+    check_error(&e, &reply);
+}
+
+/// A `WWW-Authenticate` header (all of `data`) on a bare 401, as a token
+/// endpoint answers a failed client authentication.
+pub fn www_authenticate(data: &[u8]) {
+    let header = String::from_utf8_lossy(data).into_owned();
+    let reply = Reply {
+        status: 401,
+        content_type: "text/plain".into(),
+        body: b"Unauthorized".to_vec(),
+        www_authenticate: Some(header.clone()),
+        retry_after: None,
+    };
+    let e = parse_reply::<TokenResponse>(&reply, URL).expect_err("a 401 is never a success");
+    check_error(&e, &reply);
+    if let ProtocolError::OAuth(o) = &e {
+        let code = format!("error=\"{}\"", o.error.as_str());
+        assert!(header.contains(&code), "code {code} not in {header:?}");
+    }
+}
+
+/// Issuer metadata: `CONFIGURED-ISSUER\nDOCUMENT` (the document is a 200 JSON
+/// reply), parsed into `oidc::discovery::Metadata`; then the issuer mix-up rule
+/// (`issuer_matches`), the endpoints' HTTPS rule and the well-known URLs.
+pub fn discovery(data: &[u8]) {
+    let f = fields(data, 2);
+    let configured = &f[0];
+    let reply = Reply {
+        status: 200,
+        content_type: "application/json".into(),
+        body: f[1].as_bytes().to_vec(),
+        www_authenticate: None,
+        retry_after: None,
+    };
+    check_issuer_rules(configured, configured);
+    let Some(meta) = parse_checked::<Metadata>(&reply) else {
+        return;
+    };
+    check_issuer_rules(&meta.issuer, configured);
+    let _ = meta.device_endpoint();
+    for url in [
+        meta.token_endpoint.as_deref(),
+        meta.device_authorization_endpoint.as_deref(),
+        meta.revocation_endpoint.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Ok(u) = require_secure(url, "endpoint") {
+            assert!(u.host().is_some());
+            assert!(matches!(u.scheme(), "https" | "http"));
+        }
+    }
+}
+
+fn check_issuer_rules(published: &str, configured: &str) {
+    let m = issuer_matches(published, configured);
+    assert!(
+        issuer_matches(published, published),
+        "issuer does not match itself: {published:?}"
+    );
+    assert_eq!(issuer_matches(&format!("{published}/"), configured), m);
+    assert_eq!(issuer_matches(published, &format!("{configured}/")), m);
+    if !published.contains("{tenantid}") && !configured.contains("{tenantid}") {
+        assert_eq!(m, issuer_matches(configured, published), "not symmetric");
+    }
+    let urls = well_known_urls(configured);
+    assert!(matches!(urls.len(), 1 | 2));
+    assert_eq!(
+        urls[0],
+        format!(
+            "{}/.well-known/openid-configuration",
+            configured.trim_end_matches('/')
+        )
+    );
+    if let Ok(issuer) = require_secure(configured, "issuer") {
+        // Both discovery URLs stay on the issuer's origin.
+        assert_eq!(urls.len(), 2);
+        for u in &urls {
+            let u = url::Url::parse(u).unwrap_or_else(|e| panic!("{u:?} is not a URL: {e}"));
+            assert_eq!(
+                u.origin(),
+                issuer.origin(),
+                "{u} left the origin of {issuer}"
+            );
+        }
+    }
+}
+
+/// JWT claims and the ID-token rules: `ISSUER\nPUBLISHED-ISSUER\nCLIENT-ID\nTOKEN`.
+/// Also, when `TOKEN` is a JSON object, it is encoded as a JWT payload and must
+/// read back unchanged.
+pub fn jwt_claims(data: &[u8]) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let f = fields(data, 4);
+    let (issuer, published, client_id, token) = (&f[0], &f[1], &f[2], &f[3]);
+    let c = claims(token);
+    if c.is_some() {
+        assert_eq!(
+            token.split('.').count(),
+            3,
+            "claims from a non-JWS {token:?}"
+        );
+    }
+    assert_eq!(
+        expiry(token),
+        c.as_ref()
+            .and_then(|c| c.get("exp"))
+            .and_then(Value::as_i64)
+    );
+    let result = check_id_token(token, issuer, published, client_id);
+    if result.is_ok() {
+        let c = c.as_ref().expect("an accepted ID token has claims");
+        let aud_ok = match c.get("aud") {
+            Some(Value::String(a)) => a == client_id,
+            Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(client_id.as_str())),
+            _ => false,
+        };
+        assert!(aud_ok, "accepted an ID token for another audience");
+    }
+    let old = Credential {
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        id_token: Some(Secret::new(token.clone())),
+        ..sample_credential("")
+    };
+    assert_eq!(check_refreshed(token, &old, published), result);
+    // Encode → decode round trip of arbitrary claims.
+    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(token) {
+        let jwt = format!(
+            "eyJhbGciOiJub25lIn0.{}.sig",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&map).expect("a map serialises"))
+        );
+        assert_eq!(claims(&jwt), Some(map));
+    }
+}
+
+/// A private temporary directory (in `$TMPDIR`: point it at a tmpfs such as
+/// `/dev/shm` for speed, since the stores fsync).
+fn temp_dir() -> Option<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("vmauth-fuzz-")
+        .tempdir()
+        .ok()
+}
+
+/// The raw `credentials` object of a credentials file, and the document without
+/// it and without `version` (which vmauth rewrites).
+fn raw_doc(path: &Path) -> Option<(Map<String, Value>, Map<String, Value>)> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Some((Map::new(), Map::new()));
+    }
+    let Value::Object(mut doc) = serde_json::from_slice(&bytes).ok()? else {
+        return None;
+    };
+    let creds = match doc.remove("credentials") {
+        Some(Value::Object(c)) => c,
+        _ => Map::new(),
+    };
+    doc.remove("version");
+    Some((creds, doc))
+}
+
+/// What `get` says about one key, comparable before and after a write.
+fn read_back(store: &FileStore, key: &str) -> Result<Option<Value>, ()> {
+    match store.get(key) {
+        Ok(Some(c)) => serde_json::to_value(&c).map(Some).map_err(|_| ()),
+        Ok(None) => Ok(None),
+        Err(_) => Err(()),
+    }
+}
+
+/// The credentials file: `data` is written as `credentials.json` in a temporary
+/// directory and read with the file store. When the store accepts it, one login
+/// is written (a new key, or an existing one when `data`'s length is odd) and
+/// every other entry, and every other top-level field, must read back
+/// identical, both as raw JSON and through the store.
+pub fn credentials_file(data: &[u8]) {
+    let Some(dir) = temp_dir() else { return };
+    let path = dir.path().join("credentials.json");
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let store = FileStore::new(path.clone(), true, Box::new(|_| {}));
+    let Ok(listed) = store.list() else { return };
+    let (before, top_before) =
+        raw_doc(&path).expect("the store accepted a file that is not a JSON object");
+    let key = match before.keys().next() {
+        Some(k) if data.len() % 2 == 1 => k.clone(),
+        _ => "https://fuzz.example|fuzz-cli".to_string(),
+    };
+    let others: Vec<(String, Result<Option<Value>, ()>)> = before
+        .keys()
+        .filter(|k| **k != key)
+        .map(|k| (k.clone(), read_back(&store, k)))
+        .collect();
+    // `list` shows exactly the entries `get` can read.
+    for (k, c) in &listed {
+        assert!(before.contains_key(k));
+        assert_eq!(store.get(k).ok().flatten().as_ref(), Some(c));
+    }
+    let cred = sample_credential(&key);
+    store
+        .put(&key, &cred)
+        .expect("a readable credentials file takes a write");
+    let (after, top_after) = raw_doc(&path).expect("vmauth wrote an unreadable file");
+    assert_eq!(top_after, top_before, "top-level fields changed");
+    for (k, v) in &before {
+        if *k != key {
+            assert_eq!(
+                after.get(k),
+                Some(v),
+                "entry {k:?} changed on a write of {key:?}"
+            );
+        }
+    }
+    assert_eq!(
+        after.len(),
+        before.len() + usize::from(!before.contains_key(&key))
+    );
+    for (k, was) in &others {
+        assert_eq!(&read_back(&store, k), was, "entry {k:?} reads differently");
+    }
+    assert_eq!(store.get(&key).ok().flatten(), Some(cred));
+    assert!(store.list().is_ok());
+}
+
+/// A credential as a credential helper prints it (`get KEY`): parsed as
+/// `credential::Credential`; one that parses must survive a write and read.
+pub fn helper_output(data: &[u8]) {
+    if let Ok(c) = serde_json::from_slice::<Credential>(data) {
+        check_credential_round_trip(&c);
+        let _ = c.requested_scopes();
+        let _ = c.ttl(NOW);
+    }
+}
+
+/// `state.json` (the current login and the `--store auto` choice): `data` is
+/// written as the file, read through `state::StateDir` (its `State` struct is
+/// private), then updated; each update must keep the other field.
+pub fn state_json(data: &[u8]) {
+    let Some(dir) = temp_dir() else { return };
+    if std::fs::write(dir.path().join("state.json"), data).is_err() {
+        return;
+    }
+    let state = StateDir::new(dir.path().to_path_buf(), true, Box::new(|_| {}));
+    let current = state.get();
+    let auto = state.auto_store();
+    let key = "https://fuzz.example|fuzz-cli";
+    state.set(Some(key)).expect("state.json takes a write");
+    assert_eq!(state.get().as_deref(), Some(key));
+    assert_eq!(
+        state.auto_store(),
+        auto,
+        "setting the login lost the store choice"
+    );
+    state
+        .set_auto_store("file")
+        .expect("state.json takes a write");
+    assert_eq!(
+        state.get().as_deref(),
+        Some(key),
+        "the store choice lost the login"
+    );
+    state
+        .set(current.as_deref())
+        .expect("state.json takes a write");
+    assert_eq!(state.get(), current);
+    assert_eq!(state.auto_store().as_deref(), Some("file"));
+}
+
+/// Configuration normalisation: `ISSUER\nCLIENT-ID\nAUDIENCE\nSCOPES` through
+/// `credential::{normalize, normalize_issuer, parse_scopes, LoginId}`; a valid
+/// login's cache key must give the login back.
+pub fn config_normalise(data: &[u8]) {
+    let f = fields(data, 4);
+    let (issuer, client, audience, scopes) = (&f[0], &f[1], &f[2], &f[3]);
+    for s in [issuer, client, audience, scopes] {
+        let n = normalize(s);
+        assert_eq!(normalize(&n), n, "normalize is not idempotent on {s:?}");
+        assert_eq!(n.trim(), n);
+        let i = normalize_issuer(s);
+        assert!(!i.ends_with('/'));
+    }
+    let list = parse_scopes(scopes);
+    for (i, s) in list.iter().enumerate() {
+        assert!(!s.is_empty() && !s.contains(',') && !s.contains(char::is_whitespace));
+        assert!(!list[..i].contains(s), "duplicate scope {s:?}");
+    }
+    // Stored as `requested_scope` (joined with spaces) and read back with parse_scopes.
+    assert_eq!(parse_scopes(&list.join(" ")), list);
+    let audience = Some(audience.as_str()).filter(|a| !a.is_empty());
+    if let Ok(id) = LoginId::new(issuer, client, audience) {
+        assert!(!id.issuer.is_empty() && !id.client_id.is_empty());
+        assert!(!id.issuer.contains('|') && !id.client_id.contains('|'));
+        assert_eq!(
+            LoginId::from_key(&id.cache_key()),
+            id,
+            "cache key round trip"
+        );
+        let _ = id.login_hint();
+    }
+    let key = issuer.as_str();
+    if key.contains('|') {
+        assert_eq!(LoginId::from_key(key).cache_key(), key);
+    }
+}
+
+/// Durations as `--min-ttl` takes them (`90`, `90s`, `5m`, `1h`): the string
+/// (all of `data`) must not panic the parser; and the first 8 bytes as a number
+/// `n` must give `n`, `ns`, `nm` and `nh` back.
+pub fn durations(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    if let Ok(n) = crate::cli::parse_duration_secs(&s) {
+        let t = s.trim();
+        assert!(t.ends_with(|c: char| c.is_ascii_digit() || "smh".contains(c)));
+        let _ = n;
+    }
+    let mut b = [0u8; 8];
+    let len = data.len().min(8);
+    b[..len].copy_from_slice(&data[..len]);
+    let n = u64::from_le_bytes(b);
+    let p = crate::cli::parse_duration_secs;
+    assert_eq!(p(&n.to_string()), Ok(n));
+    assert_eq!(p(&format!(" {n}s ")), Ok(n));
+    assert_eq!(p(&format!("{n}m")).ok(), n.checked_mul(60));
+    assert_eq!(p(&format!("{n} h")).ok(), n.checked_mul(3600));
+}
+
+/// Text from a server, shown on a terminal: `terminal_safe` keeps newlines but
+/// no control or formatting characters; `one_line` (and `from_server`, with a
+/// limit from the first byte) gives one clean line.
+pub fn terminal_text(data: &[u8]) {
+    let (max, rest) = match data.split_first() {
+        Some((m, rest)) => (usize::from(*m), rest),
+        None => (0, data),
+    };
+    let s = String::from_utf8_lossy(rest);
+    let safe = terminal_safe(&s);
+    assert!(
+        !safe
+            .chars()
+            .any(|c| c != '\n' && (c.is_control() || is_format_char(c))),
+        "terminal_safe left a control character: {safe:?}"
+    );
+    assert_eq!(terminal_safe(&safe), safe);
+    let line = one_line(&s);
+    assert!(clean(&line), "one_line left a control character: {line:?}");
+    assert!(!line.contains('\n') && !line.contains("  "));
+    assert_eq!(line.trim(), line);
+    assert_eq!(one_line(&line), line, "one_line is not idempotent");
+    let short = from_server(&s, max);
+    assert!(clean(&short));
+    assert!(short.chars().count() <= max + 1);
+    if short != line {
+        assert!(short.ends_with('…'));
+        assert!(line.starts_with(short.trim_end_matches('…')));
+    }
+}
+
+/// A PEM private key for `private_key_jwt` (`oidc::client_auth::Signer::from_pem`);
+/// a key that loads must sign an assertion whose claims read back.
+pub fn pem_keys(data: &[u8]) {
+    let clock = Rc::new(FakeClock::at(NOW));
+    let rng = Rc::new(SystemRng::default());
+    let Ok(signer) = Signer::from_pem(data, Some("kid-1".into()), "key", clock, rng) else {
+        return;
+    };
+    let jwt = signer
+        .assertion("cli", "https://idp.example/token")
+        .expect("a loaded key signs");
+    let c = claims(&jwt).expect("an assertion is a JWT");
+    assert_eq!(c["iss"], "cli");
+    assert_eq!(c["sub"], "cli");
+    assert_eq!(c["aud"], "https://idp.example/token");
+    assert_eq!(c["exp"], NOW + 60);
+    assert!(matches!(signer.alg(), "RS256" | "ES256"));
+}
