@@ -103,6 +103,42 @@ pub fn command() -> clap::Command {
     Cli::command().after_help(format!("{}\n\n{}", cli::EXIT_CODES, settings::env_help()))
 }
 
+/// clap's multi-line error as vmauth's one line: what is wrong, clap's hint
+/// (possible values, a similar flag), and where to read more:
+/// `<what>; see 'vmauth <command> --help'`.
+fn usage_error(rendered: &str, args: &[OsString]) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let what = lines
+        .next()
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .unwrap_or("invalid arguments")
+        .to_string();
+    let mut out = what;
+    for line in lines {
+        if let Some(values) = line
+            .strip_prefix("[possible values: ")
+            .and_then(|v| v.strip_suffix(']'))
+        {
+            out.push_str(&format!(" (possible values: {values})"));
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            out.push_str(&format!("; {tip}"));
+        }
+    }
+    let names: Vec<String> = command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let sub = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| names.iter().any(|n| n == a));
+    match sub {
+        Some(sub) => format!("{out}; see 'vmauth {sub} --help'"),
+        None => format!("{out}; see 'vmauth --help'"),
+    }
+}
+
 /// Parse `args`, resolve the settings, run the command and report errors on
 /// `io`'s stderr; returns the exit code. Everything from outside is injected.
 pub fn run_with(
@@ -112,27 +148,27 @@ pub fn run_with(
     clock: Rc<dyn Clock>,
     rng: Rc<dyn Rng>,
 ) -> i32 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let cli = match command()
-        .try_get_matches_from(args)
+        .try_get_matches_from(&args)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
         Ok(cli) => cli,
         Err(e) => {
-            let styled = |tty: bool| {
-                let r = e.render();
-                if tty && !settings::no_color(env) {
-                    r.ansi().to_string()
-                } else {
-                    r.to_string()
-                }
-            };
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    let _ = io.out(styled(io.stdout_tty).as_bytes());
+                    let r = e.render();
+                    let text = if io.stdout_tty && !settings::no_color(env) {
+                        r.ansi().to_string()
+                    } else {
+                        r.to_string()
+                    };
+                    let _ = io.out(text.as_bytes());
                     exit::OK
                 }
                 _ => {
-                    io.err(&styled(io.stderr_tty));
+                    let ui = ui::Ui::new(io.clone(), settings::no_color(env));
+                    ui.error(&usage_error(&e.render().to_string(), &args));
                     exit::USAGE
                 }
             };

@@ -343,6 +343,9 @@ pub struct StatusSettings {
 pub struct LogoutSettings {
     /// The login named by flags or environment (else the current one).
     pub login: Option<LoginId>,
+    /// Client authentication for revocation (from the environment; the method
+    /// and files come from the stored login).
+    pub client: ClientInput,
     /// `--all`.
     pub all: bool,
 }
@@ -404,6 +407,7 @@ impl Settings {
                 } else {
                     login_id(&a.selector, &vars)?
                 },
+                client: client_input(&ClientAuthArgs::default(), &vars)?,
                 all: a.all,
             }),
         };

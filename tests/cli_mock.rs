@@ -869,3 +869,96 @@ fn a_credentials_directory_others_can_write_is_refused_for_reads() {
     r.expect_code(0);
     assert_eq!(r.stdout, "at-1234\n");
 }
+
+#[tokio::test]
+async fn logout_keeps_its_time_bound_for_the_whole_revocation() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    // Each revocation takes 3 s: under the 5 s per-request timeout, but both
+    // together are over the 5 s the whole logout may take.
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3)))
+        .mount(&s)
+        .await;
+    let home = Home::new();
+    store_login(
+        &home,
+        &format!("{}|cli", s.uri()),
+        json!({"issuer": s.uri(), "client_id": "cli", "access_token": "at-1234",
+               "refresh_token": "rt-1234", "id_token": null, "expires_at": "2999-01-01T00:00:00Z"}),
+    );
+    let started = std::time::Instant::now();
+    let r = home.run(&["logout", "--issuer", &s.uri(), "--client-id", "cli"]);
+    r.expect_code(0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(5900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        r.stderr.contains("revocation timed out; removed locally"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(home.read_credentials()["credentials"], json!({}));
+}
+
+#[tokio::test]
+async fn a_damaged_private_key_is_named_when_loaded() {
+    let s = MockServer::start().await;
+    serve(
+        &s,
+        OIDC,
+        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&s)
+        .await;
+    let home = Home::new();
+    let pem = std::fs::read_to_string("tests/idp/keys/vmauth-ci-jwt.private.pem").unwrap();
+    // Flip characters in the middle of the key material (the PEM stays well-formed).
+    let mut lines: Vec<String> = pem.lines().map(str::to_string).collect();
+    let mid = lines.len() / 2;
+    lines[mid] = lines[mid].chars().rev().collect();
+    let path = home.dir.path().join("damaged.pem");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let uri = s.uri();
+    let mut args = cli::cc_args(&uri, "ci");
+    let p = path.to_str().unwrap();
+    args.extend(["--private-key", p]);
+    // Refused when loaded, before any token request.
+    home.run(&args)
+        .expect_code(2)
+        .expect_error("key is damaged or not usable");
+}
+
+#[test]
+fn the_keychain_notice_names_the_cause_in_a_few_words() {
+    let home = Home::new();
+    let r = cli::Run::from(
+        home.cmd(&["status"])
+            .env("VMAUTH_STORE", "auto")
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/vmauth-test-bus",
+            )
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        r.stderr
+            .contains("no usable OS keychain (no D-Bus session bus)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("zbus"), "{}", r.stderr);
+}

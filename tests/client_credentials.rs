@@ -323,6 +323,34 @@ fn login_then_plain_token_and_status_for_a_client() {
     let j: Value = serde_json::from_str(&home.run(&["status", "--json"]).stdout).unwrap();
     assert_eq!(j["logins"][0]["grant"], "client_credentials");
     assert_eq!(j["logins"][0]["claims"]["sub"], "vmauth-ci");
+
+    // Logout revokes as the confidential client it is (RFC 7009 §2.1).
+    let o = Run::from(
+        home.cmd(&["logout"])
+            .env("VMAUTH_CLIENT_SECRET", SECRET)
+            .output()
+            .unwrap(),
+    );
+    o.expect_code(0);
+    // The provider authenticated the client and judged the token: a JWT it cannot
+    // revoke (before, it answered 401 invalid_client to an unauthenticated request).
+    assert!(
+        o.stderr.contains("access token is self-contained (JWT)"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        idp.count("POST /token/revocation 400 error=unsupported_token_type"),
+        1,
+        "{:?}",
+        idp.log()
+    );
+    assert_eq!(
+        idp.count("POST /token/revocation 401"),
+        0,
+        "{:?}",
+        idp.log()
+    );
 }
 
 #[test]

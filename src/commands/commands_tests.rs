@@ -519,8 +519,31 @@ fn usage_errors_and_help_go_through_io() {
     assert_eq!(r.stderr, "");
     let r = h.run(&["token", "--bogus"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--bogus"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "vmauth: error: unexpected argument '--bogus' found; see 'vmauth token --help'\n"
+    );
     assert_eq!(r.stdout, "");
+    let r = h.run(&["--store", "vault", "status"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "vmauth: error: invalid value 'vault' for '--store <STORE>' (possible values: auto, keyring, file, memory, helper); see 'vmauth status --help'\n"
+    );
+    let r = h.run(&["login", "--isuer", "x"]);
+    assert!(
+        r.stderr.starts_with("vmauth: error: unexpected argument '--isuer' found; a similar argument exists: '--issuer'; see 'vmauth login --help'"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1);
+    let r = h.run(&["frobnicate"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.ends_with("; see 'vmauth --help'\n"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// A store that reads but will not write: `put` fails, and `check_writable`

@@ -7,8 +7,9 @@ use crate::credential::{Credential, LoginId};
 use crate::error::Result;
 use crate::oidc::revoke::revoke;
 use crate::oidc::{ErrorCode, ProtocolError};
-use crate::settings::LogoutSettings;
+use crate::settings::{ClientInput, LogoutSettings};
 
+use super::client_source::Source;
 use super::provider::{Ask, Provider};
 use super::{Context, runtime};
 
@@ -32,7 +33,7 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
             }
             continue;
         };
-        let report = revoke_all(ctx, &cred);
+        let report = revoke_all(ctx, &cred, &args.client);
         ctx.store.delete(key)?;
         removed += 1;
         ctx.ui.info(&format!(
@@ -51,37 +52,45 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
 
 /// Revoke the refresh token, then the access token. Returns a human summary of
 /// what the server confirmed; never fails (local removal must always happen).
-fn revoke_all(ctx: &Context, cred: &Credential) -> String {
+fn revoke_all(ctx: &Context, cred: &Credential, client: &ClientInput) -> String {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return format!("tokens not revoked ({e}); removed locally"),
     };
     rt.block_on(async {
-        let outcome = tokio::time::timeout(REVOKE_TIMEOUT * 2, async {
+        // The bound is for the whole revocation: discovery and both requests.
+        let outcome = tokio::time::timeout(REVOKE_TIMEOUT, async {
             let id = LoginId {
                 issuer: cred.issuer.clone(),
                 client_id: cred.client_id.clone(),
                 audience: None,
             };
-            // Public-client revocation; confidential (client-credentials) logins would
-            // need their secret, which is not stored, and the server may refuse.
-            let provider = match Provider::open(ctx, &id, Ask::default(), REVOKE_TIMEOUT).await {
+            // RFC 7009 §2.1: a confidential client authenticates as it does at the
+            // token endpoint, with the method and files stored with the login and
+            // the secret from the environment.
+            let stored = cred.client_credentials.as_ref().or(cred.client_auth.as_ref());
+            let source = stored.map(|s| Source::new(client, Some(s)));
+            let ask = Ask {
+                auth: source.as_ref(),
+                ..Default::default()
+            };
+            let provider = match Provider::open(ctx, &id, ask, REVOKE_TIMEOUT).await {
                 Ok(p) => p,
                 Err(e) => return format!("tokens not revoked ({e}); removed locally"),
             };
-            let (http, client) = (&provider.http, &provider.client);
+            let (http, request) = (&provider.http, &provider.client);
             let Some(endpoint) = provider.meta.revocation_endpoint.as_deref() else {
                 return "the identity provider offers no revocation endpoint, so its tokens stay valid until they expire; removed locally".to_string();
             };
             let mut parts = Vec::new();
             if let Some(r) = &cred.refresh_token {
-                parts.push(match revoke(http, endpoint, client, r.expose(), "refresh_token").await {
+                parts.push(match revoke(http, endpoint, request, r.expose(), "refresh_token").await {
                     Ok(()) => "refresh token revoked".to_string(),
                     Err(e) => format!("refresh token NOT revoked ({})", brief(&e)),
                 });
             }
             parts.push(
-                match revoke(http, endpoint, client, cred.access_token.expose(), "access_token").await {
+                match revoke(http, endpoint, request, cred.access_token.expose(), "access_token").await {
                     Ok(()) => "access token revoked".to_string(),
                     Err(e) if e.oauth_code() == Some(&ErrorCode::UnsupportedTokenType) => {
                         "access token is self-contained (JWT) and stays valid until it expires".to_string()

@@ -177,20 +177,35 @@ impl Signer {
         let der = PrivateKeyDer::from_pem_slice(pem).map_err(|_| {
             bad("no PEM private key found; give a PKCS#8 (BEGIN PRIVATE KEY) or RSA key")
         })?;
+        // ring says why it rejects a key: "WrongAlgorithm" means try the next
+        // kind; anything else means the key is of that kind but damaged or weak.
+        let damaged = |kind: &str, e: ring::error::KeyRejected| {
+            bad(&format!(
+                "the {kind} key is damaged or not usable ({e}); export it again (PKCS#8, RSA of 2048+ bits or P-256)"
+            ))
+        };
+        let wrong_kind = |e: &ring::error::KeyRejected| e.to_string() == "WrongAlgorithm";
         let key = match &der {
             PrivateKeyDer::Pkcs8(k) => match RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()) {
                 Ok(rsa) => Key::Rsa(rsa.into()),
-                Err(_) => EcdsaKeyPair::from_pkcs8(
+                Err(e) if !wrong_kind(&e) => return Err(damaged("RSA", e)),
+                Err(_) => match EcdsaKeyPair::from_pkcs8(
                     &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
                     k.secret_pkcs8_der(),
                     rng.secure(),
-                )
-                .map(|ec| Key::Ec(ec.into()))
-                .map_err(|_| bad("unsupported key; use an RSA (2048+ bits) or P-256 EC key"))?,
+                ) {
+                    Ok(ec) => Key::Ec(ec.into()),
+                    Err(e) if !wrong_kind(&e) => return Err(damaged("EC", e)),
+                    Err(_) => {
+                        return Err(bad(
+                            "unsupported key type; use an RSA (2048+ bits) or P-256 EC key",
+                        ));
+                    }
+                },
             },
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der())
                 .map(|rsa| Key::Rsa(rsa.into()))
-                .map_err(|_| bad("unsupported RSA key"))?,
+                .map_err(|e| damaged("RSA", e))?,
             PrivateKeyDer::Sec1(_) => {
                 return Err(bad(
                     "SEC1 EC keys are not supported; convert with: openssl pkcs8 -topk8 -nocrypt -in KEY -out key.p8.pem",

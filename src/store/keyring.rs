@@ -73,10 +73,7 @@ fn keychain_error(e: &keyring_core::Error) -> Error {
     let message = match e {
         E::NoStorageAccess(_) => "the OS keychain is locked or denied access; unlock it".into(),
         E::NoDefaultStore => "no OS keychain is available on this system".into(),
-        E::PlatformFailure(p) => format!(
-            "the OS keychain failed: {}",
-            crate::error::from_server(&p.to_string(), 160)
-        ),
+        E::PlatformFailure(p) => short_cause(&p.to_string()),
         E::TooLong(what, max) => {
             format!(
                 "{what} is longer than the OS keychain allows ({max}); set VMAUTH_KEYRING_MAX_ITEM lower"
@@ -93,6 +90,35 @@ fn keychain_error(e: &keyring_core::Error) -> Error {
         _ => "the OS keychain refused the request".into(),
     };
     Error::storage(message)
+}
+
+/// A platform failure in a few words: the usual reasons a Secret Service cannot
+/// be reached, else the library's own text (sanitised, shortened).
+fn short_cause(text: &str) -> String {
+    let known = [
+        ("Failed to connect to address", "no D-Bus session bus"),
+        ("DBUS_SESSION_BUS_ADDRESS", "no D-Bus session bus"),
+        (
+            "Unable to open a connection to session bus",
+            "no D-Bus session bus",
+        ),
+        (
+            "ServiceUnknown",
+            "no Secret Service on the session bus (is gnome-keyring or KeePassXC running?)",
+        ),
+        (
+            "was not provided by any .service files",
+            "no Secret Service on the session bus (is gnome-keyring or KeePassXC running?)",
+        ),
+        ("NoReply", "the Secret Service did not answer"),
+    ];
+    match known.iter().find(|(needle, _)| text.contains(needle)) {
+        Some((_, short)) => short.to_string(),
+        None => format!(
+            "the OS keychain failed: {}",
+            crate::error::from_server(text, 160)
+        ),
+    }
 }
 
 /// The platform's credential store.

@@ -38,3 +38,21 @@ fn error_descriptions_carry_no_data() {
     let e = keyring_core::Error::Invalid("secret-token".into(), "bad".into());
     assert!(!keychain_error(&e).message().contains("secret"));
 }
+
+#[test]
+fn keychain_failures_are_named_in_a_few_words() {
+    assert_eq!(
+        short_cause(
+            "zbus error: Failed to connect to address `unix:path=/run/user/0/bus`: No such file or directory (os error 2)"
+        ),
+        "no D-Bus session bus"
+    );
+    assert!(
+        short_cause("org.freedesktop.DBus.Error.ServiceUnknown: The name is not activatable")
+            .starts_with("no Secret Service")
+    );
+    assert_eq!(
+        short_cause("odd\nthing"),
+        "the OS keychain failed: odd thing"
+    );
+}
