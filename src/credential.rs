@@ -134,6 +134,10 @@ pub struct Credential {
     /// The OpenID Connect ID token, if any.
     #[serde(default)]
     pub id_token: Option<Secret>,
+    /// The ID token's signature and claims were verified by vmauth (false for
+    /// one another tool stored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub id_token_verified: bool,
     /// Absolute expiry of the access token (RFC 3339 UTC in the file); missing
     /// or unreadable means expired.
     #[serde(default, with = "timestamp")]

@@ -161,6 +161,7 @@ fn sample_credential(key_hint: &str) -> Credential {
         id_token: None,
         expires_at: 1_900_000_000,
         issued_at: None,
+        id_token_verified: false,
         scope: Some("openid offline_access".into()),
         token_type: Some("Bearer".into()),
         resource: vec!["https://api.example".into()],
@@ -194,6 +195,7 @@ fn check_credential_round_trip(c: &Credential) {
             &Credential {
                 expires_at: 0,
                 issued_at: None,
+                id_token_verified: false,
                 ..c.clone()
             },
             &back

@@ -73,6 +73,8 @@ pub mod secret;
 pub mod settings;
 pub(crate) mod state;
 pub(crate) mod store;
+#[cfg(test)]
+mod test_support;
 pub(crate) mod ui;
 
 use std::ffi::OsString;

@@ -86,6 +86,7 @@ fn credential() -> impl Strategy<Value = Credential> {
                     id_token: idt.map(Secret::new),
                     expires_at: exp,
                     issued_at: None,
+                    id_token_verified: false,
                     scope,
                     token_type: Some("Bearer".into()),
                     resource,

@@ -26,6 +26,14 @@ struct State {
     auto_store: Option<String>,
 }
 
+/// An issuer's key set as fetched (public keys only).
+#[derive(Serialize, Deserialize)]
+struct CachedJwks {
+    uri: String,
+    fetched_at: i64,
+    jwks: serde_json::Value,
+}
+
 /// Refreshed tokens the credential store would not take.
 #[derive(Serialize, Deserialize)]
 struct Rescued {
@@ -138,6 +146,32 @@ impl StateDir {
     /// Forget rescued tokens once the store has them.
     pub fn forget_rescued(&self, key: &str) {
         let _ = fs::remove_file(self.rescue_path(key));
+    }
+
+    fn jwks_path(&self, uri: &str) -> PathBuf {
+        let name = lock_file_name(uri).replace(".lock", ".json");
+        self.dir.join("jwks").join(name)
+    }
+
+    /// The cached key set of `uri`, with when it was fetched (Unix seconds).
+    pub fn jwks(&self, uri: &str) -> Option<(i64, Vec<u8>)> {
+        let c: CachedJwks = serde_json::from_slice(&fs::read(self.jwks_path(uri)).ok()?).ok()?;
+        (c.uri == uri).then(|| (c.fetched_at, c.jwks.to_string().into_bytes()))
+    }
+
+    /// Cache the key set of `uri` (`body`, a JWKS document) fetched at `now`.
+    pub fn set_jwks(&self, uri: &str, now: i64, body: &[u8]) -> Result<()> {
+        let jwks: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| Error::with_cause(Kind::Idp, "the key set is not JSON", e))?;
+        self.ensure()?;
+        ensure_private_dir(&self.dir.join("jwks"), true, &*self.warn)?;
+        let bytes = serde_json::to_vec(&CachedJwks {
+            uri: uri.to_string(),
+            fetched_at: now,
+            jwks,
+        })
+        .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode the key set", e))?;
+        write_atomic(&self.jwks_path(uri), &bytes)
     }
 
     /// Take the per-login lock that makes refresh single-flight across processes

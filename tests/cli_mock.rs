@@ -17,6 +17,7 @@ fn metadata(issuer: &str) -> serde_json::Value {
         "token_endpoint": format!("{issuer}/token"),
         "device_authorization_endpoint": format!("{issuer}/device/auth"),
         "revocation_endpoint": format!("{issuer}/revoke"),
+        "jwks_uri": format!("{issuer}/jwks"),
     })
 }
 
@@ -527,12 +528,52 @@ async fn assertion_audience_can_be_the_published_issuer() {
 
 /// An unsigned JWT with these claims (vmauth reads ID-token claims without the
 /// signature; the tests only need the payload).
-fn jwt(claims: serde_json::Value) -> String {
+/// A JWT of `claims` (with `iat` and `exp` around now unless given), signed
+/// RS256 with the project's test key, whose public half [`serve_jwks`] publishes.
+fn jwt(mut claims: serde_json::Value) -> String {
     use base64::Engine;
-    let b64 = |v: &serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-    };
-    format!("{}.{}.sig", b64(&json!({"alg": "none"})), b64(&claims))
+    use rustls_pki_types::PrivateKeyDer;
+    use rustls_pki_types::pem::PemObject;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    claims["iat"] = claims.get("iat").cloned().unwrap_or(now.into());
+    claims["exp"] = claims.get("exp").cloned().unwrap_or((now + 3600).into());
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let input = format!(
+        "{}.{}",
+        b64(json!({"alg": "RS256", "kid": "test-key"})
+            .to_string()
+            .as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let pem = std::fs::read("tests/idp/keys/vmauth-ci-jwt.private.pem").unwrap();
+    let key = match PrivateKeyDer::from_pem_slice(&pem).unwrap() {
+        PrivateKeyDer::Pkcs8(k) => ring::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+        PrivateKeyDer::Pkcs1(k) => ring::signature::RsaKeyPair::from_der(k.secret_pkcs1_der()),
+        _ => panic!("the test key is RSA"),
+    }
+    .unwrap();
+    let mut sig = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    format!("{input}.{}", b64(&sig))
+}
+
+/// Publish the test key's public half at `/jwks` (as `metadata` names it).
+async fn serve_jwks(s: &MockServer) {
+    let mut set: serde_json::Value = serde_json::from_slice(
+        &std::fs::read("tests/idp/keys/vmauth-ci-jwt.public.jwks.json").unwrap(),
+    )
+    .unwrap();
+    set["keys"][0]["kid"] = "test-key".into();
+    serve(s, "/jwks", ResponseTemplate::new(200).set_body_json(set)).await;
 }
 
 /// A stored login for `issuer` whose access token has expired.
@@ -556,6 +597,7 @@ async fn idp_answering_refresh(answer: impl FnOnce(&str) -> ResponseTemplate) ->
         ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
     )
     .await;
+    serve_jwks(&s).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .and(body_string_contains("grant_type=refresh_token"))
@@ -598,8 +640,9 @@ async fn refreshed_id_token_for_another_subject_is_refused() {
     let home = Home::new();
     expired_login(&home, &s.uri());
     let r = home.run(&["token", "--issuer", &s.uri(), "--client-id", "cli"]);
-    r.expect_code(1)
-        .expect_error("refusing the refreshed tokens: its subject differs from the logged-in user");
+    r.expect_code(1).expect_error(
+        "refusing the refreshed tokens: the ID token: its subject differs from the logged-in user",
+    );
     assert_eq!(r.stdout, "");
     // The stored login is left as it was, not replaced by the other subject's tokens.
     assert!(

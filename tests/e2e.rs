@@ -4,6 +4,7 @@
 
 mod support;
 
+use base64::Engine;
 use serde_json::Value;
 use support::cli::{self, Home};
 use support::idp::Idp;
@@ -456,4 +457,52 @@ fn confidential_device_client_authenticates_on_login_and_refresh() {
     plain
         .expect_code(1)
         .expect_error("device authorization failed: identity provider said: invalid_client");
+}
+
+/// OIDC Core §3.1.3.7: the ID token's signature is checked with the issuer's
+/// published keys, RS256 and ES256 alike, at login and again at refresh.
+#[test]
+fn id_token_signatures_are_verified_for_rs256_and_es256() {
+    let idp = Idp::start();
+    for (client, alg) in [(CLIENT, "RS256"), ("vmauth-cli-es256", "ES256")] {
+        let home = Home::new();
+        let fetched_before = idp.count("GET /jwks");
+        let mut p = PendingLogin::spawn(home.cmd(&[
+            "login",
+            "--issuer",
+            &idp.issuer,
+            "--client-id",
+            client,
+            "--no-qr",
+        ]));
+        let url = p.verification_url();
+        idp.approve(&url);
+        p.finish().expect_code(0);
+        let key = format!("{}|{client}", idp.issuer);
+        let idt = stored(&home, &key)["id_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(idt.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], alg);
+        let status = |home: &Home| -> Value {
+            serde_json::from_str(&home.run(&["status", "--json"]).stdout).unwrap()
+        };
+        assert_eq!(
+            status(&home)["logins"][0]["id_token_verified"],
+            true,
+            "{client}"
+        );
+        // A refresh brings a new ID token, verified with the cached key set.
+        expire_in_file(&home, &key);
+        home.run(&["token"]).expect_code(0);
+        assert_eq!(status(&home)["logins"][0]["id_token_verified"], true);
+        let jwks_fetches = idp.count("GET /jwks") - fetched_before;
+        assert_eq!(jwks_fetches, 1, "{client}: {:?}", idp.log());
+    }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Kind, Result};
 use crate::oidc::grant::{merge_refresh, refresh};
-use crate::oidc::id_token::check_refreshed;
+use crate::oidc::id_token::{Expected, check_refreshed};
 use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, Request};
 use crate::store::fsutil::LOCK_WAIT;
@@ -245,7 +245,7 @@ fn refresh_once(
     input: &ClientInput,
 ) -> Result<Credential, RefreshError> {
     let runtime = runtime().map_err(RefreshError::Other)?;
-    let (tokens, published) = runtime.block_on(async {
+    let tokens = runtime.block_on(async {
         // A confidential device client authenticates again, as it did at login,
         // with the secret from the environment or its stored secret file.
         let source = cred.client_auth.as_ref().map(|stored| {
@@ -292,14 +292,29 @@ fn refresh_once(
                 e => RefreshError::Other(e.into()),
             },
         })?;
-        Ok::<_, RefreshError>((tokens, provider.meta.issuer))
+        if let Some(idt) = &tokens.id_token {
+            let refuse = |why: String| {
+                RefreshError::Other(Error::idp(format!(
+                    "refusing the refreshed tokens: the ID token: {why}"
+                )))
+            };
+            let expected = Expected {
+                issuer: &cred.issuer,
+                published: &provider.meta.issuer,
+                client_id: &cred.client_id,
+                now: ctx.now(),
+            };
+            provider
+                .verify_id_token(ctx, idt, &expected)
+                .await
+                .map_err(refuse)?;
+            check_refreshed(idt, cred, &provider.meta.issuer, ctx.now()).map_err(refuse)?;
+        }
+        Ok::<_, RefreshError>(tokens)
     })?;
-    if let Some(idt) = &tokens.id_token {
-        check_refreshed(idt, cred, &published).map_err(|why| {
-            RefreshError::Other(Error::idp(format!("refusing the refreshed tokens: {why}")))
-        })?;
-    }
-    let new = merge_refresh(cred, tokens, ctx.now());
+    let verified = tokens.id_token.is_some();
+    let mut new = merge_refresh(cred, tokens, ctx.now());
+    new.id_token_verified |= verified;
     ctx.guard(&new);
     Ok(new)
 }

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::io::TestIo;
 use crate::settings::MapEnv;
 use crate::store::{CredentialStore, StoreKind};
+use crate::test_support::{TestKey, jwks};
 
 /// 2033-05-18: the fake clock's "now".
 const NOW: i64 = 2_000_000_000;
@@ -152,15 +153,20 @@ impl Harness {
     }
 }
 
-/// A JWT-shaped ID token (unsigned; vmauth reads its claims).
+thread_local! {
+    /// The mock identity provider's signing key.
+    static IDP_KEY: TestKey = TestKey::ec("idp-key-1");
+}
+
+/// An ID token for `sub`, signed by the mock identity provider's key, issued at
+/// the fake clock's [`NOW`].
 fn id_token(issuer: &str, sub: &str) -> String {
-    use base64::Engine;
-    let b = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    format!(
-        "{}.{}.sig",
-        b(json!({"alg": "RS256"})),
-        b(json!({"iss": issuer, "aud": "cli", "sub": sub, "email": format!("{sub}@example.test")}))
-    )
+    IDP_KEY.with(|k| signed_id_token(k, issuer, sub))
+}
+
+fn signed_id_token(key: &TestKey, issuer: &str, sub: &str) -> String {
+    key.sign(&json!({"iss": issuer, "aud": "cli", "sub": sub,
+                     "email": format!("{sub}@example.test"), "iat": NOW, "exp": NOW + 3600}))
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -183,7 +189,13 @@ fn idp() -> MockServer {
                 "token_endpoint": format!("{uri}/token"),
                 "device_authorization_endpoint": format!("{uri}/device"),
                 "revocation_endpoint": format!("{uri}/revoke"),
+                "jwks_uri": format!("{uri}/jwks"),
             })))
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(IDP_KEY.with(|k| jwks(&[k]))))
             .mount(&s)
             .await;
         Mock::given(method("POST"))
@@ -745,5 +757,132 @@ fn a_refresh_refused_without_an_oauth_error_means_log_in_again() {
         h.credentials()["credentials"][&key]["refresh_token"],
         "rt-old",
         "login kept"
+    );
+}
+
+/// A mock identity provider whose refresh answers carry ID tokens signed by
+/// `first` on the first refresh and `then` afterwards, and whose key set holds
+/// `first` on the first fetch and both keys afterwards (a rotation).
+fn rotating_idp(first: &TestKey, then: &TestKey) -> MockServer {
+    rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                "jwks_uri": format!("{uri}/jwks"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[first])))
+            .up_to_n_times(1)
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[first, then])))
+            .mount(&s)
+            .await;
+        let answer = |key: &TestKey| {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-new", "refresh_token": "rt-new", "expires_in": 3600,
+                "id_token": signed_id_token(key, &uri, "alice"),
+            }))
+        };
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(answer(first))
+            .up_to_n_times(1)
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(answer(then))
+            .mount(&s)
+            .await;
+        s
+    })
+}
+
+#[test]
+fn id_tokens_are_verified_against_the_issuers_keys_which_are_cached() {
+    let h = Harness::new();
+    let (k1, k2) = (TestKey::rsa("k1"), TestKey::ec("k2"));
+    let s = rotating_idp(&k1, &k2);
+    let key = h.store(&s.uri(), "at-old", Some("rt-old"), -1);
+    let r = h.run(&["token"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-new\n"), "{r:?}");
+    assert_eq!(requests(&s, "/jwks"), 1);
+    let status: Value = serde_json::from_str(&h.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["logins"][0]["id_token_verified"], true);
+    // The issuer rotates to k2 right away: the cached set (fetched just now) is
+    // not refetched within 5 minutes, so the new ID token is refused, the login
+    // kept as it was, and its still-valid token served with the reason.
+    let r = h.run(&["token", "--force-refresh"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-new\n"), "{r:?}");
+    assert!(
+        r.stderr.contains("refusing the refreshed tokens: the ID token: it was signed with a key the issuer does not publish (kid \"k2\")"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&s, "/jwks"), 1, "no refetch within 5 minutes");
+    assert_eq!(
+        h.credentials()["credentials"][&key]["refresh_token"],
+        "rt-new"
+    );
+    // Six minutes later an unknown key id refetches the set once, and verifies.
+    h.clock.advance(Duration::from_secs(360));
+    let r = h.run(&["token", "--force-refresh"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(requests(&s, "/jwks"), 2);
+}
+
+#[test]
+fn a_forged_id_token_is_refused_and_the_login_kept() {
+    let h = Harness::new();
+    // The issuer publishes k1; the answer is signed by another key under k1's id.
+    let (k1, forger) = (TestKey::ec("k1"), TestKey::ec("k1"));
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                "jwks_uri": format!("{uri}/jwks"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[&k1])))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-forged", "refresh_token": "rt-forged", "expires_in": 3600,
+                "id_token": signed_id_token(&forger, &uri, "alice"),
+            })))
+            .mount(&s)
+            .await;
+        s
+    });
+    let key = h.store(&s.uri(), "at-old", Some("rt-old"), -1);
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the ID token: its signature does not verify"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        h.credentials()["credentials"][&key]["refresh_token"],
+        "rt-old"
     );
 }

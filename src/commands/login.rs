@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::oidc::device::{Poll, PollError, PollEvent, authorize};
 use crate::oidc::grant::{TokenResponse, new_credential};
 use crate::oidc::http::require_secure;
-use crate::oidc::id_token::check_id_token;
+use crate::oidc::id_token::Expected;
 use crate::settings::{DEFAULT_SCOPE, LoginSettings};
 use crate::store::StoreKind;
 use crate::ui::human_duration;
@@ -37,7 +37,6 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     let rt = runtime()?;
     let DeviceLogin {
         tokens,
-        published_issuer,
         client_auth,
     } = rt.block_on(async {
         tokio::select! {
@@ -45,11 +44,9 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
             _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
         }
     })?;
-    if let Some(idt) = &tokens.id_token {
-        check_id_token(idt, &id.issuer, &published_issuer, &id.client_id)
-            .map_err(|why| Error::idp(format!("refusing the login: {why}")))?;
-    }
+    let verified = tokens.id_token.is_some();
     let mut credential = new_credential(&id, tokens, ctx.now(), &scopes, &s.request.resources);
+    credential.id_token_verified = verified;
     ctx.guard(&credential);
     credential.client_auth = client_auth;
     save(ctx, &id, credential)
@@ -89,9 +86,8 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
 
 /// What a completed device flow gives.
 struct DeviceLogin {
+    /// The tokens, their ID token verified.
     tokens: TokenResponse,
-    /// The issuer as the metadata publishes it (may be a `{tenantid}` template).
-    published_issuer: String,
     /// How a confidential client authenticated, to be used again on refresh.
     client_auth: Option<ClientSettings>,
 }
@@ -158,9 +154,20 @@ async fn device_flow(
         }
         PollError::Failed(e) => Error::from(e).context("login failed"),
     })?;
+    if let Some(idt) = &tokens.id_token {
+        let expected = Expected {
+            issuer: &id.issuer,
+            published: &provider.meta.issuer,
+            client_id: &id.client_id,
+            now: ctx.now(),
+        };
+        provider
+            .verify_id_token(ctx, idt, &expected)
+            .await
+            .map_err(|why| Error::idp(format!("refusing the login: the ID token: {why}")))?;
+    }
     Ok(DeviceLogin {
         tokens,
-        published_issuer: provider.meta.issuer.clone(),
         client_auth: provider.client_settings,
     })
 }

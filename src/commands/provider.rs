@@ -7,12 +7,20 @@ use std::time::Duration;
 
 use crate::credential::{ClientSettings, LoginId};
 use crate::error::{Error, Result};
+use crate::oidc::client_auth::ClientAuth;
 use crate::oidc::discovery::{Metadata, discover};
 use crate::oidc::grant::ClientRequest;
 use crate::oidc::http::{Http, Timeouts};
+use crate::oidc::id_token::{Expected, check_id_token};
+use crate::oidc::jwks::{self, Jwks, VerifyError};
 
 use super::Context;
 use super::client_source::Source;
+
+/// How long a cached key set is used before it is fetched again.
+pub(crate) const JWKS_MAX_AGE: i64 = 24 * 3600;
+/// A key id the cached set lacks refetches it only if it is at least this old.
+pub(crate) const JWKS_REFETCH_AFTER: i64 = 5 * 60;
 
 /// A provider session.
 pub(crate) struct Provider {
@@ -77,6 +85,78 @@ impl Provider {
             client,
             client_settings,
         })
+    }
+
+    /// Check an ID token from this provider: its signature with the issuer's
+    /// published keys (or, for HMAC, this client's secret), then its claims.
+    /// The key set is cached in the state directory for [`JWKS_MAX_AGE`]; a key id
+    /// it does not have refetches it, at most once per call and once every
+    /// [`JWKS_REFETCH_AFTER`]. Returns the algorithm that verified.
+    pub async fn verify_id_token(
+        &self,
+        ctx: &Context,
+        id_token: &str,
+        expected: &Expected<'_>,
+    ) -> Result<String, String> {
+        let secret = match &self.client.auth {
+            ClientAuth::SecretBasic(s) | ClientAuth::SecretPost(s) => Some(s.expose()),
+            _ => None,
+        };
+        let header = jwks::header(id_token).map_err(|e| e.to_string())?;
+        let alg = if header.alg.starts_with("HS") {
+            jwks::verify(id_token, &Jwks::default(), secret).map_err(|e| e.to_string())?
+        } else {
+            let uri = self
+                .meta
+                .jwks_uri
+                .as_deref()
+                .ok_or("its signature cannot be checked: the issuer publishes no jwks_uri")?;
+            let now = ctx.now();
+            let cached = ctx
+                .state
+                .jwks(uri)
+                .and_then(|(at, body)| Some((Jwks::parse(&body)?, now.saturating_sub(at))))
+                .filter(|(_, age)| *age < JWKS_MAX_AGE);
+            let (set, age) = match cached {
+                Some((set, age)) => (set, Some(age)),
+                None => (self.fetch_jwks(ctx, uri).await?, None),
+            };
+            match jwks::verify(id_token, &set, secret) {
+                Err(VerifyError::UnknownKid(_) | VerifyError::NoKey(_))
+                    if age.is_some_and(|a| a >= JWKS_REFETCH_AFTER) =>
+                {
+                    // The issuer may have rotated its keys since the set was cached.
+                    let fresh = self.fetch_jwks(ctx, uri).await?;
+                    jwks::verify(id_token, &fresh, secret)
+                }
+                r => r,
+            }
+            .map_err(|e| e.to_string())?
+        };
+        check_id_token(id_token, expected)?;
+        Ok(alg)
+    }
+
+    async fn fetch_jwks(&self, ctx: &Context, uri: &str) -> Result<Jwks, String> {
+        let reply = self
+            .http
+            .get(uri)
+            .await
+            .map_err(|e| format!("its signature cannot be checked: {e}"))?;
+        let set = (reply.status == 200)
+            .then(|| Jwks::parse(&reply.body))
+            .flatten()
+            .ok_or_else(|| {
+                format!(
+                    "its signature cannot be checked: {} answered HTTP {} without a key set",
+                    crate::oidc::http::strip_query(uri),
+                    reply.status
+                )
+            })?;
+        if let Err(e) = ctx.state.set_jwks(uri, ctx.now(), &reply.body) {
+            ctx.ui.warn(&format!("cannot cache the issuer's keys: {e}"));
+        }
+        Ok(set)
     }
 
     /// The token endpoint (checked present and secure by discovery).

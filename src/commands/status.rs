@@ -109,6 +109,7 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         "valid": c.ttl(now) > 0,
         "refreshable": c.refresh_token.is_some() || c.is_client_credentials(),
         "client_auth": c.client_credentials.as_ref().map(|s| s.auth.name()),
+        "id_token_verified": c.id_token.as_ref().map(|_| c.id_token_verified),
         "claims": shown,
     })
 }
@@ -165,6 +166,11 @@ fn human(v: &Value) -> String {
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     out.push_str(&format!("    scopes:   {}\n", scopes.join(" ")));
+    match v["id_token_verified"].as_bool() {
+        Some(true) => out.push_str("    id token: signature and claims verified\n"),
+        Some(false) => out.push_str("    id token: not verified (stored by another tool; the next refresh verifies a new one)\n"),
+        None => {}
+    }
     let left = v["expires_in"].as_i64().unwrap_or(0);
     let rel = if left > 0 {
         format!(

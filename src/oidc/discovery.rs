@@ -19,6 +19,9 @@ pub struct Metadata {
     /// RFC 7009 revocation endpoint.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// Where the issuer publishes its signing keys (JWKS).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
     /// Client authentication methods the token endpoint accepts.
     #[serde(default)]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
@@ -99,6 +102,7 @@ fn check(meta: &Metadata, issuer: &str) -> Result<(), ProtocolError> {
             &meta.device_authorization_endpoint,
         ),
         ("revocation endpoint", &meta.revocation_endpoint),
+        ("jwks_uri", &meta.jwks_uri),
     ] {
         if let Some(u) = url {
             require_secure(u, what)?;

@@ -223,6 +223,7 @@ pub fn new_credential(
         access_token: Secret::new(tokens.access_token),
         refresh_token: tokens.refresh_token.map(Secret::new),
         id_token: tokens.id_token.map(Secret::new),
+        id_token_verified: false,
         scope: tokens.scope,
         token_type: tokens.token_type,
         resource: resources.to_vec(),
@@ -235,6 +236,7 @@ pub fn new_credential(
 
 /// `old` after a refresh answered with `tokens` at `now`. What the server does
 /// not send again (refresh token, ID token, scope, token type) is kept (RFC 6749 §6).
+/// A new ID token is marked unverified; the caller marks it once checked.
 pub fn merge_refresh(old: &Credential, tokens: TokenResponse, now: i64) -> Credential {
     let mut new = old.clone();
     new.expires_at = expires_at(now, tokens.expires_in, &tokens.access_token);
@@ -245,6 +247,7 @@ pub fn merge_refresh(old: &Credential, tokens: TokenResponse, now: i64) -> Crede
     }
     if let Some(i) = tokens.id_token {
         new.id_token = Some(Secret::new(i));
+        new.id_token_verified = false;
     }
     if tokens.scope.is_some() {
         new.scope = tokens.scope;

@@ -7,24 +7,40 @@ use super::discovery::issuer_matches;
 use super::jwt::claims;
 use crate::credential::Credential;
 
-/// Check an ID token returned by the token endpoint against the login it belongs to
-/// (OIDC Core §3.1.3.7 items 2–3): `iss` must be the issuer and `aud` must contain
-/// the client id. `published` is the issuer as the metadata publishes it: a
-/// `{tenantid}` template there (Microsoft Entra `common`/`organizations`) is
-/// filled with the token's `tid`. Returns a description of the problem, if any.
-pub fn check_id_token(
-    id_token: &str,
-    issuer: &str,
-    published: &str,
-    client_id: &str,
-) -> Result<(), String> {
+/// Clock skew tolerated for `exp` and `iat`.
+pub const LEEWAY: i64 = 120;
+
+/// What an ID token must say: who issued it, to whom, and when it is checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    /// The issuer asked for (normalised).
+    pub issuer: &'a str,
+    /// The issuer as the metadata publishes it (may be a `{tenantid}` template).
+    pub published: &'a str,
+    /// The client id, which must be an audience.
+    pub client_id: &'a str,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// Check the claims of an ID token (its signature is checked by the caller,
+/// with [`super::jwks::verify`]), OIDC Core §3.1.3.7 items 2–5, 9, 10: `iss` is
+/// the issuer (a `{tenantid}` template in the published issuer, as Microsoft
+/// Entra's `common` publishes, is filled from the token's `tid`; Google's
+/// scheme-less `accounts.google.com` is accepted); `aud` contains the client id;
+/// with several audiences `azp` must be present, and when present it must be
+/// the client id; `exp` is in the future and `iat` not in the future (each
+/// with [`LEEWAY`]). A nonce is not checked: the device flow sends none.
+/// Returns a description of the problem, if any.
+pub fn check_id_token(id_token: &str, e: &Expected) -> Result<(), String> {
     let c = claims(id_token).ok_or("the id_token is not a JWT")?;
+    let (issuer, client_id) = (e.issuer, e.client_id);
     let iss = c.get("iss").and_then(Value::as_str).unwrap_or("");
     let tenant_issuer = c
         .get("tid")
         .and_then(Value::as_str)
-        .filter(|_| published.contains("{tenantid}"))
-        .map(|tid| published.replace("{tenantid}", tid));
+        .filter(|_| e.published.contains("{tenantid}"))
+        .map(|tid| e.published.replace("{tenantid}", tid));
     // Google documents `accounts.google.com` without the scheme as a valid `iss`.
     let google_alias = iss == "accounts.google.com" && issuer == "https://accounts.google.com";
     let matches = issuer_matches(iss, issuer)
@@ -36,23 +52,64 @@ pub fn check_id_token(
             crate::error::from_server(iss, 100)
         ));
     }
-    let aud_ok = match c.get("aud") {
-        Some(Value::String(a)) => a == client_id,
-        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(client_id)),
-        _ => false,
+    let audiences: Vec<&str> = match c.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
     };
-    if !aud_ok {
+    if !audiences.contains(&client_id) {
         return Err(format!(
             "the id_token is not addressed to client {client_id}"
         ));
+    }
+    match c.get("azp").and_then(Value::as_str) {
+        Some(azp) if azp != client_id => {
+            return Err(format!(
+                "the id_token was issued to client {:?} (azp), not {client_id}",
+                crate::error::from_server(azp, 100)
+            ));
+        }
+        None if audiences.len() > 1 => {
+            return Err("the id_token has several audiences but no azp".into());
+        }
+        _ => {}
+    }
+    let time = |name: &str| c.get(name).and_then(Value::as_i64);
+    match time("exp") {
+        Some(exp) if exp + LEEWAY < e.now => {
+            return Err(format!("the id_token expired {}s ago", e.now - exp));
+        }
+        Some(_) => {}
+        None => return Err("the id_token has no exp".into()),
+    }
+    match time("iat") {
+        Some(iat) if iat - LEEWAY > e.now => {
+            return Err(format!(
+                "the id_token was issued {}s in the future (check the clock)",
+                iat - e.now
+            ));
+        }
+        Some(_) => {}
+        None => return Err("the id_token has no iat".into()),
     }
     Ok(())
 }
 
 /// Check the ID token of a refresh answer for the login `old`: the rules of
 /// [`check_id_token`], and (OIDC Core §12.2) the same subject as before.
-pub fn check_refreshed(id_token: &str, old: &Credential, published: &str) -> Result<(), String> {
-    check_id_token(id_token, &old.issuer, published, &old.client_id)?;
+pub fn check_refreshed(
+    id_token: &str,
+    old: &Credential,
+    published: &str,
+    now: i64,
+) -> Result<(), String> {
+    let expected = Expected {
+        issuer: &old.issuer,
+        published,
+        client_id: &old.client_id,
+        now,
+    };
+    check_id_token(id_token, &expected)?;
     let sub =
         |t: &str| claims(t).and_then(|c| c.get("sub").and_then(Value::as_str).map(str::to_string));
     match (

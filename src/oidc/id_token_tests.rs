@@ -5,20 +5,40 @@ use super::*;
 use crate::credential::{LoginId, Secret};
 use crate::oidc::grant::{TokenResponse, new_credential};
 
+/// A JWT with `payload`, plus `exp` and `iat` around [`NOW`] unless given.
 fn make(payload: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(payload).unwrap();
+    if let Some(m) = v.as_object_mut() {
+        m.entry("exp").or_insert(NOW.into());
+        m.entry("iat").or_insert((NOW - 60).into());
+    }
     format!(
         "{}.{}.sig",
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
-        URL_SAFE_NO_PAD.encode(payload)
+        URL_SAFE_NO_PAD.encode(v.to_string())
+    )
+}
+
+const NOW: i64 = 2_000_000_000;
+
+fn check(t: &str, issuer: &str, published: &str, client_id: &str) -> Result<(), String> {
+    check_id_token(
+        t,
+        &Expected {
+            issuer,
+            published,
+            client_id,
+            now: NOW,
+        },
     )
 }
 
 #[test]
 fn issuer_and_audience_are_checked() {
-    let t = make(r#"{"sub":"alice","exp":123,"aud":["a","cli"],"iss":"https://idp/"}"#);
-    assert!(check_id_token(&t, "https://idp", "https://idp/", "cli").is_ok());
-    assert!(check_id_token(&t, "https://other", "https://other", "cli").is_err());
-    assert!(check_id_token(&t, "https://idp", "https://idp", "nope").is_err());
+    let t = make(r#"{"sub":"alice","aud":["a","cli"],"azp":"cli","iss":"https://idp/"}"#);
+    assert!(check(&t, "https://idp", "https://idp/", "cli").is_ok());
+    assert!(check(&t, "https://other", "https://other", "cli").is_err());
+    assert!(check(&t, "https://idp", "https://idp", "nope").is_err());
 }
 
 #[test]
@@ -29,16 +49,16 @@ fn entra_tenant_and_google_issuers() {
     ));
     let common = format!("{ms}/common/v2.0");
     let template = format!("{ms}/{{tenantid}}/v2.0");
-    assert!(check_id_token(&t, &common, &template, "cli").is_ok());
+    assert!(check(&t, &common, &template, "cli").is_ok());
     // Without the template, or with another tenant in iss, it is refused.
-    assert!(check_id_token(&t, &common, &common, "cli").is_err());
+    assert!(check(&t, &common, &common, "cli").is_err());
     let other = make(&format!(
         r#"{{"iss":"{ms}/aaaa/v2.0","tid":"72f9","aud":"cli"}}"#
     ));
-    assert!(check_id_token(&other, &common, &template, "cli").is_err());
+    assert!(check(&other, &common, &template, "cli").is_err());
     let g = make(r#"{"iss":"accounts.google.com","aud":"cli"}"#);
     assert!(
-        check_id_token(
+        check(
             &g,
             "https://accounts.google.com",
             "https://accounts.google.com",
@@ -46,7 +66,7 @@ fn entra_tenant_and_google_issuers() {
         )
         .is_ok()
     );
-    assert!(check_id_token(&g, "https://evil.example", "https://evil.example", "cli").is_err());
+    assert!(check(&g, "https://evil.example", "https://evil.example", "cli").is_err());
 }
 
 #[test]
@@ -57,11 +77,54 @@ fn a_refreshed_id_token_is_about_the_same_person() {
     let alice = make(r#"{"iss":"https://idp","aud":"cli","sub":"alice"}"#);
     let bob = make(r#"{"iss":"https://idp","aud":"cli","sub":"bob"}"#);
     // No earlier ID token: nothing to compare with.
-    assert!(check_refreshed(&bob, &old, "https://idp").is_ok());
+    assert!(check_refreshed(&bob, &old, "https://idp", NOW).is_ok());
     old.id_token = Some(Secret::new(alice.clone()));
-    assert!(check_refreshed(&alice, &old, "https://idp").is_ok());
-    let e = check_refreshed(&bob, &old, "https://idp").unwrap_err();
+    assert!(check_refreshed(&alice, &old, "https://idp", NOW).is_ok());
+    let e = check_refreshed(&bob, &old, "https://idp", NOW).unwrap_err();
     assert!(e.contains("subject differs"), "{e}");
     let other = make(r#"{"iss":"https://evil","aud":"cli","sub":"alice"}"#);
-    assert!(check_refreshed(&other, &old, "https://idp").is_err());
+    assert!(check_refreshed(&other, &old, "https://idp", NOW).is_err());
+}
+
+#[test]
+fn expiry_issue_time_and_authorized_party_are_checked() {
+    let ok = |p: &str| check(&make(p), "https://idp", "https://idp", "cli");
+    assert!(ok(r#"{"iss":"https://idp","aud":"cli"}"#).is_ok());
+    // exp: a little skew is tolerated, an expired token is not.
+    assert!(
+        ok(&format!(
+            r#"{{"iss":"https://idp","aud":"cli","exp":{}}}"#,
+            NOW - 60
+        ))
+        .is_ok()
+    );
+    let e = ok(&format!(
+        r#"{{"iss":"https://idp","aud":"cli","exp":{}}}"#,
+        NOW - 600
+    ))
+    .unwrap_err();
+    assert!(e.contains("expired 600s ago"), "{e}");
+    let e = ok(&format!(
+        r#"{{"iss":"https://idp","aud":"cli","iat":{}}}"#,
+        NOW + 3600
+    ))
+    .unwrap_err();
+    assert!(e.contains("in the future"), "{e}");
+    // Several audiences need azp, and azp must be this client.
+    let e = ok(r#"{"iss":"https://idp","aud":["cli","api"]}"#).unwrap_err();
+    assert!(e.contains("no azp"), "{e}");
+    assert!(ok(r#"{"iss":"https://idp","aud":["cli","api"],"azp":"cli"}"#).is_ok());
+    let e = ok(r#"{"iss":"https://idp","aud":"cli","azp":"other"}"#).unwrap_err();
+    assert!(e.contains("(azp)"), "{e}");
+    // exp and iat are required.
+    let bare = format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(r#"{"iss":"https://idp","aud":"cli"}"#)
+    );
+    assert!(
+        check(&bare, "https://idp", "https://idp", "cli")
+            .unwrap_err()
+            .contains("no exp")
+    );
 }

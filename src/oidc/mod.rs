@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod grant;
 pub mod http;
 pub mod id_token;
+pub mod jwks;
 pub mod jwt;
 pub mod revoke;
 

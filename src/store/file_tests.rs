@@ -13,6 +13,7 @@ fn cred(at: &str) -> Credential {
         id_token: None,
         expires_at: 1_900_000_000,
         issued_at: None,
+        id_token_verified: false,
         scope: Some("openid".into()),
         token_type: Some("Bearer".into()),
         resource: vec![],
