@@ -170,3 +170,29 @@ fn parallel_logins_for_different_clients_are_all_kept() {
         4
     );
 }
+
+/// Tokens that live less than --min-ttl (30 s here, against the default 60 s):
+/// 20 parallel calls on an expired login share one refresh, and the calls after
+/// it use the new token instead of refreshing again (the margin is at most half
+/// the granted lifetime).
+#[test]
+fn short_lived_tokens_are_shared_not_refreshed_by_every_caller() {
+    let idp = Idp::start_with(&[("IDP_ACCESS_TOKEN_TTL", "30")]);
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login(&home, &idp, &[]).expect_code(0);
+    expire_in_file(&home, &key);
+    let runs = run_all((0..20).map(|_| home.cmd(&["token"])).collect());
+    let first = &runs[0].stdout;
+    assert!(runs.iter().all(|r| r.code == 0 && &r.stdout == first), "one token for all");
+    for _ in 0..5 {
+        let r = home.run(&["token"]);
+        assert_eq!(&r.stdout, first, "later calls use it too");
+    }
+    assert_eq!(
+        idp.count("POST /token 200 grant_type=refresh_token"),
+        1,
+        "{:?}",
+        idp.log()
+    );
+}
