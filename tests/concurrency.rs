@@ -184,7 +184,10 @@ fn short_lived_tokens_are_shared_not_refreshed_by_every_caller() {
     expire_in_file(&home, &key);
     let runs = run_all((0..20).map(|_| home.cmd(&["token"])).collect());
     let first = &runs[0].stdout;
-    assert!(runs.iter().all(|r| r.code == 0 && &r.stdout == first), "one token for all");
+    assert!(
+        runs.iter().all(|r| r.code == 0 && &r.stdout == first),
+        "one token for all"
+    );
     for _ in 0..5 {
         let r = home.run(&["token"]);
         assert_eq!(&r.stdout, first, "later calls use it too");
