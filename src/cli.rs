@@ -17,6 +17,7 @@ Exit codes:
   2    usage or configuration error (bad option, http:// issuer, ...)
   4    authentication required: not logged in, or the login cannot be refreshed
   5    login not completed: denied, or the code expired
+  126  exec: the command cannot be run (127: not found)
   130  interrupted (Ctrl-C)";
 
 /// Get OAuth 2.0 / OpenID Connect tokens in a terminal and in scripts.
@@ -92,6 +93,30 @@ impl From<AssertionAudienceChoice> for AssertionAudience {
     }
 }
 
+/// `--output`: how `vmauth token` prints the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The token and a newline.
+    Raw,
+    /// `Authorization: Bearer <token>`, for `curl -H @-`.
+    Header,
+    /// A JSON object: token, token_type, expiry, issuer, client, audience, scopes, claims.
+    Json,
+    /// POSIX shell `export` lines, for `eval "$(vmauth token -o env)"`.
+    Env,
+    /// A Kubernetes ExecCredential, for kubectl's exec credential plugins.
+    ExecCredential,
+}
+
+/// `--token-type`: which token of the login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenChoice {
+    /// The access token (for APIs).
+    Access,
+    /// The OpenID Connect ID token (for APIs that accept only it, e.g. some Entra APIs).
+    Id,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -104,7 +129,16 @@ pub enum Command {
     ///
     /// Meant for `$(vmauth token)`: stdout carries the token and a newline,
     /// nothing else. Never prompts; exits 4 at once when a new login is needed.
+    #[command(after_help = TOKEN_EXAMPLES)]
     Token(TokenArgs),
+    /// Run a command with a valid token in its environment.
+    ///
+    /// The command gets the token in VMAUTH_TOKEN (or --env NAME), its expiry in
+    /// VMAUTH_TOKEN_EXPIRES_AT, and who logged in (VMAUTH_USER_SUB, _EMAIL, _NAME,
+    /// _ROLES). vmauth replaces itself with the command, so its signals and exit
+    /// status are the command's own; the token is never on its command line.
+    #[command(after_help = EXEC_EXAMPLES)]
+    Exec(ExecArgs),
     /// Show who is logged in, until when, and where the credentials are stored.
     ///
     /// Exits 0 when the selected login is valid or can be refreshed, 4 otherwise.
@@ -207,9 +241,22 @@ pub struct LoginArgs {
     pub open: bool,
 }
 
-/// `vmauth token`.
-#[derive(Debug, Args)]
-pub struct TokenArgs {
+const TOKEN_EXAMPLES: &str = "\
+Examples:
+  curl -H \"Authorization: Bearer $(vmauth token)\" https://api.example.com/
+  vmauth token -o header | curl -H @- https://api.example.com/
+  eval \"$(vmauth token -o env)\"
+  vmauth token -o json --token-type id";
+
+const EXEC_EXAMPLES: &str = "\
+Examples:
+  vmauth exec -- python train.py
+  vmauth exec --env API_TOKEN -- ./deploy.sh prod
+  vmauth exec --token-type id -- az rest --url https://graph.example/";
+
+/// Which token, and how fresh: shared by `token` and `exec`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AcquireArgs {
     /// Which login.
     #[command(flatten)]
     pub selector: Selector,
@@ -219,14 +266,42 @@ pub struct TokenArgs {
     /// How the client authenticates.
     #[command(flatten)]
     pub client: ClientAuthArgs,
-    /// Refresh when less than this is left (seconds, or with s/m/h suffix)
-    /// [default: 60; env: VMAUTH_MIN_TTL].
+    /// Refresh when less than this is left (seconds, or with s/m/h suffix; at most
+    /// half the token's lifetime) [default: 60; env: VMAUTH_MIN_TTL].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_secs)]
     pub min_ttl: Option<u64>,
     /// Refresh now (for client credentials: request a new token) even when the
     /// cached token is still good, e.g. after it was revoked at the identity provider.
     #[arg(long)]
     pub force_refresh: bool,
+    /// Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE].
+    #[arg(long, value_name = "TYPE")]
+    pub token_type: Option<TokenChoice>,
+}
+
+/// `vmauth exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Which token, and how fresh.
+    #[command(flatten)]
+    pub acquire: AcquireArgs,
+    /// The environment variable that gets the token [default: VMAUTH_TOKEN].
+    #[arg(long = "env", value_name = "NAME")]
+    pub env_name: Option<String>,
+    /// The command to run, and its arguments (after --).
+    #[arg(last = true, required = true, value_name = "COMMAND", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// `vmauth token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Which token, and how fresh.
+    #[command(flatten)]
+    pub acquire: AcquireArgs,
+    /// How to print the token [default: raw; env: VMAUTH_OUTPUT].
+    #[arg(short = 'o', long, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
 }
 
 /// `vmauth status`.

@@ -169,6 +169,10 @@ pub struct Credential {
     /// a secret): how the client authenticates on refresh (never the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_auth: Option<ClientSettings>,
+    /// Who logged in, from the userinfo endpoint (OIDC Core §5.3), for providers
+    /// that send no ID token on the device grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo: Option<Map<String, Value>>,
     /// Fields vmauth does not know (other tools'), kept as they are.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -227,6 +231,32 @@ impl Credential {
     /// seconds, by [`Credential::refresh_margin`].
     pub fn fresh_enough(&self, now: i64, min_ttl: i64) -> bool {
         self.ttl(now) >= self.refresh_margin(min_ttl)
+    }
+
+    /// The ID token's `exp` and `iat`, if it has an ID token with them.
+    fn id_token_times(&self) -> Option<(i64, Option<i64>)> {
+        let claims = crate::oidc::jwt::claims(self.id_token.as_ref()?.expose())?;
+        let exp = claims.get("exp")?.as_i64()?;
+        Some((exp, claims.get("iat").and_then(Value::as_i64)))
+    }
+
+    /// When the ID token expires, if there is one.
+    pub fn id_token_expires_at(&self) -> Option<i64> {
+        self.id_token_times().map(|(exp, _)| exp)
+    }
+
+    /// The refresh margin of the ID token: `min_ttl`, at most half its lifetime.
+    pub fn id_token_margin(&self, min_ttl: i64) -> i64 {
+        match self.id_token_times() {
+            Some((exp, Some(iat))) if exp > iat => min_ttl.min((exp - iat) / 2),
+            _ => min_ttl,
+        }
+    }
+
+    /// Whether the ID token is still good for `min_ttl` (by its own `exp`).
+    pub fn id_token_fresh_enough(&self, now: i64, min_ttl: i64) -> bool {
+        self.id_token_expires_at()
+            .is_some_and(|exp| exp.saturating_sub(now) >= self.id_token_margin(min_ttl))
     }
 
     /// Whether this is a client-credentials login (renewed by a new request).

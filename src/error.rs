@@ -24,6 +24,10 @@ pub mod exit {
     pub const NOT_COMPLETED: i32 = 5;
     /// Interrupted (Ctrl-C).
     pub const INTERRUPTED: i32 = 130;
+    /// `vmauth exec`: the command cannot be run.
+    pub const NOT_RUNNABLE: i32 = 126;
+    /// `vmauth exec`: the command is not found.
+    pub const NOT_FOUND: i32 = 127;
 }
 
 /// What went wrong, grouped by what the user can do about it.
@@ -41,6 +45,12 @@ pub enum Kind {
     Idp,
     /// Local storage failed (exit 1).
     Storage,
+    /// `vmauth exec`: the command does not exist (exit 127, as shells say).
+    CommandNotFound,
+    /// `vmauth exec`: the command exists but cannot be run (exit 126).
+    CommandNotRunnable,
+    /// `vmauth exec` without `execve`: the command ran and exited with this code.
+    ChildExited(i32),
 }
 
 /// A vmauth error: a kind (which decides the exit code) and a cause chain whose
@@ -188,6 +198,9 @@ impl Error {
             Kind::NotCompleted => exit::NOT_COMPLETED,
             Kind::Interrupted => exit::INTERRUPTED,
             Kind::Idp | Kind::Storage => exit::FAILURE,
+            Kind::CommandNotFound => exit::NOT_FOUND,
+            Kind::CommandNotRunnable => exit::NOT_RUNNABLE,
+            Kind::ChildExited(code) => code,
         }
     }
 }

@@ -202,7 +202,10 @@ pub fn run_with(
         // The reader of stdout has gone (`vmauth token | head -c0`): nothing to say.
         Err(e) if e.is_broken_pipe() => exit::OK,
         Err(e) => {
-            if e.kind() != error::Kind::Interrupted {
+            if !matches!(
+                e.kind(),
+                error::Kind::Interrupted | error::Kind::ChildExited(_)
+            ) {
                 ctx.ui.error(&e.message());
             }
             e.exit_code()

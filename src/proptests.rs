@@ -93,6 +93,7 @@ fn credential() -> impl Strategy<Value = Credential> {
                     requested_scope: None,
                     client_credentials: None,
                     client_auth: None,
+                    userinfo: None,
                     extra: extra.into_iter().collect(),
                 }
             },

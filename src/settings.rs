@@ -19,8 +19,8 @@ use std::time::Duration;
 use clap::ValueEnum;
 
 use crate::cli::{
-    AssertionAudienceChoice, Cli, ClientAuthArgs, ClientAuthChoice, Command, RequestArgs, Selector,
-    StoreChoice, parse_duration_secs,
+    AcquireArgs, AssertionAudienceChoice, Cli, ClientAuthArgs, ClientAuthChoice, Command,
+    OutputFormat, RequestArgs, Selector, StoreChoice, TokenChoice, parse_duration_secs,
 };
 use crate::credential::{LoginId, normalize, parse_scopes};
 use crate::error::{Error, Result};
@@ -110,6 +110,12 @@ env_vars! {
     NO_PERSIST = "VM_OIDC_NO_PERSIST", "1, true or yes: the same as --store memory, unless --store or VMAUTH_STORE is given", None;
     /// `--min-ttl`.
     MIN_TTL = "VMAUTH_MIN_TTL", "refresh when less than this is left, as --min-ttl", Some("60");
+    /// `--output`.
+    OUTPUT = "VMAUTH_OUTPUT", "how vmauth token prints the token, as --output", Some("raw");
+    /// `--token-type`.
+    TOKEN_TYPE = "VMAUTH_TOKEN_TYPE", "access or id: which token token and exec give, as --token-type", Some("access");
+    /// Set by kubectl for exec credential plugins.
+    EXEC_INFO = "KUBERNETES_EXEC_INFO", "set by kubectl for credential plugins: its apiVersion decides the ExecCredential version of -o exec-credential", Some("client.authentication.k8s.io/v1");
     /// `--client-credentials`.
     GRANT = "VMAUTH_GRANT", "client_credentials: the same as --client-credentials (device_code: the device flow)", Some("device_code");
     /// `--client-auth`.
@@ -311,9 +317,9 @@ pub struct LoginSettings {
     pub open: bool,
 }
 
-/// `vmauth token`.
+/// Which token, and how fresh: `token` and `exec`.
 #[derive(Debug, Clone)]
-pub struct TokenSettings {
+pub struct AcquireSettings {
     /// The login named by flags or environment (else the current one).
     pub login: Option<LoginId>,
     /// Scopes and resources (client credentials).
@@ -325,6 +331,30 @@ pub struct TokenSettings {
     pub min_ttl: i64,
     /// `--force-refresh`.
     pub force_refresh: bool,
+    /// `--token-type`: the access token or the ID token.
+    pub token: TokenChoice,
+}
+
+/// `vmauth token`.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// Which token, and how fresh.
+    pub acquire: AcquireSettings,
+    /// `--output`.
+    pub output: OutputFormat,
+    /// `KUBERNETES_EXEC_INFO`, as kubectl set it.
+    pub exec_info: Option<String>,
+}
+
+/// `vmauth exec`.
+#[derive(Debug, Clone)]
+pub struct ExecSettings {
+    /// Which token, and how fresh.
+    pub acquire: AcquireSettings,
+    /// The variable that gets the token.
+    pub env_name: String,
+    /// The command and its arguments.
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// `vmauth status`.
@@ -357,6 +387,8 @@ pub enum CommandSettings {
     Login(LoginSettings),
     /// `vmauth token`.
     Token(TokenSettings),
+    /// `vmauth exec`.
+    Exec(ExecSettings),
     /// `vmauth status`.
     Status(StatusSettings),
     /// `vmauth logout`.
@@ -390,11 +422,19 @@ impl Settings {
                 open: a.open,
             }),
             Command::Token(a) => CommandSettings::Token(TokenSettings {
-                login: login_id(&a.selector, &vars)?,
-                request: request(&a.request, &vars)?,
-                client: client_input(&a.client, &vars)?,
-                min_ttl: min_ttl(a.min_ttl, &vars)?,
-                force_refresh: a.force_refresh,
+                acquire: acquire(&a.acquire, &vars)?,
+                output: match a.output {
+                    Some(o) => o,
+                    None => vars
+                        .choice::<OutputFormat>(vars::OUTPUT)?
+                        .unwrap_or(OutputFormat::Raw),
+                },
+                exec_info: vars.get(vars::EXEC_INFO),
+            }),
+            Command::Exec(a) => CommandSettings::Exec(ExecSettings {
+                acquire: acquire(&a.acquire, &vars)?,
+                env_name: exec_env_name(a.env_name.as_deref())?,
+                command: a.command.clone(),
             }),
             Command::Status(a) => CommandSettings::Status(StatusSettings {
                 login: login_id(&a.selector, &vars)?,
@@ -419,6 +459,38 @@ impl Settings {
     pub fn will_write(&self) -> bool {
         matches!(self.command, CommandSettings::Login(_))
     }
+}
+
+fn acquire(a: &AcquireArgs, vars: &Vars) -> Result<AcquireSettings> {
+    Ok(AcquireSettings {
+        login: login_id(&a.selector, vars)?,
+        request: request(&a.request, vars)?,
+        client: client_input(&a.client, vars)?,
+        min_ttl: min_ttl(a.min_ttl, vars)?,
+        force_refresh: a.force_refresh,
+        token: match a.token_type {
+            Some(t) => t,
+            None => vars
+                .choice::<TokenChoice>(vars::TOKEN_TYPE)?
+                .unwrap_or(TokenChoice::Access),
+        },
+    })
+}
+
+/// `--env NAME`: a name a shell and `execve` accept.
+fn exec_env_name(name: Option<&str>) -> Result<String> {
+    let name = name.unwrap_or("VMAUTH_TOKEN");
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(Error::usage(format!(
+            "--env {name:?} is not an environment variable name; use letters, digits and _ (e.g. API_TOKEN)"
+        )));
+    }
+    Ok(name.to_string())
 }
 
 fn common(cli: &Cli, vars: &Vars) -> Result<Common> {

@@ -12,7 +12,11 @@ fn resolve(args: &[&str], env: &[(&str, &str)]) -> Result<Settings> {
     Settings::resolve(&cli, &MapEnv::new(&env))
 }
 
-fn token(args: &[&str], env: &[(&str, &str)]) -> Result<TokenSettings> {
+fn token(args: &[&str], env: &[(&str, &str)]) -> Result<AcquireSettings> {
+    token_settings(args, env).map(|t| t.acquire)
+}
+
+fn token_settings(args: &[&str], env: &[(&str, &str)]) -> Result<TokenSettings> {
     let mut a = vec!["token"];
     a.extend_from_slice(args);
     match resolve(&a, env)?.command {
@@ -21,7 +25,7 @@ fn token(args: &[&str], env: &[(&str, &str)]) -> Result<TokenSettings> {
     }
 }
 
-fn key(t: &TokenSettings) -> Option<String> {
+fn key(t: &AcquireSettings) -> Option<String> {
     t.login.as_ref().map(LoginId::cache_key)
 }
 
@@ -301,4 +305,59 @@ fn conflicting_sources_are_refused_whether_flags_or_variables() {
         .is_err()
     );
     assert!(token(&["--client-secret-stdin"], &[]).is_ok());
+}
+
+#[test]
+fn output_and_token_type_from_flags_or_environment() {
+    let t = token_settings(&[], &[]).unwrap();
+    assert_eq!(
+        (t.output, t.acquire.token),
+        (OutputFormat::Raw, TokenChoice::Access)
+    );
+    let env = [
+        ("VMAUTH_OUTPUT", "exec-credential"),
+        ("VMAUTH_TOKEN_TYPE", "id"),
+    ];
+    let t = token_settings(&[], &env).unwrap();
+    assert_eq!(
+        (t.output, t.acquire.token),
+        (OutputFormat::ExecCredential, TokenChoice::Id)
+    );
+    let t = token_settings(&["-o", "json", "--token-type", "access"], &env).unwrap();
+    assert_eq!(
+        (t.output, t.acquire.token),
+        (OutputFormat::Json, TokenChoice::Access)
+    );
+    let e = token_settings(&[], &[("VMAUTH_OUTPUT", "yaml")]).unwrap_err();
+    assert!(
+        e.message().contains("VMAUTH_OUTPUT=\"yaml\" is not valid"),
+        "{e}"
+    );
+}
+
+#[test]
+fn exec_takes_the_command_after_the_double_dash_and_a_variable_name() {
+    let s = resolve(
+        &[
+            "exec",
+            "--env",
+            "API_TOKEN",
+            "--",
+            "sh",
+            "-c",
+            "echo $API_TOKEN",
+        ],
+        &[],
+    )
+    .unwrap();
+    let CommandSettings::Exec(e) = s.command else {
+        panic!()
+    };
+    assert_eq!(e.env_name, "API_TOKEN");
+    assert_eq!(e.command, ["sh", "-c", "echo $API_TOKEN"]);
+    let e = resolve(&["exec", "--env", "1BAD=x", "--", "true"], &[]).unwrap_err();
+    assert!(
+        e.message().contains("is not an environment variable name"),
+        "{e}"
+    );
 }

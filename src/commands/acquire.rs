@@ -11,6 +11,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::cli::TokenChoice;
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Kind, Result};
 use crate::oidc::grant::{merge_refresh, refresh};
@@ -32,6 +33,8 @@ pub(crate) struct Want<'a> {
     pub min_ttl: i64,
     /// Refresh or renew even a credential that is still good.
     pub force: bool,
+    /// Which token must be fresh: the access token, or the ID token (by its own `exp`).
+    pub token: TokenChoice,
     /// Scopes and resources (they choose a client-credentials token).
     pub request: &'a Request,
     /// Client authentication and whether client credentials were asked for.
@@ -50,9 +53,18 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
             "--scope and --resource choose what a client-credentials token is for; to change a device login's scopes, run vmauth login with them",
         ));
     }
+    if want.token == TokenChoice::Id
+        && let Some(c) = &cached
+        && c.id_token.is_none()
+    {
+        return Err(not_logged_in(
+            Some(want.key),
+            "this login has no ID token (client-credentials logins never have one; a device login needs the openid scope)",
+        ));
+    }
     let serves = |c: &Credential| {
         !want.force
-            && c.fresh_enough(ctx.now(), want.min_ttl)
+            && fresh(c, want, ctx.now())
             && (!want.request.explicit || same_request(want.request, c))
     };
     match &cached {
@@ -64,6 +76,14 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
         renew_client_credentials(ctx, want, &serves)
     } else {
         refresh_single_flight(ctx, want)
+    }
+}
+
+/// Whether the token `want` asks for is still good in `c`.
+fn fresh(c: &Credential, want: &Want, now: i64) -> bool {
+    match want.token {
+        TokenChoice::Access => c.fresh_enough(now, want.min_ttl),
+        TokenChoice::Id => c.id_token_fresh_enough(now, want.min_ttl),
     }
 }
 
@@ -106,7 +126,7 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
     let _lock = ctx.state.lock_login(key, LOCK_WAIT)?;
     let cred = with_rescued(ctx, key, ctx.load(key)?)
         .ok_or_else(|| not_logged_in(Some(key), "not logged in"))?;
-    if !want.force && cred.fresh_enough(ctx.now(), min_ttl) {
+    if !want.force && fresh(&cred, want, ctx.now()) {
         return Ok(cred);
     }
     let Some(rt) = cred.refresh_token.clone() else {
@@ -122,12 +142,21 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
         return serve_cached_or(ctx, cred, e);
     }
     match refresh_once(ctx, &cred, &rt, input) {
-        Ok(new) => save(ctx, key, new),
+        Ok(new) => {
+            let new = save(ctx, key, new)?;
+            if want.token == TokenChoice::Id && !new.id_token_fresh_enough(ctx.now(), min_ttl) {
+                return Err(not_logged_in(
+                    Some(key),
+                    "the identity provider sent no new ID token on refresh, and the stored one has expired",
+                ));
+            }
+            Ok(new)
+        }
         Err(RefreshError::Rejected(why)) => {
             // The refresh token was refused. If another writer (the ValidMind library,
             // an older vmauth) saved a newer one meanwhile, try once with that.
             match ctx.load(key)? {
-                Some(c) if !want.force && c.fresh_enough(ctx.now(), min_ttl) => Ok(c),
+                Some(c) if !want.force && fresh(&c, want, ctx.now()) => Ok(c),
                 Some(c) if c.refresh_token.as_ref().is_some_and(|r| *r != rt) => {
                     let rt2 = c.refresh_token.clone().unwrap_or(rt);
                     let new = refresh_once(ctx, &c, &rt2, input).map_err(|e| e.into_error(key))?;
@@ -167,6 +196,9 @@ fn serve_cached_or(ctx: &Context, cred: Credential, e: Error) -> Result<Credenti
 /// the state directory (where the next call looks) and say so: the old refresh
 /// token may be spent already, so these are the login now.
 fn save(ctx: &Context, key: &str, new: Credential) -> Result<Credential> {
+    if let Some(w) = super::audience_warning(&new) {
+        ctx.ui.warn(&w);
+    }
     match ctx.store.put(key, &new) {
         Ok(()) => {
             ctx.state.forget_rescued(key);

@@ -886,3 +886,195 @@ fn a_forged_id_token_is_refused_and_the_login_kept() {
         "rt-old"
     );
 }
+
+/// A mock provider whose device grant answers `tokens` at once, with a userinfo
+/// endpoint answering `userinfo` when given.
+fn device_idp(tokens: Value, userinfo: Option<Value>) -> MockServer {
+    rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        let mut meta = json!({
+            "issuer": uri, "token_endpoint": format!("{uri}/token"),
+            "device_authorization_endpoint": format!("{uri}/device"),
+        });
+        if let Some(claims) = userinfo {
+            meta["userinfo_endpoint"] = format!("{uri}/userinfo").into();
+            Mock::given(method("GET"))
+                .and(path("/userinfo"))
+                .and(wiremock::matchers::header(
+                    "authorization",
+                    "Bearer at-device",
+                ))
+                .respond_with(ResponseTemplate::new(200).set_body_json(claims))
+                .mount(&s)
+                .await;
+        }
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "ABCD-EFGH",
+                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(tokens))
+            .mount(&s)
+            .await;
+        s
+    })
+}
+
+/// An unsigned JWT access token for `aud` (vmauth reads its claims only).
+fn jwt_access_token(aud: &str) -> String {
+    use base64::Engine;
+    let b = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.sig",
+        b(json!({"alg": "RS256"})),
+        b(json!({"aud": aud, "sub": "alice"}))
+    )
+}
+
+#[test]
+fn a_token_for_another_audience_is_named_at_login() {
+    for (aud, warned) in [("https://elsewhere", true), ("https://api.example", false)] {
+        let h = Harness::new();
+        let s = device_idp(
+            json!({"access_token": jwt_access_token(aud), "refresh_token": "rt", "expires_in": 3600}),
+            None,
+        );
+        let r = h.run(&[
+            "login",
+            "--issuer",
+            &s.uri(),
+            "--client-id",
+            "cli",
+            "--audience",
+            "https://api.example",
+        ]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(
+            r.stderr.contains(
+                "the access token is for \"https://elsewhere\" (aud), not https://api.example"
+            ),
+            warned,
+            "{}",
+            r.stderr
+        );
+        let status: Value = serde_json::from_str(&h.run(&["status", "--json"]).stdout).unwrap();
+        assert_eq!(status["logins"][0]["access_token_audience"], aud);
+    }
+    // Opaque tokens are not judged.
+    let h = Harness::new();
+    let s = device_idp(
+        json!({"access_token": "opaque-at", "refresh_token": "rt"}),
+        None,
+    );
+    let r = h.run(&[
+        "login",
+        "--issuer",
+        &s.uri(),
+        "--client-id",
+        "cli",
+        "--audience",
+        "https://api.example",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("(aud)"), "{}", r.stderr);
+}
+
+#[test]
+fn without_an_id_token_userinfo_says_who_logged_in() {
+    let h = Harness::new();
+    let s = device_idp(
+        json!({"access_token": "at-device", "refresh_token": "rt", "scope": "openid profile email"}),
+        Some(
+            json!({"sub": "bob", "email": "bob@example.test", "name": "Bob", "address": "not kept"}),
+        ),
+    );
+    let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("Logged in as bob@example.test"),
+        "{}",
+        r.stderr
+    );
+    let status: Value = serde_json::from_str(&h.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(
+        status["logins"][0]["claims"],
+        json!({"sub": "bob", "email": "bob@example.test", "name": "Bob"})
+    );
+    // Asked once, at login; never on the cached path.
+    h.run(&["token"]);
+    h.run(&["status"]);
+    assert_eq!(requests(&s, "/userinfo"), 1);
+}
+
+#[test]
+fn the_id_token_is_given_and_refreshed_by_its_own_expiry() {
+    let h = Harness::new();
+    let k1 = TestKey::ec("k1");
+    let s = rotating_idp(&k1, &k1);
+    // The access token has an hour; the ID token only 30 s of its hour.
+    let key = h.store(&s.uri(), "at-old", Some("rt-old"), 3600);
+    let mut doc = h.credentials();
+    let old_idt = k1.sign(
+        &json!({"iss": s.uri(), "aud": "cli", "sub": "alice", "iat": NOW - 3570, "exp": NOW + 30}),
+    );
+    doc["credentials"][&key]["id_token"] = old_idt.clone().into();
+    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    // The access token is served from the cache…
+    assert_eq!(h.run(&["token"]).stdout, "at-old\n");
+    assert_eq!(requests(&s, "/token"), 0);
+    // …the ID token is refreshed first.
+    let r = h.run(&["token", "--token-type", "id"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let idt = r.stdout.trim_end();
+    assert_ne!(idt, old_idt);
+    assert_eq!(crate::oidc::jwt::claims(idt).unwrap()["exp"], NOW + 3600);
+    assert_eq!(requests(&s, "/token"), 1);
+    // A login without an ID token: exit 4, saying why.
+    let h = Harness::new();
+    h.store("https://idp.example.com", "at", Some("rt"), 3600);
+    let r = h.run(&["token", "--token-type", "id"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("this login has no ID token"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The first ```json block of README.md after `heading`, parsed.
+fn readme_json(heading: &str) -> Value {
+    let readme = include_str!("../../README.md");
+    let after = &readme[readme.find(heading).expect("heading in README")..];
+    let block = &after[after.find("```json\n").unwrap() + 8..];
+    serde_json::from_str(&block[..block.find("```").unwrap()]).unwrap()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn the_readme_documents_exactly_the_fields_vmauth_prints() {
+    let h = Harness::new();
+    h.store("https://idp.example.com", "at", Some("rt"), 100);
+    let status: Value = serde_json::from_str(&h.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(
+        keys(&readme_json("### `vmauth status [--json] [--all]`")["logins"][0]),
+        keys(&status["logins"][0])
+    );
+    let token: Value = serde_json::from_str(&h.run(&["token", "-o", "json"]).stdout).unwrap();
+    assert_eq!(keys(&readme_json("## Using the token")), keys(&token));
+}

@@ -38,6 +38,7 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     let DeviceLogin {
         tokens,
         client_auth,
+        userinfo,
     } = rt.block_on(async {
         tokio::select! {
             r = device_flow(s, ctx, &id, &scopes) => r,
@@ -47,6 +48,7 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     let verified = tokens.id_token.is_some();
     let mut credential = new_credential(&id, tokens, ctx.now(), &scopes, &s.request.resources);
     credential.id_token_verified = verified;
+    credential.userinfo = userinfo;
     ctx.guard(&credential);
     credential.client_auth = client_auth;
     save(ctx, &id, credential)
@@ -76,6 +78,9 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
         id.issuer,
         kind.name(),
     ));
+    if let Some(w) = super::audience_warning(&credential) {
+        ctx.ui.warn(&w);
+    }
     if credential.refresh_token.is_none() && !credential.is_client_credentials() {
         ctx.ui.warn(
             "the identity provider sent no refresh token (ask for the offline_access scope); `vmauth token` will need a new login when the access token expires",
@@ -90,6 +95,8 @@ struct DeviceLogin {
     tokens: TokenResponse,
     /// How a confidential client authenticated, to be used again on refresh.
     client_auth: Option<ClientSettings>,
+    /// Who logged in, from the userinfo endpoint, when no ID token came.
+    userinfo: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 async fn device_flow(
@@ -166,8 +173,29 @@ async fn device_flow(
             .await
             .map_err(|why| Error::idp(format!("refusing the login: the ID token: {why}")))?;
     }
+    // No ID token (django-oauth-toolkit sends none on the device grant): ask the
+    // userinfo endpoint once who logged in (OIDC Core §5.3), when openid was granted.
+    let granted = tokens.scope.as_deref().map(crate::credential::parse_scopes);
+    let openid = granted
+        .as_deref()
+        .unwrap_or(scopes)
+        .iter()
+        .any(|s| s == "openid");
+    let userinfo = match (&tokens.id_token, &provider.meta.userinfo_endpoint) {
+        (None, Some(endpoint)) if openid => {
+            match provider.userinfo(endpoint, &tokens.access_token).await {
+                Ok(claims) => Some(claims),
+                Err(e) => {
+                    ctx.ui.warn(&format!("cannot tell who logged in: {e}"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     Ok(DeviceLogin {
         tokens,
+        userinfo,
         client_auth: provider.client_settings,
     })
 }

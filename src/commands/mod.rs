@@ -11,9 +11,11 @@
 pub(crate) mod acquire;
 pub(crate) mod client_credentials;
 pub(crate) mod client_source;
+pub(crate) mod exec;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod open_store;
+pub(crate) mod output;
 pub(crate) mod provider;
 pub(crate) mod status;
 pub(crate) mod token;
@@ -198,6 +200,7 @@ pub fn run(command: &CommandSettings, ctx: &Context) -> Result<()> {
     match command {
         CommandSettings::Login(s) => login::run(s, ctx),
         CommandSettings::Token(s) => token::run(s, ctx),
+        CommandSettings::Exec(s) => exec::run(s, ctx),
         CommandSettings::Status(s) => status::run(s, ctx),
         CommandSettings::Logout(s) => logout::run(s, ctx),
     }
@@ -230,14 +233,71 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         })
 }
 
-/// The claims that say who a login is: the ID token's, else a JWT access token's
-/// (client-credentials tokens), else none.
+/// The claims that say who a login is: the ID token's, else the userinfo
+/// endpoint's, else a JWT access token's (client-credentials tokens), else none.
 pub(crate) fn identity_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
     c.id_token
         .as_ref()
         .and_then(|t| crate::oidc::jwt::claims(t.expose()))
+        .or_else(|| c.userinfo.clone())
         .or_else(|| crate::oidc::jwt::claims(c.access_token.expose()))
         .unwrap_or_default()
+}
+
+/// The claims that say who a login is, as `status`, `-o json` and `exec` show
+/// them: only these, from [`identity_claims`].
+pub(crate) const SHOWN_CLAIMS: &[&str] = &[
+    "sub",
+    "email",
+    "email_verified",
+    "name",
+    "preferred_username",
+    "roles",
+];
+
+/// [`SHOWN_CLAIMS`] of a login.
+pub(crate) fn shown_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
+    let claims = identity_claims(c);
+    SHOWN_CLAIMS
+        .iter()
+        .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect()
+}
+
+/// The `aud` of a JWT access token (opaque tokens have none).
+pub(crate) fn access_token_audience(c: &Credential) -> Option<serde_json::Value> {
+    crate::oidc::jwt::claims(c.access_token.expose())?
+        .get("aud")
+        .cloned()
+}
+
+/// When an audience or resource was asked for and the access token is a JWT
+/// whose `aud` names none of them, the warning that says so and what usually
+/// fixes it. Opaque tokens are not judged.
+pub(crate) fn audience_warning(c: &Credential) -> Option<String> {
+    let wanted: Vec<&str> = c
+        .audience
+        .iter()
+        .chain(&c.resource)
+        .map(String::as_str)
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let aud = access_token_audience(c)?;
+    let got: Vec<&str> = match &aud {
+        serde_json::Value::String(a) => vec![a.as_str()],
+        serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+        _ => vec![],
+    };
+    if wanted.iter().any(|w| got.contains(w)) {
+        return None;
+    }
+    Some(format!(
+        "the access token is for {} (aud), not {}; the API may refuse it. Many providers map an API to a scope: ask for it (e.g. --scope \"openid offline_access api\") and log in again",
+        crate::error::from_server(&aud.to_string(), 200),
+        wanted.join(", ")
+    ))
 }
 
 /// Who a login belongs to, for messages: email, else preferred_username, else sub.

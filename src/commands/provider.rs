@@ -159,6 +159,22 @@ impl Provider {
         Ok(set)
     }
 
+    /// The claims of the userinfo endpoint for `access_token` (OIDC Core §5.3),
+    /// only those vmauth shows.
+    pub async fn userinfo(
+        &self,
+        endpoint: &str,
+        access_token: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        let reply = self.http.get_bearer(endpoint, access_token).await?;
+        let claims: serde_json::Map<String, serde_json::Value> =
+            crate::oidc::parse_reply(&reply, endpoint)?;
+        Ok(super::SHOWN_CLAIMS
+            .iter()
+            .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect())
+    }
+
     /// The token endpoint (checked present and secure by discovery).
     pub fn token_endpoint(&self) -> &str {
         self.meta.token_endpoint()

@@ -1,24 +1,14 @@
 //! `vmauth status`: who is logged in, until when, where it is stored.
 //! Offline: it reads the store and decodes the ID token; it never refreshes.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::credential::{Credential, timestamp};
 use crate::error::{Error, Result};
 use crate::settings::StatusSettings;
 use crate::ui::human_duration;
 
-use super::{Context, identity_claims, not_logged_in};
-
-/// ID-token claims shown by `status` (and put in `--json` under `claims`).
-const SHOWN_CLAIMS: &[&str] = &[
-    "sub",
-    "email",
-    "email_verified",
-    "name",
-    "preferred_username",
-    "roles",
-];
+use super::{Context, access_token_audience, not_logged_in, shown_claims};
 
 /// Run `vmauth status`.
 pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
@@ -75,11 +65,7 @@ pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
 
 /// The documented JSON shape of one login.
 fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Value {
-    let claims = identity_claims(c);
-    let shown: Map<String, Value> = SHOWN_CLAIMS
-        .iter()
-        .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
-        .collect();
+    let shown = shown_claims(c);
     let store = ctx
         .store
         .locate(key)
@@ -110,6 +96,7 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         "refreshable": c.refresh_token.is_some() || c.is_client_credentials(),
         "client_auth": c.client_credentials.as_ref().map(|s| s.auth.name()),
         "id_token_verified": c.id_token.as_ref().map(|_| c.id_token_verified),
+        "access_token_audience": access_token_audience(c),
         "claims": shown,
     })
 }
@@ -166,6 +153,20 @@ fn human(v: &Value) -> String {
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     out.push_str(&format!("    scopes:   {}\n", scopes.join(" ")));
+    match &v["access_token_audience"] {
+        Value::String(a) => out.push_str(&format!(
+            "    token for: {}\n",
+            crate::error::from_server(a, 200)
+        )),
+        Value::Array(a) => {
+            let list: Vec<String> = a
+                .iter()
+                .filter_map(|x| x.as_str().map(|x| crate::error::from_server(x, 100)))
+                .collect();
+            out.push_str(&format!("    token for: {}\n", list.join(", ")));
+        }
+        _ => {}
+    }
     match v["id_token_verified"].as_bool() {
         Some(true) => out.push_str("    id token: signature and claims verified\n"),
         Some(false) => out.push_str("    id token: not verified (stored by another tool; the next refresh verifies a new one)\n"),

@@ -1,14 +1,37 @@
-//! `vmauth token`: print a valid access token on stdout, refreshing it first when
-//! less than `--min-ttl` is left. Select → acquire → print.
+//! `vmauth token`: print a valid token on stdout, refreshing it first when less
+//! than the refresh margin is left. Select → acquire → present.
 
+use crate::cli::TokenChoice;
 use crate::error::{Error, Result};
-use crate::settings::TokenSettings;
+use crate::settings::{AcquireSettings, TokenSettings};
 
 use super::acquire::{Want, acquire};
-use super::{Context, not_logged_in, print_token};
+use super::{Context, not_logged_in, output};
 
 /// Run `vmauth token`.
 pub(crate) fn run(s: &TokenSettings, ctx: &Context) -> Result<()> {
+    let credential = acquire_for(&s.acquire, ctx)?;
+    let margin = match s.acquire.token {
+        TokenChoice::Access => credential.refresh_margin(s.acquire.min_ttl),
+        TokenChoice::Id => credential.id_token_margin(s.acquire.min_ttl),
+    };
+    let text = output::render(
+        s.output,
+        &credential,
+        s.acquire.token,
+        ctx.now(),
+        margin,
+        s.exec_info.as_deref(),
+    )?;
+    ctx.io.out(text.as_bytes())
+}
+
+/// Select (the named login, else the current one) and acquire a valid
+/// credential: what `token` and `exec` share.
+pub(crate) fn acquire_for(
+    s: &AcquireSettings,
+    ctx: &Context,
+) -> Result<crate::credential::Credential> {
     let Some(key) = ctx.selected_key(&s.login) else {
         return Err(if s.client.client_credentials {
             Error::usage(
@@ -18,15 +41,15 @@ pub(crate) fn run(s: &TokenSettings, ctx: &Context) -> Result<()> {
             not_logged_in(None, "not logged in")
         });
     };
-    let credential = acquire(
+    acquire(
         ctx,
         &Want {
             key: &key,
             min_ttl: s.min_ttl,
             force: s.force_refresh,
+            token: s.token,
             request: &s.request,
             client: &s.client,
         },
-    )?;
-    print_token(ctx, &credential.access_token)
+    )
 }

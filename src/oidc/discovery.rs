@@ -19,6 +19,9 @@ pub struct Metadata {
     /// RFC 7009 revocation endpoint.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// OIDC Core §5.3 userinfo endpoint.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
     /// Where the issuer publishes its signing keys (JWKS).
     #[serde(default)]
     pub jwks_uri: Option<String>,
@@ -103,6 +106,7 @@ fn check(meta: &Metadata, issuer: &str) -> Result<(), ProtocolError> {
         ),
         ("revocation endpoint", &meta.revocation_endpoint),
         ("jwks_uri", &meta.jwks_uri),
+        ("userinfo endpoint", &meta.userinfo_endpoint),
     ] {
         if let Some(u) = url {
             require_secure(u, what)?;

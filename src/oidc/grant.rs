@@ -230,6 +230,7 @@ pub fn new_credential(
         requested_scope: Some(scopes.join(" ")).filter(|s| !s.is_empty()),
         client_credentials: None,
         client_auth: None,
+        userinfo: None,
         extra: Default::default(),
     }
 }

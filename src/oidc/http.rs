@@ -186,6 +186,21 @@ impl Http {
         self.send(req, url).await
     }
 
+    /// GET a JSON document with a bearer token (RFC 6750 §2.1).
+    pub async fn get_bearer(&self, url: &str, token: &str) -> Result<Reply, ProtocolError> {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| {
+                ProtocolError::Config("the access token cannot be sent in a header".into())
+            })?;
+        value.set_sensitive(true);
+        let req = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::AUTHORIZATION, value);
+        self.send(req, url).await
+    }
+
     /// POST an `application/x-www-form-urlencoded` body, with an optional
     /// `Authorization` header value.
     pub async fn post_form(

@@ -20,6 +20,7 @@ fn cred(at: &str) -> Credential {
         requested_scope: None,
         client_credentials: None,
         client_auth: None,
+        userinfo: None,
         extra: Map::new(),
     }
 }

@@ -1,0 +1,160 @@
+//! How `vmauth token` presents the token: raw, an HTTP header, JSON, shell
+//! exports, or a Kubernetes ExecCredential. Whatever the format, the token is the
+//! only secret printed, and only on stdout.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::cli::{OutputFormat, TokenChoice};
+use crate::credential::{Credential, Secret, timestamp};
+use crate::error::{Error, Result};
+
+use super::shown_claims;
+
+/// The ExecCredential versions kubectl speaks.
+const EXEC_V1: &str = "client.authentication.k8s.io/v1";
+const EXEC_V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+
+/// The token of `kind` and when it expires.
+pub(crate) fn chosen(c: &Credential, kind: TokenChoice) -> Option<(&Secret, i64)> {
+    match kind {
+        TokenChoice::Access => Some((&c.access_token, c.expires_at)),
+        TokenChoice::Id => Some((c.id_token.as_ref()?, c.id_token_expires_at()?)),
+    }
+}
+
+/// The `-o json` document (its fields are documented in README.md).
+#[derive(Serialize)]
+struct TokenJson<'a> {
+    token: &'a str,
+    token_type: &'static str,
+    token_use: &'static str,
+    expires_at: String,
+    expires_in: i64,
+    issuer: &'a str,
+    client_id: &'a str,
+    audience: Option<&'a str>,
+    scopes: Vec<&'a str>,
+    claims: Map<String, Value>,
+}
+
+/// kubectl's ExecCredential (k8s.io/client-go/pkg/apis/clientauthentication).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecCredential<'a> {
+    api_version: &'a str,
+    kind: &'static str,
+    status: ExecStatus<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecStatus<'a> {
+    token: &'a str,
+    expiration_timestamp: String,
+}
+
+/// POSIX shell single quotes: safe for any bytes but NUL.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The ExecCredential version kubectl asked for in `KUBERNETES_EXEC_INFO`
+/// (v1 when it says nothing).
+fn exec_api_version(exec_info: Option<&str>) -> Result<&'static str> {
+    let Some(info) = exec_info else {
+        return Ok(EXEC_V1);
+    };
+    let asked = serde_json::from_str::<Value>(info)
+        .ok()
+        .and_then(|v| v.get("apiVersion")?.as_str().map(str::to_string));
+    match asked.as_deref() {
+        None | Some(EXEC_V1) => Ok(EXEC_V1),
+        Some(EXEC_V1BETA1) => Ok(EXEC_V1BETA1),
+        Some(other) => Err(Error::usage(format!(
+            "kubectl asks for ExecCredential {:?} (KUBERNETES_EXEC_INFO); vmauth writes {EXEC_V1} and {EXEC_V1BETA1}: set apiVersion to one of them in the kubeconfig's exec section",
+            crate::error::from_server(other, 80)
+        ))),
+    }
+}
+
+/// `c`'s token of `kind` in `format`, at `now`. `margin` is how long before
+/// expiry vmauth renews it: an ExecCredential expires that much earlier, so
+/// kubectl asks again in time.
+pub(crate) fn render(
+    format: OutputFormat,
+    c: &Credential,
+    kind: TokenChoice,
+    now: i64,
+    margin: i64,
+    exec_info: Option<&str>,
+) -> Result<String> {
+    let (token, expires_at) =
+        chosen(c, kind).ok_or_else(|| Error::idp("the login has no such token"))?;
+    let token = token.expose();
+    let encode = |v: &dyn erased::Json| {
+        v.to_json().map_err(|e| {
+            Error::with_cause(crate::error::Kind::Storage, "cannot encode the output", e)
+        })
+    };
+    Ok(match format {
+        OutputFormat::Raw => format!("{token}\n"),
+        OutputFormat::Header => format!("Authorization: Bearer {token}\n"),
+        OutputFormat::Env => format!(
+            "export VMAUTH_TOKEN={}\nexport VMAUTH_TOKEN_EXPIRES_AT={}\n",
+            shell_quote(token),
+            shell_quote(&timestamp::format(expires_at))
+        ),
+        OutputFormat::Json => {
+            let scopes = c
+                .scope
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .or(c.requested_scope.as_deref())
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            encode(&TokenJson {
+                token,
+                token_type: "Bearer",
+                token_use: match kind {
+                    TokenChoice::Access => "access_token",
+                    TokenChoice::Id => "id_token",
+                },
+                expires_at: timestamp::format(expires_at),
+                expires_in: expires_at.saturating_sub(now),
+                issuer: &c.issuer,
+                client_id: &c.client_id,
+                audience: c.audience.as_deref(),
+                scopes,
+                claims: shown_claims(c),
+            })?
+        }
+        OutputFormat::ExecCredential => encode(&ExecCredential {
+            api_version: exec_api_version(exec_info)?,
+            kind: "ExecCredential",
+            status: ExecStatus {
+                token,
+                expiration_timestamp: timestamp::format(expires_at.saturating_sub(margin).max(now)),
+            },
+        })?,
+    })
+}
+
+/// One JSON line for any of the documents above.
+mod erased {
+    pub(super) trait Json {
+        fn to_json(&self) -> serde_json::Result<String>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> serde_json::Result<String> {
+            let mut s = serde_json::to_string(self)?;
+            s.push('\n');
+            Ok(s)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "output_tests.rs"]
+mod tests;
