@@ -9,16 +9,44 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::oidc::client_auth::{AssertionAudience, Method};
 
+/// vmauth's exit statuses and what they mean: `--help` and the man pages.
+pub const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "success"),
+    ("1", "identity provider, network or storage failure"),
+    (
+        "2",
+        "usage or configuration error (bad option, http:// issuer, ...)",
+    ),
+    (
+        "4",
+        "authentication required: not logged in, or the login cannot be refreshed",
+    ),
+    ("5", "login not completed: denied, or the code expired"),
+    ("126", "exec: the command cannot be run"),
+    ("127", "exec: the command is not found"),
+    ("130", "interrupted (Ctrl-C)"),
+];
+
+/// The files vmauth reads and writes: the man pages' FILES section.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "~/.validmind/credentials.json",
+        "the credentials file (0600), shared with the ValidMind library; VMAUTH_CREDENTIALS_FILE names another",
+    ),
+    (
+        "~/.config/vmauth/",
+        "vmauth's own state (0700; VMAUTH_CONFIG_DIR names another): state.json (current login, store choice), keyring-index.json, locks/ (refresh locks), jwks/ (issuers' signing keys), rescue/ (refreshed tokens a store refused)",
+    ),
+];
+
 /// The "Exit codes" part of `vmauth --help`.
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0    success
-  1    identity provider, network or storage failure
-  2    usage or configuration error (bad option, http:// issuer, ...)
-  4    authentication required: not logged in, or the login cannot be refreshed
-  5    login not completed: denied, or the code expired
-  126  exec: the command cannot be run (127: not found)
-  130  interrupted (Ctrl-C)";
+pub fn exit_codes_help() -> String {
+    let mut out = String::from("Exit codes:\n");
+    for (code, meaning) in EXIT_STATUS {
+        out.push_str(&format!("  {code:<5}{meaning}\n"));
+    }
+    out
+}
 
 /// Get OAuth 2.0 / OpenID Connect tokens in a terminal and in scripts.
 ///
@@ -26,7 +54,12 @@ Exit codes:
 /// bearer token is needed: it prints a valid access token on stdout and nothing
 /// else, refreshing it when it is about to expire.
 #[derive(Debug, Parser)]
-#[command(name = "vmauth", version, max_term_width = 100)]
+#[command(
+    name = "vmauth",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Where credentials live [default: auto; env: VMAUTH_STORE].
     #[arg(long, global = true, value_name = "STORE")]
@@ -124,6 +157,7 @@ pub enum Command {
     ///
     /// Shows a QR code, a URL and a code; approve in any browser, on any device.
     /// The new login becomes the current one.
+    #[command(after_help = LOGIN_EXAMPLES)]
     Login(LoginArgs),
     /// Print a valid access token on stdout, refreshing it when needed.
     ///
@@ -142,12 +176,20 @@ pub enum Command {
     /// Show who is logged in, until when, and where the credentials are stored.
     ///
     /// Exits 0 when the selected login is valid or can be refreshed, 4 otherwise.
+    #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
     /// Revoke the tokens at the identity provider and remove the login.
     ///
     /// Revocation (RFC 7009) is best effort: the local credentials are removed
     /// even when the identity provider cannot be reached.
+    #[command(after_help = LOGOUT_EXAMPLES)]
     Logout(LogoutArgs),
+    /// Print the shell completion script for SHELL.
+    ///
+    /// Load it in the running shell, or install it where the shell looks
+    /// (README.md, "Shell completions").
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
 }
 
 /// Which login: issuer, client and audience. Without --issuer and --client-id,
@@ -241,6 +283,30 @@ pub struct LoginArgs {
     pub open: bool,
 }
 
+const LOGIN_EXAMPLES: &str = "\
+Examples:
+  vmauth login --issuer https://idp.example.com --client-id my-cli
+  vmauth login --issuer https://idp.example.com --client-id my-cli --audience https://api.example.com
+  VMAUTH_CLIENT_SECRET=... vmauth login --client-credentials --issuer https://idp.example.com --client-id my-ci";
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  vmauth status
+  vmauth status --all
+  vmauth status --json | jq -r '.logins[0].expires_at'";
+
+const LOGOUT_EXAMPLES: &str = "\
+Examples:
+  vmauth logout
+  vmauth logout --issuer https://idp.example.com --client-id my-cli
+  vmauth logout --all";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  source <(vmauth completions bash)
+  vmauth completions zsh > ~/.zfunc/_vmauth
+  vmauth completions fish > ~/.config/fish/completions/vmauth.fish";
+
 const TOKEN_EXAMPLES: &str = "\
 Examples:
   curl -H \"Authorization: Bearer $(vmauth token)\" https://api.example.com/
@@ -302,6 +368,14 @@ pub struct TokenArgs {
     /// How to print the token [default: raw; env: VMAUTH_OUTPUT].
     #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
+}
+
+/// `vmauth completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// `vmauth status`.

@@ -102,7 +102,11 @@ pub fn run() -> i32 {
 
 /// The clap command with its generated "Exit codes" and "Environment" help.
 pub fn command() -> clap::Command {
-    Cli::command().after_help(format!("{}\n\n{}", cli::EXIT_CODES, settings::env_help()))
+    Cli::command().after_help(format!(
+        "{}\n{}",
+        cli::exit_codes_help(),
+        settings::env_help()
+    ))
 }
 
 /// clap's multi-line error as vmauth's one line: what is wrong, clap's hint
@@ -176,6 +180,19 @@ pub fn run_with(
             };
         }
     };
+    if let cli::Command::Completions(a) = &cli.command {
+        // A pure function of the command-line definitions: no settings, no store.
+        let mut script = Vec::new();
+        clap_complete::generate(a.shell, &mut command(), "vmauth", &mut script);
+        return match io.out(&script) {
+            Ok(()) => exit::OK,
+            Err(e) if e.is_broken_pipe() => exit::OK,
+            Err(e) => {
+                io.err(&format!("vmauth: error: {}\n", e.message()));
+                e.exit_code()
+            }
+        };
+    }
     let ui_for_errors = |no_color| ui::Ui::new(io.clone(), no_color);
     let settings = match Settings::resolve(&cli, env) {
         Ok(s) => s,

@@ -441,6 +441,11 @@ impl Settings {
                 json: a.json,
                 all: a.all,
             }),
+            Command::Completions(_) => {
+                return Err(Error::usage(
+                    "completions need no settings (handled before settings are resolved)",
+                ));
+            }
             Command::Logout(a) => CommandSettings::Logout(LogoutSettings {
                 login: if a.all {
                     None

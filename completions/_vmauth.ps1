@@ -1,0 +1,184 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'vmauth'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'vmauth' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token on stdout, refreshing it when needed')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a valid token in its environment')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who is logged in, until when, and where the credentials are stored')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke the tokens at the identity provider and remove the login')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'vmauth;login' {
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
+            [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]')
+            [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'RFC 8707 resource indicator (repeatable)')
+            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]')
+            [CompletionResult]::new('--key-id', '--key-id', [CompletionResultType]::ParameterName, '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]')
+            [CompletionResult]::new('--client-assertion-file', '--client-assertion-file', [CompletionResultType]::ParameterName, 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]')
+            [CompletionResult]::new('--assertion-audience', '--assertion-audience', [CompletionResultType]::ParameterName, 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Not accepted: secrets on the command line leak into ps and shell history')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
+            [CompletionResult]::new('--no-qr', '--no-qr', [CompletionResultType]::ParameterName, 'Do not show the QR code')
+            [CompletionResult]::new('--qr', '--qr', [CompletionResultType]::ParameterName, 'Show the QR code even when stderr is not a terminal')
+            [CompletionResult]::new('--open', '--open', [CompletionResultType]::ParameterName, 'Open the verification page in the default browser')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vmauth;token' {
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
+            [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]')
+            [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'RFC 8707 resource indicator (repeatable)')
+            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]')
+            [CompletionResult]::new('--key-id', '--key-id', [CompletionResultType]::ParameterName, '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]')
+            [CompletionResult]::new('--client-assertion-file', '--client-assertion-file', [CompletionResultType]::ParameterName, 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]')
+            [CompletionResult]::new('--assertion-audience', '--assertion-audience', [CompletionResultType]::ParameterName, 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Not accepted: secrets on the command line leak into ps and shell history')
+            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [default: 60; env: VMAUTH_MIN_TTL]')
+            [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print the token [default: raw; env: VMAUTH_OUTPUT]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print the token [default: raw; env: VMAUTH_OUTPUT]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
+            [CompletionResult]::new('--force-refresh', '--force-refresh', [CompletionResultType]::ParameterName, 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vmauth;exec' {
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
+            [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]')
+            [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'RFC 8707 resource indicator (repeatable)')
+            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]')
+            [CompletionResult]::new('--key-id', '--key-id', [CompletionResultType]::ParameterName, '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]')
+            [CompletionResult]::new('--client-assertion-file', '--client-assertion-file', [CompletionResultType]::ParameterName, 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]')
+            [CompletionResult]::new('--assertion-audience', '--assertion-audience', [CompletionResultType]::ParameterName, 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Not accepted: secrets on the command line leak into ps and shell history')
+            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [default: 60; env: VMAUTH_MIN_TTL]')
+            [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment variable that gets the token [default: VMAUTH_TOKEN]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
+            [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
+            [CompletionResult]::new('--force-refresh', '--force-refresh', [CompletionResultType]::ParameterName, 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vmauth;status' {
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
+            [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON document on stdout (format documented in README.md)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show every stored login, not only the selected one')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vmauth;logout' {
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
+            [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Log out of every stored login')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vmauth;completions' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vmauth;help' {
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token on stdout, refreshing it when needed')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a valid token in its environment')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who is logged in, until when, and where the credentials are stored')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke the tokens at the identity provider and remove the login')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'vmauth;help;login' {
+            break
+        }
+        'vmauth;help;token' {
+            break
+        }
+        'vmauth;help;exec' {
+            break
+        }
+        'vmauth;help;status' {
+            break
+        }
+        'vmauth;help;logout' {
+            break
+        }
+        'vmauth;help;completions' {
+            break
+        }
+        'vmauth;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

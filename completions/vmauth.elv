@@ -1,0 +1,164 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[vmauth] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'vmauth'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'vmauth'= {
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand login 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'
+            cand token 'Print a valid access token on stdout, refreshing it when needed'
+            cand exec 'Run a command with a valid token in its environment'
+            cand status 'Show who is logged in, until when, and where the credentials are stored'
+            cand logout 'Revoke the tokens at the identity provider and remove the login'
+            cand completions 'Print the shell completion script for SHELL'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vmauth;login'= {
+            cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
+            cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
+            cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
+            cand --scope 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]'
+            cand --resource 'RFC 8707 resource indicator (repeatable)'
+            cand --client-auth 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]'
+            cand --client-secret-file 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)'
+            cand --private-key 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]'
+            cand --key-id '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]'
+            cand --client-assertion-file 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]'
+            cand --assertion-audience 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]'
+            cand --client-secret 'Not accepted: secrets on the command line leak into ps and shell history'
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
+            cand --client-secret-stdin 'Read the client secret from standard input'
+            cand --no-qr 'Do not show the QR code'
+            cand --qr 'Show the QR code even when stderr is not a terminal'
+            cand --open 'Open the verification page in the default browser'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vmauth;token'= {
+            cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
+            cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
+            cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
+            cand --scope 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]'
+            cand --resource 'RFC 8707 resource indicator (repeatable)'
+            cand --client-auth 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]'
+            cand --client-secret-file 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)'
+            cand --private-key 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]'
+            cand --key-id '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]'
+            cand --client-assertion-file 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]'
+            cand --assertion-audience 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]'
+            cand --client-secret 'Not accepted: secrets on the command line leak into ps and shell history'
+            cand --min-ttl 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [default: 60; env: VMAUTH_MIN_TTL]'
+            cand --token-type 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]'
+            cand -o 'How to print the token [default: raw; env: VMAUTH_OUTPUT]'
+            cand --output 'How to print the token [default: raw; env: VMAUTH_OUTPUT]'
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
+            cand --client-secret-stdin 'Read the client secret from standard input'
+            cand --force-refresh 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vmauth;exec'= {
+            cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
+            cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
+            cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
+            cand --scope 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]'
+            cand --resource 'RFC 8707 resource indicator (repeatable)'
+            cand --client-auth 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]'
+            cand --client-secret-file 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)'
+            cand --private-key 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]'
+            cand --key-id '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]'
+            cand --client-assertion-file 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]'
+            cand --assertion-audience 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]'
+            cand --client-secret 'Not accepted: secrets on the command line leak into ps and shell history'
+            cand --min-ttl 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [default: 60; env: VMAUTH_MIN_TTL]'
+            cand --token-type 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]'
+            cand --env 'The environment variable that gets the token [default: VMAUTH_TOKEN]'
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
+            cand --client-secret-stdin 'Read the client secret from standard input'
+            cand --force-refresh 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vmauth;status'= {
+            cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
+            cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
+            cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --json 'Print a JSON document on stdout (format documented in README.md)'
+            cand --all 'Show every stored login, not only the selected one'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vmauth;logout'= {
+            cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
+            cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
+            cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --all 'Log out of every stored login'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vmauth;completions'= {
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vmauth;help'= {
+            cand login 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'
+            cand token 'Print a valid access token on stdout, refreshing it when needed'
+            cand exec 'Run a command with a valid token in its environment'
+            cand status 'Show who is logged in, until when, and where the credentials are stored'
+            cand logout 'Revoke the tokens at the identity provider and remove the login'
+            cand completions 'Print the shell completion script for SHELL'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vmauth;help;login'= {
+        }
+        &'vmauth;help;token'= {
+        }
+        &'vmauth;help;exec'= {
+        }
+        &'vmauth;help;status'= {
+        }
+        &'vmauth;help;logout'= {
+        }
+        &'vmauth;help;completions'= {
+        }
+        &'vmauth;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
