@@ -22,6 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
     $completions = @(switch ($command) {
         'vmauth' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -31,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a valid token in its environment')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who is logged in, until when, and where the credentials are stored')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke the tokens at the identity provider and remove the login')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -48,7 +50,9 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('--client-assertion-file', '--client-assertion-file', [CompletionResultType]::ParameterName, 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]')
             [CompletionResult]::new('--assertion-audience', '--assertion-audience', [CompletionResultType]::ParameterName, 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Not accepted: secrets on the command line leak into ps and shell history')
+            [CompletionResult]::new('--save-profile', '--save-profile', [CompletionResultType]::ParameterName, 'After logging in, save the options used as profile NAME in config.toml')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
             [CompletionResult]::new('--no-qr', '--no-qr', [CompletionResultType]::ParameterName, 'Do not show the QR code')
@@ -78,6 +82,7 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print the token [default: raw; env: VMAUTH_OUTPUT]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print the token [default: raw; env: VMAUTH_OUTPUT]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
             [CompletionResult]::new('--force-refresh', '--force-refresh', [CompletionResultType]::ParameterName, 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider')
@@ -104,6 +109,7 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment variable that gets the token [default: VMAUTH_TOKEN]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
             [CompletionResult]::new('--force-refresh', '--force-refresh', [CompletionResultType]::ParameterName, 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider')
@@ -118,6 +124,7 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON document on stdout (format documented in README.md)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show every stored login, not only the selected one')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -131,7 +138,17 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Log out of every stored login')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vmauth;profiles' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -140,6 +157,7 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
         }
         'vmauth;completions' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -152,6 +170,7 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a valid token in its environment')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who is logged in, until when, and where the credentials are stored')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke the tokens at the identity provider and remove the login')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -169,6 +188,9 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;help;logout' {
+            break
+        }
+        'vmauth;help;profiles' {
             break
         }
         'vmauth;help;completions' {

@@ -31,6 +31,9 @@ _vmauth() {
             vmauth,logout)
                 cmd="vmauth__subcmd__logout"
                 ;;
+            vmauth,profiles)
+                cmd="vmauth__subcmd__profiles"
+                ;;
             vmauth,status)
                 cmd="vmauth__subcmd__status"
                 ;;
@@ -52,6 +55,9 @@ _vmauth() {
             vmauth__subcmd__help,logout)
                 cmd="vmauth__subcmd__help__subcmd__logout"
                 ;;
+            vmauth__subcmd__help,profiles)
+                cmd="vmauth__subcmd__help__subcmd__profiles"
+                ;;
             vmauth__subcmd__help,status)
                 cmd="vmauth__subcmd__help__subcmd__status"
                 ;;
@@ -65,7 +71,7 @@ _vmauth() {
 
     case "${cmd}" in
         vmauth)
-            opts="-h -V --store --help --version login token exec status logout completions help"
+            opts="-h -V --store --profile --help --version login token exec status logout profiles completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -73,6 +79,10 @@ _vmauth() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -83,7 +93,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__completions)
-            opts="-h -V --store --help --version bash elvish fish powershell zsh"
+            opts="-h -V --store --profile --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -91,6 +101,10 @@ _vmauth() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -101,7 +115,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__exec)
-            opts="-h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --env --store --help --version"
+            opts="-h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --env --store --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,6 +185,10 @@ _vmauth() {
                     COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -179,7 +197,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__help)
-            opts="login token exec status logout completions help"
+            opts="login token exec status logout profiles completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,6 +280,20 @@ _vmauth() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vmauth__subcmd__help__subcmd__profiles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vmauth__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -291,7 +323,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__login)
-            opts="-h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --no-qr --qr --open --store --help --version"
+            opts="-h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --no-qr --qr --open --save-profile --store --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -345,8 +377,16 @@ _vmauth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --save-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -357,7 +397,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__logout)
-            opts="-h -V --issuer --client-id --audience --all --store --help --version"
+            opts="-h -V --issuer --client-id --audience --all --store --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,6 +417,32 @@ _vmauth() {
                     ;;
                 --store)
                     COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmauth__subcmd__profiles)
+            opts="-h -V --store --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -387,7 +453,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__status)
-            opts="-h -V --issuer --client-id --audience --json --all --store --help --version"
+            opts="-h -V --issuer --client-id --audience --json --all --store --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,6 +475,10 @@ _vmauth() {
                     COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -417,7 +487,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__token)
-            opts="-o -h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --output --store --help --version"
+            opts="-o -h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --output --store --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,6 +559,10 @@ _vmauth() {
                     ;;
                 --store)
                     COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

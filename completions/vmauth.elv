@@ -19,6 +19,7 @@ set edit:completion:arg-completer[vmauth] = {|@words|
     var completions = [
         &'vmauth'= {
             cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -28,6 +29,7 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand exec 'Run a command with a valid token in its environment'
             cand status 'Show who is logged in, until when, and where the credentials are stored'
             cand logout 'Revoke the tokens at the identity provider and remove the login'
+            cand profiles 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each'
             cand completions 'Print the shell completion script for SHELL'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -44,7 +46,9 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --client-assertion-file 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]'
             cand --assertion-audience 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]'
             cand --client-secret 'Not accepted: secrets on the command line leak into ps and shell history'
+            cand --save-profile 'After logging in, save the options used as profile NAME in config.toml'
             cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
             cand --client-secret-stdin 'Read the client secret from standard input'
             cand --no-qr 'Do not show the QR code'
@@ -73,6 +77,7 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand -o 'How to print the token [default: raw; env: VMAUTH_OUTPUT]'
             cand --output 'How to print the token [default: raw; env: VMAUTH_OUTPUT]'
             cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
             cand --client-secret-stdin 'Read the client secret from standard input'
             cand --force-refresh 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
@@ -98,6 +103,7 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --token-type 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]'
             cand --env 'The environment variable that gets the token [default: VMAUTH_TOKEN]'
             cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
             cand --client-secret-stdin 'Read the client secret from standard input'
             cand --force-refresh 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
@@ -111,6 +117,7 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
             cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
             cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --json 'Print a JSON document on stdout (format documented in README.md)'
             cand --all 'Show every stored login, not only the selected one'
             cand -h 'Print help (see more with ''--help'')'
@@ -123,7 +130,16 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
             cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
             cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --all 'Log out of every stored login'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vmauth;profiles'= {
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -131,6 +147,7 @@ set edit:completion:arg-completer[vmauth] = {|@words|
         }
         &'vmauth;completions'= {
             cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -142,6 +159,7 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand exec 'Run a command with a valid token in its environment'
             cand status 'Show who is logged in, until when, and where the credentials are stored'
             cand logout 'Revoke the tokens at the identity provider and remove the login'
+            cand profiles 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each'
             cand completions 'Print the shell completion script for SHELL'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -154,6 +172,8 @@ set edit:completion:arg-completer[vmauth] = {|@words|
         &'vmauth;help;status'= {
         }
         &'vmauth;help;logout'= {
+        }
+        &'vmauth;help;profiles'= {
         }
         &'vmauth;help;completions'= {
         }

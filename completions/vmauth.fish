@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_vmauth_global_optspecs
-    string join \n store= h/help V/version
+    string join \n store= profile= h/help V/version
 end
 
 function __fish_vmauth_needs_command
@@ -29,6 +29,7 @@ keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credenti
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_needs_command" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_needs_command" -s V -l version -d 'Print version'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "login" -d 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'
@@ -36,6 +37,7 @@ complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "token" -d 'Print a va
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "exec" -d 'Run a command with a valid token in its environment'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "status" -d 'Show who is logged in, until when, and where the credentials are stored'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "logout" -d 'Revoke the tokens at the identity provider and remove the login'
+complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "profiles" -d 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "completions" -d 'Print the shell completion script for SHELL'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
@@ -53,11 +55,13 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-assertion
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l assertion-audience -d 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]' -r -f -a "token-endpoint\t'The token endpoint the assertion is sent to (Okta, Entra, Keycloak)'
 issuer\t'The issuer exactly as its metadata publishes it (Auth0)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret -d 'Not accepted: secrets on the command line leak into ps and shell history' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l save-profile -d 'After logging in, save the options used as profile NAME in config.toml' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l no-qr -d 'Do not show the QR code'
@@ -93,6 +97,7 @@ keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credenti
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l force-refresh -d 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
@@ -122,6 +127,7 @@ keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credenti
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l force-refresh -d 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
@@ -135,6 +141,7 @@ keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credenti
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l json -d 'Print a JSON document on stdout (format documented in README.md)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l all -d 'Show every stored login, not only the selected one'
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -147,20 +154,31 @@ keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credenti
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l all -d 'Log out of every stored login'
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -s V -l version -d 'Print version'
+complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
+file\t'The 0600 JSON file shared with the ValidMind library'
+memory\t'Nothing is written; the login lives as long as the process'
+helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -s V -l version -d 'Print version'
 complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout completions help" -f -a "login" -d 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'
-complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout completions help" -f -a "token" -d 'Print a valid access token on stdout, refreshing it when needed'
-complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout completions help" -f -a "exec" -d 'Run a command with a valid token in its environment'
-complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout completions help" -f -a "status" -d 'Show who is logged in, until when, and where the credentials are stored'
-complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout completions help" -f -a "logout" -d 'Revoke the tokens at the identity provider and remove the login'
-complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout completions help" -f -a "completions" -d 'Print the shell completion script for SHELL'
-complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "login" -d 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "token" -d 'Print a valid access token on stdout, refreshing it when needed'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "exec" -d 'Run a command with a valid token in its environment'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "status" -d 'Show who is logged in, until when, and where the credentials are stored'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "logout" -d 'Revoke the tokens at the identity provider and remove the login'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "profiles" -d 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "completions" -d 'Print the shell completion script for SHELL'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

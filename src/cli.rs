@@ -64,6 +64,10 @@ pub struct Cli {
     /// Where credentials live [default: auto; env: VMAUTH_STORE].
     #[arg(long, global = true, value_name = "STORE")]
     pub store: Option<StoreChoice>,
+    /// The profile of config.toml to use [env: VMAUTH_PROFILE; default: its
+    /// default_profile].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -184,6 +188,10 @@ pub enum Command {
     /// even when the identity provider cannot be reached.
     #[command(after_help = LOGOUT_EXAMPLES)]
     Logout(LogoutArgs),
+    /// List the profiles of config.toml, with their issuer and client and
+    /// whether a usable login exists for each.
+    #[command(after_help = PROFILES_EXAMPLES)]
+    Profiles,
     /// Print the shell completion script for SHELL.
     ///
     /// Load it in the running shell, or install it where the shell looks
@@ -281,13 +289,23 @@ pub struct LoginArgs {
     /// Open the verification page in the default browser.
     #[arg(long)]
     pub open: bool,
+    /// After logging in, save the options used as profile NAME in config.toml.
+    #[arg(long, value_name = "NAME")]
+    pub save_profile: Option<String>,
 }
 
 const LOGIN_EXAMPLES: &str = "\
 Examples:
   vmauth login --issuer https://idp.example.com --client-id my-cli
-  vmauth login --issuer https://idp.example.com --client-id my-cli --audience https://api.example.com
+  vmauth login --issuer https://idp.example.com --client-id my-cli --save-profile work
+  vmauth login --profile work
   VMAUTH_CLIENT_SECRET=... vmauth login --client-credentials --issuer https://idp.example.com --client-id my-ci";
+
+const PROFILES_EXAMPLES: &str = "\
+Examples:
+  vmauth profiles
+  vmauth login --issuer https://idp.example.com --client-id my-cli --save-profile work
+  vmauth token --profile work";
 
 const STATUS_EXAMPLES: &str = "\
 Examples:

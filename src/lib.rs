@@ -67,6 +67,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod io;
 pub mod oidc;
+pub mod profiles;
 #[cfg(test)]
 mod proptests;
 pub mod secret;

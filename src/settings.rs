@@ -13,7 +13,7 @@
 //! generates the "Environment" part of `--help`, and a test checks that README.md
 //! documents each one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::ValueEnum;
@@ -25,6 +25,7 @@ use crate::cli::{
 use crate::credential::{LoginId, normalize, parse_scopes};
 use crate::error::{Error, Result};
 use crate::oidc::client_auth::{AssertionAudience, Method};
+use crate::profiles::{self, Config, Profile};
 use crate::secret::Secret;
 
 /// Reads environment variables. Injected so tests can use a fake environment.
@@ -104,6 +105,8 @@ env_vars! {
     VM_AUDIENCE = "VM_OIDC_AUDIENCE", "the ValidMind library's audience (with VM_OIDC_ISSUER)", None;
     /// The ValidMind library's scopes.
     VM_SCOPE = "VM_OIDC_SCOPE", "the ValidMind library's scopes, used when VMAUTH_SCOPE is unset", None;
+    /// `--profile`.
+    PROFILE = "VMAUTH_PROFILE", "the profile of config.toml to use, as --profile", Some("default_profile in config.toml");
     /// `--store`.
     STORE = "VMAUTH_STORE", "where credentials live, as --store", Some("auto");
     /// The ValidMind library's "do not persist".
@@ -178,19 +181,81 @@ pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
 /// A credential helper gets this long per operation, unless `VMAUTH_HELPER_TIMEOUT` says otherwise.
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Reads registered variables only; empty values count as unset.
-struct Vars<'a>(&'a dyn Env);
+/// Reads registered variables (empty values count as unset) and, below them,
+/// the selected profile, then the default profile.
+struct Vars<'a> {
+    env: &'a dyn Env,
+    /// The profile named by --profile or VMAUTH_PROFILE, else the default one.
+    named: Option<(&'a str, &'a Profile)>,
+    /// `named` came from --profile (it then outranks VMAUTH_*/VM_OIDC_* for the login).
+    named_by_flag: bool,
+    /// The default profile, when another one is named.
+    default: Option<(&'a str, &'a Profile)>,
+    /// Where the profiles came from, for messages.
+    config: &'a Path,
+}
 
-impl Vars<'_> {
+impl<'a> Vars<'a> {
+    fn env_only(env: &'a dyn Env) -> Vars<'a> {
+        Vars {
+            env,
+            named: None,
+            named_by_flag: false,
+            default: None,
+            config: Path::new(profiles::FILE_NAME),
+        }
+    }
+
     fn get(&self, v: EnvVar) -> Option<String> {
-        self.0.var(v.name).filter(|s| !s.trim().is_empty())
+        self.env.var(v.name).filter(|s| !s.trim().is_empty())
     }
 
     fn path(&self, v: EnvVar) -> Option<PathBuf> {
-        self.0
+        self.env
             .var(v.name)
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
+    }
+
+    /// A profile setting: the named profile's, else the default profile's; with
+    /// the profile's name.
+    fn profile<T>(&self, f: impl Fn(&Profile) -> Option<T>) -> Option<(T, &'a str)> {
+        [self.named, self.default]
+            .into_iter()
+            .flatten()
+            .find_map(|(name, p)| f(p).map(|v| (v, name)))
+    }
+
+    /// A `ValueEnum` setting from a profile, with an error naming the file, the
+    /// profile and the key.
+    fn profile_choice<T: ValueEnum>(
+        &self,
+        key: &str,
+        f: impl Fn(&Profile) -> Option<String>,
+    ) -> Result<Option<T>> {
+        let Some((raw, name)) = self.profile(f) else {
+            return Ok(None);
+        };
+        T::from_str(raw.trim(), false).map(Some).map_err(|_| {
+            Error::usage(format!(
+                "{}: profile {name:?}: {key} = {raw:?} is not valid; use one of: {}",
+                self.config.display(),
+                possible::<T>()
+            ))
+        })
+    }
+
+    /// A `ValueEnum` setting: its variable, else the profiles.
+    fn choice_or_profile<T: ValueEnum>(
+        &self,
+        v: EnvVar,
+        key: &str,
+        f: impl Fn(&Profile) -> Option<String>,
+    ) -> Result<Option<T>> {
+        match self.choice::<T>(v)? {
+            Some(t) => Ok(Some(t)),
+            None => self.profile_choice(key, f),
+        }
     }
 
     /// A value of a clap `ValueEnum`, with an error naming the variable.
@@ -199,17 +264,22 @@ impl Vars<'_> {
             return Ok(None);
         };
         T::from_str(raw.trim(), false).map(Some).map_err(|_| {
-            let names: Vec<String> = T::value_variants()
-                .iter()
-                .filter_map(|x| x.to_possible_value().map(|p| p.get_name().to_string()))
-                .collect();
             Error::usage(format!(
                 "{}={raw:?} is not valid; use one of: {}",
                 v.name,
-                names.join(", ")
+                possible::<T>()
             ))
         })
     }
+}
+
+/// The names a `ValueEnum` accepts, comma-separated.
+fn possible<T: ValueEnum>() -> String {
+    T::value_variants()
+        .iter()
+        .filter_map(|x| x.to_possible_value().map(|p| p.get_name().to_string()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A file or directory location, and whether it is vmauth's default one (which
@@ -231,6 +301,10 @@ pub struct Common {
     pub credentials_file: Location,
     /// vmauth's config (state) directory.
     pub config_dir: Location,
+    /// Its `config.toml`.
+    pub config_file: PathBuf,
+    /// The logins the profiles name, with their endpoint overrides.
+    pub profile_logins: Vec<ProfileLogin>,
     /// `NO_COLOR`.
     pub no_color: bool,
     /// Keychain item size limit (`None`: the platform's default).
@@ -241,6 +315,31 @@ pub struct Common {
     pub helper: Option<String>,
     /// Time limit per credential-helper call.
     pub helper_timeout: Duration,
+}
+
+/// Endpoints a profile sets for providers whose metadata lacks them (or has
+/// them wrong); the same HTTPS rules apply as to discovered ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `device_authorization_endpoint`.
+    pub device_authorization: Option<String>,
+    /// `token_endpoint`.
+    pub token: Option<String>,
+    /// `revocation_endpoint`.
+    pub revocation: Option<String>,
+    /// `userinfo_endpoint`.
+    pub userinfo: Option<String>,
+}
+
+/// A login a profile names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileLogin {
+    /// The profile.
+    pub name: String,
+    /// The login's cache key.
+    pub key: String,
+    /// Its endpoint overrides.
+    pub endpoints: Endpoints,
 }
 
 /// What to ask the identity provider for.
@@ -315,6 +414,26 @@ pub struct LoginSettings {
     pub qr: Option<bool>,
     /// `--open`.
     pub open: bool,
+    /// `--save-profile NAME`.
+    pub save_profile: Option<String>,
+}
+
+/// One profile, as `vmauth profiles` lists it.
+#[derive(Debug, Clone)]
+pub struct ListedProfile {
+    /// Its name.
+    pub name: String,
+    /// It is the default profile.
+    pub default: bool,
+    /// The login it names, if it names a whole one.
+    pub login: Option<LoginId>,
+}
+
+/// `vmauth profiles`.
+#[derive(Debug, Clone)]
+pub struct ProfilesSettings {
+    /// Every profile in config.toml.
+    pub profiles: Vec<ListedProfile>,
 }
 
 /// Which token, and how fresh: `token` and `exec`.
@@ -393,6 +512,8 @@ pub enum CommandSettings {
     Status(StatusSettings),
     /// `vmauth logout`.
     Logout(LogoutSettings),
+    /// `vmauth profiles`.
+    Profiles(ProfilesSettings),
 }
 
 /// Everything a run of vmauth needs to know, resolved once.
@@ -407,8 +528,30 @@ pub struct Settings {
 impl Settings {
     /// Resolve every setting from the flags and the environment.
     pub fn resolve(cli: &Cli, env: &dyn Env) -> Result<Settings> {
-        let vars = Vars(env);
-        let common = common(cli, &vars)?;
+        let (credentials_file, config_dir) = locations(&Vars::env_only(env))?;
+        let config = Config::load(&config_dir.path.join(profiles::FILE_NAME))?;
+        let by_flag = cli.profile.clone().filter(|p| !p.trim().is_empty());
+        let name = by_flag
+            .clone()
+            .or_else(|| env.var(vars::PROFILE.name).filter(|p| !p.trim().is_empty()))
+            .or_else(|| config.default_profile.clone());
+        let named = match &name {
+            Some(n) => Some((n.as_str(), config.profile(n)?)),
+            None => None,
+        };
+        let default = config
+            .default_profile
+            .as_deref()
+            .filter(|d| Some(*d) != name.as_deref())
+            .and_then(|d| config.profiles.get(d).map(|p| (d, p)));
+        let vars = Vars {
+            env,
+            named,
+            named_by_flag: by_flag.is_some(),
+            default,
+            config: &config.path,
+        };
+        let common = common(cli, &vars, credentials_file, config_dir, &config)?;
         let command = match &cli.command {
             Command::Login(a) => CommandSettings::Login(LoginSettings {
                 login: login_id(&a.selector, &vars)?,
@@ -420,13 +563,16 @@ impl Settings {
                     a.qr.then_some(true)
                 },
                 open: a.open,
+                save_profile: a.save_profile.clone(),
             }),
             Command::Token(a) => CommandSettings::Token(TokenSettings {
                 acquire: acquire(&a.acquire, &vars)?,
                 output: match a.output {
                     Some(o) => o,
                     None => vars
-                        .choice::<OutputFormat>(vars::OUTPUT)?
+                        .choice_or_profile::<OutputFormat>(vars::OUTPUT, "output", |p| {
+                            p.output.clone()
+                        })?
                         .unwrap_or(OutputFormat::Raw),
                 },
                 exec_info: vars.get(vars::EXEC_INFO),
@@ -440,6 +586,20 @@ impl Settings {
                 login: login_id(&a.selector, &vars)?,
                 json: a.json,
                 all: a.all,
+            }),
+            Command::Profiles => CommandSettings::Profiles(ProfilesSettings {
+                profiles: config
+                    .profiles
+                    .iter()
+                    .map(|(name, p)| ListedProfile {
+                        name: name.clone(),
+                        default: config.default_profile.as_deref() == Some(name),
+                        login: match (&p.issuer, &p.client_id) {
+                            (Some(i), Some(c)) => LoginId::new(i, c, p.audience.as_deref()).ok(),
+                            _ => None,
+                        },
+                    })
+                    .collect(),
             }),
             Command::Completions(_) => {
                 return Err(Error::usage(
@@ -476,7 +636,9 @@ fn acquire(a: &AcquireArgs, vars: &Vars) -> Result<AcquireSettings> {
         token: match a.token_type {
             Some(t) => t,
             None => vars
-                .choice::<TokenChoice>(vars::TOKEN_TYPE)?
+                .choice_or_profile::<TokenChoice>(vars::TOKEN_TYPE, "token_type", |p| {
+                    p.token_type.clone()
+                })?
                 .unwrap_or(TokenChoice::Access),
         },
     })
@@ -498,20 +660,9 @@ fn exec_env_name(name: Option<&str>) -> Result<String> {
     Ok(name.to_string())
 }
 
-fn common(cli: &Cli, vars: &Vars) -> Result<Common> {
-    let store = match cli.store {
-        Some(s) => s,
-        None => match vars.choice::<StoreChoice>(vars::STORE)? {
-            Some(s) => s,
-            None if vars.get(vars::NO_PERSIST).is_some_and(|v| {
-                ["1", "true", "yes"].contains(&v.trim().to_ascii_lowercase().as_str())
-            }) =>
-            {
-                StoreChoice::Memory
-            }
-            None => StoreChoice::Auto,
-        },
-    };
+/// Where the credentials file and the config directory are (from the
+/// environment only: the config file lives in the latter).
+fn locations(vars: &Vars) -> Result<(Location, Location)> {
     let home = || {
         directories::BaseDirs::new()
             .map(|b| b.home_dir().to_path_buf())
@@ -539,14 +690,56 @@ fn common(cli: &Cli, vars: &Vars) -> Result<Common> {
             own: true,
         },
     };
+    Ok((credentials_file, config_dir))
+}
+
+fn common(
+    cli: &Cli,
+    vars: &Vars,
+    credentials_file: Location,
+    config_dir: Location,
+    config: &Config,
+) -> Result<Common> {
+    let store = match cli.store {
+        Some(s) => s,
+        None => match vars.choice::<StoreChoice>(vars::STORE)? {
+            Some(s) => s,
+            None if vars.get(vars::NO_PERSIST).is_some_and(|v| {
+                ["1", "true", "yes"].contains(&v.trim().to_ascii_lowercase().as_str())
+            }) =>
+            {
+                StoreChoice::Memory
+            }
+            None => vars
+                .profile_choice::<StoreChoice>("store", |p| p.store.clone())?
+                .unwrap_or(StoreChoice::Auto),
+        },
+    };
+    // Every profile that names a login: its name and its endpoint overrides.
+    let mut profile_logins = Vec::new();
+    for (name, p) in &config.profiles {
+        if let (Some(i), Some(c)) = (&p.issuer, &p.client_id)
+            && let Ok(id) = LoginId::new(i, c, p.audience.as_deref())
+        {
+            profile_logins.push(ProfileLogin {
+                name: name.clone(),
+                key: id.cache_key(),
+                endpoints: Endpoints {
+                    device_authorization: p.device_authorization_endpoint.clone(),
+                    token: p.token_endpoint.clone(),
+                    revocation: p.revocation_endpoint.clone(),
+                    userinfo: p.userinfo_endpoint.clone(),
+                },
+            });
+        }
+    }
     Ok(Common {
         store,
         credentials_file,
         config_dir,
-        no_color: vars
-            .0
-            .var(vars::NO_COLOR.name)
-            .is_some_and(|v| !v.is_empty()),
+        config_file: config.path.clone(),
+        profile_logins,
+        no_color: no_color(vars.env),
         keyring_max_item: vars
             .get(vars::KEYRING_MAX_ITEM)
             .and_then(|v| v.trim().parse().ok()),
@@ -562,32 +755,50 @@ fn common(cli: &Cli, vars: &Vars) -> Result<Common> {
     })
 }
 
-/// Issuer, client id and audience, all three from the first source that names an
-/// issuer or a client id: the flags, else `VMAUTH_*`, else `VM_OIDC_*`.
+/// Issuer, client id and audience, all three from the first source that names
+/// an issuer or a client id: the flags; a profile named by --profile; the
+/// `VMAUTH_*` variables; the `VM_OIDC_*` variables; the profile named by
+/// `VMAUTH_PROFILE` (else the default profile); the default profile.
 fn login_id(sel: &Selector, vars: &Vars) -> Result<Option<LoginId>> {
     let flag = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let from_profile = |p: Option<(&str, &Profile)>| {
+        p.map(|(name, p)| {
+            (
+                format!("issuer of profile {name:?}"),
+                format!("client_id of profile {name:?}"),
+                p.issuer.clone(),
+                p.client_id.clone(),
+                p.audience.clone(),
+            )
+        })
+    };
+    let env_source = |i: EnvVar, c: EnvVar, a: EnvVar| {
+        Some((
+            i.name.to_string(),
+            c.name.to_string(),
+            vars.get(i),
+            vars.get(c),
+            vars.get(a),
+        ))
+    };
+    let named = from_profile(vars.named);
     let sources = [
-        (
-            "--issuer",
-            "--client-id",
+        Some((
+            "--issuer".to_string(),
+            "--client-id".to_string(),
             flag(&sel.issuer),
             flag(&sel.client_id),
             flag(&sel.audience),
-        ),
-        (
-            vars::ISSUER.name,
-            vars::CLIENT_ID.name,
-            vars.get(vars::ISSUER),
-            vars.get(vars::CLIENT_ID),
-            vars.get(vars::AUDIENCE),
-        ),
-        (
-            vars::VM_ISSUER.name,
-            vars::VM_CLIENT_ID.name,
-            vars.get(vars::VM_ISSUER),
-            vars.get(vars::VM_CLIENT_ID),
-            vars.get(vars::VM_AUDIENCE),
-        ),
+        )),
+        if vars.named_by_flag {
+            named.clone()
+        } else {
+            None
+        },
+        env_source(vars::ISSUER, vars::CLIENT_ID, vars::AUDIENCE),
+        env_source(vars::VM_ISSUER, vars::VM_CLIENT_ID, vars::VM_AUDIENCE),
+        if vars.named_by_flag { None } else { named },
+        from_profile(vars.default),
     ];
     if flag(&sel.audience).is_some()
         && flag(&sel.issuer).is_none()
@@ -597,7 +808,7 @@ fn login_id(sel: &Selector, vars: &Vars) -> Result<Option<LoginId>> {
             "--audience was given without --issuer and --client-id; give all of them (issuer, client id and audience are taken together)",
         ));
     }
-    for (issuer_name, client_name, issuer, client, audience) in sources {
+    for (issuer_name, client_name, issuer, client, audience) in sources.into_iter().flatten() {
         match (issuer, client) {
             (None, None) => continue,
             (Some(i), Some(c)) => return LoginId::new(&i, &c, audience.as_deref()).map(Some),
@@ -622,9 +833,21 @@ fn request(args: &RequestArgs, vars: &Vars) -> Result<Request> {
         .clone()
         .filter(|s| !s.trim().is_empty())
         .or_else(|| vars.get(vars::SCOPE));
-    let scope = explicit_scope.clone().or_else(|| vars.get(vars::VM_SCOPE));
+    // A profile's scope and resources are what its logins ask for, not a choice
+    // of a particular client-credentials token (which --scope/--resource make).
+    let scope = explicit_scope
+        .clone()
+        .or_else(|| vars.get(vars::VM_SCOPE))
+        .or_else(|| vars.profile(|p| p.scope.clone()).map(|(s, _)| s));
+    let given: Vec<String> = if args.resource.is_empty() {
+        vars.profile(|p| p.resource.clone())
+            .map(|(r, _)| r)
+            .unwrap_or_default()
+    } else {
+        args.resource.clone()
+    };
     let mut resources = Vec::new();
-    for r in args.resource.iter().map(|r| normalize(r)) {
+    for r in given.iter().map(|r| normalize(r)) {
         if r.is_empty() {
             continue;
         }
@@ -637,7 +860,7 @@ fn request(args: &RequestArgs, vars: &Vars) -> Result<Request> {
     }
     Ok(Request {
         scopes: scope.as_deref().map(parse_scopes),
-        explicit: explicit_scope.is_some() || !resources.is_empty(),
+        explicit: explicit_scope.is_some() || !args.resource.is_empty(),
         resources,
     })
 }
@@ -648,8 +871,11 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
             "--client-secret is not accepted: secrets on the command line leak into ps and shell history; set VMAUTH_CLIENT_SECRET, or use --client-secret-file PATH or --client-secret-stdin",
         ));
     }
+    let grant = vars
+        .get(vars::GRANT)
+        .or_else(|| vars.profile(|p| p.grant.clone()).map(|(g, _)| g));
     let client_credentials = args.client_credentials
-        || match vars.get(vars::GRANT).as_deref().map(str::trim) {
+        || match grant.as_deref().map(str::trim) {
             None | Some("device_code") => false,
             Some("client_credentials") => true,
             Some(other) => {
@@ -660,25 +886,37 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
         };
     let method = match args.client_auth {
         Some(m) => Some(m),
-        None => vars.choice::<ClientAuthChoice>(vars::CLIENT_AUTH)?,
+        None => {
+            vars.choice_or_profile::<ClientAuthChoice>(vars::CLIENT_AUTH, "client_auth", |p| {
+                p.client_auth.clone()
+            })?
+        }
     };
     let assertion_audience = match args.assertion_audience {
         Some(a) => Some(a),
-        None => vars.choice::<AssertionAudienceChoice>(vars::ASSERTION_AUDIENCE)?,
+        None => vars.choice_or_profile::<AssertionAudienceChoice>(
+            vars::ASSERTION_AUDIENCE,
+            "assertion_audience",
+            |p| p.assertion_audience.clone(),
+        )?,
     };
+    let profile_path = |f: fn(&Profile) -> Option<PathBuf>| vars.profile(f).map(|(p, _)| p);
     let secret_stdin = args.client_secret_stdin;
     let secret_file = args
         .client_secret_file
         .clone()
-        .or_else(|| vars.path(vars::CLIENT_SECRET_FILE));
+        .or_else(|| vars.path(vars::CLIENT_SECRET_FILE))
+        .or_else(|| profile_path(|p| p.client_secret_file.clone()));
     let assertion_file = args
         .client_assertion_file
         .clone()
-        .or_else(|| vars.path(vars::CLIENT_ASSERTION_FILE));
+        .or_else(|| vars.path(vars::CLIENT_ASSERTION_FILE))
+        .or_else(|| profile_path(|p| p.client_assertion_file.clone()));
     let private_key = args
         .private_key
         .clone()
-        .or_else(|| vars.path(vars::PRIVATE_KEY));
+        .or_else(|| vars.path(vars::PRIVATE_KEY))
+        .or_else(|| profile_path(|p| p.private_key.clone()));
     // The flags conflict with each other (clap says so); so do they with the
     // variables that stand for them.
     if secret_stdin && secret_file.is_some() {
@@ -697,12 +935,16 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
         secret_file,
         secret_stdin,
         secret_env: vars
-            .0
+            .env
             .var(vars::CLIENT_SECRET.name)
             .filter(|v| !v.is_empty())
             .map(Secret::new),
         private_key,
-        key_id: args.key_id.clone().or_else(|| vars.get(vars::KEY_ID)),
+        key_id: args
+            .key_id
+            .clone()
+            .or_else(|| vars.get(vars::KEY_ID))
+            .or_else(|| vars.profile(|p| p.key_id.clone()).map(|(k, _)| k)),
         assertion_file,
         assertion_audience: assertion_audience.map(AssertionAudience::from),
     })
@@ -715,7 +957,15 @@ fn min_ttl(flag: Option<u64>, vars: &Vars) -> Result<i64> {
             Some(v) => {
                 parse_duration_secs(&v).map_err(|e| Error::usage(format!("VMAUTH_MIN_TTL: {e}")))?
             }
-            None => DEFAULT_MIN_TTL,
+            None => match vars.profile(|p| p.min_ttl.clone()) {
+                Some((v, name)) => parse_duration_secs(&v).map_err(|e| {
+                    Error::usage(format!(
+                        "{}: profile {name:?}: min_ttl: {e}",
+                        vars.config.display()
+                    ))
+                })?,
+                None => DEFAULT_MIN_TTL,
+            },
         },
     };
     Ok(i64::try_from(secs).unwrap_or(i64::MAX))

@@ -361,3 +361,147 @@ fn exec_takes_the_command_after_the_double_dash_and_a_variable_name() {
         "{e}"
     );
 }
+
+/// Settings with a config.toml holding `config` in a temporary config directory.
+fn with_config(config: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Settings> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let mut argv = vec!["vmauth"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).expect("arguments parse");
+    let mut env = env.to_vec();
+    let d = dir.path().to_str().unwrap().to_string();
+    env.push(("VMAUTH_CREDENTIALS_FILE", "/tmp/c.json"));
+    env.push(("VMAUTH_CONFIG_DIR", &d));
+    Settings::resolve(&cli, &MapEnv::new(&env))
+}
+
+const PROFILES: &str = r#"
+default_profile = "home"
+
+[profiles.home]
+issuer = "https://home.example"
+client_id = "home-cli"
+store = "file"
+min_ttl = "2m"
+
+[profiles.work]
+issuer = "https://work.example"
+client_id = "work-cli"
+audience = "https://api.work"
+scope = "openid api"
+output = "json"
+"#;
+
+fn token_with(args: &[&str], env: &[(&str, &str)]) -> (Common, TokenSettings) {
+    let mut a = vec!["token"];
+    a.extend_from_slice(args);
+    let s = with_config(PROFILES, &a, env).unwrap();
+    match s.command {
+        CommandSettings::Token(t) => (s.common, t),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn profiles_sit_between_the_environment_and_the_defaults() {
+    // The default profile when nothing else names one.
+    let (common, t) = token_with(&[], &[]);
+    assert_eq!(
+        key(&t.acquire).as_deref(),
+        Some("https://home.example|home-cli")
+    );
+    assert_eq!(common.store, StoreChoice::File);
+    assert_eq!(t.acquire.min_ttl, 120);
+    assert_eq!(t.output, OutputFormat::Raw);
+    // A named profile; settings it lacks come from the default profile.
+    let (_, t) = token_with(&["--profile", "work"], &[]);
+    assert_eq!(
+        key(&t.acquire).as_deref(),
+        Some("https://work.example|work-cli|https://api.work")
+    );
+    assert_eq!(t.output, OutputFormat::Json);
+    assert_eq!(t.acquire.min_ttl, 120, "from the default profile");
+    assert_eq!(
+        t.acquire.request.scopes,
+        Some(vec!["openid".into(), "api".into()])
+    );
+    assert!(
+        !t.acquire.request.explicit,
+        "a profile's scope is what its logins ask for"
+    );
+    // The environment outranks profiles, flags outrank the environment.
+    let (common, t) = token_with(
+        &["--profile", "work"],
+        &[
+            ("VMAUTH_OUTPUT", "env"),
+            ("VMAUTH_MIN_TTL", "30"),
+            ("VMAUTH_STORE", "memory"),
+        ],
+    );
+    assert_eq!(
+        (t.output, t.acquire.min_ttl, common.store),
+        (OutputFormat::Env, 30, StoreChoice::Memory)
+    );
+    let (_, t) = token_with(
+        &["--profile", "work", "-o", "raw", "--min-ttl", "5"],
+        &[("VMAUTH_OUTPUT", "env")],
+    );
+    assert_eq!((t.output, t.acquire.min_ttl), (OutputFormat::Raw, 5));
+}
+
+#[test]
+fn an_explicit_profile_wins_over_ambient_login_variables_but_not_over_flags() {
+    let ambient = [
+        ("VMAUTH_ISSUER", "https://env.example"),
+        ("VMAUTH_CLIENT_ID", "env-cli"),
+    ];
+    // Ambient variables outrank the default profile and VMAUTH_PROFILE...
+    let (_, t) = token_with(&[], &ambient);
+    assert_eq!(
+        key(&t.acquire).as_deref(),
+        Some("https://env.example|env-cli")
+    );
+    let mut env = ambient.to_vec();
+    env.push(("VMAUTH_PROFILE", "work"));
+    let (_, t) = token_with(&[], &env);
+    assert_eq!(
+        key(&t.acquire).as_deref(),
+        Some("https://env.example|env-cli")
+    );
+    // ...but --profile names the login on purpose.
+    let (_, t) = token_with(&["--profile", "work"], &ambient);
+    assert_eq!(
+        key(&t.acquire).as_deref(),
+        Some("https://work.example|work-cli|https://api.work")
+    );
+    let (_, t) = token_with(
+        &[
+            "--profile",
+            "work",
+            "--issuer",
+            "https://flag",
+            "--client-id",
+            "f",
+        ],
+        &ambient,
+    );
+    assert_eq!(key(&t.acquire).as_deref(), Some("https://flag|f"));
+    let e = with_config(PROFILES, &["token", "--profile", "nope"], &[]).unwrap_err();
+    assert!(
+        e.message().contains("no profile \"nope\"")
+            && e.message().contains("(profiles: home, work)"),
+        "{e}"
+    );
+    let e = with_config(
+        "[profiles.x]\nstore = \"vault\"\n",
+        &["status", "--profile", "x"],
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.message()
+            .contains("profile \"x\": store = \"vault\" is not valid"),
+        "{e}"
+    );
+}

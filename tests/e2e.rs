@@ -506,3 +506,39 @@ fn id_token_signatures_are_verified_for_rs256_and_es256() {
         assert_eq!(jwks_fetches, 1, "{client}: {:?}", idp.log());
     }
 }
+
+/// Profiles end to end: log in with --save-profile, then use the profile by name.
+#[test]
+fn a_saved_profile_serves_token_status_and_logout() {
+    let idp = Idp::start();
+    let home = Home::new();
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::write(home.config_dir().join("config.toml"), "# my profiles\n").unwrap();
+    login(&home, &idp, &["--audience", API, "--save-profile", "work"]).expect_code(0);
+    let config = std::fs::read_to_string(home.config_dir().join("config.toml")).unwrap();
+    assert!(config.starts_with("# my profiles\n"), "{config}");
+    assert!(
+        config.contains("[profiles.work]") && config.contains(API),
+        "{config}"
+    );
+    // Another login becomes the current one; the profile still selects its own.
+    login(&home, &idp, &[]).expect_code(0);
+    let t = home.run(&["token", "--profile", "work"]);
+    t.expect_code(0);
+    assert_eq!(jwt_payload(t.stdout.trim_end())["aud"], API);
+    let s: Value =
+        serde_json::from_str(&home.run(&["status", "--profile", "work", "--json"]).stdout).unwrap();
+    assert_eq!(s["logins"][0]["profile"], "work");
+    assert_eq!(s["logins"][0]["audience"], API);
+    let p = home.run(&["profiles"]);
+    p.expect_code(0);
+    assert!(
+        p.stdout.contains("work") && p.stdout.contains("[logged in]"),
+        "{}",
+        p.stdout
+    );
+    home.run(&["logout", "--profile", "work"]).expect_code(0);
+    home.run(&["token", "--profile", "work"]).expect_code(4);
+    // The other login is untouched.
+    home.run(&["token"]).expect_code(0);
+}

@@ -1078,3 +1078,78 @@ fn the_readme_documents_exactly_the_fields_vmauth_prints() {
     let token: Value = serde_json::from_str(&h.run(&["token", "-o", "json"]).stdout).unwrap();
     assert_eq!(keys(&readme_json("## Using the token")), keys(&token));
 }
+
+#[test]
+fn a_profile_supplies_an_endpoint_the_metadata_lacks() {
+    let mut h = Harness::new();
+    // Like stock django-oauth-toolkit: discovery without a device endpoint.
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/o/device-authorization/"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "ABCD-EFGH",
+                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-django", "refresh_token": "rt", "expires_in": 3600,
+            })))
+            .mount(&s)
+            .await;
+        s
+    });
+    let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("does not support the device flow"),
+        "{}",
+        r.stderr
+    );
+    let config = h.dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[profiles.django]\nissuer = \"{0}\"\nclient_id = \"cli\"\ndevice_authorization_endpoint = \"{0}/o/device-authorization/\"\n",
+            s.uri()
+        ),
+    )
+    .unwrap();
+    let r = h.run(&["login", "--profile", "django"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        h.run(&["token", "--profile", "django"]).stdout,
+        "at-django\n"
+    );
+    // Overrides follow the HTTPS rule of discovered endpoints.
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[profiles.django]\nissuer = \"{}\"\nclient_id = \"cli\"\ndevice_authorization_endpoint = \"http://auth.example.org/device\"\n",
+            s.uri()
+        ),
+    )
+    .unwrap();
+    h.set_env("VMAUTH_PROFILE", "django");
+    let r = h.run(&["login"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "profile device_authorization_endpoint http://auth.example.org/device uses http"
+        ),
+        "{}",
+        r.stderr
+    );
+}

@@ -31,7 +31,8 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
         let previous = ctx.load(&id.cache_key()).ok().flatten();
         let credential =
             client_credentials::fetch(ctx, &id, &s.request, &s.client, previous.as_ref())?;
-        return save(ctx, &id, credential);
+        save(ctx, &id, credential)?;
+        return save_profile(s, ctx, &id);
     }
     let scopes = s.request.scopes_or(DEFAULT_SCOPE);
     let rt = runtime()?;
@@ -51,7 +52,67 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     credential.userinfo = userinfo;
     ctx.guard(&credential);
     credential.client_auth = client_auth;
-    save(ctx, &id, credential)
+    save(ctx, &id, credential)?;
+    save_profile(s, ctx, &id)
+}
+
+/// `--save-profile NAME`: the options this login used, as `[profiles.NAME]` in
+/// config.toml (secrets never; the file keeps its comments and order).
+fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
+    let Some(name) = &s.save_profile else {
+        return Ok(());
+    };
+    use toml_edit::Value;
+    let path = |p: &std::path::PathBuf| Value::from(p.display().to_string());
+    let mut values: Vec<(&str, Value)> = vec![
+        ("issuer", id.issuer.as_str().into()),
+        ("client_id", id.client_id.as_str().into()),
+    ];
+    if let Some(a) = &id.audience {
+        values.push(("audience", a.as_str().into()));
+    }
+    if let Some(scopes) = &s.request.scopes {
+        values.push(("scope", scopes.join(" ").into()));
+    }
+    if !s.request.resources.is_empty() {
+        values.push((
+            "resource",
+            Value::Array(s.request.resources.iter().map(String::as_str).collect()),
+        ));
+    }
+    let c = &s.client;
+    if c.client_credentials {
+        values.push(("grant", "client_credentials".into()));
+    }
+    if let Some(m) = c.method {
+        values.push(("client_auth", m.name().into()));
+    }
+    for (key, p) in [
+        ("client_secret_file", &c.secret_file),
+        ("private_key", &c.private_key),
+        ("client_assertion_file", &c.assertion_file),
+    ] {
+        if let Some(p) = p {
+            values.push((key, path(p)));
+        }
+    }
+    if let Some(k) = &c.key_id {
+        values.push(("key_id", k.as_str().into()));
+    }
+    if let Some(a) = c.assertion_audience {
+        let a = match a {
+            crate::oidc::client_auth::AssertionAudience::Issuer => "issuer",
+            crate::oidc::client_auth::AssertionAudience::TokenEndpoint => "token-endpoint",
+        };
+        values.push(("assertion_audience", a.into()));
+    }
+    ctx.state.ensure()?;
+    crate::profiles::save(&ctx.config_file, name, &values)?;
+    ctx.ui.info(&format!(
+        "Saved profile {name} in {}; use it with --profile {name}.",
+        ctx.config_file.display()
+    ));
+    Ok(())
 }
 
 /// Store the new login, make it current, and say who is logged in.

@@ -16,6 +16,7 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod open_store;
 pub(crate) mod output;
+pub(crate) mod profiles;
 pub(crate) mod provider;
 pub(crate) mod status;
 pub(crate) mod token;
@@ -26,7 +27,7 @@ use crate::clock::{Clock, Rng};
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Result};
 use crate::io::Io;
-use crate::settings::{CommandSettings, Common};
+use crate::settings::{CommandSettings, Common, ProfileLogin};
 use crate::state::StateDir;
 use crate::store::CredentialStore;
 use crate::ui::Ui;
@@ -40,6 +41,10 @@ pub struct Context {
     pub(crate) state: StateDir,
     pub(crate) clock: Rc<dyn Clock>,
     pub(crate) rng: Rc<dyn Rng>,
+    /// The logins config.toml's profiles name (for endpoint overrides and `status`).
+    pub(crate) profile_logins: Vec<ProfileLogin>,
+    /// config.toml (for `--save-profile`).
+    pub(crate) config_file: std::path::PathBuf,
 }
 
 impl Context {
@@ -68,6 +73,8 @@ impl Context {
             state,
             clock,
             rng,
+            profile_logins: common.profile_logins.clone(),
+            config_file: common.config_file.clone(),
         })
     }
 
@@ -94,6 +101,8 @@ impl Context {
             state,
             clock,
             rng,
+            profile_logins: common.profile_logins.clone(),
+            config_file: common.config_file.clone(),
         }
     }
 
@@ -159,6 +168,11 @@ impl Context {
         }
     }
 
+    /// The profile that names the login `key`, if one does.
+    pub(crate) fn profile_of(&self, key: &str) -> Option<&ProfileLogin> {
+        self.profile_logins.iter().find(|p| p.key == key)
+    }
+
     /// Wall-clock time, Unix seconds.
     pub(crate) fn now(&self) -> i64 {
         self.clock.now_unix()
@@ -203,6 +217,7 @@ pub fn run(command: &CommandSettings, ctx: &Context) -> Result<()> {
         CommandSettings::Exec(s) => exec::run(s, ctx),
         CommandSettings::Status(s) => status::run(s, ctx),
         CommandSettings::Logout(s) => logout::run(s, ctx),
+        CommandSettings::Profiles(s) => profiles::run(s, ctx),
     }
 }
 

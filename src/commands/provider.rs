@@ -55,6 +55,34 @@ pub(crate) fn http(total: Duration) -> Result<Http> {
     .map_err(Error::from)
 }
 
+/// A profile's endpoints replace the metadata's, under the same HTTPS rules.
+fn apply_overrides(meta: &mut Metadata, e: &crate::settings::Endpoints) -> Result<()> {
+    for (value, slot, what) in [
+        (
+            &e.device_authorization,
+            &mut meta.device_authorization_endpoint,
+            "device_authorization_endpoint",
+        ),
+        (&e.token, &mut meta.token_endpoint, "token_endpoint"),
+        (
+            &e.revocation,
+            &mut meta.revocation_endpoint,
+            "revocation_endpoint",
+        ),
+        (
+            &e.userinfo,
+            &mut meta.userinfo_endpoint,
+            "userinfo_endpoint",
+        ),
+    ] {
+        if let Some(url) = value {
+            crate::oidc::http::require_secure(url, &format!("profile {what}"))?;
+            *slot = Some(url.clone());
+        }
+    }
+    Ok(())
+}
+
 impl Provider {
     /// Discover `id.issuer` and build the client's request.
     pub async fn open(
@@ -64,7 +92,10 @@ impl Provider {
         timeout: Duration,
     ) -> Result<Provider> {
         let http = http(timeout)?;
-        let meta = discover(&http, &id.issuer).await?;
+        let mut meta = discover(&http, &id.issuer).await?;
+        if let Some(p) = ctx.profile_of(&id.cache_key()) {
+            apply_overrides(&mut meta, &p.endpoints)?;
+        }
         let mut client = ClientRequest {
             client_id: id.client_id.clone(),
             scopes: ask.scopes.to_vec(),

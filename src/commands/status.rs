@@ -97,6 +97,7 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         "client_auth": c.client_credentials.as_ref().map(|s| s.auth.name()),
         "id_token_verified": c.id_token.as_ref().map(|_| c.id_token_verified),
         "access_token_audience": access_token_audience(c),
+        "profile": ctx.profile_of(key).map(|p| p.name.clone()),
         "claims": shown,
     })
 }
@@ -110,13 +111,17 @@ fn human(v: &Value) -> String {
             .map(|x| crate::error::from_server(x, 100))
     };
     let mut out = format!(
-        "{} {} (client {}{})\n",
+        "{} {} (client {}{}){}\n",
         if v["current"] == true { "*" } else { " " },
         s("issuer"),
         s("client_id"),
         v["audience"]
             .as_str()
             .map(|a| format!(", audience {a}"))
+            .unwrap_or_default(),
+        v["profile"]
+            .as_str()
+            .map(|p| format!(" [profile {p}]"))
             .unwrap_or_default()
     );
     if v["grant"] == "client_credentials" {

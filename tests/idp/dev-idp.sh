@@ -89,7 +89,7 @@ lookup() {
   [ -n "$pid" ] && return 0
   local f p n
   for f in "$here"/idp-*.pid; do
-    [ -f "$f" ] && [ "$f" != "$pidfile" ] || continue
+    if [ ! -f "$f" ] || [ "$f" = "$pidfile" ]; then continue; fi
     p=$(live_pid "$f")
     [ -n "$p" ] || continue
     n=${f##*/idp-}
@@ -113,6 +113,7 @@ me() { if [ -n "$explicit_port" ]; then echo "IDP_PORT=$explicit_port tests/idp/
 
 # exit 0 when $1/.well-known/openid-configuration answers with issuer $1
 probe() {
+  # shellcheck disable=SC2016 # JavaScript template literals, not shell
   node -e '
     const [issuer] = process.argv.slice(1);
     fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000) })
@@ -216,7 +217,7 @@ start() {
       die "port $try on $host is already in use (IDP_PORT=$try); set IDP_PORT to a free port, or unset IDP_PORT to let dev-idp.sh pick one"
     fi
     if grep -q 'cannot listen on ' "$log"; then
-      die "$(grep -m1 'cannot listen on ' "$log") (port from IDP_PORT=$try, address from IDP_HOST=$host); choose another IDP_PORT / IDP_HOST"
+      die "server.mjs $(grep -m1 'cannot listen on ' "$log"); choose another address with IDP_HOST or port with IDP_PORT"
     fi
     show_log
     die "the server exited during start-up (see the log above, $log); fix the cause and run '$(me) start' again"

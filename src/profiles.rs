@@ -1,0 +1,248 @@
+//! `config.toml` in vmauth's config directory: named profiles of settings.
+//!
+//! ```toml
+//! default_profile = "work"
+//!
+//! [profiles.work]
+//! issuer = "https://idp.example.com"
+//! client_id = "my-cli"
+//! audience = "https://api.example.com"
+//! ```
+//!
+//! Read by the settings layer (which decides precedence), written by
+//! `vmauth login --save-profile` (with `toml_edit`, so comments and order stay).
+//! Secrets never live here: a `client_secret` key is refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The file's name in the config directory.
+pub const FILE_NAME: &str = "config.toml";
+
+/// One profile: any subset of these keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Issuer URL.
+    pub issuer: Option<String>,
+    /// OAuth client id.
+    pub client_id: Option<String>,
+    /// API audience.
+    pub audience: Option<String>,
+    /// Scopes, space- or comma-separated.
+    pub scope: Option<String>,
+    /// RFC 8707 resources.
+    pub resource: Option<Vec<String>>,
+    /// `access` or `id`.
+    pub token_type: Option<String>,
+    /// `auto`, `keyring`, `file`, `memory` or `helper`.
+    pub store: Option<String>,
+    /// Seconds, or a duration such as `90s`, `5m`.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub min_ttl: Option<String>,
+    /// `vmauth token` output format.
+    pub output: Option<String>,
+    /// `client_credentials` (or `device_code`).
+    pub grant: Option<String>,
+    /// Client authentication method.
+    pub client_auth: Option<String>,
+    /// A file holding the client secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// PEM private key for `private_key_jwt`.
+    pub private_key: Option<PathBuf>,
+    /// `kid` of signed assertions.
+    pub key_id: Option<String>,
+    /// A ready-made client assertion.
+    pub client_assertion_file: Option<PathBuf>,
+    /// `token-endpoint` or `issuer`.
+    pub assertion_audience: Option<String>,
+    /// Overrides a missing or wrong `device_authorization_endpoint` in the metadata.
+    pub device_authorization_endpoint: Option<String>,
+    /// Overrides the metadata's `token_endpoint`.
+    pub token_endpoint: Option<String>,
+    /// Overrides the metadata's `revocation_endpoint`.
+    pub revocation_endpoint: Option<String>,
+    /// Overrides the metadata's `userinfo_endpoint`.
+    pub userinfo_endpoint: Option<String>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The profile used when none is named.
+    pub default_profile: Option<String>,
+    /// The profiles by name.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// Where it was read from (for messages).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// Keys that would hold a secret, and what to use instead.
+const SECRET_KEYS: &[&str] = &[
+    "client_secret",
+    "secret",
+    "password",
+    "refresh_token",
+    "access_token",
+];
+
+/// `min_ttl = 90` or `min_ttl = "5m"`.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        S(String),
+        N(u64),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::S(s) => s,
+        V::N(n) => n.to_string(),
+    }))
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Config {
+    /// Read `path`; an absent file is an empty configuration. Errors name the
+    /// file, the line and the key (exit 2).
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Config {
+                    path: path.to_path_buf(),
+                    ..Default::default()
+                });
+            }
+            Err(e) => {
+                return Err(Error::with_cause(
+                    crate::error::Kind::Usage,
+                    format!("cannot read {}", path.display()),
+                    e,
+                ));
+            }
+        };
+        Self::parse(&text, path)
+    }
+
+    /// Parse the text of `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let shown = path.display();
+        // Secrets first, with the ways that work, before any other complaint.
+        if let Ok(doc) = toml_edit::Document::parse(text)
+            && let Some(profiles) = doc.get("profiles").and_then(|p| p.as_table_like())
+        {
+            for (name, profile) in profiles.iter() {
+                let Some(table) = profile.as_table_like() else {
+                    continue;
+                };
+                for (key, _) in table.iter() {
+                    if SECRET_KEYS.contains(&key) {
+                        let line = table
+                            .key(key)
+                            .and_then(|k| k.span())
+                            .map(|s| line_of(text, s.start))
+                            .unwrap_or(0);
+                        return Err(Error::usage(format!(
+                            "{shown} line {line}: profile {name:?} has a {key:?}, but secrets never go in the config file; give the client secret with VMAUTH_CLIENT_SECRET, client_secret_file = \"PATH\" in the profile (or --client-secret-file), or --client-secret-stdin"
+                        )));
+                    }
+                }
+            }
+        }
+        let mut config: Config = toml_edit::de::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            let key = text
+                .lines()
+                .nth(line.saturating_sub(1))
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| format!(" ({})", k.trim()))
+                .unwrap_or_default();
+            Error::usage(format!(
+                "{shown} line {line}{key}: {}; see README.md, \"Profiles\"",
+                crate::error::one_line(e.message())
+            ))
+        })?;
+        config.path = path.to_path_buf();
+        if let Some(name) = &config.default_profile
+            && !config.profiles.contains_key(name)
+        {
+            return Err(Error::usage(format!(
+                "{shown}: default_profile = {name:?}, but there is no [profiles.{name}]"
+            )));
+        }
+        Ok(config)
+    }
+
+    /// The profile `name`, or an error listing the ones there are.
+    pub fn profile(&self, name: &str) -> Result<&Profile> {
+        self.profiles.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            Error::usage(format!(
+                "no profile {name:?} in {}{}; create it with vmauth login ... --save-profile {name}",
+                self.path.display(),
+                if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (profiles: {})", known.join(", "))
+                }
+            ))
+        })
+    }
+}
+
+/// Write `profile` as `[profiles.NAME]` into the file at `path` (creating it),
+/// replacing that table and keeping everything else, comments included.
+pub fn save(path: &Path, name: &str, profile: &[(&str, toml_edit::Value)]) -> Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(format_args!("read {}", path.display()), e)),
+    };
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        Error::usage(format!(
+            "{} is not valid TOML ({}); fix it before saving a profile",
+            path.display(),
+            crate::error::one_line(e.message())
+        ))
+    })?;
+    // A file of comments only keeps them as trailing text: put them back in front.
+    let leading = if doc.as_table().is_empty() {
+        let t = doc.trailing().as_str().unwrap_or("").to_string();
+        doc.set_trailing("");
+        t
+    } else {
+        String::new()
+    };
+    let profiles = doc
+        .entry("profiles")
+        .or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        })
+        .as_table_mut()
+        .ok_or_else(|| Error::usage(format!("{}: profiles is not a table", path.display())))?;
+    let mut table = toml_edit::Table::new();
+    if !leading.is_empty() {
+        table.decor_mut().set_prefix(leading);
+    }
+    for (key, value) in profile {
+        table.insert(key, toml_edit::Item::Value(value.clone()));
+    }
+    profiles.insert(name, toml_edit::Item::Table(table));
+    crate::store::fsutil::write_atomic(path, doc.to_string().as_bytes())
+}
+
+#[cfg(test)]
+#[path = "profiles_tests.rs"]
+mod tests;
