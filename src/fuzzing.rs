@@ -658,16 +658,22 @@ pub fn terminal_text(data: &[u8]) {
 }
 
 /// A PEM private key for `private_key_jwt` (`oidc::client_auth::Signer::from_pem`);
-/// a key that loads must sign an assertion whose claims read back.
+/// a key that loads must sign an assertion whose claims read back (or fail with
+/// vmauth's signing error, never panic).
 pub fn pem_keys(data: &[u8]) {
     let clock = Rc::new(FakeClock::at(NOW));
     let rng = Rc::new(SystemRng::default());
     let Ok(signer) = Signer::from_pem(data, Some("kid-1".into()), "key", clock, rng) else {
         return;
     };
-    let jwt = signer
-        .assertion("cli", "https://idp.example/token")
-        .expect("a loaded key signs");
+    let jwt = match signer.assertion("cli", "https://idp.example/token") {
+        Ok(jwt) => jwt,
+        // Known and reported (fuzz/regressions/pem_keys/): ring loads an RSA key
+        // whose CRT exponent dQ does not match d, and only refuses it when
+        // signing. vmauth reports that as an error (no panic); accept it here.
+        Err(ProtocolError::Config(m)) if m == "cannot sign the client assertion" => return,
+        Err(e) => panic!("a loaded key does not sign: {e:?}"),
+    };
     let c = claims(&jwt).expect("an assertion is a JWT");
     assert_eq!(c["iss"], "cli");
     assert_eq!(c["sub"], "cli");

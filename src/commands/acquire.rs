@@ -350,3 +350,7 @@ fn refresh_once(
     ctx.guard(&new);
     Ok(new)
 }
+
+#[cfg(test)]
+#[path = "acquire_tests.rs"]
+mod tests;

@@ -326,5 +326,8 @@ pub(crate) fn who(c: &Credential) -> String {
 }
 
 #[cfg(test)]
+pub(crate) mod test_harness;
+
+#[cfg(test)]
 #[path = "commands_tests.rs"]
 mod tests;

@@ -1,0 +1,378 @@
+//! In-process tests of the acquire rules: refresh margins, the store that cannot
+//! take a refresh, refusals, ID-token verification and the ID token as the token.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::commands::test_harness::*;
+use crate::credential::Credential;
+use crate::error::{Error, Result};
+use crate::store::{CredentialStore, StoreKind};
+use crate::test_support::{TestKey, jwks};
+
+/// A store that reads but will not write: `put` fails, and `check_writable`
+/// fails too unless `admits_writes` (a store that fails only on the real write).
+struct ReadOnly {
+    inner: Box<dyn CredentialStore>,
+    admits_writes: bool,
+}
+
+impl CredentialStore for ReadOnly {
+    fn kind(&self) -> StoreKind {
+        self.inner.kind()
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn get(&self, key: &str) -> Result<Option<Credential>> {
+        self.inner.get(key)
+    }
+    fn put(&self, _: &str, _: &Credential) -> Result<()> {
+        Err(Error::storage("the disk is read-only"))
+    }
+    fn delete(&self, key: &str) -> Result<bool> {
+        self.inner.delete(key)
+    }
+    fn list(&self) -> Result<Vec<(String, Credential)>> {
+        self.inner.list()
+    }
+    fn check_writable(&self) -> Result<()> {
+        if self.admits_writes {
+            Ok(())
+        } else {
+            Err(Error::storage(
+                "cannot create a file in /vm: read-only file system",
+            ))
+        }
+    }
+}
+
+#[test]
+fn a_refresh_token_is_not_spent_when_its_successor_cannot_be_stored() {
+    let h = Harness::new();
+    let s = idp();
+    h.store(&s.uri(), "at-old", Some("rt-old"), 30);
+    let read_only = |inner| -> Box<dyn CredentialStore> {
+        Box::new(ReadOnly {
+            inner,
+            admits_writes: false,
+        })
+    };
+    // 30 s left, 60 s wanted: a refresh is due, but the store cannot take it. The
+    // cached token is still good, so it is served with a warning.
+    let r = h.run_wrapped(&["token"], read_only);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-old\n"), "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "not refreshing, because the refreshed tokens could not be saved (the login is kept)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&s, "/token"), 0, "the refresh token was not spent");
+    // Once expired: an error, still without spending the refresh token.
+    h.clock.advance(Duration::from_secs(60));
+    let r = h.run_wrapped(&["token"], read_only);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("read-only file system"), "{}", r.stderr);
+    assert_eq!(requests(&s, "/token"), 0);
+    assert_eq!(
+        h.credentials()["credentials"][&format!("{}|cli", s.uri())]["refresh_token"],
+        "rt-old"
+    );
+}
+
+#[test]
+fn refreshed_tokens_the_store_refuses_are_kept_for_the_next_call() {
+    let h = Harness::new();
+    let s = idp();
+    h.store(&s.uri(), "at-old", Some("rt-old"), -5);
+    let failing_put = |inner| -> Box<dyn CredentialStore> {
+        Box::new(ReadOnly {
+            inner,
+            admits_writes: true,
+        })
+    };
+    let r = h.run_wrapped(&["token"], failing_put);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-refreshed\n"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the tokens were refreshed but could not be saved"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("the next vmauth call will use them"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&s, "/token"), 1);
+    // The next call (the store still refusing) uses them: no second refresh with
+    // the spent refresh token.
+    let r = h.run_wrapped(&["token"], failing_put);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-refreshed\n"), "{r:?}");
+    assert_eq!(requests(&s, "/token"), 1);
+    // When the store works again, the kept tokens move back into it.
+    h.clock.advance(Duration::from_secs(290));
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let entry = &h.credentials()["credentials"][&format!("{}|cli", s.uri())];
+    assert_eq!(entry["refresh_token"], "rt-2", "{entry}");
+    assert!(
+        !h.dir
+            .path()
+            .join("config/rescue")
+            .read_dir()
+            .unwrap()
+            .any(|_| true)
+    );
+}
+
+#[test]
+fn short_lived_tokens_are_refreshed_once_not_on_every_call() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-short", "refresh_token": "rt-short", "expires_in": 30,
+            })))
+            .mount(&s)
+            .await;
+        s
+    });
+    h.store(&s.uri(), "at-old", Some("rt-old"), -1);
+    for _ in 0..5 {
+        let r = h.run(&["token"]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, "at-short\n"), "{r:?}");
+    }
+    assert_eq!(
+        requests(&s, "/token"),
+        1,
+        "30 s tokens with the default 60 s min-ttl"
+    );
+    // Past half its life it is refreshed again.
+    h.clock.advance(Duration::from_secs(16));
+    h.run(&["token"]);
+    assert_eq!(requests(&s, "/token"), 2);
+}
+
+#[test]
+fn a_refresh_refused_without_an_oauth_error_means_log_in_again() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(400))
+            .mount(&s)
+            .await;
+        s
+    });
+    let key = h.store(&s.uri(), "at-old", Some("rt-old"), 30);
+    // Still valid: served, with the reason it could not be refreshed.
+    let r = h.run(&["token"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-old\n"), "{r:?}");
+    assert!(
+        r.stderr.contains("HTTP 400 without an OAuth error"),
+        "{}",
+        r.stderr
+    );
+    h.clock.advance(Duration::from_secs(31));
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "refused to refresh the login (HTTP 400 without an OAuth error); run: vmauth login"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        h.credentials()["credentials"][&key]["refresh_token"],
+        "rt-old",
+        "login kept"
+    );
+}
+
+/// A mock identity provider whose refresh answers carry ID tokens signed by
+/// `first` on the first refresh and `then` afterwards, and whose key set holds
+/// `first` on the first fetch and both keys afterwards (a rotation).
+fn rotating_idp(first: &TestKey, then: &TestKey) -> MockServer {
+    rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                "jwks_uri": format!("{uri}/jwks"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[first])))
+            .up_to_n_times(1)
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[first, then])))
+            .mount(&s)
+            .await;
+        let answer = |key: &TestKey| {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-new", "refresh_token": "rt-new", "expires_in": 3600,
+                "id_token": signed_id_token(key, &uri, "alice"),
+            }))
+        };
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(answer(first))
+            .up_to_n_times(1)
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(answer(then))
+            .mount(&s)
+            .await;
+        s
+    })
+}
+
+#[test]
+fn id_tokens_are_verified_against_the_issuers_keys_which_are_cached() {
+    let h = Harness::new();
+    let (k1, k2) = (TestKey::rsa("k1"), TestKey::ec("k2"));
+    let s = rotating_idp(&k1, &k2);
+    let key = h.store(&s.uri(), "at-old", Some("rt-old"), -1);
+    let r = h.run(&["token"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-new\n"), "{r:?}");
+    assert_eq!(requests(&s, "/jwks"), 1);
+    let status: Value = serde_json::from_str(&h.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["logins"][0]["id_token_verified"], true);
+    // The issuer rotates to k2 right away: the cached set (fetched just now) is
+    // not refetched within 5 minutes, so the new ID token is refused, the login
+    // kept as it was, and its still-valid token served with the reason.
+    let r = h.run(&["token", "--force-refresh"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-new\n"), "{r:?}");
+    assert!(
+        r.stderr.contains("refusing the refreshed tokens: the ID token: it was signed with a key the issuer does not publish (kid \"k2\")"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&s, "/jwks"), 1, "no refetch within 5 minutes");
+    assert_eq!(
+        h.credentials()["credentials"][&key]["refresh_token"],
+        "rt-new"
+    );
+    // Six minutes later an unknown key id refetches the set once, and verifies.
+    h.clock.advance(Duration::from_secs(360));
+    let r = h.run(&["token", "--force-refresh"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(requests(&s, "/jwks"), 2);
+}
+
+#[test]
+fn a_forged_id_token_is_refused_and_the_login_kept() {
+    let h = Harness::new();
+    // The issuer publishes k1; the answer is signed by another key under k1's id.
+    let (k1, forger) = (TestKey::ec("k1"), TestKey::ec("k1"));
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                "jwks_uri": format!("{uri}/jwks"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[&k1])))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-forged", "refresh_token": "rt-forged", "expires_in": 3600,
+                "id_token": signed_id_token(&forger, &uri, "alice"),
+            })))
+            .mount(&s)
+            .await;
+        s
+    });
+    let key = h.store(&s.uri(), "at-old", Some("rt-old"), -1);
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the ID token: its signature does not verify"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        h.credentials()["credentials"][&key]["refresh_token"],
+        "rt-old"
+    );
+}
+
+#[test]
+fn the_id_token_is_given_and_refreshed_by_its_own_expiry() {
+    let h = Harness::new();
+    let k1 = TestKey::ec("k1");
+    let s = rotating_idp(&k1, &k1);
+    // The access token has an hour; the ID token only 30 s of its hour.
+    let key = h.store(&s.uri(), "at-old", Some("rt-old"), 3600);
+    let mut doc = h.credentials();
+    let old_idt = k1.sign(
+        &json!({"iss": s.uri(), "aud": "cli", "sub": "alice", "iat": NOW - 3570, "exp": NOW + 30}),
+    );
+    doc["credentials"][&key]["id_token"] = old_idt.clone().into();
+    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    // The access token is served from the cache…
+    assert_eq!(h.run(&["token"]).stdout, "at-old\n");
+    assert_eq!(requests(&s, "/token"), 0);
+    // …the ID token is refreshed first.
+    let r = h.run(&["token", "--token-type", "id"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let idt = r.stdout.trim_end();
+    assert_ne!(idt, old_idt);
+    assert_eq!(crate::oidc::jwt::claims(idt).unwrap()["exp"], NOW + 3600);
+    assert_eq!(requests(&s, "/token"), 1);
+    // A login without an ID token: exit 4, saying why.
+    let h = Harness::new();
+    h.store("https://idp.example.com", "at", Some("rt"), 3600);
+    let r = h.run(&["token", "--token-type", "id"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("this login has no ID token"),
+        "{}",
+        r.stderr
+    );
+}

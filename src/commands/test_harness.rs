@@ -1,0 +1,304 @@
+//! The in-process test harness of the commands: one isolated vmauth "machine"
+//! (credentials file, config directory, environment, fake clock) that runs
+//! command lines through `crate::run_with` with a test `Io`, and mock identity
+//! providers to run them against.
+#![allow(dead_code)]
+
+use std::rc::Rc;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::clock::{CountingRng, FakeClock};
+use crate::commands::Context;
+use crate::io::TestIo;
+use crate::settings::MapEnv;
+use crate::store::CredentialStore;
+use crate::test_support::{TestKey, jwks};
+
+/// 2033-05-18: the fake clock's "now".
+pub(crate) const NOW: i64 = 2_000_000_000;
+
+/// One isolated vmauth "machine": its credentials file, config directory,
+/// environment and clock.
+pub(crate) struct Harness {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) env: MapEnv,
+    pub(crate) clock: Rc<FakeClock>,
+}
+
+/// What a command run gave.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Harness {
+    pub(crate) fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let env = MapEnv::new(&[
+            (
+                "VMAUTH_CREDENTIALS_FILE",
+                dir.path().join("vm/credentials.json").to_str().unwrap(),
+            ),
+            (
+                "VMAUTH_CONFIG_DIR",
+                dir.path().join("config").to_str().unwrap(),
+            ),
+            ("VMAUTH_STORE", "file"),
+        ]);
+        Harness {
+            dir,
+            env,
+            clock: Rc::new(FakeClock::at(NOW)),
+        }
+    }
+
+    pub(crate) fn set_env(&mut self, k: &str, v: &str) {
+        self.env.0.insert(k.into(), v.into());
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Outcome {
+        self.run_with(args, TestIo::new())
+    }
+
+    pub(crate) fn run_with(&self, args: &[&str], io: TestIo) -> Outcome {
+        let (io, out, err) = io.build();
+        let mut argv = vec!["vmauth"];
+        argv.extend_from_slice(args);
+        let code = crate::run_with(
+            argv,
+            &self.env,
+            io,
+            self.clock.clone(),
+            Rc::new(CountingRng::default()),
+        );
+        Outcome {
+            code,
+            stdout: out.text(),
+            stderr: err.text(),
+        }
+    }
+
+    /// Run with the file store wrapped by `wrap` (a store that misbehaves).
+    pub(crate) fn run_wrapped(
+        &self,
+        args: &[&str],
+        wrap: impl FnOnce(Box<dyn CredentialStore>) -> Box<dyn CredentialStore>,
+    ) -> Outcome {
+        let mut argv = vec!["vmauth"];
+        argv.extend_from_slice(args);
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+        let settings = crate::settings::Settings::resolve(&cli, &self.env).unwrap();
+        let (io, out, err) = TestIo::new().build();
+        let ui = crate::ui::Ui::new(io.clone(), true);
+        let state = crate::state::StateDir::new(
+            settings.common.config_dir.path.clone(),
+            false,
+            ui.warn_sink(),
+        );
+        let rng: Rc<dyn crate::clock::Rng> = Rc::new(CountingRng::default());
+        let inner =
+            crate::commands::open_store::open(&settings.common, &state, &ui, rng.clone(), false)
+                .unwrap();
+        let ctx = Context::with_store(&settings.common, wrap(inner), io, self.clock.clone(), rng);
+        let code = match crate::commands::run(&settings.command, &ctx) {
+            Ok(()) => 0,
+            Err(e) => {
+                ctx.ui.error(&e.message());
+                e.exit_code()
+            }
+        };
+        Outcome {
+            code,
+            stdout: out.text(),
+            stderr: err.text(),
+        }
+    }
+
+    pub(crate) fn credentials(&self) -> Value {
+        let p = self.dir.path().join("vm/credentials.json");
+        serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|_| b"{}".to_vec())).unwrap()
+    }
+
+    /// Store a login as the ValidMind library would, expiring `ttl` seconds from now.
+    pub(crate) fn store(
+        &self,
+        issuer: &str,
+        access: &str,
+        refresh: Option<&str>,
+        ttl: i64,
+    ) -> String {
+        let key = format!("{issuer}|cli");
+        let expires = crate::credential::timestamp::format(NOW + ttl);
+        let doc = json!({"version": 1, "credentials": {key.clone(): {
+            "issuer": issuer, "client_id": "cli", "access_token": access,
+            "refresh_token": refresh, "id_token": null, "expires_at": expires,
+        }}});
+        let dir = self.dir.path().join("vm");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("credentials.json");
+        std::fs::write(&file, doc.to_string()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        std::fs::create_dir_all(self.dir.path().join("config")).unwrap();
+        std::fs::write(
+            self.dir.path().join("config/state.json"),
+            json!({"current": key}).to_string(),
+        )
+        .unwrap();
+        key
+    }
+}
+
+thread_local! {
+    /// The mock identity provider's signing key.
+    static IDP_KEY: TestKey = TestKey::ec("idp-key-1");
+}
+
+/// An ID token for `sub`, signed by the mock identity provider's key, issued at
+/// the fake clock's [`NOW`].
+pub(crate) fn id_token(issuer: &str, sub: &str) -> String {
+    IDP_KEY.with(|k| signed_id_token(k, issuer, sub))
+}
+
+pub(crate) fn signed_id_token(key: &TestKey, issuer: &str, sub: &str) -> String {
+    key.sign(&json!({"iss": issuer, "aud": "cli", "sub": sub,
+                     "email": format!("{sub}@example.test"), "iat": NOW, "exp": NOW + 3600}))
+}
+
+pub(crate) fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A mock identity provider: discovery, device authorization, a token endpoint
+/// that approves the device code and refreshes, and revocation.
+pub(crate) fn idp() -> MockServer {
+    rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "issuer": uri,
+                "token_endpoint": format!("{uri}/token"),
+                "device_authorization_endpoint": format!("{uri}/device"),
+                "revocation_endpoint": format!("{uri}/revoke"),
+                "jwks_uri": format!("{uri}/jwks"),
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(IDP_KEY.with(|k| jwks(&[k]))))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "WDJB-MJHT",
+                "verification_uri": format!("{uri}/activate"),
+                "verification_uri_complete": format!("{uri}/activate?user_code=WDJB-MJHT"),
+                "expires_in": 600, "interval": 5,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("device_code=dev-1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-login", "refresh_token": "rt-login",
+                "id_token": id_token(&uri, "alice"), "token_type": "Bearer",
+                "expires_in": 3600, "scope": "openid profile email offline_access",
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("grant_type=refresh_token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-refreshed", "refresh_token": "rt-2",
+                "token_type": "Bearer", "expires_in": 300,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/revoke"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&s)
+            .await;
+        s
+    })
+}
+
+pub(crate) fn requests(s: &MockServer, p: &str) -> usize {
+    rt().block_on(s.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == p)
+        .count()
+}
+
+/// A mock provider whose device grant answers `tokens` at once, with a userinfo
+/// endpoint answering `userinfo` when given.
+pub(crate) fn device_idp(tokens: Value, userinfo: Option<Value>) -> MockServer {
+    rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        let mut meta = json!({
+            "issuer": uri, "token_endpoint": format!("{uri}/token"),
+            "device_authorization_endpoint": format!("{uri}/device"),
+        });
+        if let Some(claims) = userinfo {
+            meta["userinfo_endpoint"] = format!("{uri}/userinfo").into();
+            Mock::given(method("GET"))
+                .and(path("/userinfo"))
+                .and(wiremock::matchers::header(
+                    "authorization",
+                    "Bearer at-device",
+                ))
+                .respond_with(ResponseTemplate::new(200).set_body_json(claims))
+                .mount(&s)
+                .await;
+        }
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "ABCD-EFGH",
+                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(tokens))
+            .mount(&s)
+            .await;
+        s
+    })
+}
+
+/// An unsigned JWT access token for `aud` (vmauth reads its claims only).
+pub(crate) fn jwt_access_token(aud: &str) -> String {
+    use base64::Engine;
+    let b = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    format!(
+        "{}.{}.sig",
+        b(json!({"alg": "RS256"})),
+        b(json!({"aud": aud, "sub": "alice"}))
+    )
+}

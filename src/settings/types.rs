@@ -1,0 +1,253 @@
+//! What the settings are: one struct per command, and the settings every
+//! command shares. `super::Settings::resolve` fills them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{OutputFormat, StoreChoice, TokenChoice};
+use crate::credential::{LoginId, parse_scopes};
+use crate::oidc::client_auth::{AssertionAudience, Method};
+use crate::secret::Secret;
+
+/// A file or directory location, and whether it is vmauth's default one (which
+/// vmauth may create and tighten) rather than one the user named (never chmod-ed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The path.
+    pub path: PathBuf,
+    /// vmauth's default location, not one the user named.
+    pub own: bool,
+}
+
+/// Settings every command has.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// `--store`, `VMAUTH_STORE`, `VM_OIDC_NO_PERSIST`, else auto.
+    pub store: StoreChoice,
+    /// The credentials file.
+    pub credentials_file: Location,
+    /// vmauth's config (state) directory.
+    pub config_dir: Location,
+    /// Its `config.toml`.
+    pub config_file: PathBuf,
+    /// The logins the profiles name, with their endpoint overrides.
+    pub profile_logins: Vec<ProfileLogin>,
+    /// `NO_COLOR`.
+    pub no_color: bool,
+    /// Keychain item size limit (`None`: the platform's default).
+    pub keyring_max_item: Option<usize>,
+    /// Keychain call time limit.
+    pub keyring_timeout: Duration,
+    /// The credential helper program.
+    pub helper: Option<String>,
+    /// Time limit per credential-helper call.
+    pub helper_timeout: Duration,
+}
+
+/// Endpoints a profile sets for providers whose metadata lacks them (or has
+/// them wrong); the same HTTPS rules apply as to discovered ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `device_authorization_endpoint`.
+    pub device_authorization: Option<String>,
+    /// `token_endpoint`.
+    pub token: Option<String>,
+    /// `revocation_endpoint`.
+    pub revocation: Option<String>,
+    /// `userinfo_endpoint`.
+    pub userinfo: Option<String>,
+}
+
+/// A login a profile names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileLogin {
+    /// The profile.
+    pub name: String,
+    /// The login's cache key.
+    pub key: String,
+    /// Its endpoint overrides.
+    pub endpoints: Endpoints,
+}
+
+/// What to ask the identity provider for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// Scopes from `--scope`, `VMAUTH_SCOPE` or `VM_OIDC_SCOPE` (`None`: not given).
+    pub scopes: Option<Vec<String>>,
+    /// RFC 8707 resources, each an absolute URI.
+    pub resources: Vec<String>,
+    /// `--scope`, `VMAUTH_SCOPE` or `--resource` was given: a client-credentials
+    /// token must be for exactly these.
+    pub explicit: bool,
+}
+
+impl Request {
+    /// The scopes, or `default` (space-separated) when none were given.
+    pub fn scopes_or(&self, default: &str) -> Vec<String> {
+        self.scopes.clone().unwrap_or_else(|| parse_scopes(default))
+    }
+}
+
+/// How the client authenticates, as far as flags and environment say.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInput {
+    /// Use the client credentials grant (`--client-credentials`, `VMAUTH_GRANT`).
+    pub client_credentials: bool,
+    /// `--client-auth`.
+    pub method: Option<Method>,
+    /// `--client-secret-file`.
+    pub secret_file: Option<PathBuf>,
+    /// `--client-secret-stdin`.
+    pub secret_stdin: bool,
+    /// `VMAUTH_CLIENT_SECRET`.
+    pub secret_env: Option<Secret>,
+    /// `--private-key`.
+    pub private_key: Option<PathBuf>,
+    /// `--key-id`.
+    pub key_id: Option<String>,
+    /// `--client-assertion-file`.
+    pub assertion_file: Option<PathBuf>,
+    /// `--assertion-audience`.
+    pub assertion_audience: Option<AssertionAudience>,
+}
+
+impl ClientInput {
+    /// A credential source was named (secret file, stdin, key, assertion file):
+    /// it replaces what an earlier login stored, as a whole.
+    pub fn names_a_source(&self) -> bool {
+        self.secret_file.is_some()
+            || self.secret_stdin
+            || self.private_key.is_some()
+            || self.assertion_file.is_some()
+    }
+
+    /// Client authentication was asked for at all (a method or a source; the
+    /// secret variable alone never makes a device login confidential).
+    pub fn requested(&self) -> bool {
+        self.method.is_some() || self.names_a_source()
+    }
+}
+
+/// `vmauth login`.
+#[derive(Debug, Clone)]
+pub struct LoginSettings {
+    /// The login to create.
+    pub login: Option<LoginId>,
+    /// Scopes and resources.
+    pub request: Request,
+    /// Client authentication.
+    pub client: ClientInput,
+    /// `--qr` (`Some(true)`), `--no-qr` (`Some(false)`), else by terminal.
+    pub qr: Option<bool>,
+    /// `--open`.
+    pub open: bool,
+    /// `--save-profile NAME`.
+    pub save_profile: Option<String>,
+}
+
+/// One profile, as `vmauth profiles` lists it.
+#[derive(Debug, Clone)]
+pub struct ListedProfile {
+    /// Its name.
+    pub name: String,
+    /// It is the default profile.
+    pub default: bool,
+    /// The login it names, if it names a whole one.
+    pub login: Option<LoginId>,
+}
+
+/// `vmauth profiles`.
+#[derive(Debug, Clone)]
+pub struct ProfilesSettings {
+    /// Every profile in config.toml.
+    pub profiles: Vec<ListedProfile>,
+}
+
+/// Which token, and how fresh: `token` and `exec`.
+#[derive(Debug, Clone)]
+pub struct AcquireSettings {
+    /// The login named by flags or environment (else the current one).
+    pub login: Option<LoginId>,
+    /// Scopes and resources (client credentials).
+    pub request: Request,
+    /// Client authentication.
+    pub client: ClientInput,
+    /// Refresh when less than this many seconds are left (at most half the
+    /// token's lifetime: see `Credential::refresh_margin`).
+    pub min_ttl: i64,
+    /// `--force-refresh`.
+    pub force_refresh: bool,
+    /// `--token-type`: the access token or the ID token.
+    pub token: TokenChoice,
+}
+
+/// `vmauth token`.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// Which token, and how fresh.
+    pub acquire: AcquireSettings,
+    /// `--output`.
+    pub output: OutputFormat,
+    /// `KUBERNETES_EXEC_INFO`, as kubectl set it.
+    pub exec_info: Option<String>,
+}
+
+/// `vmauth exec`.
+#[derive(Debug, Clone)]
+pub struct ExecSettings {
+    /// Which token, and how fresh.
+    pub acquire: AcquireSettings,
+    /// The variable that gets the token.
+    pub env_name: String,
+    /// The command and its arguments.
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// `vmauth status`.
+#[derive(Debug, Clone)]
+pub struct StatusSettings {
+    /// The login named by flags or environment (else the current one).
+    pub login: Option<LoginId>,
+    /// `--json`.
+    pub json: bool,
+    /// `--all`.
+    pub all: bool,
+}
+
+/// `vmauth logout`.
+#[derive(Debug, Clone)]
+pub struct LogoutSettings {
+    /// The login named by flags or environment (else the current one).
+    pub login: Option<LoginId>,
+    /// Client authentication for revocation (from the environment; the method
+    /// and files come from the stored login).
+    pub client: ClientInput,
+    /// `--all`.
+    pub all: bool,
+}
+
+/// The resolved settings of one subcommand.
+#[derive(Debug, Clone)]
+pub enum CommandSettings {
+    /// `vmauth login`.
+    Login(LoginSettings),
+    /// `vmauth token`.
+    Token(TokenSettings),
+    /// `vmauth exec`.
+    Exec(ExecSettings),
+    /// `vmauth status`.
+    Status(StatusSettings),
+    /// `vmauth logout`.
+    Logout(LogoutSettings),
+    /// `vmauth profiles`.
+    Profiles(ProfilesSettings),
+}
+
+/// Everything a run of vmauth needs to know, resolved once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Settings of every command.
+    pub common: Common,
+    /// The subcommand's own settings.
+    pub command: CommandSettings,
+}
