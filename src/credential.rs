@@ -264,6 +264,17 @@ impl Credential {
         self.client_credentials.is_some()
     }
 
+    /// The scopes the login has: as granted, else as asked for.
+    pub fn scopes(&self) -> Vec<&str> {
+        self.scope
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.requested_scope.as_deref())
+            .unwrap_or("")
+            .split_whitespace()
+            .collect()
+    }
+
     /// The scopes asked for at login, as a list.
     pub fn requested_scopes(&self) -> Vec<String> {
         self.requested_scope

@@ -15,7 +15,7 @@ use crate::cli::TokenChoice;
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Kind, Result};
 use crate::oidc::grant::{merge_refresh, refresh};
-use crate::oidc::id_token::{Expected, check_refreshed};
+use crate::oidc::id_token::check_refreshed;
 use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, Request};
 use crate::store::fsutil::LOCK_WAIT;
@@ -330,14 +330,8 @@ fn refresh_once(
                     "refusing the refreshed tokens: the ID token: {why}"
                 )))
             };
-            let expected = Expected {
-                issuer: &cred.issuer,
-                published: &provider.meta.issuer,
-                client_id: &cred.client_id,
-                now: ctx.now(),
-            };
             provider
-                .verify_id_token(ctx, idt, &expected)
+                .verify_id_token(ctx, idt, &cred.issuer, &cred.client_id)
                 .await
                 .map_err(refuse)?;
             check_refreshed(idt, cred, &provider.meta.issuer, ctx.now()).map_err(refuse)?;

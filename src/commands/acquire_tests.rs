@@ -137,13 +137,13 @@ fn short_lived_tokens_are_refreshed_once_not_on_every_call() {
     let s = rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve_discovery(
+            &s,
+            json!({
                 "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            })))
-            .mount(&s)
-            .await;
+            }),
+        )
+        .await;
         Mock::given(method("POST"))
             .and(path("/token"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -175,13 +175,13 @@ fn a_refresh_refused_without_an_oauth_error_means_log_in_again() {
     let s = rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve_discovery(
+            &s,
+            json!({
                 "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            })))
-            .mount(&s)
-            .await;
+            }),
+        )
+        .await;
         Mock::given(method("POST"))
             .and(path("/token"))
             .respond_with(ResponseTemplate::new(400))
@@ -222,14 +222,14 @@ fn rotating_idp(first: &TestKey, then: &TestKey) -> MockServer {
     rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve_discovery(
+            &s,
+            json!({
                 "issuer": uri, "token_endpoint": format!("{uri}/token"),
                 "jwks_uri": format!("{uri}/jwks"),
-            })))
-            .mount(&s)
-            .await;
+            }),
+        )
+        .await;
         Mock::given(method("GET"))
             .and(path("/jwks"))
             .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[first])))
@@ -303,14 +303,14 @@ fn a_forged_id_token_is_refused_and_the_login_kept() {
     let s = rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve_discovery(
+            &s,
+            json!({
                 "issuer": uri, "token_endpoint": format!("{uri}/token"),
                 "jwks_uri": format!("{uri}/jwks"),
-            })))
-            .mount(&s)
-            .await;
+            }),
+        )
+        .await;
         Mock::given(method("GET"))
             .and(path("/jwks"))
             .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[&k1])))

@@ -236,13 +236,13 @@ fn client_secret_is_read_from_stdin_through_io() {
     let s = rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve_discovery(
+            &s,
+            json!({
                 "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            })))
-            .mount(&s)
-            .await;
+            }),
+        )
+        .await;
         Mock::given(method("POST"))
             .and(path("/token"))
             .and(header_exists("authorization"))
@@ -435,13 +435,13 @@ fn a_profile_supplies_an_endpoint_the_metadata_lacks() {
     let s = rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve_discovery(
+            &s,
+            json!({
                 "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            })))
-            .mount(&s)
-            .await;
+            }),
+        )
+        .await;
         Mock::given(method("POST"))
             .and(path("/o/device-authorization/"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({

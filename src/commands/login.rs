@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::oidc::device::{Poll, PollError, PollEvent, authorize};
 use crate::oidc::grant::{TokenResponse, new_credential};
 use crate::oidc::http::require_secure;
-use crate::oidc::id_token::Expected;
 use crate::settings::{DEFAULT_SCOPE, LoginSettings};
 use crate::store::StoreKind;
 use crate::ui::human_duration;
@@ -223,14 +222,8 @@ async fn device_flow(
         PollError::Failed(e) => Error::from(e).context("login failed"),
     })?;
     if let Some(idt) = &tokens.id_token {
-        let expected = Expected {
-            issuer: &id.issuer,
-            published: &provider.meta.issuer,
-            client_id: &id.client_id,
-            now: ctx.now(),
-        };
         provider
-            .verify_id_token(ctx, idt, &expected)
+            .verify_id_token(ctx, idt, &id.issuer, &id.client_id)
             .await
             .map_err(|why| Error::idp(format!("refusing the login: the ID token: {why}")))?;
     }

@@ -59,28 +59,19 @@ impl Context {
         clock: Rc<dyn Clock>,
         rng: Rc<dyn Rng>,
     ) -> Result<Context> {
-        let ui = Ui::new(io.clone(), common.no_color);
-        let state = StateDir::new(
-            common.config_dir.path.clone(),
-            common.config_dir.own,
-            ui.warn_sink(),
-        );
-        let store = open_store::open(common, &state, &ui, rng.clone(), will_write)?;
-        Ok(Context {
+        let mut ctx = Context::with_store(
+            common,
+            Box::new(crate::store::memory::MemoryStore::default()),
             io,
-            ui,
-            store,
-            state,
             clock,
             rng,
-            profile_logins: common.profile_logins.clone(),
-            config_file: common.config_file.clone(),
-        })
+        );
+        ctx.store = open_store::open(common, &ctx.state, &ctx.ui, ctx.rng.clone(), will_write)?;
+        Ok(ctx)
     }
 
-    /// A context around a given store, for tests of what commands do when a
-    /// store misbehaves.
-    #[cfg(test)]
+    /// A context around a given store (`new` opens the one the settings name;
+    /// tests give one that misbehaves).
     pub(crate) fn with_store(
         common: &Common,
         store: Box<dyn CredentialStore>,

@@ -106,14 +106,7 @@ pub(crate) fn render(
             shell_quote(&timestamp::format(expires_at))
         ),
         OutputFormat::Json => {
-            let scopes = c
-                .scope
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .or(c.requested_scope.as_deref())
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
+            let scopes = c.scopes();
             encode(&TokenJson {
                 token,
                 token_type: "Bearer",

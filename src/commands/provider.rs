@@ -127,8 +127,15 @@ impl Provider {
         &self,
         ctx: &Context,
         id_token: &str,
-        expected: &Expected<'_>,
+        issuer: &str,
+        client_id: &str,
     ) -> Result<String, String> {
+        let expected = Expected {
+            issuer,
+            published: &self.meta.issuer,
+            client_id,
+            now: ctx.now(),
+        };
         let secret = match &self.client.auth {
             ClientAuth::SecretBasic(s) | ClientAuth::SecretPost(s) => Some(s.expose()),
             _ => None,
@@ -164,7 +171,7 @@ impl Provider {
             }
             .map_err(|e| e.to_string())?
         };
-        check_id_token(id_token, expected)?;
+        check_id_token(id_token, &expected)?;
         Ok(alg)
     }
 

@@ -72,14 +72,7 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         .ok()
         .flatten()
         .unwrap_or((ctx.store.kind(), ctx.store.location()));
-    let scopes: Vec<&str> = c
-        .scope
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .or(c.requested_scope.as_deref())
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
+    let scopes = c.scopes();
     json!({
         "key": key,
         "issuer": c.issuer,

@@ -186,17 +186,17 @@ pub(crate) fn idp() -> MockServer {
     rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        serve_discovery(
+            &s,
+            json!({
                 "issuer": uri,
                 "token_endpoint": format!("{uri}/token"),
                 "device_authorization_endpoint": format!("{uri}/device"),
                 "revocation_endpoint": format!("{uri}/revoke"),
                 "jwks_uri": format!("{uri}/jwks"),
-            })))
-            .mount(&s)
-            .await;
+            }),
+        )
+        .await;
         Mock::given(method("GET"))
             .and(path("/jwks"))
             .respond_with(ResponseTemplate::new(200).set_body_json(IDP_KEY.with(|k| jwks(&[k]))))
@@ -240,6 +240,15 @@ pub(crate) fn idp() -> MockServer {
     })
 }
 
+/// Serve `meta` as the discovery document of `s`.
+pub(crate) async fn serve_discovery(s: &MockServer, meta: Value) {
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+        .mount(s)
+        .await;
+}
+
 pub(crate) fn requests(s: &MockServer, p: &str) -> usize {
     rt().block_on(s.received_requests())
         .unwrap_or_default()
@@ -270,11 +279,7 @@ pub(crate) fn device_idp(tokens: Value, userinfo: Option<Value>) -> MockServer {
                 .mount(&s)
                 .await;
         }
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(meta))
-            .mount(&s)
-            .await;
+        serve_discovery(&s, meta).await;
         Mock::given(method("POST"))
             .and(path("/device"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
