@@ -113,7 +113,7 @@ cat >&2 <<MSG
 
 The local IdP keeps running at $IDP_ISSUER (pid $IDP_PID, log $IDP_LOG). Next:
   $vm status
-  curl -H "Authorization: Bearer \$($vm token)" $IDP_ISSUER/me
+  $vm token -o header | curl -H @- $IDP_ISSUER/me
   $vm logout
   $stop_cmd
 MSG

@@ -280,9 +280,34 @@ pub fn scrub<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
     }
     sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = text.to_string();
-    for s in sorted {
+    for s in &sorted {
         if out.contains(s) {
             out = out.replace(s, REDACTED);
+        }
+    }
+    // A secret cut short by [`from_server`]'s length limit ends in '…': its
+    // beginning is a secret too.
+    const CUT_MIN: usize = 12;
+    let mut search = 0;
+    while let Some(found) = out[search..].find('…') {
+        let end = search + found;
+        let before = &out[..end];
+        let cut = sorted
+            .iter()
+            .filter(|s| s.len() > CUT_MIN)
+            .filter_map(|s| {
+                (CUT_MIN..s.len())
+                    .rev()
+                    .filter(|k| s.is_char_boundary(*k))
+                    .find(|k| before.ends_with(&s[..*k]))
+            })
+            .max();
+        match cut {
+            Some(k) => {
+                out.replace_range(end - k..end, REDACTED);
+                search = end - k + REDACTED.len() + '…'.len_utf8();
+            }
+            None => search = end + '…'.len_utf8(),
         }
     }
     out

@@ -58,4 +58,8 @@ fn scrubbing_replaces_every_secret_longest_first() {
         "bad secret [redacted] ([redacted]), token [redacted] and [redacted]"
     );
     assert_eq!(scrub("nothing here", &secrets), "nothing here");
+    // A secret cut short by the length limit for server text.
+    let token = "eyJhbGciOiJSUzI1NiJ9.payload-payload-payload";
+    let cut = from_server(&format!("expired token {token}"), 30);
+    assert_eq!(scrub(&cut, &[token]), "expired token [redacted]…");
 }

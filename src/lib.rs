@@ -120,7 +120,14 @@ fn usage_error(rendered: &str, args: &[OsString]) -> String {
         .map(|l| l.strip_prefix("error: ").unwrap_or(l))
         .unwrap_or("invalid arguments")
         .to_string();
-    let mut out = what;
+    // An unexpected bare value may be a secret typed in the wrong place
+    // (`--client-secret-stdin s3cr3t`): name it without quoting it.
+    let mut out = match what.strip_prefix("unexpected argument '") {
+        Some(rest) if !rest.starts_with('-') => {
+            "unexpected argument (a value where none belongs; it is not repeated here)".to_string()
+        }
+        _ => what,
+    };
     for line in lines {
         if let Some(values) = line
             .strip_prefix("[possible values: ")

@@ -137,29 +137,32 @@ impl Config {
     /// Parse the text of `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let shown = path.display();
-        // Secrets first, with the ways that work, before any other complaint.
-        if let Ok(doc) = toml_edit::Document::parse(text)
-            && let Some(profiles) = doc.get("profiles").and_then(|p| p.as_table_like())
-        {
-            for (name, profile) in profiles.iter() {
-                let Some(table) = profile.as_table_like() else {
-                    continue;
-                };
-                for (key, _) in table.iter() {
-                    if SECRET_KEYS.contains(&key) {
-                        let line = table
-                            .key(key)
-                            .and_then(|k| k.span())
-                            .map(|s| line_of(text, s.start))
-                            .unwrap_or(0);
-                        return Err(Error::usage(format!(
-                            "{shown} line {line}: profile {name:?} has a {key:?}, but secrets never go in the config file; give the client secret with VMAUTH_CLIENT_SECRET, client_secret_file = \"PATH\" in the profile (or --client-secret-file), or --client-secret-stdin"
-                        )));
+        let parsed: std::result::Result<Config, _> = toml_edit::de::from_str(text);
+        if parsed.is_err() {
+            // A secret key is one of the errors: say so, with the ways that work.
+            if let Ok(doc) = toml_edit::Document::parse(text)
+                && let Some(profiles) = doc.get("profiles").and_then(|p| p.as_table_like())
+            {
+                for (name, profile) in profiles.iter() {
+                    let Some(table) = profile.as_table_like() else {
+                        continue;
+                    };
+                    for (key, _) in table.iter() {
+                        if SECRET_KEYS.contains(&key) {
+                            let line = table
+                                .key(key)
+                                .and_then(|k| k.span())
+                                .map(|s| line_of(text, s.start))
+                                .unwrap_or(0);
+                            return Err(Error::usage(format!(
+                                "{shown} line {line}: profile {name:?} has a {key:?}, but secrets never go in the config file; give the client secret with VMAUTH_CLIENT_SECRET, client_secret_file = \"PATH\" in the profile (or --client-secret-file), or --client-secret-stdin"
+                            )));
+                        }
                     }
                 }
             }
         }
-        let mut config: Config = toml_edit::de::from_str(text).map_err(|e| {
+        let mut config: Config = parsed.map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
             let key = text
                 .lines()

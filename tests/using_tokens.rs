@@ -90,6 +90,20 @@ fn exec_gives_the_command_the_token_in_its_environment_only() {
         r#"printf '%s|%s' "$API_TOKEN" "${VMAUTH_TOKEN-unset}""#,
     ]);
     assert_eq!(r.stdout, format!("{TOKEN}|unset"));
+    // The client secret is vmauth's, not the command's.
+    let r = Run::from(
+        home.cmd(&[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            r#"printf '%s' "${VMAUTH_CLIENT_SECRET-unset}""#,
+        ])
+        .env("VMAUTH_CLIENT_SECRET", "ci-secret")
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(r.stdout, "unset");
     // The token is not on the command line of the process vmauth became.
     let r = home.run(&["exec", "--", "sh", "-c", "tr '\\0' ' ' </proc/$$/cmdline"]);
     assert!(!r.stdout.contains(TOKEN), "{}", r.stdout);

@@ -21,7 +21,7 @@ use crate::settings::{ClientInput, Request};
 use crate::store::fsutil::LOCK_WAIT;
 
 use super::client_source::Source;
-use super::provider::{Ask, Provider};
+use super::provider::{Ask, IdTokenFailure, Provider};
 use super::{Context, client_credentials, not_logged_in, runtime};
 
 /// What is wanted.
@@ -157,7 +157,12 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
             // an older vmauth) saved a newer one meanwhile, try once with that.
             match ctx.load(key)? {
                 Some(c) if !want.force && fresh(&c, want, ctx.now()) => Ok(c),
-                Some(c) if c.refresh_token.as_ref().is_some_and(|r| *r != rt) => {
+                // Only a newer login (another writer refreshed since): never an
+                // older refresh token, which the provider may treat as a replay.
+                Some(c)
+                    if c.refresh_token.as_ref().is_some_and(|r| *r != rt)
+                        && c.expires_at > cred.expires_at =>
+                {
                     let rt2 = c.refresh_token.clone().unwrap_or(rt);
                     let new = refresh_once(ctx, &c, &rt2, input).map_err(|e| e.into_error(key))?;
                     save(ctx, key, new)
@@ -228,6 +233,10 @@ fn with_rescued(ctx: &Context, key: &str, stored: Option<Credential>) -> Option<
         return stored;
     };
     ctx.guard(&rescued);
+    if super::check_entry(key, &rescued).is_err() {
+        ctx.state.forget_rescued(key);
+        return stored;
+    }
     if stored
         .as_ref()
         .is_some_and(|s| s.expires_at > rescued.expires_at)
@@ -324,17 +333,32 @@ fn refresh_once(
                 e => RefreshError::Other(e.into()),
             },
         })?;
-        if let Some(idt) = &tokens.id_token {
+        let mut tokens = tokens;
+        if let Some(idt) = tokens.id_token.clone() {
             let refuse = |why: String| {
                 RefreshError::Other(Error::idp(format!(
                     "refusing the refreshed tokens: the ID token: {why}"
                 )))
             };
-            provider
-                .verify_id_token(ctx, idt, &cred.issuer, &cred.client_id)
+            match provider
+                .verify_id_token(ctx, &idt, &cred.issuer, &cred.client_id)
                 .await
-                .map_err(refuse)?;
-            check_refreshed(idt, cred, &provider.meta.issuer, ctx.now()).map_err(refuse)?;
+            {
+                Ok(_) => {
+                    check_refreshed(&idt, cred, &provider.meta.issuer, ctx.now())
+                        .map_err(refuse)?;
+                }
+                // The access and refresh tokens came from the token endpoint over
+                // TLS, and the old refresh token may be spent: keep them, and the
+                // previous (verified) ID token instead of one that cannot be checked.
+                Err(IdTokenFailure::KeysUnavailable(why)) => {
+                    ctx.ui.warn(&format!(
+                        "the refreshed ID token cannot be verified now ({why}); keeping the previous one"
+                    ));
+                    tokens.id_token = None;
+                }
+                Err(IdTokenFailure::Refused(why)) => return Err(refuse(why)),
+            }
         }
         Ok::<_, RefreshError>(tokens)
     })?;

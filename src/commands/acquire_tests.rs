@@ -274,15 +274,18 @@ fn id_tokens_are_verified_against_the_issuers_keys_which_are_cached() {
     let status: Value = serde_json::from_str(&h.run(&["status", "--json"]).stdout).unwrap();
     assert_eq!(status["logins"][0]["id_token_verified"], true);
     // The issuer rotates to k2 right away: the cached set (fetched just now) is
-    // not refetched within 5 minutes, so the new ID token is refused, the login
-    // kept as it was, and its still-valid token served with the reason.
+    // not refetched within 5 minutes, so the new ID token cannot be checked. The
+    // refreshed access and refresh tokens are kept (the old refresh token may be
+    // spent), with the previous, verified ID token.
+    let before = h.credentials()["credentials"][&key]["id_token"].clone();
     let r = h.run(&["token", "--force-refresh"]);
     assert_eq!((r.code, r.stdout.as_str()), (0, "at-new\n"), "{r:?}");
     assert!(
-        r.stderr.contains("refusing the refreshed tokens: the ID token: it was signed with a key the issuer does not publish (kid \"k2\")"),
+        r.stderr.contains("the refreshed ID token cannot be verified now (it was signed with a key the issuer does not publish (kid \"k2\")); keeping the previous one"),
         "{}",
         r.stderr
     );
+    assert_eq!(h.credentials()["credentials"][&key]["id_token"], before);
     assert_eq!(requests(&s, "/jwks"), 1, "no refetch within 5 minutes");
     assert_eq!(
         h.credentials()["credentials"][&key]["refresh_token"],

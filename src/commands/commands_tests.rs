@@ -502,3 +502,75 @@ fn a_profile_supplies_an_endpoint_the_metadata_lacks() {
         r.stderr
     );
 }
+
+#[test]
+fn a_token_echoed_by_the_userinfo_endpoint_is_scrubbed() {
+    let h = Harness::new();
+    let long = format!("at-{}", "x".repeat(300));
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        serve_discovery(
+            &s,
+            json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                "device_authorization_endpoint": format!("{uri}/device"),
+                "userinfo_endpoint": format!("{uri}/userinfo"),
+            }),
+        )
+        .await;
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "ABCD-EFGH",
+                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": long, "refresh_token": "rt-secret-123", "scope": "openid",
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/userinfo"))
+            .respond_with(ResponseTemplate::new(401).insert_header(
+                "www-authenticate",
+                format!(
+                    r#"Bearer error="invalid_token", error_description="token {long} expired""#
+                ),
+            ))
+            .mount(&s)
+            .await;
+        s
+    });
+    let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("cannot tell who logged in"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("xxxxxxxxxxxx"),
+        "a piece of the token leaked: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("[redacted]"), "{}", r.stderr);
+}
+
+#[test]
+fn argument_errors_do_not_repeat_a_stray_value() {
+    let h = Harness::new();
+    let r = h.run(&["token", "--client-secret-stdin", "s3cr3t-value"]);
+    assert_eq!(r.code, 2);
+    assert!(!r.stderr.contains("s3cr3t-value"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("unexpected argument (a value where none belongs"),
+        "{}",
+        r.stderr
+    );
+}

@@ -29,6 +29,8 @@ pub(crate) fn run(s: &ExecSettings, ctx: &Context) -> Result<()> {
         .ok_or_else(|| Error::usage("exec needs a command after --; see 'vmauth exec --help'"))?;
     let mut cmd = Command::new(program);
     cmd.args(args)
+        // The client secret is vmauth's, not the command's (as for credential helpers).
+        .env_remove(crate::settings::vars::CLIENT_SECRET.name)
         .env(&s.env_name, token.expose())
         .env("VMAUTH_TOKEN_EXPIRES_AT", timestamp::format(expires_at));
     // Who logged in: only from claims vmauth verified (the ID token) or fetched

@@ -127,6 +127,8 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
         return print_token(ctx, &credential.access_token);
     }
     ctx.store.put(&key, &credential)?;
+    // Tokens an earlier refresh kept aside are older than this login.
+    ctx.state.forget_rescued(&key);
     ctx.state.set(Some(&key))?;
     let (kind, location) = ctx
         .store
@@ -235,6 +237,11 @@ async fn device_flow(
         .unwrap_or(scopes)
         .iter()
         .any(|s| s == "openid");
+    // The new tokens are secrets from here on, whatever happens next.
+    ctx.io.redact(&tokens.access_token);
+    if let Some(r) = &tokens.refresh_token {
+        ctx.io.redact(r);
+    }
     let userinfo = match (&tokens.id_token, &provider.meta.userinfo_endpoint) {
         (None, Some(endpoint)) if openid => {
             match provider.userinfo(endpoint, &tokens.access_token).await {

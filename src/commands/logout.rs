@@ -33,7 +33,12 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
             }
             continue;
         };
-        let report = revoke_all(ctx, &cred, &args.client);
+        // Refreshed tokens kept for a store that refused them are this login too.
+        if let Some(rescued) = ctx.state.rescued(key) {
+            ctx.guard(&rescued);
+            ctx.state.forget_rescued(key);
+        }
+        let report = revoke_all(ctx, key, &cred, &args.client);
         ctx.store.delete(key)?;
         removed += 1;
         ctx.ui.info(&format!(
@@ -52,7 +57,7 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
 
 /// Revoke the refresh token, then the access token. Returns a human summary of
 /// what the server confirmed; never fails (local removal must always happen).
-fn revoke_all(ctx: &Context, cred: &Credential, client: &ClientInput) -> String {
+fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput) -> String {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return format!("tokens not revoked ({e}); removed locally"),
@@ -60,11 +65,7 @@ fn revoke_all(ctx: &Context, cred: &Credential, client: &ClientInput) -> String 
     rt.block_on(async {
         // The bound is for the whole revocation: discovery and both requests.
         let outcome = tokio::time::timeout(REVOKE_TIMEOUT, async {
-            let id = LoginId {
-                issuer: cred.issuer.clone(),
-                client_id: cred.client_id.clone(),
-                audience: None,
-            };
+            let id = LoginId::from_key(key);
             // RFC 7009 §2.1: a confidential client authenticates as it does at the
             // token endpoint, with the method and files stored with the login and
             // the secret from the environment.

@@ -171,7 +171,7 @@ impl Context {
 }
 
 /// Whether the entry stored under `key` is about the login the key names.
-fn check_entry(key: &str, c: &Credential) -> Result<(), String> {
+pub(crate) fn check_entry(key: &str, c: &Credential) -> Result<(), String> {
     use crate::credential::{normalize, normalize_issuer};
     let id = LoginId::from_key(key);
     let audience = c

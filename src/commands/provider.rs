@@ -22,6 +22,24 @@ pub(crate) const JWKS_MAX_AGE: i64 = 24 * 3600;
 /// A key id the cached set lacks refetches it only if it is at least this old.
 pub(crate) const JWKS_REFETCH_AFTER: i64 = 5 * 60;
 
+/// Why an ID token was not accepted.
+#[derive(Debug)]
+pub(crate) enum IdTokenFailure {
+    /// The issuer's keys could not be had (or lack the token's key): nothing is
+    /// known to be wrong with the token.
+    KeysUnavailable(String),
+    /// The token is wrong: bad signature, wrong issuer or audience, expired.
+    Refused(String),
+}
+
+impl std::fmt::Display for IdTokenFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdTokenFailure::KeysUnavailable(w) | IdTokenFailure::Refused(w) => f.write_str(w),
+        }
+    }
+}
+
 /// A provider session.
 pub(crate) struct Provider {
     /// The HTTP client, with the command's timeouts.
@@ -120,16 +138,17 @@ impl Provider {
 
     /// Check an ID token from this provider: its signature with the issuer's
     /// published keys (or, for HMAC, this client's secret), then its claims.
-    /// The key set is cached in the state directory for [`JWKS_MAX_AGE`]; a key id
-    /// it does not have refetches it, at most once per call and once every
-    /// [`JWKS_REFETCH_AFTER`]. Returns the algorithm that verified.
+    /// The key set is cached in the state directory for [`JWKS_MAX_AGE`]; a key it
+    /// lacks (an unknown `kid`, or a bad signature from a token without one)
+    /// refetches it, at most once per call and once every [`JWKS_REFETCH_AFTER`].
+    /// Returns the algorithm that verified.
     pub async fn verify_id_token(
         &self,
         ctx: &Context,
         id_token: &str,
         issuer: &str,
         client_id: &str,
-    ) -> Result<String, String> {
+    ) -> Result<String, IdTokenFailure> {
         let expected = Expected {
             issuer,
             published: &self.meta.issuer,
@@ -140,56 +159,62 @@ impl Provider {
             ClientAuth::SecretBasic(s) | ClientAuth::SecretPost(s) => Some(s.expose()),
             _ => None,
         };
-        let header = jwks::header(id_token).map_err(|e| e.to_string())?;
+        let refused = |e: VerifyError| IdTokenFailure::Refused(e.to_string());
+        let header = jwks::header(id_token).map_err(refused)?;
         let alg = if header.alg.starts_with("HS") {
-            jwks::verify(id_token, &Jwks::default(), secret).map_err(|e| e.to_string())?
+            jwks::verify(id_token, &Jwks::default(), secret).map_err(refused)?
         } else {
-            let uri = self
-                .meta
-                .jwks_uri
-                .as_deref()
-                .ok_or("its signature cannot be checked: the issuer publishes no jwks_uri")?;
+            let uri = self.meta.jwks_uri.as_deref().ok_or_else(|| {
+                IdTokenFailure::KeysUnavailable("the issuer publishes no jwks_uri".into())
+            })?;
             let now = ctx.now();
+            // A copy dated in the future (a clock that ran ahead) counts as stale.
             let cached = ctx
                 .state
                 .jwks(uri)
                 .and_then(|(at, body)| Some((Jwks::parse(&body)?, now.saturating_sub(at))))
-                .filter(|(_, age)| *age < JWKS_MAX_AGE);
+                .filter(|(_, age)| (0..JWKS_MAX_AGE).contains(age));
             let (set, age) = match cached {
                 Some((set, age)) => (set, Some(age)),
                 None => (self.fetch_jwks(ctx, uri).await?, None),
             };
-            match jwks::verify(id_token, &set, secret) {
-                Err(VerifyError::UnknownKid(_) | VerifyError::NoKey(_))
-                    if age.is_some_and(|a| a >= JWKS_REFETCH_AFTER) =>
-                {
+            let missing_key = |e: &VerifyError| match e {
+                VerifyError::UnknownKid(_) | VerifyError::NoKey(_) => true,
+                VerifyError::BadSignature => header.kid.is_none(),
+                _ => false,
+            };
+            let result = match jwks::verify(id_token, &set, secret) {
+                Err(e) if missing_key(&e) && age.is_some_and(|a| a >= JWKS_REFETCH_AFTER) => {
                     // The issuer may have rotated its keys since the set was cached.
                     let fresh = self.fetch_jwks(ctx, uri).await?;
                     jwks::verify(id_token, &fresh, secret)
                 }
                 r => r,
-            }
-            .map_err(|e| e.to_string())?
+            };
+            result.map_err(|e| match e {
+                VerifyError::UnknownKid(_) | VerifyError::NoKey(_) => {
+                    IdTokenFailure::KeysUnavailable(e.to_string())
+                }
+                e => IdTokenFailure::Refused(e.to_string()),
+            })?
         };
-        check_id_token(id_token, &expected)?;
+        check_id_token(id_token, &expected).map_err(IdTokenFailure::Refused)?;
         Ok(alg)
     }
 
-    async fn fetch_jwks(&self, ctx: &Context, uri: &str) -> Result<Jwks, String> {
-        let reply = self
-            .http
-            .get(uri)
-            .await
-            .map_err(|e| format!("its signature cannot be checked: {e}"))?;
+    async fn fetch_jwks(&self, ctx: &Context, uri: &str) -> Result<Jwks, IdTokenFailure> {
+        let reply = self.http.get(uri).await.map_err(|e| {
+            IdTokenFailure::KeysUnavailable(format!("its signature cannot be checked: {e}"))
+        })?;
         let set = (reply.status == 200)
             .then(|| Jwks::parse(&reply.body))
             .flatten()
             .ok_or_else(|| {
-                format!(
+                IdTokenFailure::KeysUnavailable(format!(
                     "its signature cannot be checked: {} answered HTTP {} without a key set",
                     crate::oidc::http::strip_query(uri),
                     reply.status
-                )
+                ))
             })?;
         if let Err(e) = ctx.state.set_jwks(uri, ctx.now(), &reply.body) {
             ctx.ui.warn(&format!("cannot cache the issuer's keys: {e}"));
@@ -204,9 +229,17 @@ impl Provider {
         endpoint: &str,
         access_token: &str,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
-        let reply = self.http.get_bearer(endpoint, access_token).await?;
+        let scrub = |e: crate::oidc::ProtocolError| {
+            let bearer = crate::secret::Secret::new(format!("Bearer {access_token}"));
+            e.scrubbed(&crate::oidc::request_secrets(&[], Some(&bearer)))
+        };
+        let reply = self
+            .http
+            .get_bearer(endpoint, access_token)
+            .await
+            .map_err(scrub)?;
         let claims: serde_json::Map<String, serde_json::Value> =
-            crate::oidc::parse_reply(&reply, endpoint)?;
+            crate::oidc::parse_reply(&reply, endpoint).map_err(scrub)?;
         Ok(super::SHOWN_CLAIMS
             .iter()
             .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))

@@ -155,6 +155,7 @@ pub fn no_color(env: &dyn Env) -> bool {
 
 /// Reads registered variables (empty values count as unset) and, below them,
 /// the selected profile, then the default profile.
+#[derive(Clone, Copy)]
 pub(super) struct Vars<'a> {
     pub(super) env: &'a dyn Env,
     /// The profile named by --profile or VMAUTH_PROFILE, else the default one.
@@ -165,6 +166,10 @@ pub(super) struct Vars<'a> {
     pub(super) default: Option<(&'a str, &'a Profile)>,
     /// Where the profiles came from, for messages.
     pub(super) config: &'a Path,
+    /// The profile (named or default) that names the login the command is for:
+    /// only its login-bound settings (grant, client authentication, scope,
+    /// resource) apply, and only to that login.
+    pub(super) login: Option<(&'a str, &'a Profile)>,
 }
 
 impl<'a> Vars<'a> {
@@ -175,7 +180,58 @@ impl<'a> Vars<'a> {
             named_by_flag: false,
             default: None,
             config: Path::new(profiles::FILE_NAME),
+            login: None,
         }
+    }
+
+    /// These readers for `login`: its profile is the one (named or default)
+    /// that names this same login.
+    pub(super) fn for_login(self, login: Option<&crate::credential::LoginId>) -> Vars<'a> {
+        let key = login.map(|l| l.cache_key());
+        let names = |p: &Profile| match (&p.issuer, &p.client_id, &key) {
+            (Some(i), Some(c), Some(k)) => {
+                crate::credential::LoginId::new(i, c, p.audience.as_deref())
+                    .is_ok_and(|id| &id.cache_key() == k)
+            }
+            _ => false,
+        };
+        Vars {
+            login: [self.named, self.default]
+                .into_iter()
+                .flatten()
+                .find(|(_, p)| names(p)),
+            ..self
+        }
+    }
+
+    /// A login-bound profile setting (see [`Vars::for_login`]).
+    pub(super) fn login_profile<T>(
+        &self,
+        f: impl Fn(&Profile) -> Option<T>,
+    ) -> Option<(T, &'a str)> {
+        self.login.and_then(|(name, p)| f(p).map(|v| (v, name)))
+    }
+
+    /// A login-bound `ValueEnum` setting: its variable, else the login's profile.
+    pub(super) fn choice_or_login_profile<T: ValueEnum>(
+        &self,
+        v: EnvVar,
+        key: &str,
+        f: impl Fn(&Profile) -> Option<String>,
+    ) -> Result<Option<T>> {
+        if let Some(t) = self.choice::<T>(v)? {
+            return Ok(Some(t));
+        }
+        let Some((raw, name)) = self.login_profile(f) else {
+            return Ok(None);
+        };
+        T::from_str(raw.trim(), false).map(Some).map_err(|_| {
+            Error::usage(format!(
+                "{}: profile {name:?}: {key} = {raw:?} is not valid; use one of: {}",
+                self.config.display(),
+                possible::<T>()
+            ))
+        })
     }
 
     pub(super) fn get(&self, v: EnvVar) -> Option<String> {

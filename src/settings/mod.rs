@@ -46,6 +46,9 @@ impl Settings {
     /// Resolve every setting from the flags and the environment.
     pub fn resolve(cli: &Cli, env: &dyn Env) -> Result<Settings> {
         let (credentials_file, config_dir) = locations(&Vars::env_only(env))?;
+        // The same rule as for every file read there: a directory others can
+        // write to could hold a planted config.toml (with endpoint overrides).
+        crate::store::fsutil::check_dir_for_read(&config_dir.path, config_dir.own, &|_| {})?;
         let config = Config::load(&config_dir.path.join(profiles::FILE_NAME))?;
         let by_flag = cli.profile.clone().filter(|p| !p.trim().is_empty());
         let name = by_flag
@@ -67,21 +70,26 @@ impl Settings {
             named_by_flag: by_flag.is_some(),
             default,
             config: &config.path,
+            login: None,
         };
         let common = common(cli, &vars, credentials_file, config_dir, &config)?;
         let command = match &cli.command {
-            Command::Login(a) => CommandSettings::Login(LoginSettings {
-                login: login_id(&a.selector, &vars)?,
-                request: request(&a.request, &vars)?,
-                client: client_input(&a.client, &vars)?,
-                qr: if a.no_qr {
-                    Some(false)
-                } else {
-                    a.qr.then_some(true)
-                },
-                open: a.open,
-                save_profile: a.save_profile.clone(),
-            }),
+            Command::Login(a) => {
+                let login = login_id(&a.selector, &vars)?;
+                let lv = vars.for_login(login.as_ref());
+                CommandSettings::Login(LoginSettings {
+                    login,
+                    request: request(&a.request, &lv)?,
+                    client: client_input(&a.client, &lv)?,
+                    qr: if a.no_qr {
+                        Some(false)
+                    } else {
+                        a.qr.then_some(true)
+                    },
+                    open: a.open,
+                    save_profile: a.save_profile.clone(),
+                })
+            }
             Command::Token(a) => CommandSettings::Token(TokenSettings {
                 acquire: acquire(&a.acquire, &vars)?,
                 output: match a.output {
@@ -144,10 +152,12 @@ impl Settings {
 }
 
 fn acquire(a: &AcquireArgs, vars: &Vars) -> Result<AcquireSettings> {
+    let login = login_id(&a.selector, vars)?;
+    let lv = vars.for_login(login.as_ref());
     Ok(AcquireSettings {
-        login: login_id(&a.selector, vars)?,
-        request: request(&a.request, vars)?,
-        client: client_input(&a.client, vars)?,
+        login,
+        request: request(&a.request, &lv)?,
+        client: client_input(&a.client, &lv)?,
         min_ttl: min_ttl(a.min_ttl, vars)?,
         force_refresh: a.force_refresh,
         token: match a.token_type {
@@ -355,9 +365,9 @@ fn request(args: &RequestArgs, vars: &Vars) -> Result<Request> {
     let scope = explicit_scope
         .clone()
         .or_else(|| vars.get(vars::VM_SCOPE))
-        .or_else(|| vars.profile(|p| p.scope.clone()).map(|(s, _)| s));
+        .or_else(|| vars.login_profile(|p| p.scope.clone()).map(|(s, _)| s));
     let given: Vec<String> = if args.resource.is_empty() {
-        vars.profile(|p| p.resource.clone())
+        vars.login_profile(|p| p.resource.clone())
             .map(|(r, _)| r)
             .unwrap_or_default()
     } else {
@@ -390,7 +400,7 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
     }
     let grant = vars
         .get(vars::GRANT)
-        .or_else(|| vars.profile(|p| p.grant.clone()).map(|(g, _)| g));
+        .or_else(|| vars.login_profile(|p| p.grant.clone()).map(|(g, _)| g));
     let client_credentials = args.client_credentials
         || match grant.as_deref().map(str::trim) {
             None | Some("device_code") => false,
@@ -403,21 +413,21 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
         };
     let method = match args.client_auth {
         Some(m) => Some(m),
-        None => {
-            vars.choice_or_profile::<ClientAuthChoice>(vars::CLIENT_AUTH, "client_auth", |p| {
-                p.client_auth.clone()
-            })?
-        }
+        None => vars.choice_or_login_profile::<ClientAuthChoice>(
+            vars::CLIENT_AUTH,
+            "client_auth",
+            |p| p.client_auth.clone(),
+        )?,
     };
     let assertion_audience = match args.assertion_audience {
         Some(a) => Some(a),
-        None => vars.choice_or_profile::<AssertionAudienceChoice>(
+        None => vars.choice_or_login_profile::<AssertionAudienceChoice>(
             vars::ASSERTION_AUDIENCE,
             "assertion_audience",
             |p| p.assertion_audience.clone(),
         )?,
     };
-    let profile_path = |f: fn(&Profile) -> Option<PathBuf>| vars.profile(f).map(|(p, _)| p);
+    let profile_path = |f: fn(&Profile) -> Option<PathBuf>| vars.login_profile(f).map(|(p, _)| p);
     let secret_stdin = args.client_secret_stdin;
     let secret_file = args
         .client_secret_file
@@ -461,7 +471,7 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
             .key_id
             .clone()
             .or_else(|| vars.get(vars::KEY_ID))
-            .or_else(|| vars.profile(|p| p.key_id.clone()).map(|(k, _)| k)),
+            .or_else(|| vars.login_profile(|p| p.key_id.clone()).map(|(k, _)| k)),
         assertion_file,
         assertion_audience: assertion_audience.map(AssertionAudience::from),
     })

@@ -1,3 +1,5 @@
+use std::path::Path;
+
 use clap::Parser;
 
 use super::*;
@@ -504,4 +506,55 @@ fn an_explicit_profile_wins_over_ambient_login_variables_but_not_over_flags() {
             .contains("profile \"x\": store = \"vault\" is not valid"),
         "{e}"
     );
+}
+
+#[test]
+fn a_profiles_client_settings_apply_only_to_its_own_login() {
+    let config = r#"
+default_profile = "ci"
+
+[profiles.ci]
+issuer = "https://idp.example"
+client_id = "ci"
+grant = "client_credentials"
+client_secret_file = "/run/secrets/ci"
+scope = "deploy"
+"#;
+    let token = |args: &[&str]| {
+        let mut a = vec!["token"];
+        a.extend_from_slice(args);
+        match with_config(config, &a, &[]).unwrap().command {
+            CommandSettings::Token(t) => t.acquire,
+            other => panic!("{other:?}"),
+        }
+    };
+    let ci = token(&[]);
+    assert!(ci.client.client_credentials);
+    assert_eq!(
+        ci.client.secret_file.as_deref(),
+        Some(Path::new("/run/secrets/ci"))
+    );
+    assert_eq!(ci.request.scopes, Some(vec!["deploy".into()]));
+    // Another login: nothing of the ci profile's client goes with it.
+    let other = token(&["--issuer", "https://other.example", "--client-id", "x"]);
+    assert!(!other.client.client_credentials);
+    assert_eq!(other.client.secret_file, None);
+    assert_eq!(other.request.scopes, None);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_directory_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), "[profiles.x]\n").unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let cli = Cli::try_parse_from(["vmauth", "status"]).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let env = MapEnv::new(&[
+        ("VMAUTH_CONFIG_DIR", d),
+        ("VMAUTH_CREDENTIALS_FILE", "/tmp/c.json"),
+    ]);
+    let e = Settings::resolve(&cli, &env).unwrap_err();
+    assert!(e.message().contains("is writable by other users"), "{e}");
 }
