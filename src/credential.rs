@@ -71,6 +71,20 @@ impl LoginId {
                 "no client id given; pass --client-id ID or set VMAUTH_CLIENT_ID",
             ));
         }
+        // Found by fuzzing: URL parsing drops some control characters (so the
+        // issuer asked for and the one contacted differ); none belongs in these.
+        let has_control = |s: &str| {
+            s.chars()
+                .any(|c| c.is_control() || crate::error::is_format_char(c))
+        };
+        if has_control(&issuer)
+            || has_control(&client_id)
+            || audience.is_some_and(|a| has_control(a))
+        {
+            return Err(Error::usage(
+                "issuer, client id and audience must not contain control or invisible characters; check --issuer, --client-id and --audience",
+            ));
+        }
         if client_id.contains('|') || issuer.contains('|') {
             return Err(Error::usage(
                 "issuer and client id must not contain '|'; check --issuer and --client-id",
@@ -290,9 +304,12 @@ pub mod timestamp {
     use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;
 
-    /// Unix seconds as RFC 3339 UTC (`2030-01-01T00:00:00Z`).
+    /// The latest time the file format can say: 9999-12-31T23:59:59Z.
+    pub const MAX: i64 = 253_402_300_799;
+
+    /// Unix seconds as RFC 3339 UTC (`2030-01-01T00:00:00Z`), within 1970 to 9999.
     pub fn format(unix: i64) -> String {
-        OffsetDateTime::from_unix_timestamp(unix)
+        OffsetDateTime::from_unix_timestamp(unix.clamp(0, MAX))
             .ok()
             .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
@@ -317,12 +334,14 @@ pub mod timestamp {
         Ok(read(Option::<serde_json::Value>::deserialize(d)?).unwrap_or(0))
     }
 
+    /// A time as it reads back after [`format`]: within 1970 to 9999.
     fn read(v: Option<serde_json::Value>) -> Option<i64> {
         match v? {
             serde_json::Value::String(s) => parse(&s),
             serde_json::Value::Number(n) => n.as_i64(),
             _ => None,
         }
+        .map(|t| t.clamp(0, MAX))
     }
 
     /// An optional timestamp: absent or unreadable is `None`.

@@ -25,6 +25,22 @@ fn audience_is_part_of_the_key() {
 }
 
 #[test]
+fn control_characters_are_refused() {
+    for (i, c, a) in [
+        ("https://a\u{1f}", "cli", None),
+        ("https://a", "c\u{7}li", None),
+        ("https://a", "cli", Some("api\u{202e}")),
+    ] {
+        let e = LoginId::new(i, c, a).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.message().contains("control or invisible characters"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn keys_round_trip() {
     let id = LoginId::from_key("https://i|c|https://api");
     assert_eq!(id.audience.as_deref(), Some("https://api"));
@@ -142,4 +158,18 @@ fn the_refresh_margin_adapts_to_short_lived_tokens() {
         None,
         "not written when unknown"
     );
+}
+
+#[test]
+fn expiries_beyond_the_file_formats_range_are_clamped_not_wrapped() {
+    // Found by fuzzing: an expiry after 9999 was written as 1970 (expired at once).
+    let c: Credential = serde_json::from_str(
+        r#"{"issuer":"https://i","client_id":"c","access_token":"a","expires_at":253402300800000}"#,
+    )
+    .unwrap();
+    assert_eq!(c.expires_at, timestamp::MAX);
+    let back: Credential = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+    assert_eq!(back.expires_at, c.expires_at, "reads back as written");
+    assert_eq!(timestamp::format(i64::MAX), "9999-12-31T23:59:59Z");
+    assert_eq!(timestamp::format(-5), "1970-01-01T00:00:00Z");
 }

@@ -213,12 +213,35 @@ impl Signer {
             }
             _ => return Err(bad("unsupported key type")),
         };
-        Ok(Signer {
+        let signer = Signer {
             key,
             key_id,
             clock,
             rng,
-        })
+        };
+        // ring accepts some damaged RSA keys (a wrong CRT exponent) that then
+        // cannot sign: find out now, not at the first token request.
+        signer
+            .sign(b"vmauth key check")
+            .map_err(|_| bad("the key is damaged: it cannot sign; export it again"))?;
+        Ok(signer)
+    }
+
+    /// A signature of `message` with this key.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ring::error::Unspecified> {
+        match &self.key {
+            Key::Rsa(k) => {
+                let mut sig = vec![0; k.public().modulus_len()];
+                k.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    self.rng.secure(),
+                    message,
+                    &mut sig,
+                )?;
+                Ok(sig)
+            }
+            Key::Ec(k) => Ok(k.sign(self.rng.secure(), message)?.as_ref().to_vec()),
+        }
     }
 
     /// The JWS algorithm of this key.
@@ -254,24 +277,9 @@ impl Signer {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let sig = match &self.key {
-            Key::Rsa(k) => {
-                let mut sig = vec![0; k.public().modulus_len()];
-                k.sign(
-                    &signature::RSA_PKCS1_SHA256,
-                    self.rng.secure(),
-                    signing_input.as_bytes(),
-                    &mut sig,
-                )
-                .map_err(|_| ProtocolError::Config("cannot sign the client assertion".into()))?;
-                sig
-            }
-            Key::Ec(k) => k
-                .sign(self.rng.secure(), signing_input.as_bytes())
-                .map_err(|_| ProtocolError::Config("cannot sign the client assertion".into()))?
-                .as_ref()
-                .to_vec(),
-        };
+        let sig = self
+            .sign(signing_input.as_bytes())
+            .map_err(|_| ProtocolError::Config("cannot sign the client assertion".into()))?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
 }

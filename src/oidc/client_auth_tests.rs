@@ -102,3 +102,18 @@ fn assertions_use_the_injected_clock_and_random_source() {
         URL_SAFE_NO_PAD.encode((0u8..16).collect::<Vec<_>>())
     );
 }
+
+#[test]
+fn a_key_ring_accepts_but_cannot_sign_with_is_reported_when_loaded() {
+    // Found by fuzzing: an RSA key with a wrong CRT exponent loads, then fails to sign.
+    let pem = include_bytes!("../../fuzz/regressions/pem_keys/rsa_pkcs8_with_wrong_dQ.pem");
+    let e = Signer::from_pem(
+        pem,
+        None,
+        "--private-key k.pem",
+        Rc::new(crate::clock::FakeClock::at(0)),
+        Rc::new(crate::clock::SystemRng::default()),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("damaged"), "{e}");
+}

@@ -76,17 +76,20 @@ pub fn check_id_token(id_token: &str, e: &Expected) -> Result<(), String> {
     }
     let time = |name: &str| c.get(name).and_then(Value::as_i64);
     match time("exp") {
-        Some(exp) if exp + LEEWAY < e.now => {
-            return Err(format!("the id_token expired {}s ago", e.now - exp));
+        Some(exp) if exp.saturating_add(LEEWAY) < e.now => {
+            return Err(format!(
+                "the id_token expired {}s ago",
+                e.now.saturating_sub(exp)
+            ));
         }
         Some(_) => {}
         None => return Err("the id_token has no exp".into()),
     }
     match time("iat") {
-        Some(iat) if iat - LEEWAY > e.now => {
+        Some(iat) if iat.saturating_sub(LEEWAY) > e.now => {
             return Err(format!(
                 "the id_token was issued {}s in the future (check the clock)",
-                iat - e.now
+                iat.saturating_sub(e.now)
             ));
         }
         Some(_) => {}

@@ -128,3 +128,28 @@ fn expiry_issue_time_and_authorized_party_are_checked() {
             .contains("no exp")
     );
 }
+
+#[test]
+fn extreme_times_do_not_overflow() {
+    // Found by fuzzing: exp/iat at the ends of i64 overflowed the leeway sums.
+    for (exp, iat) in [
+        (i64::MAX, 0),
+        (i64::MIN, 0),
+        (NOW + 60, i64::MIN),
+        (NOW + 60, i64::MAX),
+    ] {
+        let t = make(&format!(
+            r#"{{"iss":"https://idp","aud":"cli","exp":{exp},"iat":{iat}}}"#
+        ));
+        let _ = check(&t, "https://idp", "https://idp", "cli");
+    }
+    let t = make(&format!(
+        r#"{{"iss":"https://idp","aud":"cli","exp":{},"iat":0}}"#,
+        i64::MIN
+    ));
+    assert!(
+        check(&t, "https://idp", "https://idp", "cli")
+            .unwrap_err()
+            .contains("expired")
+    );
+}
