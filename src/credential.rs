@@ -79,7 +79,7 @@ impl LoginId {
         };
         if has_control(&issuer)
             || has_control(&client_id)
-            || audience.is_some_and(|a| has_control(a))
+            || audience.is_some_and(has_control)
         {
             return Err(Error::usage(
                 "issuer, client id and audience must not contain control or invisible characters; check --issuer, --client-id and --audience",
