@@ -450,8 +450,9 @@ fn a_named_directory_writable_by_others_is_refused_and_left_alone() {
             .output()
             .unwrap(),
     );
-    // logout --all with nothing stored does not write; a status write would.
-    r.expect_code(0);
+    // Refused for reads too: the directory could hold a planted config.toml.
+    r.expect_code(1)
+        .expect_error("is writable by other users (mode 777)");
     let r = cli::Run::from(
         home.cmd(&[
             "token",
