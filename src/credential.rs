@@ -77,10 +77,7 @@ impl LoginId {
             s.chars()
                 .any(|c| c.is_control() || crate::error::is_format_char(c))
         };
-        if has_control(&issuer)
-            || has_control(&client_id)
-            || audience.is_some_and(has_control)
-        {
+        if has_control(&issuer) || has_control(&client_id) || audience.is_some_and(has_control) {
             return Err(Error::usage(
                 "issuer, client id and audience must not contain control or invisible characters; check --issuer, --client-id and --audience",
             ));
