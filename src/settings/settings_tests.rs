@@ -3,6 +3,9 @@ use std::path::Path;
 use clap::Parser;
 
 use super::*;
+use crate::cli::{Cli, OutputFormat, StoreChoice, TokenChoice};
+use crate::credential::LoginId;
+use crate::oidc::client_auth::{AssertionAudience, Method};
 
 fn resolve(args: &[&str], env: &[(&str, &str)]) -> Result<Settings> {
     let mut argv = vec!["vmauth"];
