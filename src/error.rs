@@ -216,17 +216,27 @@ impl std::error::Error for Error {}
 /// vmauth's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Invisible formatting characters (Unicode category Cf: bidi overrides, zero-width
-/// characters) that can make text read differently from what it is.
+/// Invisible formatting characters: all of Unicode category Cf (Unicode 15):
+/// bidi overrides, zero-width characters, Arabic number signs, Egyptian
+/// hieroglyph and shorthand format controls, musical symbol beams and the tag
+/// characters (U+E0001, U+E0020–E007F), which are invisible and can carry
+/// hidden ASCII text. Any of them can make text read differently from what it
+/// is. U+180E (Cf until Unicode 6.3) is kept.
 pub fn is_format_char(c: char) -> bool {
     matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
+        | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{180E}'
         | '\u{200B}'..='\u{200F}'
         | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{206F}'
         | '\u{FEFF}'
-        | '\u{FFF9}'..='\u{FFFB}')
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
 /// Text safe to print on a terminal: control characters (escape sequences) and

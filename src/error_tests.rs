@@ -41,6 +41,26 @@ fn terminal_text_loses_escapes_and_bidi_overrides() {
 }
 
 #[test]
+fn terminal_text_loses_every_invisible_format_character() {
+    // Tag characters spell hidden ASCII ("evil" here); Arabic number signs,
+    // shorthand format controls and musical beams are Cf too.
+    let hidden: String = "evil"
+        .chars()
+        .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+        .collect();
+    let text = format!("ok\u{E0001}{hidden}\u{E007F}\u{0600}\u{1BCA0}\u{1D173}\u{13439}!");
+    assert_eq!(terminal_safe(&text), "ok!");
+    assert_eq!(one_line(&text), "ok!");
+    assert_eq!(from_server(&text, 10), "ok!");
+    // Visible neighbours stay.
+    assert!(
+        !is_format_char('\u{E0100}'),
+        "a variation selector is Mn, not Cf"
+    );
+    assert!(!is_format_char('a'));
+}
+
+#[test]
 fn server_text_is_truncated() {
     assert_eq!(from_server("abcdef", 3), "abc…");
     assert_eq!(from_server("abc", 3), "abc");

@@ -153,6 +153,21 @@ fn token_refreshes_when_less_than_min_ttl_is_left() {
 }
 
 #[test]
+fn a_stored_login_whose_key_no_login_can_have_is_not_used() {
+    // Written by hand (not by `vmauth login`, which refuses such an issuer):
+    // a tab in the issuer, which URL parsing would silently drop.
+    let h = Harness::new();
+    h.store("http://127.0.\t0.1:9", "at-planted", Some("rt"), 3600);
+    let r = h.run(&["token"]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{r:?}");
+    assert!(
+        r.stderr.contains("is stored under a key no login can have"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn token_without_a_usable_login_exits_4_and_names_the_fix() {
     let h = Harness::new();
     let r = h.run(&["token"]);

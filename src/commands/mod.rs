@@ -118,7 +118,7 @@ impl Context {
         check_entry(key, &c).map_err(|why| {
             let id = LoginId::from_key(key);
             Error::storage(format!(
-                "the stored login {key:?} in {} {why}, which does not match its key, so it was not used; log in again ({}) or remove it (vmauth logout --issuer {} --client-id {}{})",
+                "the stored login {key:?} in {} {why}, so it was not used; log in again ({}) or remove it (vmauth logout --issuer {} --client-id {}{})",
                 self.store.location(),
                 id.login_hint(),
                 id.issuer,
@@ -137,9 +137,9 @@ impl Context {
             self.guard(&c);
             match check_entry(&key, &c) {
                 Ok(()) => out.push((key, c)),
-                Err(why) => self.ui.warn(&format!(
-                    "skipping the stored login {key:?}: it {why}, which does not match its key"
-                )),
+                Err(why) => self
+                    .ui
+                    .warn(&format!("skipping the stored login {key:?}: it {why}")),
             }
         }
         Ok(out)
@@ -174,6 +174,11 @@ impl Context {
 pub(crate) fn check_entry(key: &str, c: &Credential) -> Result<(), String> {
     use crate::credential::{normalize, normalize_issuer};
     let id = LoginId::from_key(key);
+    // A key must name a login `vmauth login` could have made: the rules of
+    // `LoginId::new` (no control or invisible characters, no empty parts).
+    if LoginId::new(&id.issuer, &id.client_id, id.audience.as_deref()).is_err() {
+        return Err("is stored under a key no login can have (an empty part, or control or invisible characters)".into());
+    }
     let audience = c
         .audience
         .as_deref()
@@ -181,19 +186,19 @@ pub(crate) fn check_entry(key: &str, c: &Credential) -> Result<(), String> {
         .filter(|a| !a.is_empty());
     if normalize_issuer(&c.issuer) != id.issuer {
         return Err(format!(
-            "names the issuer {:?}",
+            "names the issuer {:?}, which does not match its key",
             crate::error::from_server(&c.issuer, 100)
         ));
     }
     if normalize(&c.client_id) != id.client_id {
         return Err(format!(
-            "names the client {:?}",
+            "names the client {:?}, which does not match its key",
             crate::error::from_server(&c.client_id, 100)
         ));
     }
     if audience != id.audience {
         return Err(format!(
-            "names the audience {:?}",
+            "names the audience {:?}, which does not match its key",
             crate::error::from_server(c.audience.as_deref().unwrap_or(""), 100)
         ));
     }

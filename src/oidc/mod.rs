@@ -366,8 +366,13 @@ pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
     url: &str,
 ) -> Result<T, ProtocolError> {
     let url = http::strip_query(url);
+    // The body is read once, as a value, and the error document is taken
+    // from that value: a body that repeats a member (`{"error":"slow_down",
+    // "error":"slow_down"}`) is then the same error to both readings.
+    let value = serde_json::from_slice::<serde_json::Value>(&reply.body).ok();
     let oauth_error = || {
-        serde_json::from_slice::<OAuthError>(&reply.body)
+        let value = value.clone().filter(serde_json::Value::is_object)?;
+        serde_json::from_value::<OAuthError>(value)
             .ok()
             .filter(|e| !e.error.as_str().is_empty())
             .map(|e| OAuthError {
@@ -378,7 +383,7 @@ pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
     };
     if (200..300).contains(&reply.status) {
         // Some servers (GitHub's device flow) answer errors with 200.
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&reply.body)
+        if let Some(serde_json::Value::Object(map)) = &value
             && map.get("error").is_some_and(|e| e.is_string())
             && !map.contains_key("access_token")
             && let Some(err) = oauth_error()

@@ -67,6 +67,23 @@ fn errors_sent_with_200_are_oauth_errors() {
 }
 
 #[test]
+fn an_error_body_that_repeats_a_member_is_one_error_either_way() {
+    // Read as a value the last member wins; the error must come from that same
+    // reading, so a 200 poll reply stays `slow_down` (not a malformed success)
+    // and a 400 stays an OAuth error (not a bare status).
+    let body = r#"{"error":"authorization_pending","error":"slow_down","interval":9}"#;
+    for status in [200, 400] {
+        let e = parse_reply::<T>(&reply(status, "application/json", body), "https://idp/t")
+            .unwrap_err();
+        assert_eq!(
+            e.oauth_code(),
+            Some(&ErrorCode::SlowDown),
+            "status {status}"
+        );
+    }
+}
+
+#[test]
 fn server_side_oauth_errors_are_transient() {
     for (status, body) in [
         (503, r#"{"error":"temporarily_unavailable"}"#),
