@@ -17,7 +17,7 @@ use crate::store::fsutil::{
     remove_stale_temp_files, write_atomic,
 };
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     current: Option<String>,
@@ -47,12 +47,19 @@ pub struct StateDir {
     /// The platform config directory (may be tightened), not one a user named.
     own_dir: bool,
     warn: WarnSink,
+    /// `state.json` as this process last read or wrote it: read once per command.
+    cached: std::cell::RefCell<Option<State>>,
 }
 
 impl StateDir {
     /// The state in `dir`; `own_dir`: vmauth's default directory (may be tightened).
     pub fn new(dir: PathBuf, own_dir: bool, warn: WarnSink) -> StateDir {
-        StateDir { dir, own_dir, warn }
+        StateDir {
+            dir,
+            own_dir,
+            warn,
+            cached: Default::default(),
+        }
     }
 
     /// Create the directory (0700), or check it, as [`ensure_private_dir`] says.
@@ -74,8 +81,16 @@ impl StateDir {
         self.dir.join("state.json")
     }
 
-    /// An unreadable state file counts as empty: it holds nothing that cannot be recreated.
+    /// `state.json`, read once per process (then as this process wrote it).
     fn read(&self) -> State {
+        self.cached
+            .borrow_mut()
+            .get_or_insert_with(|| self.read_file())
+            .clone()
+    }
+
+    /// An unreadable state file counts as empty: it holds nothing that cannot be recreated.
+    fn read_file(&self) -> State {
         fs::read(self.path())
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -86,11 +101,14 @@ impl StateDir {
         self.ensure()?;
         let _lock = lock_exclusive(&self.dir.join("state.lock"))?;
         remove_stale_temp_files(&self.dir);
-        let mut state = self.read();
+        // Under the lock, what another process may have written since.
+        let mut state = self.read_file();
         change(&mut state);
         let bytes = serde_json::to_vec_pretty(&state)
             .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode state", e))?;
-        write_atomic(&self.path(), &bytes)
+        write_atomic(&self.path(), &bytes)?;
+        *self.cached.borrow_mut() = Some(state);
+        Ok(())
     }
 
     /// The current login's cache key, if one was recorded.
@@ -183,3 +201,7 @@ impl StateDir {
         lock_exclusive_within(&dir.join(lock_file_name(key)), wait)
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

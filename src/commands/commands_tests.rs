@@ -3,6 +3,7 @@
 //! a temporary directory; an in-process mock identity provider where the network
 //! is needed (the harness is in `test_harness.rs`).
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -193,6 +194,39 @@ fn a_closed_stdout_ends_token_quietly() {
     h.store("http://127.0.0.1:9", "at-cached", None, 3600);
     let r = h.run_with(&["token"], TestIo::new().broken_stdout());
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn status_reads_the_store_once() {
+    let h = Harness::new();
+    h.store("https://a.example.com", "at", Some("rt"), 125);
+    for i in 0..5 {
+        h.add(&format!("https://b{i}.example.com"), "at", 60);
+    }
+    let count = |args: &[&str]| {
+        let reads = Rc::new(std::cell::Cell::new(0));
+        let r = h.run_wrapped(args, |inner| {
+            Box::new(CountingReads {
+                inner,
+                reads: reads.clone(),
+            })
+        });
+        assert_eq!(r.code, 0, "{r:?}");
+        (reads.get(), r.stdout)
+    };
+    let (reads, out) = count(&["status", "--all", "--json"]);
+    assert_eq!(reads, 1, "one read for six logins");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["logins"].as_array().map(Vec::len), Some(6));
+    assert!(
+        doc["logins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["store"] == "file")
+    );
+    let (reads, _) = count(&["status", "--json"]);
+    assert_eq!(reads, 1, "one read for the current login");
 }
 
 #[test]

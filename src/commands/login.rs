@@ -132,7 +132,8 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
     ctx.state.set(Some(&key))?;
     let (kind, location) = ctx
         .store
-        .locate(&key)?
+        .get_located(&key)?
+        .map(|l| (l.kind, l.location))
         .unwrap_or((ctx.store.kind(), ctx.store.location()));
     ctx.ui.info(&format!(
         "Logged in as {} at {} (stored in {}: {location}).",

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::settings::{CommandSettings, Common, ProfileLogin};
 use crate::state::StateDir;
-use crate::store::CredentialStore;
+use crate::store::{CredentialStore, Located};
 use crate::ui::Ui;
 
 /// Everything a command needs from the outside world, injected: the streams, the
@@ -114,6 +114,19 @@ impl Context {
         let Some(c) = self.store.get(key)? else {
             return Ok(None);
         };
+        self.checked(key, c).map(Some)
+    }
+
+    /// [`Context::load`], with the store that holds the login (for `status`).
+    pub(crate) fn load_located(&self, key: &str) -> Result<Option<Located>> {
+        let Some(l) = self.store.get_located(key)? else {
+            return Ok(None);
+        };
+        let credential = self.checked(key, l.credential)?;
+        Ok(Some(Located { credential, ..l }))
+    }
+
+    fn checked(&self, key: &str, c: Credential) -> Result<Credential> {
         self.guard(&c);
         check_entry(key, &c).map_err(|why| {
             let id = LoginId::from_key(key);
@@ -126,17 +139,17 @@ impl Context {
                 id.audience.map(|a| format!(" --audience {a}")).unwrap_or_default(),
             ))
         })?;
-        Ok(Some(c))
+        Ok(c)
     }
 
-    /// Every stored login that passes [`Context::load`]'s check; the others are
-    /// named in a warning.
-    pub(crate) fn load_all(&self) -> Result<Vec<(String, Credential)>> {
+    /// Every stored login that passes [`Context::load`]'s check, with the store
+    /// that holds it, in one read of the store; the others are named in a warning.
+    pub(crate) fn load_all(&self) -> Result<Vec<(String, Located)>> {
         let mut out = Vec::new();
-        for (key, c) in self.store.list()? {
-            self.guard(&c);
-            match check_entry(&key, &c) {
-                Ok(()) => out.push((key, c)),
+        for (key, l) in self.store.list_located()? {
+            self.guard(&l.credential);
+            match check_entry(&key, &l.credential) {
+                Ok(()) => out.push((key, l)),
                 Err(why) => self
                     .ui
                     .warn(&format!("skipping the stored login {key:?}: it {why}")),

@@ -3,9 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::credential::{Credential, timestamp};
+use crate::credential::timestamp;
 use crate::error::{Error, Result};
 use crate::settings::StatusSettings;
+use crate::store::Located;
 use crate::ui::human_duration;
 
 use super::{Context, access_token_audience, not_logged_in, shown_claims};
@@ -14,18 +15,22 @@ use super::{Context, access_token_audience, not_logged_in, shown_claims};
 pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
     let selected = ctx.selected_key(&args.login);
     let current = ctx.state.get();
-    let logins: Vec<(String, Credential)> = if args.all {
+    let logins: Vec<(String, Located)> = if args.all {
         ctx.load_all()?
     } else {
         match &selected {
-            Some(k) => ctx.load(k)?.map(|c| (k.clone(), c)).into_iter().collect(),
+            Some(k) => ctx
+                .load_located(k)?
+                .map(|l| (k.clone(), l))
+                .into_iter()
+                .collect(),
             None => Vec::new(),
         }
     };
     let now = ctx.now();
     let views: Vec<Value> = logins
         .iter()
-        .map(|(k, c)| view(k, c, current.as_deref() == Some(k.as_str()), ctx, now))
+        .map(|(k, l)| view(k, l, current.as_deref() == Some(k.as_str()), ctx, now))
         .collect();
 
     if args.json {
@@ -64,14 +69,9 @@ pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
 }
 
 /// The documented JSON shape of one login.
-fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Value {
+fn view(key: &str, l: &Located, current: bool, ctx: &Context, now: i64) -> Value {
+    let c = &l.credential;
     let shown = shown_claims(c);
-    let store = ctx
-        .store
-        .locate(key)
-        .ok()
-        .flatten()
-        .unwrap_or((ctx.store.kind(), ctx.store.location()));
     let scopes = c.scopes();
     json!({
         "key": key,
@@ -80,8 +80,8 @@ fn view(key: &str, c: &Credential, current: bool, ctx: &Context, now: i64) -> Va
         "audience": c.audience,
         "grant": if c.is_client_credentials() { "client_credentials" } else { "device_code" },
         "current": current,
-        "store": store.0.name(),
-        "location": store.1,
+        "store": l.kind.name(),
+        "location": l.location,
         "scopes": scopes,
         "expires_at": timestamp::format(c.expires_at),
         "expires_in": c.ttl(now),

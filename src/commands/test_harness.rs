@@ -157,6 +157,48 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Add a login to the credentials file, keeping the others.
+    pub(crate) fn add(&self, issuer: &str, access: &str, ttl: i64) {
+        let mut doc = self.credentials();
+        doc["version"] = 1.into();
+        doc["credentials"][format!("{issuer}|cli")] = json!({
+            "issuer": issuer, "client_id": "cli", "access_token": access,
+            "expires_at": crate::credential::timestamp::format(NOW + ttl),
+        });
+        std::fs::write(self.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    }
+}
+
+/// A store that counts the reads of the store it wraps (`get` and `list`).
+pub(crate) struct CountingReads {
+    pub(crate) inner: Box<dyn CredentialStore>,
+    pub(crate) reads: Rc<std::cell::Cell<usize>>,
+}
+
+impl CredentialStore for CountingReads {
+    fn kind(&self) -> crate::store::StoreKind {
+        self.inner.kind()
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn get(&self, key: &str) -> crate::error::Result<Option<crate::credential::Credential>> {
+        self.reads.set(self.reads.get() + 1);
+        self.inner.get(key)
+    }
+    fn put(&self, key: &str, c: &crate::credential::Credential) -> crate::error::Result<()> {
+        self.inner.put(key, c)
+    }
+    fn delete(&self, key: &str) -> crate::error::Result<bool> {
+        self.inner.delete(key)
+    }
+    fn list(&self) -> crate::error::Result<Vec<(String, crate::credential::Credential)>> {
+        self.reads.set(self.reads.get() + 1);
+        self.inner.list()
+    }
+}
+
 thread_local! {
     /// The mock identity provider's signing key.
     static IDP_KEY: TestKey = TestKey::ec("idp-key-1");

@@ -5,7 +5,7 @@
 
 use super::file::FileStore;
 use super::keyring::KeyringStore;
-use super::{Credential, CredentialStore, StoreKind, WarnSink};
+use super::{Credential, CredentialStore, Located, StoreKind, WarnSink};
 use crate::error::Result;
 
 pub struct AutoStore {
@@ -33,11 +33,22 @@ impl CredentialStore for AutoStore {
         self.keyring.location()
     }
 
-    fn locate(&self, key: &str) -> Result<Option<(StoreKind, String)>> {
-        if self.keyring.get(key)?.is_some() {
-            return Ok(Some((self.keyring.kind(), self.keyring.location())));
+    fn get_located(&self, key: &str) -> Result<Option<Located>> {
+        if let Some(c) = self.keyring.get_located(key)? {
+            return Ok(Some(c));
         }
-        self.file.locate(key)
+        self.file.get_located(key)
+    }
+
+    fn list_located(&self) -> Result<Vec<(String, Located)>> {
+        let mut all = self.keyring.list_located()?;
+        for (k, c) in self.file.list_located()? {
+            if !all.iter().any(|(a, _)| *a == k) {
+                all.push((k, c));
+            }
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(all)
     }
 
     fn get(&self, key: &str) -> Result<Option<Credential>> {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::credential::Secret;
+use serde_json::Map;
 
 fn cred(at: &str) -> Credential {
     Credential {
@@ -66,6 +67,112 @@ fn corrupt_file_is_never_overwritten() {
     let e = s.put("k", &cred("a")).unwrap_err();
     assert!(e.message().contains("not a valid credentials file"), "{e}");
     assert_eq!(fs::read_to_string(&s.path).unwrap(), "{not json");
+}
+
+#[test]
+fn what_is_wrong_with_a_file_is_named() {
+    let t = tempfile::tempdir().unwrap();
+    let s = store(t.path());
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    for (text, why) in [
+        ("[1]", "(not a JSON object)"),
+        (
+            r#"{"credentials": []}"#,
+            r#"("credentials" is not an object)"#,
+        ),
+        (
+            r#"{"credentials": "x"}"#,
+            r#"("credentials" is not an object)"#,
+        ),
+        (
+            r#"{"version": 2, "credentials": {}}"#,
+            "(written by a newer version; upgrade vmauth)",
+        ),
+        // A damaged login that is not the one asked for still damages the file:
+        // unparsed logins are checked well-formed.
+        (
+            r#"{"credentials": {"k": {"issuer": "i",}, "other": {}}}"#,
+            "(not JSON)",
+        ),
+        (r#"{"credentials": {}} trailing"#, "(not JSON)"),
+    ] {
+        fs::write(&s.path, text).unwrap();
+        let e = s.get("other").unwrap_err();
+        assert!(e.message().contains(why), "{text}: {e}");
+        assert!(s.put("k", &cred("a")).is_err());
+        assert_eq!(
+            fs::read_to_string(&s.path).unwrap(),
+            text,
+            "never overwritten"
+        );
+    }
+}
+
+#[test]
+fn other_logins_and_members_are_written_back_byte_for_byte() {
+    let t = tempfile::tempdir().unwrap();
+    let s = store(t.path());
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    // Another tool's formatting: compact, escaped key and text, exponents,
+    // integers beyond 64 bits, a float's last digit.
+    let other = r#"{"issuer":"o","client_id":"x","access_token":"A\u00e9\/","expires_at":"2030-01-01T00:00:00Z","n":1E2,"big":123456789012345678901234567890,"f":0.30000000000000004}"#;
+    let top = r#"[ 1,2 , {"a" : null} ]"#;
+    fs::write(
+        &s.path,
+        format!(
+            r#"{{"zz_tool": {top}, "version": 1, "credentials": {{"other\u007cx": {other}}}}}"#
+        ),
+    )
+    .unwrap();
+    s.put("https://i|c", &cred("at1")).unwrap();
+    let text = fs::read_to_string(&s.path).unwrap();
+    assert!(text.contains(&format!(r#""other|x": {other}"#)), "{text}");
+    assert!(text.contains(&format!(r#""zz_tool": {top}"#)), "{text}");
+    // The login written is pretty-printed in place, and the whole is JSON.
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["credentials"]["https://i|c"]["access_token"], "at1");
+    assert!(
+        text.contains("\n    \"https://i|c\": {\n      \"access_token\": \"at1\""),
+        "{text}"
+    );
+    // The escaped key is found, and a second rewrite changes nothing else.
+    assert_eq!(
+        s.get("other|x").unwrap().unwrap().access_token.expose(),
+        "Aé/"
+    );
+    s.put("https://i|c", &cred("at1")).unwrap();
+    assert_eq!(fs::read_to_string(&s.path).unwrap(), text);
+}
+
+#[test]
+fn a_login_or_member_written_twice_counts_once_the_last() {
+    let t = tempfile::tempdir().unwrap();
+    let s = store(t.path());
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    let login = |at: &str| {
+        format!(
+            r#"{{"issuer":"https://i","client_id":"c","access_token":"{at}","expires_at":"2030-01-01T00:00:00Z"}}"#
+        )
+    };
+    fs::write(
+        &s.path,
+        format!(
+            r#"{{"credentials": {{"k": {}}}, "credentials": {{"https://i|c": {}, "https://i|c": {}}}}}"#,
+            login("gone"),
+            login("first"),
+            login("last")
+        ),
+    )
+    .unwrap();
+    assert!(s.get("k").unwrap().is_none(), "the last credentials object");
+    assert_eq!(
+        s.get("https://i|c").unwrap().unwrap().access_token.expose(),
+        "last"
+    );
+    assert_eq!(s.list().unwrap().len(), 1);
+    s.put("x|y", &cred("a")).unwrap();
+    let text = fs::read_to_string(&s.path).unwrap();
+    assert!(!text.contains("first") && !text.contains("gone"), "{text}");
 }
 
 #[test]

@@ -59,10 +59,45 @@ pub trait CredentialStore {
     fn check_writable(&self) -> Result<()> {
         Ok(())
     }
-    /// Which store holds `key` (kind and location), for `status`.
-    fn locate(&self, key: &str) -> Result<Option<(StoreKind, String)>> {
-        Ok(self.get(key)?.map(|_| (self.kind(), self.location())))
+    /// One login, if stored, with the store that holds it (for `status`).
+    fn get_located(&self, key: &str) -> Result<Option<Located>> {
+        Ok(self.get(key)?.map(|credential| Located {
+            credential,
+            kind: self.kind(),
+            location: self.location(),
+        }))
     }
+    /// Every login with the store that holds it, sorted by key, in one read of
+    /// each backend.
+    fn list_located(&self) -> Result<Vec<(String, Located)>> {
+        let (kind, location) = (self.kind(), self.location());
+        Ok(self
+            .list()?
+            .into_iter()
+            .map(|(k, credential)| {
+                let location = location.clone();
+                (
+                    k,
+                    Located {
+                        credential,
+                        kind,
+                        location,
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+/// A stored login and where it is.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// The login.
+    pub credential: Credential,
+    /// Which backend holds it.
+    pub kind: StoreKind,
+    /// Where, for humans.
+    pub location: String,
 }
 
 /// Receives warnings from storage code (which must not print).
