@@ -3,7 +3,13 @@
 //! transport failures (DNS / TLS / refused fail fast; timeouts are transient).
 
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 use reqwest::redirect;
 use url::{Host, Url};
@@ -134,18 +140,112 @@ impl Reply {
 }
 
 /// The HTTP client used by the protocol engine. Built only when a command needs
-/// the network: building it loads the system trust store (several ms).
+/// the network; the system trust store is read at its first TLS handshake, so
+/// a command that contacts only http:// loopback URLs never reads it.
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
+    verifier: Arc<LazyVerifier>,
+}
+
+/// The system's certificate verifier (rustls-platform-verifier: the OS trust
+/// store, WebPKI path building), created at the first certificate check rather
+/// than with the client: reading the trust store costs ~150 file reads and
+/// several ms on Debian, and a machine without one can still reach loopback.
+#[derive(Debug)]
+struct LazyVerifier {
+    provider: Arc<CryptoProvider>,
+    inner: OnceLock<Result<Arc<rustls_platform_verifier::Verifier>, rustls::Error>>,
+}
+
+impl LazyVerifier {
+    fn new(provider: Arc<CryptoProvider>) -> LazyVerifier {
+        LazyVerifier {
+            provider,
+            inner: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&Arc<rustls_platform_verifier::Verifier>, rustls::Error> {
+        self.inner
+            .get_or_init(|| {
+                rustls_platform_verifier::Verifier::new(self.provider.clone()).map(Arc::new)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Whether the trust store has been read.
+    fn loaded(&self) -> bool {
+        self.inner.get().is_some()
+    }
+}
+
+impl ServerCertVerifier for LazyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.get()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    // The handshake signatures are checked with the provider's algorithms, as
+    // the platform verifier (through WebPKI) does, without the trust store.
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 impl Http {
     /// A client with vmauth's transport policy: ring-only rustls, the redirect
     /// policy, `timeouts`.
     pub fn new(timeouts: Timeouts) -> Result<Http, ProtocolError> {
-        // ring is the only crypto provider compiled in; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // ring is the only crypto provider compiled in.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(LazyVerifier::new(provider.clone()));
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ProtocolError::Config(format!("cannot set up TLS: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_no_client_auth();
+        // reqwest is built without HTTP/2.
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let policy = redirect::Policy::custom(|attempt| {
             let downgrade = attempt
                 .previous()
@@ -172,9 +272,15 @@ impl Http {
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
             .redirect(policy)
+            .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| ProtocolError::Config(format!("cannot set up HTTPS client: {e}")))?;
-        Ok(Http { client })
+        Ok(Http { client, verifier })
+    }
+
+    /// Whether this client has read the system trust store (at a TLS handshake).
+    pub fn trust_store_loaded(&self) -> bool {
+        self.verifier.loaded()
     }
 
     /// GET a JSON document.

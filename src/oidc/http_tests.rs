@@ -40,3 +40,39 @@ fn strip_query_drops_secrets_in_urls() {
         "https://idp/x".to_string()
     );
 }
+
+#[test]
+fn the_trust_store_is_read_at_the_first_certificate_check_only() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let http = Http::new(Timeouts::default()).unwrap();
+    rt.block_on(async {
+        let s = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::any())
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("{}"))
+            .mount(&s)
+            .await;
+        let reply = http.get(&format!("{}/x", s.uri())).await.unwrap();
+        assert_eq!(reply.status, 200);
+    });
+    assert!(
+        !http.trust_store_loaded(),
+        "http:// loopback needs no trust store"
+    );
+    // A certificate to check: now the system's trust store is read (and this
+    // non-certificate refused).
+    let e = http
+        .verifier
+        .verify_server_cert(
+            &CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]),
+            &[],
+            &ServerName::try_from("idp.example.com").unwrap(),
+            &[],
+            UnixTime::now(),
+        )
+        .unwrap_err();
+    assert!(http.trust_store_loaded());
+    assert!(matches!(e, rustls::Error::InvalidCertificate(_)), "{e:?}");
+}
