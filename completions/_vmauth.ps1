@@ -38,6 +38,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;login' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
@@ -51,8 +53,6 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('--assertion-audience', '--assertion-audience', [CompletionResultType]::ParameterName, 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Not accepted: secrets on the command line leak into ps and shell history')
             [CompletionResult]::new('--save-profile', '--save-profile', [CompletionResultType]::ParameterName, 'After logging in, save the options used as profile NAME in config.toml')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
             [CompletionResult]::new('--no-qr', '--no-qr', [CompletionResultType]::ParameterName, 'Do not show the QR code')
@@ -65,6 +65,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;token' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
@@ -81,8 +83,6 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print the token [default: raw; env: VMAUTH_OUTPUT]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print the token [default: raw; env: VMAUTH_OUTPUT]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
             [CompletionResult]::new('--force-refresh', '--force-refresh', [CompletionResultType]::ParameterName, 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider')
@@ -93,6 +93,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;exec' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
@@ -108,8 +110,6 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [default: 60; env: VMAUTH_MIN_TTL]')
             [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment variable that gets the token [default: VMAUTH_TOKEN]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
             [CompletionResult]::new('--force-refresh', '--force-refresh', [CompletionResultType]::ParameterName, 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider')
@@ -120,11 +120,11 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;status' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON document on stdout (format documented in README.md)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show every stored login, not only the selected one')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -134,11 +134,11 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;logout' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Log out of every stored login')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

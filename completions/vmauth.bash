@@ -115,12 +115,20 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__exec)
-            opts="-h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --env --store --profile --help --version"
+            opts="-h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --env --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -178,14 +186,6 @@ _vmauth() {
                     return 0
                     ;;
                 --env)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
-                    return 0
-                    ;;
-                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -323,12 +323,20 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__login)
-            opts="-h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --no-qr --qr --open --save-profile --store --profile --help --version"
+            opts="-h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --no-qr --qr --open --save-profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -381,14 +389,6 @@ _vmauth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -397,12 +397,20 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__logout)
-            opts="-h -V --issuer --client-id --audience --all --store --profile --help --version"
+            opts="-h -V --store --profile --issuer --client-id --audience --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -412,14 +420,6 @@ _vmauth() {
                     return 0
                     ;;
                 --audience)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
-                    return 0
-                    ;;
-                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -453,12 +453,20 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__status)
-            opts="-h -V --issuer --client-id --audience --json --all --store --profile --help --version"
+            opts="-h -V --store --profile --issuer --client-id --audience --json --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -471,14 +479,6 @@ _vmauth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -487,12 +487,20 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__token)
-            opts="-o -h -V --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --output --store --profile --help --version"
+            opts="-o -h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -555,14 +563,6 @@ _vmauth() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "raw header json env exec-credential" -- "${cur}"))
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

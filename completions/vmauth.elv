@@ -34,6 +34,8 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vmauth;login'= {
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
             cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
             cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
@@ -47,8 +49,6 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --assertion-audience 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]'
             cand --client-secret 'Not accepted: secrets on the command line leak into ps and shell history'
             cand --save-profile 'After logging in, save the options used as profile NAME in config.toml'
-            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
-            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
             cand --client-secret-stdin 'Read the client secret from standard input'
             cand --no-qr 'Do not show the QR code'
@@ -60,6 +60,8 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --version 'Print version'
         }
         &'vmauth;token'= {
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
             cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
             cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
@@ -76,8 +78,6 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --token-type 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]'
             cand -o 'How to print the token [default: raw; env: VMAUTH_OUTPUT]'
             cand --output 'How to print the token [default: raw; env: VMAUTH_OUTPUT]'
-            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
-            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
             cand --client-secret-stdin 'Read the client secret from standard input'
             cand --force-refresh 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
@@ -87,6 +87,8 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --version 'Print version'
         }
         &'vmauth;exec'= {
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
             cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
             cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
@@ -102,8 +104,6 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --min-ttl 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [default: 60; env: VMAUTH_MIN_TTL]'
             cand --token-type 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]'
             cand --env 'The environment variable that gets the token [default: VMAUTH_TOKEN]'
-            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
-            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --client-credentials 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
             cand --client-secret-stdin 'Read the client secret from standard input'
             cand --force-refresh 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
@@ -113,11 +113,11 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --version 'Print version'
         }
         &'vmauth;status'= {
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
             cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
             cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
-            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
-            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --json 'Print a JSON document on stdout (format documented in README.md)'
             cand --all 'Show every stored login, not only the selected one'
             cand -h 'Print help (see more with ''--help'')'
@@ -126,11 +126,11 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand --version 'Print version'
         }
         &'vmauth;logout'= {
+            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --issuer 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]'
             cand --client-id 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]'
             cand --audience 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]'
-            cand --store 'Where credentials live [default: auto; env: VMAUTH_STORE]'
-            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]'
             cand --all 'Log out of every stored login'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

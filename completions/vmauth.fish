@@ -40,6 +40,12 @@ complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "logout" -d 'Revoke th
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "profiles" -d 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "completions" -d 'Print the shell completion script for SHELL'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
+file\t'The 0600 JSON file shared with the ValidMind library'
+memory\t'Nothing is written; the login lives as long as the process'
+helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
@@ -56,12 +62,6 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l assertion-audien
 issuer\t'The issuer exactly as its metadata publishes it (Auth0)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret -d 'Not accepted: secrets on the command line leak into ps and shell history' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l save-profile -d 'After logging in, save the options used as profile NAME in config.toml' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
-keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
-file\t'The 0600 JSON file shared with the ValidMind library'
-memory\t'Nothing is written; the login lives as long as the process'
-helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l no-qr -d 'Do not show the QR code'
@@ -69,6 +69,12 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l qr -d 'Show the 
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l open -d 'Open the verification page in the default browser'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -s V -l version -d 'Print version'
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
+file\t'The 0600 JSON file shared with the ValidMind library'
+memory\t'Nothing is written; the login lives as long as the process'
+helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
@@ -92,17 +98,17 @@ header\t'`Authorization: Bearer <token>`, for `curl -H @-`'
 json\t'A JSON object: token, token_type, expiry, issuer, client, audience, scopes, claims'
 env\t'POSIX shell `export` lines, for `eval "$(vmauth token -o env)"`'
 exec-credential\t'A Kubernetes ExecCredential, for kubectl\'s exec credential plugins'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
-keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
-file\t'The 0600 JSON file shared with the ValidMind library'
-memory\t'Nothing is written; the login lives as long as the process'
-helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l force-refresh -d 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s V -l version -d 'Print version'
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
+file\t'The 0600 JSON file shared with the ValidMind library'
+memory\t'Nothing is written; the login lives as long as the process'
+helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
@@ -122,39 +128,33 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l min-ttl -d 'Refre
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l token-type -d 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]' -r -f -a "access\t'The access token (for APIs)'
 id\t'The OpenID Connect ID token (for APIs that accept only it, e.g. some Entra APIs)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l env -d 'The environment variable that gets the token [default: VMAUTH_TOKEN]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
-keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
-file\t'The 0600 JSON file shared with the ValidMind library'
-memory\t'Nothing is written; the login lives as long as the process'
-helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l force-refresh -d 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l json -d 'Print a JSON document on stdout (format documented in README.md)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l all -d 'Show every stored login, not only the selected one'
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l all -d 'Log out of every stored login'
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -s V -l version -d 'Print version'

@@ -154,6 +154,64 @@ pub enum TokenChoice {
     Id,
 }
 
+/// A subcommand's arguments, defined only when that subcommand is parsed
+/// (clap's `Command::defer`): `vmauth token` does not build the other
+/// subcommands' arguments, about half of the cached token's own instructions.
+/// Help, completions and man pages build them all.
+#[derive(Debug, Clone, Default)]
+pub struct Lazy<T>(pub T);
+
+impl<T> std::ops::Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// `T`'s arguments added to `cmd`, keeping the subcommand's own description
+/// (the variant's doc comment, which `T`'s doc comment would replace now that
+/// it is applied after it).
+fn augment_keeping_about<T: Args>(cmd: clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let cmd = T::augment_args(cmd);
+    let cmd = match about {
+        Some(a) => cmd.about(a),
+        None => cmd.about(None::<&str>),
+    };
+    match long_about {
+        Some(a) => cmd.long_about(a),
+        None => cmd.long_about(None::<&str>),
+    }
+}
+
+impl<T: Args> Args for Lazy<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(augment_keeping_about::<T>)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(augment_keeping_about::<T>)
+    }
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for Lazy<T> {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(m).map(Lazy)
+    }
+    fn from_arg_matches_mut(m: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(m).map(Lazy)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+    fn update_from_arg_matches_mut(&mut self, m: &mut clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(m)
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -162,13 +220,13 @@ pub enum Command {
     /// Shows a QR code, a URL and a code; approve in any browser, on any device.
     /// The new login becomes the current one.
     #[command(after_help = LOGIN_EXAMPLES)]
-    Login(LoginArgs),
+    Login(Lazy<LoginArgs>),
     /// Print a valid access token on stdout, refreshing it when needed.
     ///
     /// Meant for `$(vmauth token)`: stdout carries the token and a newline,
     /// nothing else. Never prompts; exits 4 at once when a new login is needed.
     #[command(after_help = TOKEN_EXAMPLES)]
-    Token(TokenArgs),
+    Token(Lazy<TokenArgs>),
     /// Run a command with a valid token in its environment.
     ///
     /// The command gets the token in VMAUTH_TOKEN (or --env NAME), its expiry in
@@ -176,18 +234,18 @@ pub enum Command {
     /// _ROLES). vmauth replaces itself with the command, so its signals and exit
     /// status are the command's own; the token is never on its command line.
     #[command(after_help = EXEC_EXAMPLES)]
-    Exec(ExecArgs),
+    Exec(Lazy<ExecArgs>),
     /// Show who is logged in, until when, and where the credentials are stored.
     ///
     /// Exits 0 when the selected login is valid or can be refreshed, 4 otherwise.
     #[command(after_help = STATUS_EXAMPLES)]
-    Status(StatusArgs),
+    Status(Lazy<StatusArgs>),
     /// Revoke the tokens at the identity provider and remove the login.
     ///
     /// Revocation (RFC 7009) is best effort: the local credentials are removed
     /// even when the identity provider cannot be reached.
     #[command(after_help = LOGOUT_EXAMPLES)]
-    Logout(LogoutArgs),
+    Logout(Lazy<LogoutArgs>),
     /// List the profiles of config.toml, with their issuer and client and
     /// whether a usable login exists for each.
     #[command(after_help = PROFILES_EXAMPLES)]
@@ -197,7 +255,7 @@ pub enum Command {
     /// Load it in the running shell, or install it where the shell looks
     /// (README.md, "Shell completions").
     #[command(after_help = COMPLETIONS_EXAMPLES)]
-    Completions(CompletionsArgs),
+    Completions(Lazy<CompletionsArgs>),
 }
 
 /// Which login: issuer, client and audience. Without --issuer and --client-id,
@@ -378,7 +436,7 @@ pub struct ExecArgs {
 }
 
 /// `vmauth token`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct TokenArgs {
     /// Which token, and how fresh.
     #[command(flatten)]

@@ -42,3 +42,24 @@ fn value_enums_use_the_registered_names() {
         "token-endpoint"
     );
 }
+
+#[test]
+fn the_fast_path_reads_vmauth_token_as_clap_does() {
+    use clap::Parser;
+    let args: Vec<std::ffi::OsString> = vec!["vmauth".into(), "token".into()];
+    let fast = crate::parse_fast(&args).expect("the fast path takes `vmauth token`");
+    let clap = Cli::try_parse_from(&args).unwrap();
+    assert_eq!(format!("{fast:?}"), format!("{clap:?}"));
+    // Anything else goes through clap.
+    for other in [
+        vec!["vmauth", "token", "-o", "json"],
+        vec!["vmauth", "token", "--help"],
+        vec!["vmauth", "--store", "file", "token"],
+        vec!["vmauth", "status"],
+        vec!["vmauth"],
+        vec!["vmauth", "tokens"],
+    ] {
+        let args: Vec<std::ffi::OsString> = other.iter().map(Into::into).collect();
+        assert!(crate::parse_fast(&args).is_none(), "{other:?}");
+    }
+}

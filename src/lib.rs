@@ -110,6 +110,21 @@ pub fn command() -> clap::Command {
     ))
 }
 
+/// `vmauth token` without arguments, the call scripts make most often, read
+/// without building the command-line definition (which is most of the
+/// instructions a cached token costs). It is the value clap gives for the same
+/// arguments; a test checks.
+fn parse_fast(args: &[OsString]) -> Option<Cli> {
+    match args {
+        [_, sub] if sub == "token" => Some(Cli {
+            store: None,
+            profile: None,
+            command: cli::Command::Token(cli::Lazy(cli::TokenArgs::default())),
+        }),
+        _ => None,
+    }
+}
+
 /// clap's multi-line error as vmauth's one line: what is wrong, clap's hint
 /// (possible values, a similar flag), and where to read more:
 /// `<what>; see 'vmauth <command> --help'`.
@@ -163,10 +178,13 @@ pub fn run_with(
     rng: Rc<dyn Rng>,
 ) -> i32 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match command()
-        .try_get_matches_from(&args)
-        .and_then(|m| Cli::from_arg_matches(&m))
-    {
+    let parsed = match parse_fast(&args) {
+        Some(cli) => Ok(cli),
+        None => command()
+            .try_get_matches_from(&args)
+            .and_then(|m| Cli::from_arg_matches(&m)),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             return match e.kind() {

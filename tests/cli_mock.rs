@@ -675,6 +675,41 @@ async fn refresh_without_a_new_refresh_token_keeps_the_old_one() {
     );
 }
 
+#[test]
+fn closed_standard_streams_are_opened_on_dev_null() {
+    // Started with stdin and stdout closed, vmauth must not let a file it opens
+    // take descriptor 0 or 1 (the token printed "on stdout" would land in it):
+    // they are opened on /dev/null at start, as `vmauth exec`'s command sees.
+    let home = Home::new();
+    let issuer = "https://idp.example.com";
+    let doc = json!({"version": 1, "credentials": {format!("{issuer}|cli"): {
+        "issuer": issuer, "client_id": "cli", "access_token": "AT",
+        "expires_at": "2999-01-01T00:00:00Z"
+    }}});
+    std::fs::create_dir_all(home.credentials().parent().unwrap()).unwrap();
+    std::fs::write(home.credentials(), doc.to_string()).unwrap();
+    set_mode(&home.credentials(), 0o600);
+    let cmd = home.cmd(&[]);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$0" exec --issuer "$1" --client-id cli -- readlink /proc/self/fd/0 /proc/self/fd/1 <&- >&-"#)
+        .arg(cmd.get_program())
+        .arg(issuer)
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    // readlink (quiet on failure) succeeds only if both descriptors are open:
+    // its output goes to /dev/null.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
 #[tokio::test]
 async fn a_refused_redirect_says_so() {
     let s = MockServer::start().await;
