@@ -1,6 +1,7 @@
 //! vmauth's own non-secret state in its config directory: which login is
-//! current (`state.json`), which store `--store auto` chose, and the per-login
-//! refresh locks (`locks/`). Never tokens, except refreshed tokens the
+//! current (`state.json`), which store `--store auto` chose, the per-login
+//! refresh locks (`locks/`), and the issuers' metadata (`discovery/`) and
+//! signing keys (`jwks/`), cached. Never tokens, except refreshed tokens the
 //! credential store refused to take (`rescue/`, 0600), kept until it takes them.
 
 use std::fs;
@@ -32,6 +33,15 @@ struct CachedJwks {
     uri: String,
     fetched_at: i64,
     jwks: serde_json::Value,
+}
+
+/// An issuer's metadata document as fetched, and from where.
+#[derive(Serialize, Deserialize)]
+struct CachedDiscovery {
+    issuer: String,
+    url: String,
+    fetched_at: i64,
+    document: Box<serde_json::value::RawValue>,
 }
 
 /// Refreshed tokens the credential store would not take.
@@ -190,6 +200,41 @@ impl StateDir {
         })
         .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode the key set", e))?;
         write_atomic(&self.jwks_path(uri), &bytes)
+    }
+
+    fn discovery_path(&self, issuer: &str) -> PathBuf {
+        let name = lock_file_name(issuer).replace(".lock", ".json");
+        self.dir.join("discovery").join(name)
+    }
+
+    /// The cached metadata of `issuer`: when it was fetched (Unix seconds), the
+    /// URL it came from and the document, unchecked (the caller checks it as it
+    /// checks a fetched one).
+    pub fn discovery(&self, issuer: &str) -> Option<(i64, String, Vec<u8>)> {
+        let bytes = fs::read(self.discovery_path(issuer)).ok()?;
+        let c: CachedDiscovery = serde_json::from_slice(&bytes).ok()?;
+        (c.issuer == issuer).then(|| (c.fetched_at, c.url, c.document.get().as_bytes().to_vec()))
+    }
+
+    /// Cache the metadata document `body` of `issuer`, fetched from `url` at `now`.
+    pub fn set_discovery(&self, issuer: &str, url: &str, now: i64, body: &[u8]) -> Result<()> {
+        let document: Box<serde_json::value::RawValue> = serde_json::from_slice(body)
+            .map_err(|e| Error::with_cause(Kind::Idp, "the issuer metadata is not JSON", e))?;
+        self.ensure()?;
+        ensure_private_dir(&self.dir.join("discovery"), true, &*self.warn)?;
+        let bytes = serde_json::to_vec(&CachedDiscovery {
+            issuer: issuer.to_string(),
+            url: url.to_string(),
+            fetched_at: now,
+            document,
+        })
+        .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode the issuer metadata", e))?;
+        write_atomic(&self.discovery_path(issuer), &bytes)
+    }
+
+    /// Forget the cached metadata of `issuer` (an endpoint it named failed).
+    pub fn forget_discovery(&self, issuer: &str) {
+        let _ = fs::remove_file(self.discovery_path(issuer));
     }
 
     /// Take the per-login lock that makes refresh single-flight across processes

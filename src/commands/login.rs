@@ -174,7 +174,7 @@ async fn device_flow(
         resources: &s.request.resources,
         auth: source.as_ref(),
     };
-    let provider = Provider::open(ctx, id, ask, Duration::from_secs(30)).await?;
+    let provider = Provider::open_fresh(ctx, id, ask, Duration::from_secs(30)).await?;
     let endpoint = provider.meta.device_endpoint()?;
     let auth = authorize(&provider.http, endpoint, &provider.client)
         .await

@@ -75,23 +75,41 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
                 auth: source.as_ref(),
                 ..Default::default()
             };
-            let provider = match Provider::open(ctx, &id, ask, REVOKE_TIMEOUT).await {
+            let mut provider = match Provider::open(ctx, &id, ask, REVOKE_TIMEOUT).await {
                 Ok(p) => p,
                 Err(e) => return format!("tokens not revoked ({e}); removed locally"),
             };
-            let (http, request) = (&provider.http, &provider.client);
-            let Some(endpoint) = provider.meta.revocation_endpoint.as_deref() else {
+            if provider.meta.revocation_endpoint.is_none() {
                 return "the identity provider offers no revocation endpoint, so its tokens stay valid until they expire; removed locally".to_string();
+            }
+            // One revocation; sent again once if the cached metadata named an
+            // endpoint that is gone and the issuer now names another.
+            let mut revoke_once = async |token: &str, hint: &str| {
+                let send = async |p: &Provider<'_>| {
+                    let endpoint = p.meta.revocation_endpoint.as_deref().unwrap_or_default();
+                    revoke(&p.http, endpoint, &p.client, token, hint).await
+                };
+                let result = send(&provider).await;
+                match &result {
+                    Err(e) if provider
+                        .refetched(ctx, e, |m| m.revocation_endpoint.as_deref())
+                        .await
+                        && provider.meta.revocation_endpoint.is_some() =>
+                    {
+                        send(&provider).await
+                    }
+                    _ => result,
+                }
             };
             let mut parts = Vec::new();
             if let Some(r) = &cred.refresh_token {
-                parts.push(match revoke(http, endpoint, request, r.expose(), "refresh_token").await {
+                parts.push(match revoke_once(r.expose(), "refresh_token").await {
                     Ok(()) => "refresh token revoked".to_string(),
                     Err(e) => format!("refresh token NOT revoked ({})", brief(&e)),
                 });
             }
             parts.push(
-                match revoke(http, endpoint, request, cred.access_token.expose(), "access_token").await {
+                match revoke_once(cred.access_token.expose(), "access_token").await {
                     Ok(()) => "access token revoked".to_string(),
                     Err(e) if e.oauth_code() == Some(&ErrorCode::UnsupportedTokenType) => {
                         "access token is self-contained (JWT) and stays valid until it expires".to_string()

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use crate::credential::{ClientSettings, LoginId};
 use crate::error::{Error, Result};
+use crate::oidc::ProtocolError;
 use crate::oidc::client_auth::ClientAuth;
-use crate::oidc::discovery::{Metadata, discover};
+use crate::oidc::discovery::{self, Metadata, discover};
 use crate::oidc::grant::ClientRequest;
+use crate::oidc::http::TransportKind;
 use crate::oidc::http::{Http, Timeouts};
 use crate::oidc::id_token::{Expected, check_id_token};
 use crate::oidc::jwks::{self, Jwks, VerifyError};
@@ -17,6 +19,9 @@ use crate::oidc::jwks::{self, Jwks, VerifyError};
 use super::Context;
 use super::client_source::Source;
 
+/// How long cached issuer metadata is used before it is fetched again (an
+/// endpoint that fails as if it had moved refetches it sooner).
+pub(crate) const DISCOVERY_MAX_AGE: i64 = 24 * 3600;
 /// How long a cached key set is used before it is fetched again.
 pub(crate) const JWKS_MAX_AGE: i64 = 24 * 3600;
 /// A key id the cached set lacks refetches it only if it is at least this old.
@@ -41,7 +46,7 @@ impl std::fmt::Display for IdTokenFailure {
 }
 
 /// A provider session.
-pub(crate) struct Provider {
+pub(crate) struct Provider<'a> {
     /// The HTTP client, with the command's timeouts.
     pub http: Http,
     /// The issuer's metadata, checked.
@@ -50,10 +55,14 @@ pub(crate) struct Provider {
     pub client: ClientRequest,
     /// How a confidential client authenticated (to store with the login).
     pub client_settings: Option<ClientSettings>,
+    /// The metadata came from the cache, so an endpoint may have moved since.
+    cached: bool,
+    id: LoginId,
+    ask: Ask<'a>,
 }
 
 /// What to ask for.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 pub(crate) struct Ask<'a> {
     /// Scopes.
     pub scopes: &'a [String],
@@ -101,16 +110,96 @@ fn apply_overrides(meta: &mut Metadata, e: &crate::settings::Endpoints) -> Resul
     Ok(())
 }
 
-impl Provider {
-    /// Discover `id.issuer` and build the client's request.
+/// Whether a failure at an endpoint says the endpoint is not there (any more):
+/// nothing answers (refused, unknown host, a TLS certificate for another
+/// host) or the server has no such resource (404, 405, 410). The request was
+/// not processed, so it can be sent again elsewhere.
+fn endpoint_gone(e: &ProtocolError) -> bool {
+    match e {
+        ProtocolError::Transport { kind, .. } => {
+            matches!(
+                kind,
+                TransportKind::Refused | TransportKind::Dns | TransportKind::Tls
+            )
+        }
+        ProtocolError::Status { status, .. } => matches!(status, 404 | 405 | 410),
+        ProtocolError::OAuth(o) => matches!(o.status, 404 | 405 | 410),
+        _ => false,
+    }
+}
+
+/// The cached metadata of `issuer`, if fetched less than [`DISCOVERY_MAX_AGE`]
+/// ago and still passing every check a fetched document must pass. A cached
+/// document that fails them is removed.
+fn cached_metadata(ctx: &Context, issuer: &str) -> Option<Metadata> {
+    let (at, url, body) = ctx.state.discovery(issuer)?;
+    // A copy dated in the future (a clock that ran ahead) counts as stale.
+    if !(0..DISCOVERY_MAX_AGE).contains(&ctx.now().saturating_sub(at)) {
+        return None;
+    }
+    match discovery::from_cache(issuer, &url, &body) {
+        Ok(meta) => Some(meta),
+        Err(_) => {
+            ctx.state.forget_discovery(issuer);
+            None
+        }
+    }
+}
+
+/// Fetch the metadata of `issuer` and cache it.
+async fn fetch_metadata(ctx: &Context, http: &Http, issuer: &str) -> Result<Metadata> {
+    let found = discover(http, issuer).await?;
+    if let Err(e) = ctx
+        .state
+        .set_discovery(issuer, &found.url, ctx.now(), &found.body)
+    {
+        ctx.ui.warn(&format!(
+            "cannot cache the issuer's metadata: {}",
+            e.message()
+        ));
+    }
+    Ok(found.meta)
+}
+
+impl<'a> Provider<'a> {
+    /// Discover `id.issuer` (its cached metadata while fresh) and build the
+    /// client's request.
     pub async fn open(
         ctx: &Context,
         id: &LoginId,
-        ask: Ask<'_>,
+        ask: Ask<'a>,
         timeout: Duration,
-    ) -> Result<Provider> {
+    ) -> Result<Provider<'a>> {
+        Self::open_with(ctx, id, ask, timeout, true).await
+    }
+
+    /// [`Provider::open`] with metadata fetched now, whatever the cache holds:
+    /// a login starts from what the issuer publishes now.
+    pub async fn open_fresh(
+        ctx: &Context,
+        id: &LoginId,
+        ask: Ask<'a>,
+        timeout: Duration,
+    ) -> Result<Provider<'a>> {
+        Self::open_with(ctx, id, ask, timeout, false).await
+    }
+
+    async fn open_with(
+        ctx: &Context,
+        id: &LoginId,
+        ask: Ask<'a>,
+        timeout: Duration,
+        use_cache: bool,
+    ) -> Result<Provider<'a>> {
         let http = http(timeout)?;
-        let mut meta = discover(&http, &id.issuer).await?;
+        let cached = use_cache
+            .then(|| cached_metadata(ctx, &id.issuer))
+            .flatten();
+        let from_cache = cached.is_some();
+        let mut meta = match cached {
+            Some(meta) => meta,
+            None => fetch_metadata(ctx, &http, &id.issuer).await?,
+        };
         if let Some(p) = ctx.profile_of(&id.cache_key()) {
             apply_overrides(&mut meta, &p.endpoints)?;
         }
@@ -133,7 +222,41 @@ impl Provider {
             meta,
             client,
             client_settings,
+            cached: from_cache,
+            id: id.clone(),
+            ask,
         })
+    }
+
+    /// After `e` at the endpoint `pick` names: when the metadata came from the
+    /// cache and `e` says the endpoint is not there, fetch the metadata again
+    /// (and cache it). True when it now names another endpoint, so the request,
+    /// which was not processed, is worth sending once more, there.
+    pub async fn refetched(
+        &mut self,
+        ctx: &Context,
+        e: &ProtocolError,
+        pick: fn(&Metadata) -> Option<&str>,
+    ) -> bool {
+        if !self.cached || !endpoint_gone(e) {
+            return false;
+        }
+        self.cached = false;
+        let Ok(mut meta) = fetch_metadata(ctx, &self.http, &self.id.issuer).await else {
+            return false;
+        };
+        if let Some(p) = ctx.profile_of(&self.id.cache_key())
+            && apply_overrides(&mut meta, &p.endpoints).is_err()
+        {
+            return false;
+        }
+        if let Some(src) = self.ask.auth {
+            // Signed assertions name the token endpoint (the secret, read once, stays).
+            self.client.assertion_audience = src.assertion_audience(&meta);
+        }
+        let moved = pick(&meta) != pick(&self.meta);
+        self.meta = meta;
+        moved
     }
 
     /// Check an ID token from this provider: its signature with the issuer's
@@ -204,8 +327,15 @@ impl Provider {
 
     async fn fetch_jwks(&self, ctx: &Context, uri: &str) -> Result<Jwks, IdTokenFailure> {
         let reply = self.http.get(uri).await.map_err(|e| {
+            if self.cached && endpoint_gone(&e) {
+                // The keys may have moved: the next call fetches the metadata.
+                ctx.state.forget_discovery(&self.id.issuer);
+            }
             IdTokenFailure::KeysUnavailable(format!("its signature cannot be checked: {e}"))
         })?;
+        if self.cached && matches!(reply.status, 404 | 405 | 410) {
+            ctx.state.forget_discovery(&self.id.issuer);
+        }
         let set = (reply.status == 200)
             .then(|| Jwks::parse(&reply.body))
             .flatten()
@@ -251,3 +381,7 @@ impl Provider {
         self.meta.token_endpoint()
     }
 }
+
+#[cfg(test)]
+#[path = "provider_tests.rs"]
+mod tests;

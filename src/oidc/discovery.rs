@@ -63,8 +63,20 @@ pub fn well_known_urls(issuer: &str) -> Vec<String> {
     urls
 }
 
+/// Metadata as fetched: checked, with the document and where it came from (to
+/// cache it).
+#[derive(Debug)]
+pub struct Discovered {
+    /// The checked metadata.
+    pub meta: Metadata,
+    /// The well-known URL that answered.
+    pub url: String,
+    /// The document as the server sent it.
+    pub body: Vec<u8>,
+}
+
 /// Fetch and check the metadata of `issuer` (already normalised, no trailing slash).
-pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata, ProtocolError> {
+pub async fn discover(http: &Http, issuer: &str) -> Result<Discovered, ProtocolError> {
     require_secure(issuer, "issuer")?;
     let urls = well_known_urls(issuer);
     let mut not_found = Vec::new();
@@ -76,12 +88,37 @@ pub async fn discover(http: &Http, issuer: &str) -> Result<Metadata, ProtocolErr
         }
         let meta: Metadata = super::parse_reply(&reply, url)?;
         check(&meta, issuer)?;
-        return Ok(meta);
+        return Ok(Discovered {
+            meta,
+            url: url.clone(),
+            body: reply.body,
+        });
     }
     Err(ProtocolError::Config(format!(
         "no issuer metadata at {}; check --issuer (it must be the issuer URL, without /.well-known/…)",
         not_found.join(" or ")
     )))
+}
+
+/// Metadata of `issuer` from a cached document that `url` sent earlier,
+/// checked exactly as a fetched one is (issuer match, HTTPS rules).
+pub fn from_cache(issuer: &str, url: &str, body: &[u8]) -> Result<Metadata, ProtocolError> {
+    require_secure(issuer, "issuer")?;
+    if !well_known_urls(issuer).iter().any(|u| u == url) {
+        return Err(ProtocolError::Config(format!(
+            "cached metadata of {issuer} came from {url}, not one of its well-known URLs"
+        )));
+    }
+    let reply = super::http::Reply {
+        status: 200,
+        content_type: "application/json".into(),
+        body: body.to_vec(),
+        www_authenticate: None,
+        retry_after: None,
+    };
+    let meta: Metadata = super::parse_reply(&reply, url)?;
+    check(&meta, issuer)?;
+    Ok(meta)
 }
 
 /// The issuer in the document must be the one asked for (mix-up defence); every
