@@ -9,16 +9,16 @@
 //!
 //! | module | what it does | the rule it keeps |
 //! |---|---|---|
-//! | `main.rs` | `exit(vmauth::run())` | nothing else |
-//! | `run` (here) | parse → `settings::Settings` → `commands::Context` → command → exit code | the only place that turns errors into exit codes |
-//! | `cli` | clap definitions, `ValueEnum`s with a doc line per value | flags only; the single source for `--help` |
+//! | `main.rs` | `exit(vmauth::run())`; on Linux its own C `main` (no std start-up probe), which opens closed fds 0-2 on `/dev/null` and ignores SIGPIPE | nothing else |
+//! | `run` (here) | parse → `settings::Settings` → `commands::Context` → command → exit code | the only place that turns errors into exit codes; a bare `vmauth token` skips clap (`parse_fast`, checked equal to clap's result) |
+//! | `cli` | clap definitions, `ValueEnum`s with a doc line per value; each subcommand's arguments are built only when it is parsed (`cli::Lazy`) | flags only; the single source for `--help` |
 //! | `settings` | every setting of a command from flags and `settings::Env`: flags > `VMAUTH_*` > `VM_OIDC_*` > defaults; the registry of environment variables (`settings::ENV_VARS`) | the only reader of the environment; issuer, client id and audience come from one source |
 //! | `io` | stdout, stderr, stdin and their terminal flags; `io::TestIo` captures them | stdout carries only a command's product (a token, JSON) |
 //! | `ui` | everything for humans, on stderr: prompt, QR code, spinner, warnings | all server text passes through `error::terminal_safe` |
 //! | `commands` | one file per subcommand, plus `commands::acquire` (a valid credential for a selection) and `commands::provider` (discovery + client authentication + request building) | the only layer that combines protocol, storage and UI |
 //! | `oidc` | the protocol engine: discovery, device flow, grants, client authentication, ID-token rules, revocation, HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source |
 //! | `store` | the `store::CredentialStore` trait and its backends: file, keychain, memory, helper, auto | same as `oidc`; warnings go to a sink it is given |
-//! | `state` | vmauth's own non-secret state: current login, `auto` choice, refresh locks | never tokens |
+//! | `state` | vmauth's own non-secret state: current login, `auto` choice (`state.json`, read once per process), refresh locks, issuers' metadata and keys (24 h caches) | never tokens |
 //! | `credential` | the data model: `credential::LoginId` (cache key `issuer\|client_id[\|audience]`) and `credential::Credential` | the ValidMind library's format; unknown fields kept |
 //! | `clock` | the injected `clock::Clock` and `clock::Rng`, with fakes for tests | |
 //! | `error` | one `error::Error`: a kind (→ exit code) over an `anyhow` cause chain | messages are one line and never hold a secret |
@@ -28,7 +28,9 @@
 //! `settings::Settings::resolve` picks the issuer, client and scopes;
 //! `commands::Context::new` opens the store (checking that a keychain takes
 //! writes). `commands::login` opens a provider session (`oidc::discovery`
-//! with the issuer mix-up check and the HTTPS rule; client authentication for a
+//! fetched anew and cached, with the issuer mix-up check and the HTTPS rule;
+//! other commands use the cached metadata for a day, checked the same way, and
+//! fetch it again when an endpoint it names is gone; client authentication for a
 //! confidential client), asks for a device code (`oidc::device::authorize`),
 //! shows the prompt through `ui::Ui`, polls with `oidc::device::Poll` on the
 //! injected clock, checks the ID token (`oidc::id_token`), builds the
@@ -39,8 +41,10 @@
 //!
 //! Select (the named login, else the current one) → acquire → print.
 //! `commands::acquire` returns the stored credential while it has at least
-//! `--min-ttl` left: that path reads one store entry and touches no network, TLS,
-//! async runtime or lock. Otherwise it takes the per-login lock, re-reads the
+//! `--min-ttl` left: that path reads one store entry (the file store parses
+//! only that entry; the others stay raw JSON text and are written back byte for
+//! byte) and touches no network, TLS, async runtime or lock. The HTTP client
+//! reads the system trust store only at its first TLS handshake. Otherwise it takes the per-login lock, re-reads the
 //! store (another process may have refreshed), refreshes through a provider
 //! session (or, for client-credentials logins, requests a new token), merges the
 //! answer (`oidc::grant::merge_refresh`, keeping what the server did not send

@@ -111,10 +111,25 @@ fn sigkill_at_random_moments_never_corrupts_the_file_or_loses_other_entries() {
     let expected = home.read_credentials()["credentials"][unrelated_key].clone();
 
     let cc = cc_args(&idp.issuer, "vmauth-ci");
+    // Kill somewhere within the time a whole run takes here (the longest of
+    // three client-credentials renewals, the rounds' usual command), so that
+    // most kills land mid-run however fast this machine and build are.
+    let span = (0..3)
+        .map(|_| {
+            let mut cmd = home.cmd(&cc);
+            cmd.arg("--force-refresh")
+                .env("VMAUTH_CLIENT_SECRET", "vmauth-ci-secret");
+            let start = std::time::Instant::now();
+            assert!(cmd.status().unwrap().success());
+            start.elapsed()
+        })
+        .max()
+        .unwrap();
+    let span_us = u64::try_from(span.as_micros()).unwrap().max(1_000);
+    eprintln!("crash test: kills within {span_us} µs of the start");
     let (mut killed, mut device_alive) = (0, true);
     for round in 0..iterations {
-        // Kill somewhere in the first 80 ms: vmauth's whole run takes about that.
-        let delay = Duration::from_micros(rng.below(80_000));
+        let delay = Duration::from_micros(rng.below(span_us));
         match rng.below(20) {
             // Client-credentials renewals write on every run, with no refresh
             // token to lose: most rounds.
