@@ -15,6 +15,7 @@ use crate::store::file::FileStore;
 use crate::store::helper::HelperStore;
 use crate::store::keyring::{KeyringStore, default_max_item};
 use crate::store::memory::MemoryStore;
+use crate::store::offsets::Offsets;
 use crate::ui::Ui;
 
 /// The store for this run.
@@ -26,7 +27,10 @@ pub(crate) fn open(
     will_write: bool,
 ) -> Result<Box<dyn CredentialStore>> {
     let creds = &common.credentials_file;
-    let file = || FileStore::new(creds.path.clone(), creds.own, ui.warn_sink());
+    let file = || {
+        FileStore::new(creds.path.clone(), creds.own, ui.warn_sink())
+            .with_offsets(Offsets::new(state.dir().to_path_buf(), state.own_dir()))
+    };
     let keyring = |check_write: bool| {
         KeyringStore::open(
             state.dir().to_path_buf(),

@@ -17,6 +17,7 @@ use super::fsutil::{
     check_dir_for_read, ensure_private_dir, lock_exclusive, probe_writable,
     remove_stale_temp_files, tighten, write_atomic,
 };
+use super::offsets::{self, Identity, Offsets, entry_at};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::error::{Error, Kind, Result};
 
@@ -27,6 +28,11 @@ pub struct FileStore {
     /// The directory is vmauth's default one (may be tightened), not one a user named.
     own_dir: bool,
     warn: WarnSink,
+    /// Where logins sit in a large file, so `get` reads only the one it serves.
+    offsets: Option<Offsets>,
+    /// Whole-file reads so far (tests check that a large file is not re-read).
+    #[cfg(test)]
+    pub(crate) whole_reads: std::cell::Cell<usize>,
 }
 
 impl FileStore {
@@ -35,7 +41,17 @@ impl FileStore {
             path,
             own_dir,
             warn,
+            offsets: None,
+            #[cfg(test)]
+            whole_reads: Default::default(),
         }
+    }
+
+    /// Remember where logins sit in a large file (in `offsets`), so that `get`
+    /// reads only the login it serves.
+    pub fn with_offsets(mut self, offsets: Offsets) -> FileStore {
+        self.offsets = Some(offsets);
+        self
     }
 
     fn lock_path(&self) -> PathBuf {
@@ -48,12 +64,12 @@ impl FileStore {
         self.path.with_file_name(name)
     }
 
-    /// The file's bytes; an absent (or blank) file is an empty store.
-    fn read_bytes(&self) -> Result<Vec<u8>> {
+    /// The file, open, and what `fstat` says of it; `None` when there is none.
+    fn open(&self) -> Result<Option<(fs::File, fs::Metadata)>> {
         check_dir_for_read(self.dir(), self.own_dir, &*self.warn)?;
-        let mut file = match fs::File::open(&self.path) {
+        let file = match fs::File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 return Err(Error::io(format_args!("read {}", self.path.display()), e));
             }
@@ -62,10 +78,47 @@ impl FileStore {
             .metadata()
             .map_err(|e| Error::io(format_args!("read {}", self.path.display()), e))?;
         tighten(&self.path, 0o600, &meta, &*self.warn)?;
+        #[cfg(unix)]
+        let meta = {
+            use std::os::unix::fs::PermissionsExt;
+            // Tightened: its change time is new.
+            if meta.permissions().mode() & 0o077 != 0 {
+                file.metadata()
+                    .map_err(|e| Error::io(format_args!("read {}", self.path.display()), e))?
+            } else {
+                meta
+            }
+        };
+        Ok(Some((file, meta)))
+    }
+
+    /// The rest of the open file.
+    fn read_all(&self, mut file: fs::File, meta: &fs::Metadata) -> Result<Vec<u8>> {
+        #[cfg(test)]
+        self.whole_reads.set(self.whole_reads.get() + 1);
         let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
         file.read_to_end(&mut bytes)
             .map_err(|e| Error::io(format_args!("read {}", self.path.display()), e))?;
         Ok(bytes)
+    }
+
+    /// The file's bytes; an absent (or blank) file is an empty store.
+    fn read_bytes(&self) -> Result<Vec<u8>> {
+        match self.open()? {
+            Some((file, meta)) => self.read_all(file, &meta),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The login `key` read at the range remembered for this version of the
+    /// file, if one is and it holds exactly that login.
+    fn get_at_offset(&self, file: &fs::File, identity: Identity, key: &str) -> Option<Credential> {
+        let (start, end) = self.offsets.as_ref()?.get(&self.path, identity, key)?;
+        let len = usize::try_from(end.checked_sub(start)?).ok()?;
+        let mut bytes = vec![0; len];
+        read_exact_at(file, &mut bytes, start).ok()?;
+        let raw = entry_at(&bytes, key)?;
+        decode(key, &raw, &self.path).ok()
     }
 
     /// The document in `bytes`, each login left unparsed. A file that is not a
@@ -272,6 +325,30 @@ impl Serialize for Entry<'_> {
     }
 }
 
+/// The byte range of the member `"<key>": <raw>` in `bytes`, when both are
+/// slices of it (a key written with escapes is not: no range).
+fn member_range(bytes: &[u8], key: &Key<'_>, raw: &RawValue) -> Option<(u64, u64)> {
+    let Cow::Borrowed(k) = &key.0 else {
+        return None;
+    };
+    let base = bytes.as_ptr() as usize;
+    let offset = |p: *const u8| (p as usize).checked_sub(base).filter(|o| *o <= bytes.len());
+    // The opening quote comes just before the key's text.
+    let start = offset(k.as_ptr())?.checked_sub(1)?;
+    let end = offset(raw.get().as_ptr())? + raw.get().len();
+    (bytes.get(start) == Some(&b'"') && end <= bytes.len()).then_some((start as u64, end as u64))
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(_: &fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
 /// One login from its JSON text. Read directly, not through a `Value`: other
 /// tools' fields keep integers beyond 64 bits (a `Value` in between loses them
 /// to serde's buffering of flattened fields).
@@ -299,11 +376,32 @@ impl CredentialStore for FileStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Credential>> {
-        let bytes = self.read_bytes()?;
-        match self.parse(&bytes)?.credentials.get(key) {
-            Some(raw) => decode(key, raw, &self.path).map(Some),
-            None => Ok(None),
+        let Some((file, meta)) = self.open()? else {
+            return Ok(None);
+        };
+        // A large file: where the login sat when this version was last parsed.
+        let identity = (meta.len() >= offsets::MIN_SIZE)
+            .then(|| Identity::of(&meta))
+            .flatten()
+            .filter(|_| self.offsets.is_some());
+        if let Some(identity) = identity
+            && let Some(c) = self.get_at_offset(&file, identity, key)
+        {
+            return Ok(Some(c));
         }
+        let bytes = self.read_all(file, &meta)?;
+        let doc = self.parse(&bytes)?;
+        let Some((k, raw)) = doc.credentials.get_key_value(key) else {
+            return Ok(None);
+        };
+        let credential = decode(key, raw, &self.path)?;
+        if let (Some(identity), Some(offsets), Some(range)) =
+            (identity, &self.offsets, member_range(&bytes, k, raw))
+        {
+            // Best effort: without it the next call reads the whole file again.
+            let _ = offsets.set(&self.path, identity, key, range);
+        }
+        Ok(Some(credential))
     }
 
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
@@ -315,6 +413,9 @@ impl CredentialStore for FileStore {
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
+        if let Some(o) = &self.offsets {
+            o.forget(&self.path, key);
+        }
         let bytes = self.read_bytes()?;
         if !self.parse(&bytes)?.credentials.contains_key(key) {
             return Ok(false);

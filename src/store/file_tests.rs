@@ -4,6 +4,8 @@ use super::*;
 use crate::credential::Secret;
 use serde_json::Map;
 
+use super::offsets::{Identity, Offsets};
+
 fn cred(at: &str) -> Credential {
     Credential {
         issuer: "https://i".into(),
@@ -226,4 +228,112 @@ fn temporary_files_of_interrupted_writes_are_cleaned_on_the_next_write() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert_eq!(tmps.len(), 2, "the write itself left none");
+}
+
+/// A credentials file of `n` logins (about 2.7 KB each, as real ones), with the
+/// given separator between members (how another tool may format it).
+fn big_file(path: &Path, n: usize, pretty: bool, at: &str) {
+    let mut creds = Map::new();
+    for i in 0..n {
+        let iss = format!("https://idp{i:04}.example.com");
+        creds.insert(
+            format!("{iss}|c"),
+            serde_json::json!({"issuer": iss, "client_id": "c",
+                "access_token": format!("{at}{}", "x".repeat(2600)),
+                "expires_at": "2999-01-01T00:00:00Z"}),
+        );
+    }
+    let doc = serde_json::json!({"version": 1, "credentials": creds});
+    let text = if pretty {
+        serde_json::to_string_pretty(&doc).unwrap()
+    } else {
+        doc.to_string()
+    };
+    fs::write(path, text).unwrap();
+}
+
+fn with_offsets(dir: &Path) -> FileStore {
+    store(dir).with_offsets(Offsets::new(dir.join("config"), true))
+}
+
+#[test]
+fn a_large_file_is_read_whole_once_then_only_at_the_login() {
+    let t = tempfile::tempdir().unwrap();
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    let s = with_offsets(t.path());
+    big_file(&s.path, 100, true, "A");
+    let key = "https://idp0042.example.com|c";
+    let token = |s: &FileStore| {
+        s.get(key)
+            .unwrap()
+            .unwrap()
+            .access_token
+            .expose()
+            .to_string()
+    };
+    assert!(token(&s).starts_with("Axx"));
+    assert_eq!(s.whole_reads.get(), 1);
+    let first = token(&s);
+    for _ in 0..3 {
+        assert_eq!(token(&s), first);
+    }
+    assert_eq!(s.whole_reads.get(), 1, "the login's bytes only");
+    // Another tool rewrites the file in place, in another layout: read whole again.
+    big_file(&s.path, 100, false, "B");
+    assert!(token(&s).starts_with('B'));
+    assert_eq!(s.whole_reads.get(), 2);
+    assert!(token(&s).starts_with('B'));
+    assert_eq!(s.whole_reads.get(), 2);
+    // vmauth's own write (one whole read) replaces the file: read whole again.
+    s.put(key, &cred("C-new")).unwrap();
+    assert_eq!(token(&s), "C-new");
+    assert_eq!(s.whole_reads.get(), 4);
+    assert_eq!(token(&s), "C-new");
+    assert_eq!(s.whole_reads.get(), 4);
+    // A login that is not there, and a small file, never use or make offsets.
+    assert!(s.get("https://none|c").unwrap().is_none());
+    let small = tempfile::tempdir().unwrap();
+    fs::create_dir_all(small.path().join("vm")).unwrap();
+    let s2 = with_offsets(small.path());
+    s2.put(key, &cred("small")).unwrap();
+    assert_eq!(s2.get(key).unwrap().unwrap().access_token.expose(), "small");
+    assert!(!small.path().join("config/offsets").exists());
+}
+
+#[test]
+fn remembered_offsets_that_do_not_hold_the_login_are_not_used() {
+    let t = tempfile::tempdir().unwrap();
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    let s = with_offsets(t.path());
+    big_file(&s.path, 100, true, "A");
+    let (key, other) = (
+        "https://idp0042.example.com|c",
+        "https://idp0043.example.com|c",
+    );
+    s.get(other).unwrap();
+    // Planted: the other login's range filed as this login's, for this version.
+    let offsets = Offsets::new(t.path().join("config"), true);
+    let identity = Identity::of(&fs::metadata(&s.path).unwrap()).unwrap();
+    let bytes = fs::read(&s.path).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let start = text.find(&format!("\"{other}\"")).unwrap() as u64;
+    offsets
+        .set(&s.path, identity, key, (start, start + 3000))
+        .unwrap();
+    let before = s.whole_reads.get();
+    let c = s.get(key).unwrap().unwrap();
+    assert_eq!(c.issuer, "https://idp0042.example.com");
+    assert_eq!(
+        s.whole_reads.get(),
+        before + 1,
+        "checked, refused, read whole"
+    );
+    // Garbage in the offsets file is ignored the same way.
+    for f in fs::read_dir(t.path().join("config/offsets")).unwrap() {
+        fs::write(f.unwrap().path(), "{not json").unwrap();
+    }
+    assert_eq!(
+        s.get(key).unwrap().unwrap().issuer,
+        "https://idp0042.example.com"
+    );
 }

@@ -10,6 +10,7 @@ pub mod fsutil;
 pub mod helper;
 pub mod keyring;
 pub mod memory;
+pub mod offsets;
 
 use crate::error::Result;
 
