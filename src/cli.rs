@@ -35,7 +35,7 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "~/.config/vmauth/",
-        "vmauth's own state (0700; VMAUTH_CONFIG_DIR names another): state.json (current login, store choice), keyring-index.json, locks/ (refresh locks), discovery/ (issuers' metadata, 24 h), jwks/ (issuers' signing keys), rescue/ (refreshed tokens a store refused)",
+        "vmauth's own state (0700; VMAUTH_CONFIG_DIR names another): state.json (current login, store choice), keyring-index.json, locks/ (refresh locks), discovery/ (issuers' metadata, 24 h), jwks/ (issuers' signing keys), offsets/ (where logins sit in a large credentials file), rescue/ (refreshed tokens a store refused)",
     ),
 ];
 

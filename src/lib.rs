@@ -43,7 +43,8 @@
 //! `commands::acquire` returns the stored credential while it has at least
 //! `--min-ttl` left: that path reads one store entry (the file store parses
 //! only that entry; the others stay raw JSON text and are written back byte for
-//! byte) and touches no network, TLS, async runtime or lock. The HTTP client
+//! byte; in a large file, `store::offsets` remembers where the entry sits so
+//! only its bytes are read) and touches no network, TLS, async runtime or lock. The HTTP client
 //! reads the system trust store only at its first TLS handshake. Otherwise it takes the per-login lock, re-reads the
 //! store (another process may have refreshed), refreshes through a provider
 //! session (or, for client-credentials logins, requests a new token), merges the

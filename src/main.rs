@@ -1,17 +1,18 @@
 //! The `vmauth` executable: [`vmauth::run`] with the process's arguments,
 //! environment and streams.
 //!
-//! On Linux the C `main` is vmauth's own (`no_main`): Rust's start-up code
+//! On Linux with glibc the C `main` is vmauth's own (`no_main`): Rust's start-up code
 //! would ask glibc for the main thread's stack bounds to install its stack
 //! overflow message, which parses `/proc/self/maps` and costs ~15 % of a
 //! cached `vmauth token`. What else that start-up does, and vmauth relies on,
 //! is done here: standard streams that are closed are opened on `/dev/null`
 //! (so no file vmauth opens can become its stdout), and SIGPIPE is ignored (a
 //! closed stdout is an error vmauth handles, not a signal that kills it). The
-//! arguments come from glibc's start-up (`std::env::args_os` works unchanged).
-#![cfg_attr(target_os = "linux", no_main)]
+//! arguments come from glibc's start-up (`std::env::args_os` works unchanged;
+//! with musl it would not, so there the usual Rust `main` stays).
+#![cfg_attr(all(target_os = "linux", target_env = "gnu"), no_main)]
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: single-threaded start of the process; the calls only take
@@ -36,7 +37,7 @@ extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> lib
     std::process::exit(code)
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn main() {
     std::process::exit(vmauth::run());
 }

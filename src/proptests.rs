@@ -171,6 +171,31 @@ proptest! {
         prop_assert_eq!(store.get(&key).unwrap(), Some(new));
     }
 
+    /// Reading a login of a large file at its remembered offsets gives what
+    /// reading the whole file gives, for any keys, entries and layout.
+    #[test]
+    fn offsets_read_what_the_whole_file_holds(
+        entries in prop::collection::btree_map(".{0,12}", entry(), 1..5),
+        pretty in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vm/credentials.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // Padding puts the file above the size where offsets are kept.
+        let doc = json!({"version": 1, "padding": "x".repeat(70_000), "credentials": entries});
+        let text = if pretty { serde_json::to_vec_pretty(&doc) } else { serde_json::to_vec(&doc) };
+        std::fs::write(&path, text.unwrap()).unwrap();
+        let plain = FileStore::new(path.clone(), true, Box::new(|_| {}));
+        let indexed = FileStore::new(path.clone(), true, Box::new(|_| {}))
+            .with_offsets(crate::store::offsets::Offsets::new(dir.path().join("config"), true));
+        for k in entries.keys() {
+            let whole = plain.get(k).map_err(|e| e.message());
+            for _ in 0..2 {
+                prop_assert_eq!(&indexed.get(k).map_err(|e| e.message()), &whole, "{:?}", k);
+            }
+        }
+    }
+
     /// A login's cache key gives the login back.
     #[test]
     fn login_id_cache_key_round_trip(
