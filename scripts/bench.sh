@@ -87,16 +87,21 @@ if command -v gh >/dev/null; then
   gh auth token >/dev/null 2>&1 && gh_cmd=(gh auth token)
 fi
 
-# hyperfine: medians (ms) by command name, from its JSON export.
-median() { # JSON NAME
-  python3 -c 'import json,sys,statistics
-r={x["command"]:x for x in json.load(open(sys.argv[1]))["results"]}[sys.argv[2]]
-print("%.3f" % (statistics.median(r["times"]) * 1000))' "$1" "$2"
+# hyperfine: medians (ms) by command name, over the JSON exports of all rounds.
+median() { # JSON-PREFIX NAME
+  python3 -c 'import glob,json,sys,statistics
+t=[v for f in sorted(glob.glob(sys.argv[1] + ".*")) for x in json.load(open(f))["results"] if x["command"] == sys.argv[2] for v in x["times"]]
+print("%.3f" % (statistics.median(t) * 1000))' "$1" "$2"
 }
-hf() { # JSON RUNS CMD...
-  local json=$1 n=$2; shift 2
-  hyperfine -N --warmup "$(( n < 50 ? 2 : 50 ))" --runs "$n" --style basic --export-json "$json" "$@" \
-    >>"$out/hyperfine.txt" 2>&1 || die "hyperfine failed; see $out/hyperfine.txt"
+# RUNS runs of each command, in 5 rounds that take turns, so that a machine
+# that gets busier or quieter during the run weighs on every command alike.
+hf() { # JSON-PREFIX RUNS CMD...
+  local json=$1 n=$2 round; shift 2
+  for round in 1 2 3 4 5; do
+    hyperfine -N --warmup "$(( n < 50 ? 2 : 10 ))" --runs "$(( (n + 4) / 5 ))" --style basic \
+      --export-json "$json.$round" "$@" >>"$out/hyperfine.txt" 2>&1 ||
+      die "hyperfine failed; see $out/hyperfine.txt"
+  done
 }
 : >"$out/hyperfine.txt"
 
@@ -237,5 +242,5 @@ for i, w in enumerate(what):
     print("| " + " | ".join(row) + " |")
 PY
 echo
-echo "Medians of hyperfine runs ($runs runs for token; raw output in target/bench/hyperfine.txt)."
+echo "Medians of hyperfine runs ($runs runs per command for token, in 5 alternating rounds; raw output in target/bench/hyperfine.txt)."
 [ "$idp_rows" = 1 ] || echo "The IdP rows need node and npm (tests/idp)."
