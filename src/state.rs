@@ -15,7 +15,7 @@ use crate::error::{Error, Kind, Result};
 use crate::store::WarnSink;
 use crate::store::fsutil::{
     LockGuard, ensure_private_dir, lock_exclusive, lock_exclusive_within, lock_file_name,
-    remove_stale_temp_files, write_atomic,
+    read_private, remove_stale_temp_files, write_atomic,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -166,7 +166,7 @@ impl StateDir {
 
     /// Tokens [`StateDir::rescue`] kept for `key`, if any.
     pub fn rescued(&self, key: &str) -> Option<Credential> {
-        let bytes = fs::read(self.rescue_path(key)).ok()?;
+        let bytes = read_private(&self.rescue_path(key))?;
         let r: Rescued = serde_json::from_slice(&bytes).ok()?;
         (r.key == key).then_some(r.credential)
     }
@@ -183,7 +183,7 @@ impl StateDir {
 
     /// The cached key set of `uri`, with when it was fetched (Unix seconds).
     pub fn jwks(&self, uri: &str) -> Option<(i64, Vec<u8>)> {
-        let c: CachedJwks = serde_json::from_slice(&fs::read(self.jwks_path(uri)).ok()?).ok()?;
+        let c: CachedJwks = serde_json::from_slice(&read_private(&self.jwks_path(uri))?).ok()?;
         (c.uri == uri).then(|| (c.fetched_at, c.jwks.to_string().into_bytes()))
     }
 
@@ -211,7 +211,7 @@ impl StateDir {
     /// URL it came from and the document, unchecked (the caller checks it as it
     /// checks a fetched one).
     pub fn discovery(&self, issuer: &str) -> Option<(i64, String, Vec<u8>)> {
-        let bytes = fs::read(self.discovery_path(issuer)).ok()?;
+        let bytes = read_private(&self.discovery_path(issuer))?;
         let c: CachedDiscovery = serde_json::from_slice(&bytes).ok()?;
         (c.issuer == issuer).then(|| (c.fetched_at, c.url, c.document.get().as_bytes().to_vec()))
     }

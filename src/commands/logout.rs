@@ -86,7 +86,11 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
             // endpoint that is gone and the issuer now names another.
             let mut revoke_once = async |token: &str, hint: &str| {
                 let send = async |p: &Provider<'_>| {
-                    let endpoint = p.meta.revocation_endpoint.as_deref().unwrap_or_default();
+                    let Some(endpoint) = p.meta.revocation_endpoint.as_deref() else {
+                        return Err(ProtocolError::Config(
+                            "the identity provider no longer offers a revocation endpoint".into(),
+                        ));
+                    };
                     revoke(&p.http, endpoint, &p.client, token, hint).await
                 };
                 let result = send(&provider).await;

@@ -111,16 +111,14 @@ fn apply_overrides(meta: &mut Metadata, e: &crate::settings::Endpoints) -> Resul
 }
 
 /// Whether a failure at an endpoint says the endpoint is not there (any more):
-/// nothing answers (refused, unknown host, a TLS certificate for another
-/// host) or the server has no such resource (404, 405, 410). The request was
-/// not processed, so it can be sent again elsewhere.
+/// nothing answers (connection refused, unknown host) or the server has no
+/// such resource (404, 405, 410). The request was not processed, so it can be
+/// sent again elsewhere. A TLS failure is not one of these: it may come after
+/// the request (a refresh token) was sent.
 fn endpoint_gone(e: &ProtocolError) -> bool {
     match e {
         ProtocolError::Transport { kind, .. } => {
-            matches!(
-                kind,
-                TransportKind::Refused | TransportKind::Dns | TransportKind::Tls
-            )
+            matches!(kind, TransportKind::Refused | TransportKind::Dns)
         }
         ProtocolError::Status { status, .. } => matches!(status, 404 | 405 | 410),
         ProtocolError::OAuth(o) => matches!(o.status, 404 | 405 | 410),

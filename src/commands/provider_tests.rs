@@ -224,3 +224,76 @@ fn a_logout_revokes_at_the_endpoint_the_issuer_names_now() {
     assert_eq!(requests(&s, "/revoke"), 2);
     assert_eq!(requests(&s, WELL_KNOWN), 1);
 }
+
+#[test]
+fn only_a_request_that_was_not_processed_counts_as_sent_to_a_gone_endpoint() {
+    use crate::oidc::ProtocolError;
+    use crate::oidc::http::TransportKind;
+    let transport = |kind| ProtocolError::Transport {
+        kind,
+        url: "https://idp/token".into(),
+    };
+    let status = |status| ProtocolError::Status {
+        status,
+        content_type: String::new(),
+        url: "https://idp/token".into(),
+        retry_after: None,
+    };
+    for gone in [
+        transport(TransportKind::Refused),
+        transport(TransportKind::Dns),
+        status(404),
+        status(405),
+        status(410),
+    ] {
+        assert!(super::endpoint_gone(&gone), "{gone}");
+    }
+    // A TLS failure may come after the request (a refresh token) was sent;
+    // timeouts and server errors may have been processed.
+    for kept in [
+        transport(TransportKind::Tls),
+        transport(TransportKind::Timeout),
+        transport(TransportKind::Other),
+        status(500),
+        status(400),
+    ] {
+        assert!(!super::endpoint_gone(&kept), "{kept}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_file_others_can_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = idp();
+    let uri = s.uri();
+    for target in ["file", "dir"] {
+        let h = Harness::new();
+        h.store(&uri, "at-old", Some("rt-old"), 30);
+        seed(&h, &uri, &metadata(&uri, "/evil"), 60);
+        let dir = h.dir.path().join("config/discovery");
+        let path = match target {
+            "file" => std::fs::read_dir(&dir)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path(),
+            _ => dir,
+        };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let before = requests(&s, WELL_KNOWN);
+        let r = h.run(&["token"]);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (0, "at-refreshed\n"),
+            "{target}: {r:?}"
+        );
+        assert_eq!(
+            requests(&s, WELL_KNOWN),
+            before + 1,
+            "{target}: fetched instead"
+        );
+        assert_eq!(requests(&s, "/evil"), 0, "{target}");
+    }
+}

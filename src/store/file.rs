@@ -114,6 +114,11 @@ impl FileStore {
     /// file, if one is and it holds exactly that login.
     fn get_at_offset(&self, file: &fs::File, identity: Identity, key: &str) -> Option<Credential> {
         let (start, end) = self.offsets.as_ref()?.get(&self.path, identity, key)?;
+        // A damaged or planted offsets file must not make vmauth allocate or
+        // read beyond the file (one login is a few KiB).
+        if end > identity.size() || end.saturating_sub(start) > offsets::MAX_ENTRY {
+            return None;
+        }
         let len = usize::try_from(end.checked_sub(start)?).ok()?;
         let mut bytes = vec![0; len];
         read_exact_at(file, &mut bytes, start).ok()?;
@@ -269,7 +274,9 @@ impl<'de> Deserialize<'de> for Doc<'de> {
                     if key.0 == "credentials" {
                         doc.credentials = map.next_value::<Logins<'de>>()?.0;
                     } else {
-                        doc.members.insert(key, map.next_value()?);
+                        let value = map.next_value()?;
+                        doc.members.remove(&key);
+                        doc.members.insert(key, value);
                     }
                 }
                 Ok(doc)
@@ -296,6 +303,9 @@ impl<'de> Deserialize<'de> for Logins<'de> {
             ) -> std::result::Result<Logins<'de>, A::Error> {
                 let mut logins = BTreeMap::new();
                 while let Some((k, v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    // The last of a repeated login, with its own key (whose
+                    // position in the file is the one `member_range` needs).
+                    logins.remove(&k);
                     logins.insert(k, v);
                 }
                 Ok(Logins(logins))

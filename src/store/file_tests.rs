@@ -337,3 +337,53 @@ fn remembered_offsets_that_do_not_hold_the_login_are_not_used() {
         "https://idp0042.example.com"
     );
 }
+
+#[test]
+fn an_offsets_range_beyond_the_file_is_not_read() {
+    let t = tempfile::tempdir().unwrap();
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    let s = with_offsets(t.path());
+    big_file(&s.path, 100, true, "A");
+    let key = "https://idp0042.example.com|c";
+    let offsets = Offsets::new(t.path().join("config"), true);
+    let identity = Identity::of(&fs::metadata(&s.path).unwrap()).unwrap();
+    for range in [
+        (0, u64::MAX),
+        (u64::MAX - 1, u64::MAX),
+        (10, 5),
+        (0, identity.size() + 1),
+    ] {
+        offsets.set(&s.path, identity, key, range).unwrap();
+        assert!(
+            s.get(key)
+                .unwrap()
+                .unwrap()
+                .access_token
+                .expose()
+                .starts_with('A'),
+            "{range:?}"
+        );
+    }
+}
+
+#[test]
+fn a_login_written_twice_is_read_at_its_last_place() {
+    let t = tempfile::tempdir().unwrap();
+    fs::create_dir_all(t.path().join("vm")).unwrap();
+    let s = with_offsets(t.path());
+    big_file(&s.path, 100, false, "A");
+    let key = "https://idp0042.example.com|c";
+    // Another copy of the login at the end: the last one counts.
+    let text = fs::read_to_string(&s.path).unwrap();
+    let last = format!(
+        r#","{key}":{{"issuer":"https://idp0042.example.com","client_id":"c","access_token":"LAST","expires_at":"2999-01-01T00:00:00Z"}}"#
+    );
+    let end = text
+        .find(r#"},"version""#)
+        .expect("compact, credentials first");
+    fs::write(&s.path, format!("{}{last}{}", &text[..end], &text[end..])).unwrap();
+    assert_eq!(s.get(key).unwrap().unwrap().access_token.expose(), "LAST");
+    let reads = s.whole_reads.get();
+    assert_eq!(s.get(key).unwrap().unwrap().access_token.expose(), "LAST");
+    assert_eq!(s.whole_reads.get(), reads, "read at its offsets");
+}

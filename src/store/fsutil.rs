@@ -67,6 +67,36 @@ fn refuse_shared_writable(dir: &Path, meta: &fs::Metadata) -> Result<()> {
     Ok(())
 }
 
+/// The bytes of a file in one of vmauth's cache directories (`discovery/`,
+/// `jwks/`, `offsets/`, `rescue/`), only if the file and its directory belong to
+/// this user and nobody else can write to them: a planted cache file must not
+/// decide where tokens are sent or which keys sign ID tokens.
+pub fn read_private(path: &Path) -> Option<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let private = |m: &fs::Metadata| m.uid() == me && m.mode() & 0o022 == 0;
+        if !private(&fs::metadata(path.parent()?).ok()?) {
+            return None;
+        }
+        let mut file = File::open(path).ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || !private(&meta) {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
+        file.read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        fs::read(path).ok()
+    }
+}
+
 /// Make an existing file or directory private (mode `want`), warning when it was not.
 #[allow(unused_variables)]
 pub fn tighten(path: &Path, want: u32, meta: &fs::Metadata, warn: &dyn Fn(&str)) -> Result<()> {

@@ -17,12 +17,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::fsutil::{ensure_private_dir, lock_file_name, write_atomic};
+use super::fsutil::{ensure_private_dir, lock_file_name, read_private, write_atomic};
 use crate::error::Result;
 
 /// Credentials files smaller than this are read whole (a few pages: cheaper
 /// than an extra file).
 pub const MIN_SIZE: u64 = 64 * 1024;
+
+/// The largest login an offsets file may point at (a login is a few KiB).
+pub const MAX_ENTRY: u64 = 1 << 20;
 
 /// What identifies one version of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +38,11 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The file's size.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
     /// The identity of the file `meta` describes (Unix only).
     pub fn of(meta: &fs::Metadata) -> Option<Identity> {
         #[cfg(unix)]
@@ -89,7 +97,7 @@ impl Offsets {
     /// The remembered range of `key` in `file`, if `file` still is the version
     /// it was found in.
     pub fn get(&self, file: &Path, identity: Identity, key: &str) -> Option<(u64, u64)> {
-        let saved: Saved = serde_json::from_slice(&fs::read(self.path(file, key)).ok()?).ok()?;
+        let saved: Saved = serde_json::from_slice(&read_private(&self.path(file, key))?).ok()?;
         (saved.path == file && saved.key == key && saved.identity == identity)
             .then_some(saved.range)
     }
