@@ -309,18 +309,12 @@ fn refresh_once(
         let mut provider = Provider::open(ctx, &id, ask, Duration::from_secs(20))
             .await
             .map_err(RefreshError::Other)?;
-        let send = async |p: &Provider<'_>| {
-            refresh(&p.http, p.token_endpoint(), &p.client, rt.expose()).await
-        };
-        let mut result = send(&provider).await;
-        if let Err(e) = &result
-            && provider
-                .refetched(ctx, e, |m| m.token_endpoint.as_deref())
-                .await
-        {
-            result = send(&provider).await;
-        }
-        let tokens = result.map_err(|e| match e.oauth_code() {
+        let tokens = provider
+            .send(ctx, |m| m.token_endpoint.as_deref(), async |p: &Provider<'_>| {
+                refresh(&p.http, p.token_endpoint(), &p.client, rt.expose()).await
+            })
+            .await
+            .map_err(|e| match e.oauth_code() {
             // The grant is gone, or the provider wants the person back (Entra
             // conditional access, MFA, consent): a new login is needed.
             Some(

@@ -43,18 +43,16 @@ pub(crate) fn fetch(
             auth: Some(&src),
         };
         let mut provider = Provider::open(ctx, id, ask, Duration::from_secs(20)).await?;
-        let send = async |p: &Provider<'_>| {
-            client_credentials(&p.http, p.token_endpoint(), &p.client).await
-        };
-        let mut result = send(&provider).await;
-        if let Err(e) = &result
-            && provider
-                .refetched(ctx, e, |m| m.token_endpoint.as_deref())
-                .await
-        {
-            result = send(&provider).await;
-        }
-        let tokens = result.map_err(explain)?;
+        let tokens = provider
+            .send(
+                ctx,
+                |m| m.token_endpoint.as_deref(),
+                async |p: &Provider<'_>| {
+                    client_credentials(&p.http, p.token_endpoint(), &p.client).await
+                },
+            )
+            .await
+            .map_err(explain)?;
         Ok::<_, Error>((tokens, provider.client_settings))
     })?;
     let mut credential = new_credential(id, tokens, ctx.now(), &scopes, &resources);

@@ -85,25 +85,17 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
             // One revocation; sent again once if the cached metadata named an
             // endpoint that is gone and the issuer now names another.
             let mut revoke_once = async |token: &str, hint: &str| {
-                let send = async |p: &Provider<'_>| {
-                    let Some(endpoint) = p.meta.revocation_endpoint.as_deref() else {
-                        return Err(ProtocolError::Config(
-                            "the identity provider no longer offers a revocation endpoint".into(),
-                        ));
-                    };
-                    revoke(&p.http, endpoint, &p.client, token, hint).await
-                };
-                let result = send(&provider).await;
-                match &result {
-                    Err(e) if provider
-                        .refetched(ctx, e, |m| m.revocation_endpoint.as_deref())
-                        .await
-                        && provider.meta.revocation_endpoint.is_some() =>
-                    {
-                        send(&provider).await
-                    }
-                    _ => result,
-                }
+                provider
+                    .send(ctx, |m| m.revocation_endpoint.as_deref(), async |p: &Provider<'_>| {
+                        let Some(endpoint) = p.meta.revocation_endpoint.as_deref() else {
+                            return Err(ProtocolError::Config(
+                                "the identity provider no longer offers a revocation endpoint"
+                                    .into(),
+                            ));
+                        };
+                        revoke(&p.http, endpoint, &p.client, token, hint).await
+                    })
+                    .await
             };
             let mut parts = Vec::new();
             if let Some(r) = &cred.refresh_token {

@@ -230,7 +230,7 @@ impl<'a> Provider<'a> {
     /// cache and `e` says the endpoint is not there, fetch the metadata again
     /// (and cache it). True when it now names another endpoint, so the request,
     /// which was not processed, is worth sending once more, there.
-    pub async fn refetched(
+    async fn refetched(
         &mut self,
         ctx: &Context,
         e: &ProtocolError,
@@ -255,6 +255,24 @@ impl<'a> Provider<'a> {
         let moved = pick(&meta) != pick(&self.meta);
         self.meta = meta;
         moved
+    }
+
+    /// `send` a request to the endpoint `pick` names; sent once more if it
+    /// failed because a cached endpoint is gone and the issuer now names
+    /// another one (see [`Provider::refetched`]).
+    pub async fn send<T>(
+        &mut self,
+        ctx: &Context,
+        pick: fn(&Metadata) -> Option<&str>,
+        send: impl AsyncFn(&Provider<'a>) -> Result<T, ProtocolError>,
+    ) -> Result<T, ProtocolError> {
+        let result = send(self).await;
+        match &result {
+            Err(e) if self.refetched(ctx, e, pick).await && pick(&self.meta).is_some() => {
+                send(self).await
+            }
+            _ => result,
+        }
     }
 
     /// Check an ID token from this provider: its signature with the issuer's
