@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,30 +74,11 @@ fn api_stub(
     seen: &Mutex<Vec<String>>,
     stop: &AtomicBool,
 ) {
-    for conn in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(tcp) = conn else { continue };
-        let Ok(server) = rustls::ServerConnection::new(tls.clone()) else {
-            continue;
-        };
-        let mut conn = rustls::StreamOwned::new(server, tcp);
-        let mut reader = BufReader::new(&mut conn);
-        let mut token = None;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("authorization")
-            {
-                token = value.trim().strip_prefix("Bearer ").map(str::to_string);
-            }
-        }
-        drop(reader);
-        let active = token.as_deref().is_some_and(|t| {
+    support::tls::serve(listener, tls, stop, |request| {
+        let token = request
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let active = token.is_some_and(|t| {
             seen.lock().unwrap().push(t.to_string());
             idp.post_form(
                 "/token/introspection",
@@ -107,26 +87,18 @@ fn api_stub(
             .json()["active"]
                 == true
         });
-        let (status, body) = if active {
+        if active {
             (
                 "200 OK",
-                r#"{"kind":"Status","apiVersion":"v1","status":"Success","message":"hello from the stub"}"#,
+                r#"{"kind":"Status","apiVersion":"v1","status":"Success","message":"hello from the stub"}"#.to_string(),
             )
         } else {
             (
                 "401 Unauthorized",
-                r#"{"kind":"Status","apiVersion":"v1","status":"Failure","code":401}"#,
+                r#"{"kind":"Status","apiVersion":"v1","status":"Failure","code":401}"#.to_string(),
             )
-        };
-        let _ = write!(
-            conn,
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .and_then(|_| conn.flush());
-        conn.conn.send_close_notify();
-        let _ = conn.flush();
-    }
+        }
+    });
 }
 
 fn kubeconfig(home: &Home, server: &str, ca: &std::path::Path) -> std::path::PathBuf {

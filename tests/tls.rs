@@ -7,12 +7,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use support::cli::{Home, cc_args};
 
@@ -100,52 +99,21 @@ fn pki(dir: &Path) -> Arc<rustls::ServerConfig> {
 }
 
 /// Answer discovery and the token endpoint (client credentials) over TLS until
-/// `stop`; connections whose handshake fails are dropped.
+/// `stop`.
 fn serve(listener: &TcpListener, tls: Arc<rustls::ServerConfig>, issuer: &str, stop: &AtomicBool) {
-    for conn in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(tcp) = conn else { continue };
-        let Ok(server) = rustls::ServerConnection::new(tls.clone()) else {
-            continue;
-        };
-        let mut conn = rustls::StreamOwned::new(server, tcp);
-        let mut reader = BufReader::new(&mut conn);
-        let mut request = String::new();
-        if reader.read_line(&mut request).unwrap_or(0) == 0 {
-            continue;
-        }
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        let _ = reader.read_exact(&mut body);
-        drop(reader);
-        let json = if request.starts_with("GET /.well-known/openid-configuration") {
+    support::tls::serve(listener, tls, stop, |request| {
+        let json = if request
+            .line
+            .starts_with("GET /.well-known/openid-configuration")
+        {
             serde_json::json!({"issuer": issuer, "token_endpoint": format!("{issuer}/token")})
-        } else if request.starts_with("POST /token") {
+        } else if request.line.starts_with("POST /token") {
             serde_json::json!({"access_token": "at-over-tls", "token_type": "Bearer", "expires_in": 3600})
         } else {
             serde_json::json!({})
-        }
-        .to_string();
-        let _ = write!(
-            conn,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-            json.len()
-        );
-        let _ = conn.flush();
-    }
+        };
+        ("200 OK", json.to_string())
+    });
 }
 
 #[test]
@@ -183,8 +151,6 @@ fn certificates_are_verified_against_the_trust_store_read_at_the_first_handshake
         let r = run(&format!("https://127.0.0.1:{port}"), Some(&ca));
         assert_ne!(r.code, 0);
         r.expect_error("TLS handshake or certificate check failed");
-        stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+        support::tls::stop(&stop, port);
     });
 }

@@ -4,3 +4,4 @@ pub mod cli;
 pub mod idp;
 pub mod login;
 pub mod secret_service;
+pub mod tls;
