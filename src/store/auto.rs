@@ -82,13 +82,10 @@ impl CredentialStore for AutoStore {
     }
 
     fn list(&self) -> Result<Vec<(String, Credential)>> {
-        let mut all = self.keyring.list()?;
-        for (k, c) in self.file.list()? {
-            if !all.iter().any(|(a, _)| *a == k) {
-                all.push((k, c));
-            }
-        }
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(all)
+        Ok(self
+            .list_located()?
+            .into_iter()
+            .map(|(k, l)| (k, l.credential))
+            .collect())
     }
 }
