@@ -97,7 +97,11 @@ impl FileStore {
         #[cfg(test)]
         self.whole_reads.set(self.whole_reads.get() + 1);
         let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
-        file.read_to_end(&mut bytes)
+        // Through `Take`: `File::read_to_end` would fstat and lseek again for
+        // the size `meta` already gave.
+        (&mut file)
+            .take(u64::MAX)
+            .read_to_end(&mut bytes)
             .map_err(|e| Error::io(format_args!("read {}", self.path.display()), e))?;
         Ok(bytes)
     }
