@@ -297,3 +297,33 @@ fn a_cache_file_others_can_write_is_not_used() {
         assert_eq!(requests(&s, "/evil"), 0, "{target}");
     }
 }
+
+#[test]
+fn a_revocation_endpoint_the_issuer_no_longer_offers_is_named_at_logout() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = wiremock::MockServer::start().await;
+        let mut now = metadata(&s.uri(), "/token");
+        now.as_object_mut().unwrap().remove("revocation_endpoint");
+        serve_discovery(&s, now).await;
+        s
+    });
+    let uri = s.uri();
+    h.store(&uri, "at-old", Some("rt-old"), 3600);
+    let mut stale = metadata(&uri, "/token");
+    stale["revocation_endpoint"] = format!("{uri}/old-revoke").into();
+    seed(&h, &uri, &stale, 60);
+    let r = h.run(&["logout"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        requests(&s, "/old-revoke"),
+        1,
+        "not sent again: nowhere to send it"
+    );
+    assert!(
+        r.stderr.contains("access token NOT revoked (the identity provider no longer offers a revocation endpoint)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("removed locally"), "{}", r.stderr);
+}
