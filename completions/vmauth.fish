@@ -96,7 +96,7 @@ id\t'The OpenID Connect ID token (for APIs that accept only it, e.g. some Entra 
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s o -l output -d 'How to print the token [default: raw; env: VMAUTH_OUTPUT]' -r -f -a "raw\t'The token and a newline'
 header\t'`Authorization: Bearer <token>`, for `curl -H @-`'
 json\t'A JSON object: token, token_type, expiry, issuer, client, audience, scopes, claims'
-env\t'POSIX shell `export` lines, for `eval "$(vmauth token -o env)"`'
+env\t'POSIX shell export lines, to load with eval'
 exec-credential\t'A Kubernetes ExecCredential, for kubectl\'s exec credential plugins'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret-stdin -d 'Read the client secret from standard input'

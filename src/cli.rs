@@ -139,7 +139,9 @@ pub enum OutputFormat {
     Header,
     /// A JSON object: token, token_type, expiry, issuer, client, audience, scopes, claims.
     Json,
-    /// POSIX shell `export` lines, for `eval "$(vmauth token -o env)"`.
+    // No double quotes or `$` in these lines: the completion scripts carry them
+    // inside shell strings (tests/generated.rs runs fish and zsh on them).
+    /// POSIX shell export lines, to load with eval.
     Env,
     /// A Kubernetes ExecCredential, for kubectl's exec credential plugins.
     ExecCredential,

@@ -220,6 +220,77 @@ fn bash_completes_subcommands_and_options() {
     assert!(bash_complete("vmauth ").contains(&"completions".to_string()));
 }
 
+/// What fish completes for `line` (`complete -C`): the candidates, without
+/// their descriptions. Nothing may go to stderr (a script that does not parse).
+fn fish_complete(line: &str) -> Vec<String> {
+    let script = root().join("completions/vmauth.fish");
+    let out = Command::new("fish")
+        .args(["--no-config", "-c"])
+        .arg(format!(
+            "source '{}'; complete -C '{line}'",
+            script.display()
+        ))
+        .output()
+        .expect("fish is on the machine (Debian: fish); see .ci/run");
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn fish_completes_subcommands_and_options() {
+    let mut got = fish_complete("vmauth lo");
+    got.sort();
+    assert_eq!(got, ["login", "logout"]);
+    assert_eq!(fish_complete("vmauth token --out"), ["--output"]);
+    let mut formats = fish_complete("vmauth token --output ");
+    formats.sort();
+    assert_eq!(formats, ["env", "exec-credential", "header", "json", "raw"]);
+}
+
+#[test]
+fn zsh_loads_the_completion_function() {
+    let dir = root().join("completions");
+    let out = Command::new("zsh")
+        .args(["-f", "-c"])
+        .arg(format!(
+            "zsh -n '{0}/_vmauth' || exit 3; fpath=('{0}' $fpath); autoload -Uz compinit; compinit -u -d /dev/null; print -r -- $_comps[vmauth]; autoload +X _vmauth && print -r -- ${{+functions[_vmauth]}}",
+            dir.display()
+        ))
+        .output()
+        .expect("zsh is on the machine (Debian: zsh); see .ci/run");
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "_vmauth\n1\n");
+}
+
+/// Help texts of values end up inside quoted strings of every completion
+/// script; a double quote or `$` there broke fish (`$(...)` ran as a command
+/// substitution) and unbalanced zsh's strings. (clap escapes backticks.)
+#[test]
+fn value_help_holds_no_shell_metacharacters() {
+    let mut cmd = vmauth::command();
+    cmd.build();
+    let mut todo = vec![&cmd];
+    while let Some(c) = todo.pop() {
+        todo.extend(c.get_subcommands());
+        for arg in c.get_arguments() {
+            for v in arg.get_possible_values() {
+                let help = v.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(
+                    !help.contains(['"', '$']),
+                    "{} --{}: {}: {help:?}",
+                    c.get_name(),
+                    arg.get_id(),
+                    v.get_name()
+                );
+            }
+        }
+    }
+}
+
 /// The `vmauth completions` subcommand prints the same scripts.
 #[test]
 fn the_completions_subcommand_prints_the_checked_in_scripts() {
