@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # vmauth's performance table (issue 9), measured in one run on this machine:
 #   - wall time of the cached `vmauth token` (file store) as a ratio to `cat` of the same
-#     credentials file and to `/bin/true`, side by side in one hyperfine run per data set
-#     (one login; 1000 logins), and `gh auth token` when gh is installed;
+#     credentials file and to `/bin/true`, side by side in 5 alternating hyperfine rounds per
+#     data set (one login; 1000 logins), and `gh auth token` when gh is installed;
 #   - `status --all` with 100 and 1000 logins;
 #   - exact instruction counts (valgrind --tool=callgrind) when valgrind is installed;
 #   - what one call opens (strace): state.json and the credentials file for `status --json`,
@@ -181,7 +181,7 @@ if have node && have npm; then
     from=$(lines)
     if have strace; then
       strace -f -qq -e trace=openat,open -o "$d/trace" "$b" token --force-refresh >/dev/null
-      R[trust,$l]=$(grep -cE '"(/etc/ssl|/usr/share/ca-certificates|/usr/lib/ssl|/usr/local/share/ca-certificates)' "$d/trace" || true)
+      R[trust,$l]=$(grep -cE '"(/etc/ssl|/etc/pki|/usr/share/ca-certificates|/usr/lib/ssl|/usr/local/share/ca-certificates|/etc/ca-certificates)' "$d/trace" || true)
     else
       "$b" token --force-refresh >/dev/null
     fi

@@ -190,8 +190,14 @@ proptest! {
             .with_offsets(crate::store::offsets::Offsets::new(dir.path().join("config"), true));
         for k in entries.keys() {
             let whole = plain.get(k).map_err(|e| e.message());
+            let reads = indexed.whole_reads.get();
             for _ in 0..2 {
                 prop_assert_eq!(&indexed.get(k).map_err(|e| e.message()), &whole, "{:?}", k);
+            }
+            // A login that reads well, under a key written without escapes, is
+            // read whole once, then at its offsets.
+            if matches!(whole, Ok(Some(_))) && serde_json::to_string(k).unwrap() == format!("\"{k}\"") {
+                prop_assert_eq!(indexed.whole_reads.get(), reads + 1, "{:?}", k);
             }
         }
     }

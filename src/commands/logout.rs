@@ -76,6 +76,13 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
                 ..Default::default()
             };
             let mut provider = match Provider::open(ctx, &id, ask, REVOKE_TIMEOUT).await {
+                // A cached copy without a revocation endpoint may predate one.
+                Ok(p) if p.metadata_cached() && p.meta.revocation_endpoint.is_none() => {
+                    match Provider::open_fresh(ctx, &id, ask, REVOKE_TIMEOUT).await {
+                        Ok(p) => p,
+                        Err(e) => return format!("tokens not revoked ({e}); removed locally"),
+                    }
+                }
                 Ok(p) => p,
                 Err(e) => return format!("tokens not revoked ({e}); removed locally"),
             };

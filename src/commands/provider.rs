@@ -120,8 +120,8 @@ fn endpoint_gone(e: &ProtocolError) -> bool {
         ProtocolError::Transport { kind, .. } => {
             matches!(kind, TransportKind::Refused | TransportKind::Dns)
         }
+        // An OAuth error body, even with a 404, came from the OAuth server.
         ProtocolError::Status { status, .. } => matches!(status, 404 | 405 | 410),
-        ProtocolError::OAuth(o) => matches!(o.status, 404 | 405 | 410),
         _ => false,
     }
 }
@@ -241,6 +241,9 @@ impl<'a> Provider<'a> {
         }
         self.cached = false;
         let Ok(mut meta) = fetch_metadata(ctx, &self.http, &self.id.issuer).await else {
+            // The cached endpoint is gone and the issuer cannot say where it
+            // went: fetch the metadata next time rather than trust the copy.
+            ctx.state.forget_discovery(&self.id.issuer);
             return false;
         };
         if let Some(p) = ctx.profile_of(&self.id.cache_key())
@@ -255,6 +258,11 @@ impl<'a> Provider<'a> {
         let moved = pick(&meta) != pick(&self.meta);
         self.meta = meta;
         moved
+    }
+
+    /// Whether the metadata came from the cache (and may be out of date).
+    pub fn metadata_cached(&self) -> bool {
+        self.cached
     }
 
     /// `send` a request to the endpoint `pick` names; sent once more if it

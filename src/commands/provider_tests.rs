@@ -127,7 +127,7 @@ fn a_cached_document_is_checked_like_a_fetched_one() {
         let doc: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(doc["token_endpoint"], format!("{uri}/token"), "{why}");
     }
-    // A copy filed under another issuer's name, or dated in the future, is not used.
+    // A copy dated in the future is not used.
     let h = Harness::new();
     h.store(&uri, "at-old", Some("rt-old"), 30);
     seed(&h, &uri, &metadata(&uri, "/evil"), -3600);
@@ -250,7 +250,15 @@ fn only_a_request_that_was_not_processed_counts_as_sent_to_a_gone_endpoint() {
     }
     // A TLS failure may come after the request (a refresh token) was sent;
     // timeouts and server errors may have been processed.
+    let oauth_404 = ProtocolError::OAuth(crate::oidc::OAuthError {
+        error: crate::oidc::ErrorCode::InvalidRequest,
+        error_description: None,
+        interval: None,
+        status: 404,
+        retry_after: None,
+    });
     for kept in [
+        oauth_404,
         transport(TransportKind::Tls),
         transport(TransportKind::Timeout),
         transport(TransportKind::Other),
@@ -326,4 +334,61 @@ fn a_revocation_endpoint_the_issuer_no_longer_offers_is_named_at_logout() {
         r.stderr
     );
     assert!(r.stderr.contains("removed locally"), "{}", r.stderr);
+}
+
+#[test]
+fn a_logout_fetches_metadata_whose_cached_copy_has_no_revocation_endpoint() {
+    // The issuer may have added one since the copy was cached.
+    let h = Harness::new();
+    let s = idp();
+    let uri = s.uri();
+    h.store(&uri, "at-old", Some("rt-old"), 3600);
+    let mut old = metadata(&uri, "/token");
+    old.as_object_mut().unwrap().remove("revocation_endpoint");
+    seed(&h, &uri, &old, 60);
+    let r = h.run(&["logout"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("refresh token revoked"), "{}", r.stderr);
+    assert_eq!(requests(&s, "/revoke"), 2);
+    assert_eq!(requests(&s, WELL_KNOWN), 1);
+}
+
+#[test]
+fn a_gone_endpoint_whose_issuer_cannot_be_asked_drops_the_cached_copy() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = wiremock::MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(WELL_KNOWN))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&s)
+            .await;
+        s
+    });
+    let uri = s.uri();
+    h.store(&uri, "at-old", Some("rt-old"), -10);
+    seed(&h, &uri, &metadata(&uri, "/old-token"), 60);
+    let r = h.run(&["token"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(requests(&s, "/old-token"), 1);
+    assert!(state(&h).discovery(&uri).is_none(), "not trusted again");
+}
+
+#[test]
+fn a_cached_copy_from_another_url_than_the_well_known_ones_is_not_used() {
+    let h = Harness::new();
+    let s = idp();
+    let uri = s.uri();
+    h.store(&uri, "at-old", Some("rt-old"), 30);
+    state(&h)
+        .set_discovery(
+            &uri,
+            &format!("{uri}/somewhere-else"),
+            NOW - 60,
+            metadata(&uri, "/evil").to_string().as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(h.run(&["token"]).code, 0);
+    assert_eq!(requests(&s, WELL_KNOWN), 1, "fetched instead");
+    assert_eq!(requests(&s, "/evil"), 0);
 }

@@ -254,8 +254,10 @@ impl Http {
             let target = strip_query(attempt.url().as_str());
             if attempt.previous().len() >= 5 {
                 attempt.error(format!("redirect to {target} refused: too many redirects"))
-            } else if matches!(attempt.status().as_u16(), 307 | 308) {
-                // These resend the body (refresh token, client secret) elsewhere: stop.
+            } else if matches!(attempt.status().as_u16(), 303 | 307 | 308) {
+                // 307/308 resend the body (refresh token, client secret)
+                // elsewhere; a 303 says the request was processed, so what
+                // follows must not look like a request that never arrived: stop.
                 attempt.stop()
             } else if downgrade
                 || require_secure(attempt.url().as_str(), "redirect target").is_err()

@@ -96,7 +96,16 @@ impl FileStore {
     fn read_all(&self, mut file: fs::File, meta: &fs::Metadata) -> Result<Vec<u8>> {
         #[cfg(test)]
         self.whole_reads.set(self.whole_reads.get() + 1);
-        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(usize::try_from(meta.len()).unwrap_or(usize::MAX).saturating_add(1))
+            .map_err(|_| {
+                Error::storage(format!(
+                    "{} is too large to be a credentials file ({} bytes); move it aside and log in again",
+                    self.path.display(),
+                    meta.len()
+                ))
+            })?;
         // Through `Take`: `File::read_to_end` would fstat and lseek again for
         // the size `meta` already gave.
         (&mut file)

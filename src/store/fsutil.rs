@@ -87,6 +87,10 @@ pub fn read_private(path: &Path) -> Option<Vec<u8>> {
         if !meta.is_file() || !private(&meta) {
             return None;
         }
+        // Cache files are small; a huge one is not vmauth's.
+        if meta.len() > 1 << 20 {
+            return None;
+        }
         let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
         file.read_to_end(&mut bytes).ok()?;
         Some(bytes)
