@@ -359,13 +359,15 @@ fn identity_provider_down_token_and_logout_still_behave() {
     assert_eq!(j["logins"][0]["valid"], false);
     assert_eq!(j["logins"][0]["refreshable"], true);
 
-    // logout removes the login even though revocation cannot happen (the
-    // metadata is cached since the login, so each revocation is tried).
+    // logout removes the login even though revocation cannot happen. (The
+    // refresh above found the cached token endpoint gone and the issuer
+    // unreachable, so the cached metadata was dropped: logout asks for it.)
     let o = home.run(&["logout"]);
     o.expect_code(0);
     assert!(
-        o.stderr.contains("refresh token NOT revoked (cannot reach")
-            && o.stderr.contains("access token NOT revoked (cannot reach")
+        o.stderr.contains("tokens not revoked (cannot reach")
+            && o.stderr
+                .contains("/.well-known/openid-configuration: connection refused")
             && o.stderr.contains("removed locally"),
         "{}",
         o.stderr
