@@ -257,7 +257,7 @@ fn zsh_loads_the_completion_function() {
     let out = Command::new("zsh")
         .args(["-f", "-c"])
         .arg(format!(
-            "zsh -n '{0}/_vmauth' || exit 3; fpath=('{0}' $fpath); autoload -Uz compinit; compinit -u -d /dev/null; print -r -- $_comps[vmauth]; autoload +X _vmauth && print -r -- ${{+functions[_vmauth]}}",
+            "zsh -n '{0}/_vmauth' || exit 3; fpath=('{0}' $fpath); autoload -Uz compinit; compinit -u -D; print -r -- $_comps[vmauth]; autoload +X _vmauth && print -r -- ${{+functions[_vmauth]}}",
             dir.display()
         ))
         .output()
