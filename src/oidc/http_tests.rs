@@ -43,12 +43,8 @@ fn strip_query_drops_secrets_in_urls() {
 
 #[test]
 fn the_trust_store_is_read_at_the_first_certificate_check_only() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let http = Http::new(Timeouts::default()).unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let s = wiremock::MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::any())
             .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("{}"))
@@ -88,12 +84,8 @@ fn the_trust_store_is_read_at_the_first_certificate_check_only() {
 fn a_303_is_not_followed() {
     // A 303 says the request was processed: its target's answer must not pass
     // for the answer of an endpoint (nor a failure there for one that is gone).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let http = Http::new(Timeouts::default()).unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let s = wiremock::MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::path("/token"))
             .respond_with(
@@ -115,4 +107,11 @@ fn a_303_is_not_followed() {
             .any(|r| r.url.path() == "/elsewhere");
         assert!(!followed);
     });
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
