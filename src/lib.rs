@@ -9,7 +9,7 @@
 //!
 //! | module | what it does | the rule it keeps |
 //! |---|---|---|
-//! | `main.rs` | `exit(vmauth::run())`; on Linux its own C `main` (no std start-up probe), which opens closed fds 0-2 on `/dev/null` and ignores SIGPIPE | nothing else |
+//! | `main.rs` | `exit(vmauth::run())` after `harden_process` (non-dumpable on Linux); on Linux its own C `main` (no std start-up probe), which opens closed fds 0-2 on `/dev/null` and ignores SIGPIPE | nothing else |
 //! | `run` (here) | parse → `settings::Settings` → `commands::Context` → command → exit code | the only place that turns errors into exit codes; a bare `vmauth token` skips clap (`parse_fast`, checked equal to clap's result) |
 //! | `cli` | clap definitions, `ValueEnum`s with a doc line per value; each subcommand's arguments are built only when it is parsed (`cli::Lazy`) | flags only; the single source for `--help` |
 //! | `settings` | every setting of a command from flags and `settings::Env`: flags > `VMAUTH_*` > `VM_OIDC_*` > defaults; the registry of environment variables (`settings::ENV_VARS`) | the only reader of the environment; issuer, client id and audience come from one source |
@@ -104,6 +104,19 @@ pub fn run() -> i32 {
         Rc::new(SystemClock::default()),
         Rc::new(SystemRng::default()),
     )
+}
+
+/// Before anything holds a secret: on Linux, make the process non-dumpable
+/// (`prctl(PR_SET_DUMPABLE, 0)`, as ssh-agent and gpg-agent do), so no core
+/// dump holds its tokens and other processes of the same user cannot attach to
+/// it or read its memory through `/proc`. A program `vmauth exec` starts is
+/// dumpable again (execve resets the flag). Elsewhere: nothing.
+pub fn harden_process() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and touches no memory.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }
 
 /// The clap command with its generated "Exit codes" and "Environment" help.

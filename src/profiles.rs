@@ -68,6 +68,9 @@ pub struct Profile {
     pub revocation_endpoint: Option<String>,
     /// Overrides the metadata's `userinfo_endpoint`.
     pub userinfo_endpoint: Option<String>,
+    /// Hosts other than the issuer's that the endpoint overrides may name
+    /// (tokens and client secrets are sent there); any other host is refused.
+    pub trusted_endpoint_hosts: Option<Vec<String>>,
 }
 
 /// The whole file.
@@ -115,22 +118,21 @@ impl Config {
     /// Read `path`; an absent file is an empty configuration. Errors name the
     /// file, the line and the key (exit 2).
     pub fn load(path: &Path) -> Result<Config> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Config {
-                    path: path.to_path_buf(),
-                    ..Default::default()
-                });
-            }
-            Err(e) => {
-                return Err(Error::with_cause(
-                    crate::error::Kind::Usage,
-                    format!("cannot read {}", path.display()),
-                    e,
-                ));
-            }
+        // Only a file this user owns and nobody else can write to, never through
+        // a link: a planted profile could send tokens to another endpoint.
+        let bytes = crate::store::fsutil::read_trusted(path, 1 << 20)?;
+        let Some(bytes) = bytes else {
+            return Ok(Config {
+                path: path.to_path_buf(),
+                ..Default::default()
+            });
         };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::usage(format!(
+                "{} is not UTF-8 text; see README.md, \"Profiles\"",
+                path.display()
+            ))
+        })?;
         Self::parse(&text, path)
     }
 

@@ -2,7 +2,9 @@
 //! current (`state.json`), which store `--store auto` chose, the per-login
 //! refresh locks (`locks/`), and the issuers' metadata (`discovery/`) and
 //! signing keys (`jwks/`), cached. Never tokens, except refreshed tokens the
-//! credential store refused to take (`rescue/`, 0600), kept until it takes them.
+//! credential store refused to take (`rescue/`, 0600), kept until it takes them,
+//! and refreshed tokens refused as another party's (`refused/`, 0600), kept
+//! until `vmauth logout` revokes them.
 
 use std::fs;
 use std::path::PathBuf;
@@ -14,8 +16,8 @@ use crate::credential::Credential;
 use crate::error::{Error, Kind, Result};
 use crate::store::WarnSink;
 use crate::store::fsutil::{
-    LockGuard, ensure_private_dir, lock_exclusive, lock_exclusive_within, lock_file_name,
-    read_private, remove_stale_temp_files, write_atomic,
+    LockGuard, ensure_private_dir, ensure_private_subdir, lock_exclusive, lock_exclusive_within,
+    lock_file_name, read_private, read_trusted, remove_stale_temp_files, write_atomic,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -99,12 +101,19 @@ impl StateDir {
             .clone()
     }
 
-    /// An unreadable state file counts as empty: it holds nothing that cannot be recreated.
+    /// An unreadable state file counts as empty: it holds nothing that cannot be
+    /// recreated. One this user does not own (or others can write to) is not
+    /// read: it could choose the current login or the store.
     fn read_file(&self) -> State {
-        fs::read(self.path())
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        match read_trusted(&self.path(), 1 << 20) {
+            Ok(bytes) => bytes
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default(),
+            Err(e) => {
+                (self.warn)(&format!("ignoring vmauth's state: {}", e.message()));
+                State::default()
+            }
+        }
     }
 
     fn update(&self, change: impl FnOnce(&mut State)) -> Result<()> {
@@ -154,7 +163,7 @@ impl StateDir {
     pub fn rescue(&self, key: &str, credential: &Credential) -> Result<PathBuf> {
         let path = self.rescue_path(key);
         self.ensure()?;
-        ensure_private_dir(&self.dir.join("rescue"), true, &*self.warn)?;
+        ensure_private_subdir(&self.dir.join("rescue"), &*self.warn)?;
         let bytes = serde_json::to_vec(&Rescued {
             key: key.to_string(),
             credential: credential.clone(),
@@ -176,6 +185,38 @@ impl StateDir {
         let _ = fs::remove_file(self.rescue_path(key));
     }
 
+    fn aside_path(&self, key: &str) -> PathBuf {
+        let name = lock_file_name(key).replace(".lock", ".json");
+        self.dir.join("refused").join(name)
+    }
+
+    /// Keep the tokens of a refresh answer that was refused as another
+    /// party's (0600, in `refused/`), so `vmauth logout` can revoke them.
+    pub fn set_aside(&self, key: &str, credential: &Credential) -> Result<PathBuf> {
+        let path = self.aside_path(key);
+        self.ensure()?;
+        ensure_private_subdir(&self.dir.join("refused"), &*self.warn)?;
+        let bytes = serde_json::to_vec(&Rescued {
+            key: key.to_string(),
+            credential: credential.clone(),
+        })
+        .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
+        write_atomic(&path, &bytes)?;
+        Ok(path)
+    }
+
+    /// Tokens [`StateDir::set_aside`] kept for `key`, if any.
+    pub fn set_aside_tokens(&self, key: &str) -> Option<Credential> {
+        let bytes = read_private(&self.aside_path(key))?;
+        let r: Rescued = serde_json::from_slice(&bytes).ok()?;
+        (r.key == key).then_some(r.credential)
+    }
+
+    /// Forget tokens put aside (once revoked).
+    pub fn forget_set_aside(&self, key: &str) {
+        let _ = fs::remove_file(self.aside_path(key));
+    }
+
     fn jwks_path(&self, uri: &str) -> PathBuf {
         let name = lock_file_name(uri).replace(".lock", ".json");
         self.dir.join("jwks").join(name)
@@ -192,7 +233,7 @@ impl StateDir {
         let jwks: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| Error::with_cause(Kind::Idp, "the key set is not JSON", e))?;
         self.ensure()?;
-        ensure_private_dir(&self.dir.join("jwks"), true, &*self.warn)?;
+        ensure_private_subdir(&self.dir.join("jwks"), &*self.warn)?;
         let bytes = serde_json::to_vec(&CachedJwks {
             uri: uri.to_string(),
             fetched_at: now,
@@ -221,7 +262,7 @@ impl StateDir {
         let document: Box<serde_json::value::RawValue> = serde_json::from_slice(body)
             .map_err(|e| Error::with_cause(Kind::Idp, "the issuer metadata is not JSON", e))?;
         self.ensure()?;
-        ensure_private_dir(&self.dir.join("discovery"), true, &*self.warn)?;
+        ensure_private_subdir(&self.dir.join("discovery"), &*self.warn)?;
         let bytes = serde_json::to_vec(&CachedDiscovery {
             issuer: issuer.to_string(),
             url: url.to_string(),
@@ -242,7 +283,7 @@ impl StateDir {
     pub fn lock_login(&self, key: &str, wait: Duration) -> Result<LockGuard> {
         let dir = self.dir.join("locks");
         self.ensure()?;
-        ensure_private_dir(&dir, true, &*self.warn)?;
+        ensure_private_subdir(&dir, &*self.warn)?;
         lock_exclusive_within(&dir.join(lock_file_name(key)), wait)
     }
 }

@@ -15,7 +15,7 @@ use crate::cli::TokenChoice;
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Kind, Result};
 use crate::oidc::grant::{merge_refresh, refresh};
-use crate::oidc::id_token::check_refreshed;
+use crate::oidc::id_token::refreshed_mix_up;
 use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, Request};
 use crate::store::fsutil::LOCK_WAIT;
@@ -103,7 +103,7 @@ fn renew_client_credentials(
     want: &Want,
     serves: &dyn Fn(&Credential) -> bool,
 ) -> Result<Credential> {
-    let _lock = ctx.state.lock_login(want.key, LOCK_WAIT)?;
+    let _lock = ctx.lock_login(want.key, LOCK_WAIT)?;
     let previous = ctx.load(want.key)?;
     if let Some(c) = &previous
         && serves(c)
@@ -123,7 +123,7 @@ fn renew_client_credentials(
 /// call rather than lost.
 fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
     let (key, min_ttl, input) = (want.key, want.min_ttl, want.client);
-    let _lock = ctx.state.lock_login(key, LOCK_WAIT)?;
+    let _lock = ctx.lock_login(key, LOCK_WAIT)?;
     let cred = with_rescued(ctx, key, ctx.load(key)?)
         .ok_or_else(|| not_logged_in(Some(key), "not logged in"))?;
     if !want.force && fresh(&cred, want, ctx.now()) {
@@ -257,6 +257,9 @@ enum RefreshError {
     /// HTTP 400 or 401 without an OAuth error (some providers answer a spent
     /// refresh token so): the login cannot be refreshed.
     Refused(u16),
+    /// The answer is about another user, issuer or client (its tokens were
+    /// put aside for revocation).
+    MixUp(String),
     /// Anything else: network, server, configuration.
     Other(Error),
 }
@@ -274,6 +277,7 @@ impl RefreshError {
                     "the identity provider refused to refresh the login (HTTP {status} without an OAuth error)"
                 ),
             ),
+            RefreshError::MixUp(why) => Error::idp(why),
             RefreshError::Other(e) => e.context("cannot refresh the access token"),
         }
     }
@@ -333,29 +337,45 @@ fn refresh_once(
         })?;
         let mut tokens = tokens;
         if let Some(idt) = tokens.id_token.clone() {
-            let refuse = |why: String| {
-                RefreshError::Other(Error::idp(format!(
-                    "refusing the refreshed tokens: the ID token: {why}"
-                )))
-            };
+            if let Some(why) = refreshed_mix_up(&idt, cred, &provider.meta.issuer) {
+                // A real mix-up: these tokens are not this login's. Put them
+                // aside where `vmauth logout` revokes them, and refuse.
+                let mut aside = merge_refresh(cred, tokens, ctx.now());
+                aside.id_token_verified = false;
+                ctx.guard(&aside);
+                let kept = match ctx.state.set_aside(&id.cache_key(), &aside) {
+                    Ok(path) => format!(
+                        "they are kept in {} and vmauth logout revokes them",
+                        path.display()
+                    ),
+                    Err(e) => format!("they could not be kept for revocation ({e})"),
+                };
+                return Err(RefreshError::MixUp(format!(
+                    "refusing the refreshed tokens: the ID token: {why}, so they are not this login's; {kept}; log in again"
+                )));
+            }
             match provider
                 .verify_id_token(ctx, &idt, &cred.issuer, &cred.client_id)
                 .await
             {
-                Ok(_) => {
-                    check_refreshed(&idt, cred, &provider.meta.issuer, ctx.now())
-                        .map_err(refuse)?;
-                }
+                Ok(_) => {}
                 // The access and refresh tokens came from the token endpoint over
                 // TLS, and the old refresh token may be spent: keep them, and the
-                // previous (verified) ID token instead of one that cannot be checked.
+                // previous (verified) ID token instead of one that cannot be
+                // checked (keys unavailable) or does not pass (a key rotated
+                // under the same kid, a provider clock ahead, an expired token).
                 Err(IdTokenFailure::KeysUnavailable(why)) => {
                     ctx.ui.warn(&format!(
                         "the refreshed ID token cannot be verified now ({why}); keeping the previous one"
                     ));
                     tokens.id_token = None;
                 }
-                Err(IdTokenFailure::Refused(why)) => return Err(refuse(why)),
+                Err(IdTokenFailure::Refused(why)) => {
+                    ctx.ui.warn(&format!(
+                        "the refreshed ID token was not accepted ({why}); the refreshed access and refresh tokens are kept, with the previous ID token"
+                    ));
+                    tokens.id_token = None;
+                }
             }
         }
         Ok::<_, RefreshError>(tokens)

@@ -1,6 +1,7 @@
 //! In-process tests of the acquire rules: refresh margins, the store that cannot
 //! take a refresh, refusals, ID-token verification and the ID token as the token.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -298,50 +299,197 @@ fn id_tokens_are_verified_against_the_issuers_keys_which_are_cached() {
     assert_eq!(requests(&s, "/jwks"), 2);
 }
 
+/// Store a login for the provider `s` whose refresh token is `rt-0` and
+/// whose ID token (for alice) is signed by `key`; returns its key and ID token.
+fn store_login_with_id_token(h: &Harness, s: &MockServer, key: &TestKey) -> (String, Value) {
+    let login = h.store(&s.uri(), "at-0", Some("rt-0"), -1);
+    let mut doc = h.credentials();
+    let idt = signed_id_token(key, &s.uri(), "alice");
+    doc["credentials"][&login]["id_token"] = idt.clone().into();
+    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    (login, idt.into())
+}
+
 #[test]
-fn a_forged_id_token_is_refused_and_the_login_kept() {
+fn a_refreshed_id_token_that_fails_its_checks_keeps_the_refreshed_tokens() {
+    // Each of these ID tokens fails a check that says nothing about who the
+    // tokens are for. The provider rotates refresh tokens and revokes the
+    // family on reuse: dropping the new refresh token would lose the login.
+    type Claims = fn(&str) -> Value;
+    let cases: [(&str, Claims, &str); 3] = [
+        (
+            "issued 600 s in the future (the provider's clock is ahead)",
+            |iss| json!({"iss": iss, "aud": "cli", "sub": "alice", "iat": NOW + 600, "exp": NOW + 4200}),
+            "issued 600s in the future",
+        ),
+        (
+            "already expired",
+            |iss| json!({"iss": iss, "aud": "cli", "sub": "alice", "iat": NOW - 7200, "exp": NOW - 3600}),
+            "expired",
+        ),
+        (
+            "signed by a key the issuer does not publish, under its kid",
+            |iss| json!({"iss": iss, "aud": "cli", "sub": "alice", "iat": NOW, "exp": NOW + 3600, "forged": true}),
+            "signature does not verify",
+        ),
+    ];
+    for (what, claims, warning) in cases {
+        let h = Harness::new();
+        let (k1, other) = (Arc::new(TestKey::ec("k1")), Arc::new(TestKey::ec("k1")));
+        let issuer = Arc::new(std::sync::OnceLock::<String>::new());
+        let iss = issuer.clone();
+        let (k1c, otherc) = (k1.clone(), other.clone());
+        let tokens = RotatingTokens::new("rt-0", move |_| {
+            let c = claims(iss.get().unwrap());
+            Some(if c.get("forged").is_some() {
+                otherc.sign(&c)
+            } else {
+                k1c.sign(&c)
+            })
+        });
+        let s = rotating_provider(jwks(&[&k1]), tokens);
+        issuer.set(s.uri()).unwrap();
+        let (login, old_idt) = store_login_with_id_token(&h, &s, &k1);
+        let r = h.run(&["token"]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, "at-1\n"), "{what}: {r:?}");
+        assert!(
+            r.stderr.contains("the refreshed ID token was not accepted")
+                && r.stderr.contains(warning)
+                && r.stderr
+                    .contains("the refreshed access and refresh tokens are kept"),
+            "{what}: {}",
+            r.stderr
+        );
+        let stored = &h.credentials()["credentials"][&login];
+        assert_eq!(stored["refresh_token"], "rt-1", "{what}");
+        assert_eq!(
+            stored["id_token"], old_idt,
+            "{what}: the previous ID token stays"
+        );
+        // The login lives on: the next refresh sends rt-1, which the provider takes.
+        let r = h.run(&["token", "--force-refresh"]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, "at-2\n"), "{what}: {r:?}");
+    }
+}
+
+#[test]
+fn a_key_rotated_under_the_same_kid_refetches_the_key_set() {
     let h = Harness::new();
-    // The issuer publishes k1; the answer is signed by another key under k1's id.
-    let (k1, forger) = (TestKey::ec("k1"), TestKey::ec("k1"));
+    // The issuer replaces the key "k1" by another one with the same id.
+    let (k1, k1_new) = (Arc::new(TestKey::ec("k1")), Arc::new(TestKey::ec("k1")));
+    let issuer = Arc::new(std::sync::OnceLock::<String>::new());
+    let iss = issuer.clone();
+    let (a, b) = (k1.clone(), k1_new.clone());
+    let tokens = RotatingTokens::new("rt-0", move |n| {
+        let key = if n == 1 { &a } else { &b };
+        Some(signed_id_token(key, iss.get().unwrap(), "alice"))
+    });
     let s = rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
         serve_discovery(
             &s,
-            json!({
-                "issuer": uri, "token_endpoint": format!("{uri}/token"),
-                "jwks_uri": format!("{uri}/jwks"),
-            }),
+            json!({"issuer": uri, "token_endpoint": format!("{uri}/token"), "jwks_uri": format!("{uri}/jwks")}),
         )
         .await;
         Mock::given(method("GET"))
             .and(path("/jwks"))
             .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[&k1])))
+            .up_to_n_times(1)
+            .mount(&s)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[&k1_new])))
             .mount(&s)
             .await;
         Mock::given(method("POST"))
             .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": "at-forged", "refresh_token": "rt-forged", "expires_in": 3600,
-                "id_token": signed_id_token(&forger, &uri, "alice"),
-            })))
+            .respond_with(tokens)
             .mount(&s)
             .await;
         s
     });
-    let key = h.store(&s.uri(), "at-old", Some("rt-old"), -1);
+    issuer.set(s.uri()).unwrap();
+    let (login, _) = store_login_with_id_token(&h, &s, &k1);
     let r = h.run(&["token"]);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-1\n"), "{r:?}");
+    assert_eq!(requests(&s, "/jwks"), 1);
+    // Six minutes later the cached set no longer verifies the new signature
+    // under "k1": it is fetched again once, and the new ID token verifies.
+    h.clock.advance(Duration::from_secs(360));
+    let r = h.run(&["token", "--force-refresh"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-2\n"), "{r:?}");
+    assert!(!r.stderr.contains("not accepted"), "{}", r.stderr);
+    assert_eq!(requests(&s, "/jwks"), 2);
+    let stored = &h.credentials()["credentials"][&login];
+    let idt = stored["id_token"].as_str().unwrap();
+    assert_eq!(
+        crate::oidc::jwks::header(idt).unwrap().kid.as_deref(),
+        Some("k1")
+    );
+    let set = crate::oidc::jwks::Jwks::parse(jwks(&[&k1_new]).to_string().as_bytes()).unwrap();
     assert!(
-        r.stderr
-            .contains("the ID token: its signature does not verify"),
+        crate::oidc::jwks::verify(idt, &set, None).is_ok(),
+        "the new ID token is stored"
+    );
+}
+
+#[test]
+fn a_refreshed_id_token_for_another_user_is_refused_and_its_tokens_put_aside() {
+    let h = Harness::new();
+    let k1 = Arc::new(TestKey::ec("k1"));
+    let issuer = Arc::new(std::sync::OnceLock::<String>::new());
+    let iss = issuer.clone();
+    let k = k1.clone();
+    let tokens = RotatingTokens::new("rt-0", move |_| {
+        Some(signed_id_token(&k, iss.get().unwrap(), "mallory"))
+    });
+    let s = rotating_provider(jwks(&[&k1]), tokens);
+    issuer.set(s.uri()).unwrap();
+    let (login, old_idt) = store_login_with_id_token(&h, &s, &k1);
+    let r = h.run(&["token"]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{r:?}");
+    assert!(
+        r.stderr.contains("refusing the refreshed tokens: the ID token: its subject differs from the logged-in user, so they are not this login's")
+            && r.stderr.contains("vmauth logout revokes them"),
         "{}",
         r.stderr
     );
-    assert_eq!(r.stdout, "");
-    assert_eq!(
-        h.credentials()["credentials"][&key]["refresh_token"],
-        "rt-old"
+    assert!(!r.stderr.contains("rt-1") && !r.stderr.contains("at-1"));
+    assert_eq!(h.credentials()["credentials"][&login]["id_token"], old_idt);
+    // Logging out revokes the login's tokens and the ones put aside.
+    let r = h.run(&["logout"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("tokens put aside after a refused refresh: refresh token revoked"),
+        "{}",
+        r.stderr
+    );
+    let revoked: Vec<String> = rt()
+        .block_on(s.received_requests())
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/revoke")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(
+        revoked.iter().any(|b| b.contains("token=rt-1")),
+        "{revoked:?}"
+    );
+    assert!(
+        revoked.iter().any(|b| b.contains("token=at-1")),
+        "{revoked:?}"
+    );
+    assert!(
+        !h.dir
+            .path()
+            .join("config/refused")
+            .read_dir()
+            .unwrap()
+            .any(|_| true),
+        "nothing left aside"
     );
 }
 

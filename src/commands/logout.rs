@@ -38,12 +38,24 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
             ctx.guard(&rescued);
             ctx.state.forget_rescued(key);
         }
-        let report = revoke_all(ctx, key, &cred, &args.client);
+        let mut report = revoke_all(ctx, key, &cred, &args.client);
+        // Tokens of a refresh answer refused as another party's: revoke them too.
+        if let Some(aside) = ctx.state.set_aside_tokens(key) {
+            ctx.guard(&aside);
+            let r = revoke_all(ctx, key, &aside, &args.client);
+            ctx.state.forget_set_aside(key);
+            report.push_str(&format!("; tokens put aside after a refused refresh: {r}"));
+        }
         ctx.store.delete(key)?;
         removed += 1;
         ctx.ui.info(&format!(
-            "Logged out of {} (client {}): {report}.",
-            cred.issuer, cred.client_id
+            "Logged out of {} (client {}{}): {report}.",
+            cred.issuer,
+            cred.client_id,
+            cred.audience
+                .as_deref()
+                .map(|a| format!(", audience {a}"))
+                .unwrap_or_default()
         ));
     }
     if current.as_ref().is_some_and(|c| keys.contains(c)) {
@@ -105,9 +117,13 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
                     .await
             };
             let mut parts = Vec::new();
+            let mut refresh_revoked = false;
             if let Some(r) = &cred.refresh_token {
                 parts.push(match revoke_once(r.expose(), "refresh_token").await {
-                    Ok(()) => "refresh token revoked".to_string(),
+                    Ok(()) => {
+                        refresh_revoked = true;
+                        "refresh token revoked".to_string()
+                    }
                     Err(e) => format!("refresh token NOT revoked ({})", brief(&e)),
                 });
             }
@@ -116,6 +132,15 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
                     Ok(()) => "access token revoked".to_string(),
                     Err(e) if e.oauth_code() == Some(&ErrorCode::UnsupportedTokenType) => {
                         "access token is self-contained (JWT) and stays valid until it expires".to_string()
+                    }
+                    // Some providers revoke a refresh token's access tokens with
+                    // it, then call the access token invalid (400): it is dead,
+                    // which is what revocation means (RFC 7009 §2.2).
+                    Err(ProtocolError::OAuth(o)) if refresh_revoked && o.status == 400 => {
+                        "access token already invalid (revoked with the refresh token)".to_string()
+                    }
+                    Err(ProtocolError::Status { status: 400, .. }) if refresh_revoked => {
+                        "access token already invalid (revoked with the refresh token)".to_string()
                     }
                     Err(e) => format!("access token NOT revoked ({})", brief(&e)),
                 },

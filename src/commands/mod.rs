@@ -27,7 +27,7 @@ use crate::clock::{Clock, Rng};
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Result};
 use crate::io::Io;
-use crate::settings::{CommandSettings, Common, ProfileLogin};
+use crate::settings::{CommandSettings, Common, ProfileLogin, ProfileOverrides};
 use crate::state::StateDir;
 use crate::store::{CredentialStore, Located};
 use crate::ui::Ui;
@@ -41,8 +41,10 @@ pub struct Context {
     pub(crate) state: StateDir,
     pub(crate) clock: Rc<dyn Clock>,
     pub(crate) rng: Rc<dyn Rng>,
-    /// The logins config.toml's profiles name (for endpoint overrides and `status`).
+    /// The logins config.toml's profiles name (for `status`).
     pub(crate) profile_logins: Vec<ProfileLogin>,
+    /// The selected profile's endpoint overrides (for its own login only).
+    pub(crate) overrides: Option<ProfileOverrides>,
     /// config.toml (for `--save-profile`).
     pub(crate) config_file: std::path::PathBuf,
 }
@@ -93,6 +95,7 @@ impl Context {
             clock,
             rng,
             profile_logins: common.profile_logins.clone(),
+            overrides: common.overrides.clone(),
             config_file: common.config_file.clone(),
         }
     }
@@ -175,6 +178,25 @@ impl Context {
     /// The profile that names the login `key`, if one does.
     pub(crate) fn profile_of(&self, key: &str) -> Option<&ProfileLogin> {
         self.profile_logins.iter().find(|p| p.key == key)
+    }
+
+    /// The selected profile's endpoint overrides, when `key` is its login.
+    pub(crate) fn overrides_for(&self, key: &str) -> Option<&ProfileOverrides> {
+        self.overrides.as_ref().filter(|o| o.key == key)
+    }
+
+    /// Take the per-login lock that makes a refresh single-flight across
+    /// processes: the store's own (beside the credentials file), else one in
+    /// the config directory.
+    pub(crate) fn lock_login(
+        &self,
+        key: &str,
+        wait: std::time::Duration,
+    ) -> Result<crate::store::fsutil::LockGuard> {
+        match self.store.lock_login(key, wait) {
+            Some(lock) => lock,
+            None => self.state.lock_login(key, wait),
+        }
     }
 
     /// Wall-clock time, Unix seconds.

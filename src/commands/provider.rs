@@ -83,7 +83,20 @@ pub(crate) fn http(total: Duration) -> Result<Http> {
 }
 
 /// A profile's endpoints replace the metadata's, under the same HTTPS rules.
-fn apply_overrides(meta: &mut Metadata, e: &crate::settings::Endpoints) -> Result<()> {
+/// An endpoint on another host than the issuer's is refused unless the profile
+/// trusts that host (`trusted_endpoint_hosts`); one it trusts is named in the
+/// returned notices (who receives the tokens).
+fn apply_overrides(
+    meta: &mut Metadata,
+    issuer: &str,
+    o: &crate::settings::ProfileOverrides,
+) -> Result<Vec<String>> {
+    let e = &o.endpoints;
+    let issuer_host = url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    let mut notices = Vec::new();
     for (value, slot, what) in [
         (
             &e.device_authorization,
@@ -102,12 +115,28 @@ fn apply_overrides(meta: &mut Metadata, e: &crate::settings::Endpoints) -> Resul
             "userinfo_endpoint",
         ),
     ] {
-        if let Some(url) = value {
-            crate::oidc::http::require_secure(url, &format!("profile {what}"))?;
-            *slot = Some(url.clone());
+        let Some(url) = value else { continue };
+        let parsed = crate::oidc::http::require_secure(url, &format!("profile {what}"))?;
+        let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
+        if host != issuer_host {
+            if !o
+                .trusted_hosts
+                .iter()
+                .any(|t| t.trim().trim_end_matches('.').eq_ignore_ascii_case(&host))
+            {
+                return Err(Error::usage(format!(
+                    "profile {:?} sets {what} on {host}, not on the issuer's host {issuer_host}; tokens would go there, so it is not used. If {host} is your provider's, add trusted_endpoint_hosts = [\"{host}\"] to [profiles.{}]",
+                    o.profile, o.profile
+                )));
+            }
+            notices.push(format!(
+                "profile {:?}: the {what} is on {host}, not on the issuer's host {issuer_host} (trusted_endpoint_hosts); requests with tokens go there",
+                o.profile
+            ));
         }
+        *slot = Some(url.clone());
     }
-    Ok(())
+    Ok(notices)
 }
 
 /// Whether a failure at an endpoint says the endpoint is not there (any more):
@@ -198,8 +227,10 @@ impl<'a> Provider<'a> {
             Some(meta) => meta,
             None => fetch_metadata(ctx, &http, &id.issuer).await?,
         };
-        if let Some(p) = ctx.profile_of(&id.cache_key()) {
-            apply_overrides(&mut meta, &p.endpoints)?;
+        if let Some(o) = ctx.overrides_for(&id.cache_key()) {
+            for notice in apply_overrides(&mut meta, &id.issuer, o)? {
+                ctx.ui.warn(&notice);
+            }
         }
         let mut client = ClientRequest {
             client_id: id.client_id.clone(),
@@ -246,8 +277,8 @@ impl<'a> Provider<'a> {
             ctx.state.forget_discovery(&self.id.issuer);
             return false;
         };
-        if let Some(p) = ctx.profile_of(&self.id.cache_key())
-            && apply_overrides(&mut meta, &p.endpoints).is_err()
+        if let Some(o) = ctx.overrides_for(&self.id.cache_key())
+            && apply_overrides(&mut meta, &self.id.issuer, o).is_err()
         {
             return false;
         }
@@ -327,7 +358,9 @@ impl<'a> Provider<'a> {
             };
             let missing_key = |e: &VerifyError| match e {
                 VerifyError::UnknownKid(_) | VerifyError::NoKey(_) => true,
-                VerifyError::BadSignature => header.kid.is_none(),
+                // A bad signature with a kid: the issuer may have rotated the key
+                // under the same id. Refetched too (at most every 5 minutes).
+                VerifyError::BadSignature => true,
                 _ => false,
             };
             let result = match jwks::verify(id_token, &set, secret) {

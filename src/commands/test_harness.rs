@@ -349,3 +349,87 @@ pub(crate) fn jwt_access_token(aud: &str) -> String {
         b(json!({"aud": aud, "sub": "alice"}))
     )
 }
+
+/// A token endpoint that rotates refresh tokens and, like Auth0, Okta,
+/// Keycloak and oidc-provider, revokes the whole family when a spent refresh
+/// token comes back: after any lost successor, every refresh is `invalid_grant`.
+/// Refresh `n` (from 1) answers `rt-n` and the ID token `id_token(n)` gives.
+pub(crate) struct RotatingTokens {
+    state: std::sync::Mutex<(String, bool, u32)>,
+    id_token: Box<dyn Fn(u32) -> Option<String> + Send + Sync>,
+}
+
+impl RotatingTokens {
+    /// Starting from the refresh token `first`.
+    pub(crate) fn new(
+        first: &str,
+        id_token: impl Fn(u32) -> Option<String> + Send + Sync + 'static,
+    ) -> RotatingTokens {
+        RotatingTokens {
+            state: std::sync::Mutex::new((first.to_string(), false, 0)),
+            id_token: Box::new(id_token),
+        }
+    }
+}
+
+impl wiremock::Respond for RotatingTokens {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        let sent = url::form_urlencoded::parse(body.as_bytes())
+            .find(|(k, _)| k == "refresh_token")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let mut st = self.state.lock().unwrap();
+        let (current, revoked, n) = &mut *st;
+        if *revoked || sent != *current {
+            *revoked = true;
+            return ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_grant", "error_description": "grant revoked (refresh token reuse)"
+            }));
+        }
+        *n += 1;
+        *current = format!("rt-{n}");
+        let mut answer = json!({
+            "access_token": format!("at-{n}"), "refresh_token": current.clone(),
+            "token_type": "Bearer", "expires_in": 3600,
+        });
+        if let Some(idt) = (self.id_token)(*n) {
+            answer["id_token"] = idt.into();
+        }
+        ResponseTemplate::new(200).set_body_json(answer)
+    }
+}
+
+/// A mock provider (discovery, `jwks` as its key set, revocation) whose token
+/// endpoint is `tokens`.
+pub(crate) fn rotating_provider(jwks: Value, tokens: RotatingTokens) -> MockServer {
+    rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        serve_discovery(
+            &s,
+            json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                "revocation_endpoint": format!("{uri}/revoke"),
+                "jwks_uri": format!("{uri}/jwks"),
+            }),
+        )
+        .await;
+        Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(jwks))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(tokens)
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/revoke"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&s)
+            .await;
+        s
+    })
+}

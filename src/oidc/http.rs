@@ -144,7 +144,11 @@ impl Reply {
 /// a command that contacts only http:// loopback URLs never reads it.
 #[derive(Clone)]
 pub struct Http {
+    /// For everything but loopback: the system's proxy settings apply.
     client: reqwest::Client,
+    /// For loopback URLs: never through a proxy (the request would leave the
+    /// host in cleartext, and the proxy's answer would be believed).
+    direct: reqwest::Client,
     verifier: Arc<LazyVerifier>,
 }
 
@@ -246,38 +250,58 @@ impl Http {
             .with_no_client_auth();
         // reqwest is built without HTTP/2.
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let policy = redirect::Policy::custom(|attempt| {
-            let downgrade = attempt
-                .previous()
-                .last()
-                .is_some_and(|p| p.scheme() == "https" && attempt.url().scheme() != "https");
-            let target = strip_query(attempt.url().as_str());
-            if attempt.previous().len() >= 5 {
-                attempt.error(format!("redirect to {target} refused: too many redirects"))
-            } else if matches!(attempt.status().as_u16(), 303 | 307 | 308) {
-                // 307/308 resend the body (refresh token, client secret)
-                // elsewhere; a 303 says the request was processed, so what
-                // follows must not look like a request that never arrived: stop.
-                attempt.stop()
-            } else if downgrade
-                || require_secure(attempt.url().as_str(), "redirect target").is_err()
-            {
-                attempt.error(format!(
-                    "redirect to {target} refused: vmauth follows redirects only to https (or http on loopback) and never from https to http"
+        let policy = || {
+            redirect::Policy::custom(|attempt| {
+                let downgrade = attempt
+                    .previous()
+                    .last()
+                    .is_some_and(|p| p.scheme() == "https" && attempt.url().scheme() != "https");
+                let target = strip_query(attempt.url().as_str());
+                if attempt.previous().len() >= 5 {
+                    attempt.error(format!("redirect to {target} refused: too many redirects"))
+                } else if matches!(attempt.status().as_u16(), 303 | 307 | 308) {
+                    // 307/308 resend the body (refresh token, client secret)
+                    // elsewhere; a 303 says the request was processed, so what
+                    // follows must not look like a request that never arrived: stop.
+                    attempt.stop()
+                } else if downgrade
+                    || require_secure(attempt.url().as_str(), "redirect target").is_err()
+                    || (is_loopback(attempt.url())
+                        && attempt.previous().last().is_some_and(|p| !is_loopback(p)))
+                {
+                    attempt.error(format!(
+                    "redirect to {target} refused: vmauth follows redirects only to https (or http on loopback), never from https to http, and never from another host to loopback"
                 ))
-            } else {
-                attempt.follow()
-            }
-        });
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("vmauth/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.total)
-            .redirect(policy)
-            .tls_backend_preconfigured(tls)
-            .build()
-            .map_err(|e| ProtocolError::Config(format!("cannot set up HTTPS client: {e}")))?;
-        Ok(Http { client, verifier })
+                } else {
+                    attempt.follow()
+                }
+            })
+        };
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("vmauth/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(timeouts.connect)
+                .timeout(timeouts.total)
+                .redirect(policy())
+                .tls_backend_preconfigured(tls.clone())
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build()
+                .map_err(|e| ProtocolError::Config(format!("cannot set up HTTPS client: {e}")))
+        };
+        Ok(Http {
+            client: built(builder())?,
+            direct: built(builder().no_proxy())?,
+            verifier,
+        })
+    }
+
+    /// The client for `url`: loopback is never proxied.
+    fn client_for(&self, url: &str) -> &reqwest::Client {
+        match Url::parse(url) {
+            Ok(u) if is_loopback(&u) => &self.direct,
+            _ => &self.client,
+        }
     }
 
     /// Whether this client has read the system trust store (at a TLS handshake).
@@ -288,7 +312,7 @@ impl Http {
     /// GET a JSON document.
     pub async fn get(&self, url: &str) -> Result<Reply, ProtocolError> {
         let req = self
-            .client
+            .client_for(url)
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json");
         self.send(req, url).await
@@ -302,7 +326,7 @@ impl Http {
             })?;
         value.set_sensitive(true);
         let req = self
-            .client
+            .client_for(url)
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::AUTHORIZATION, value);
@@ -318,7 +342,7 @@ impl Http {
         authorization: Option<&Secret>,
     ) -> Result<Reply, ProtocolError> {
         let mut req = self
-            .client
+            .client_for(url)
             .post(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(form);

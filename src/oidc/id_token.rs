@@ -34,6 +34,12 @@ pub struct Expected<'a> {
 /// Returns a description of the problem, if any.
 pub fn check_id_token(id_token: &str, e: &Expected) -> Result<(), String> {
     let c = claims(id_token).ok_or("the id_token is not a JWT")?;
+    check_parties(&c, e)?;
+    check_times(&c, e.now)
+}
+
+/// Who issued the token and to whom: `iss`, `aud`, `azp`.
+fn check_parties(c: &serde_json::Map<String, Value>, e: &Expected) -> Result<(), String> {
     let (issuer, client_id) = (e.issuer, e.client_id);
     let iss = c.get("iss").and_then(Value::as_str).unwrap_or("");
     let tenant_issuer = c
@@ -74,6 +80,17 @@ pub fn check_id_token(id_token: &str, e: &Expected) -> Result<(), String> {
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// `exp` in the future, `iat` not in the future (each with [`LEEWAY`]).
+fn check_times(c: &serde_json::Map<String, Value>, now: i64) -> Result<(), String> {
+    let e = Expected {
+        issuer: "",
+        published: "",
+        client_id: "",
+        now,
+    };
     let time = |name: &str| c.get(name).and_then(Value::as_i64);
     match time("exp") {
         Some(exp) if exp.saturating_add(LEEWAY) < e.now => {
@@ -96,6 +113,38 @@ pub fn check_id_token(id_token: &str, e: &Expected) -> Result<(), String> {
         None => return Err("the id_token has no iat".into()),
     }
     Ok(())
+}
+
+/// Whether the ID token of a refresh answer for the login `old` is about
+/// another party: another issuer, another client, or (OIDC Core §12.2)
+/// another subject than the login's. Read without its signature: only such a
+/// mix-up refuses a refresh answer, whose access and refresh tokens came from
+/// the token endpoint over TLS and whose old refresh token may already be
+/// spent; any other fault of the ID token (its signature, its times) only
+/// means it is not kept.
+pub fn refreshed_mix_up(id_token: &str, old: &Credential, published: &str) -> Option<String> {
+    let c = claims(id_token)?;
+    let expected = Expected {
+        issuer: &old.issuer,
+        published,
+        client_id: &old.client_id,
+        now: 0,
+    };
+    if let Err(why) = check_parties(&c, &expected) {
+        return Some(why);
+    }
+    let sub = |c: &serde_json::Map<String, Value>| {
+        c.get("sub").and_then(Value::as_str).map(str::to_string)
+    };
+    match (
+        old.id_token.as_ref().and_then(|t| claims(t.expose())),
+        sub(&c),
+    ) {
+        (Some(before), Some(now)) if sub(&before).is_some_and(|b| b != now) => {
+            Some("its subject differs from the logged-in user".into())
+        }
+        _ => None,
+    }
 }
 
 /// Check the ID token of a refresh answer for the login `old`: the rules of

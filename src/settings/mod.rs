@@ -117,10 +117,7 @@ impl Settings {
                     .map(|(name, p)| ListedProfile {
                         name: name.clone(),
                         default: config.default_profile.as_deref() == Some(name),
-                        login: match (&p.issuer, &p.client_id) {
-                            (Some(i), Some(c)) => LoginId::new(i, c, p.audience.as_deref()).ok(),
-                            _ => None,
-                        },
+                        login: profile_login(p),
                     })
                     .collect(),
             }),
@@ -185,6 +182,14 @@ fn exec_env_name(name: Option<&str>) -> Result<String> {
     Ok(name.to_string())
 }
 
+/// The login a profile names, if it names issuer and client.
+fn profile_login(p: &profiles::Profile) -> Option<LoginId> {
+    match (&p.issuer, &p.client_id) {
+        (Some(i), Some(c)) => LoginId::new(i, c, p.audience.as_deref()).ok(),
+        _ => None,
+    }
+}
+
 /// Where the credentials file and the config directory are (from the
 /// environment only: the config file lives in the latter).
 fn locations(vars: &Vars) -> Result<(Location, Location)> {
@@ -240,30 +245,37 @@ fn common(
                 .unwrap_or(StoreChoice::Auto),
         },
     };
-    // Every profile that names a login: its name and its endpoint overrides.
+    // Every profile that names a login (for `status`).
     let mut profile_logins = Vec::new();
     for (name, p) in &config.profiles {
-        if let (Some(i), Some(c)) = (&p.issuer, &p.client_id)
-            && let Ok(id) = LoginId::new(i, c, p.audience.as_deref())
-        {
+        if let Some(id) = profile_login(p) {
             profile_logins.push(ProfileLogin {
                 name: name.clone(),
                 key: id.cache_key(),
-                endpoints: Endpoints {
-                    device_authorization: p.device_authorization_endpoint.clone(),
-                    token: p.token_endpoint.clone(),
-                    revocation: p.revocation_endpoint.clone(),
-                    userinfo: p.userinfo_endpoint.clone(),
-                },
             });
         }
     }
+    // Endpoint overrides: the selected profile's, for its own login only.
+    let overrides = vars.named.and_then(|(name, p)| {
+        Some(ProfileOverrides {
+            profile: name.to_string(),
+            key: profile_login(p)?.cache_key(),
+            endpoints: Endpoints {
+                device_authorization: p.device_authorization_endpoint.clone(),
+                token: p.token_endpoint.clone(),
+                revocation: p.revocation_endpoint.clone(),
+                userinfo: p.userinfo_endpoint.clone(),
+            },
+            trusted_hosts: p.trusted_endpoint_hosts.clone().unwrap_or_default(),
+        })
+    });
     Ok(Common {
         store,
         credentials_file,
         config_dir,
         config_file: config.path.clone(),
         profile_logins,
+        overrides,
         no_color: no_color(vars.env),
         keyring_max_item: vars
             .get(vars::KEYRING_MAX_ITEM)

@@ -30,8 +30,10 @@ pub struct Common {
     pub config_dir: Location,
     /// Its `config.toml`.
     pub config_file: PathBuf,
-    /// The logins the profiles name, with their endpoint overrides.
+    /// The logins the profiles name (for `status`).
     pub profile_logins: Vec<ProfileLogin>,
+    /// The selected profile's endpoint overrides, for its own login only.
+    pub overrides: Option<ProfileOverrides>,
     /// `NO_COLOR`.
     pub no_color: bool,
     /// Keychain item size limit (`None`: the platform's default).
@@ -65,8 +67,22 @@ pub struct ProfileLogin {
     pub name: String,
     /// The login's cache key.
     pub key: String,
-    /// Its endpoint overrides.
+}
+
+/// The endpoint overrides of the selected profile (`--profile`,
+/// `VMAUTH_PROFILE` or `default_profile`): they apply to that profile's own
+/// login and to no other, even one with the same issuer and client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileOverrides {
+    /// The profile.
+    pub profile: String,
+    /// The cache key of the login it names.
+    pub key: String,
+    /// Its endpoints.
     pub endpoints: Endpoints,
+    /// `trusted_endpoint_hosts`: hosts other than the issuer's that its
+    /// endpoints may name (anything else there is refused).
+    pub trusted_hosts: Vec<String>,
 }
 
 /// What to ask the identity provider for.

@@ -1,7 +1,10 @@
 //! `--store auto` once the keychain has been chosen: the keychain first, the
 //! 0600 file as the fallback. Logins the file already holds (the ValidMind
-//! library's, or from an earlier fallback) stay readable. A keychain write that
-//! fails after a successful login goes to the file instead: a login is never lost.
+//! library's, a `--store file` login, an earlier fallback) stay readable and are
+//! written back there: a login held by both is written to both, and read from
+//! whichever was refreshed last, so terminals and notebooks share one live
+//! login. A keychain write that fails after a successful login goes to the file
+//! instead: a login is never lost.
 
 use super::file::FileStore;
 use super::keyring::KeyringStore;
@@ -24,6 +27,35 @@ impl AutoStore {
     }
 }
 
+impl AutoStore {
+    /// The file's copy of `key`: read when the keychain has one too only to
+    /// compare them (a damaged file must not hide the keychain's login).
+    fn file_copy<T>(
+        &self,
+        keyring_has: bool,
+        read: impl FnOnce(&FileStore) -> Result<Option<T>>,
+    ) -> Option<T> {
+        match read(&self.file) {
+            Ok(c) => c,
+            Err(e) if keyring_has => {
+                (self.warn)(&format!(
+                    "{} was not read ({}); using the OS keychain's copy",
+                    self.file.location(),
+                    e.message()
+                ));
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+/// Whether `a` is a later state of the same login than `b` (refreshed since:
+/// it expires later and holds another refresh token).
+fn newer(a: &Credential, b: &Credential) -> bool {
+    a.expires_at > b.expires_at && a.refresh_token != b.refresh_token
+}
+
 impl CredentialStore for AutoStore {
     fn kind(&self) -> StoreKind {
         StoreKind::Keyring
@@ -33,18 +65,32 @@ impl CredentialStore for AutoStore {
         self.keyring.location()
     }
 
+    fn lock_login(
+        &self,
+        key: &str,
+        wait: std::time::Duration,
+    ) -> Option<Result<super::fsutil::LockGuard>> {
+        // The file may hold a copy that other processes refresh.
+        self.file.lock_login(key, wait)
+    }
+
     fn get_located(&self, key: &str) -> Result<Option<Located>> {
-        if let Some(c) = self.keyring.get_located(key)? {
-            return Ok(Some(c));
-        }
-        self.file.get_located(key)
+        let in_keyring = self.keyring.get_located(key)?;
+        let in_file = self.file_copy(in_keyring.is_some(), |f| f.get_located(key));
+        Ok(match (in_keyring, in_file) {
+            (Some(k), Some(f)) if newer(&f.credential, &k.credential) => Some(f),
+            (Some(k), _) => Some(k),
+            (None, f) => f,
+        })
     }
 
     fn list_located(&self) -> Result<Vec<(String, Located)>> {
         let mut all = self.keyring.list_located()?;
         for (k, c) in self.file.list_located()? {
-            if !all.iter().any(|(a, _)| *a == k) {
-                all.push((k, c));
+            match all.iter_mut().find(|(a, _)| *a == k) {
+                Some((_, held)) if newer(&c.credential, &held.credential) => *held = c,
+                Some(_) => {}
+                None => all.push((k, c)),
             }
         }
         all.sort_by(|a, b| a.0.cmp(&b.0));
@@ -52,16 +98,28 @@ impl CredentialStore for AutoStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Credential>> {
-        match self.keyring.get(key)? {
-            Some(c) => Ok(Some(c)),
-            None => self.file.get(key),
-        }
+        let in_keyring = self.keyring.get(key)?;
+        let in_file = self.file_copy(in_keyring.is_some(), |f| f.get(key));
+        Ok(match (in_keyring, in_file) {
+            (Some(k), Some(f)) if newer(&f, &k) => Some(f),
+            (Some(k), _) => Some(k),
+            (None, f) => f,
+        })
     }
 
+    /// Written to every store that holds a copy of the login (the file's is
+    /// the ValidMind library's, or this login was made with `--store file`),
+    /// and to the keychain unless only the file holds it: a refreshed login
+    /// goes back where it was read from, and no copy keeps a spent refresh
+    /// token that a notebook or a later run would send.
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
+        let in_file = self.file.get(key).ok().flatten().is_some();
+        let in_keyring = in_file && self.keyring.get(key).ok().flatten().is_some();
+        if in_file && !in_keyring {
+            return self.file.put(key, credential);
+        }
         match self.keyring.put(key, credential) {
-            // A copy of the same login in the file (the ValidMind library's) is left
-            // alone: `get` prefers the keychain, and notebooks keep their login.
+            Ok(()) if in_file => self.file.put(key, credential),
             Ok(()) => Ok(()),
             Err(e) => {
                 (self.warn)(&format!(

@@ -14,8 +14,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::fsutil::{
-    check_dir_for_read, ensure_private_dir, lock_exclusive, probe_writable,
-    remove_stale_temp_files, tighten, write_atomic,
+    LockGuard, check_dir_for_read, check_owner, ensure_private_dir, lock_exclusive, open_refusal,
+    probe_writable, remove_stale_temp_files, tighten_open, write_atomic,
 };
 use super::offsets::{self, Identity, Offsets, entry_at};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
@@ -67,17 +67,31 @@ impl FileStore {
     /// The file, open, and what `fstat` says of it; `None` when there is none.
     fn open(&self) -> Result<Option<(fs::File, fs::Metadata)>> {
         check_dir_for_read(self.dir(), self.own_dir, &*self.warn)?;
-        let file = match fs::File::open(&self.path) {
+        let mut opts = fs::OpenOptions::new();
+        opts.read(true);
+        // Never through a link: the file is replaced by rename, so a link
+        // there is not vmauth's (and would be replaced by the next write).
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut opts,
+            libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
+        );
+        let file = match opts.open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(Error::io(format_args!("read {}", self.path.display()), e));
-            }
+            Err(e) => return Err(open_refusal(&self.path, "credentials file", e)),
         };
         let meta = file
             .metadata()
             .map_err(|e| Error::io(format_args!("read {}", self.path.display()), e))?;
-        tighten(&self.path, 0o600, &meta, &*self.warn)?;
+        if !meta.is_file() {
+            return Err(Error::storage(format!(
+                "{} is not a regular file; move it away and log in again",
+                self.path.display()
+            )));
+        }
+        check_owner(&self.path, &meta, "credentials file")?;
+        tighten_open(&file, &self.path, 0o600, &meta, &*self.warn)?;
         #[cfg(unix)]
         let meta = {
             use std::os::unix::fs::PermissionsExt;
@@ -391,6 +405,22 @@ impl CredentialStore for FileStore {
 
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn lock_login(&self, key: &str, wait: std::time::Duration) -> Option<Result<LockGuard>> {
+        // `credentials.json.<hash of the key>.lock`, beside the file.
+        let mut name = self
+            .path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "credentials.json".into());
+        name.push(".");
+        name.push(super::fsutil::lock_file_name(key));
+        let path = self.path.with_file_name(name);
+        Some(
+            ensure_private_dir(self.dir(), self.own_dir, &*self.warn)
+                .and_then(|()| super::fsutil::lock_exclusive_within(&path, wait)),
+        )
     }
 
     fn check_writable(&self) -> Result<()> {

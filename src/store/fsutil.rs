@@ -11,43 +11,198 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::io(format_args!("{what} {}", path.display()), e)
 }
 
-/// Create `dir` (and parents) 0700. An existing directory that is vmauth's own
-/// (`own`: its default locations) is tightened to 0700 if open to group or
-/// others; any other existing directory (one a user named) is never changed, but
-/// refused when others can write to it without the sticky bit (they could swap
-/// the files in it). `warn` hears about any tightening.
+/// Create `dir` (and parents) 0700, or check the existing one. The directory
+/// is opened (following a link: `dir` is one the user or the platform named)
+/// and what the open directory is decides, never a second look-up of the path:
+/// it must belong to this user (or to root, with nobody else able to write
+/// to it). vmauth's own directory (`own`: its default locations) is tightened to
+/// 0700 through the open directory when open to group or others; any other
+/// directory (one a user named) is never changed, but refused when others can
+/// write to it without the sticky bit (they could swap the files in it). `warn`
+/// hears about any tightening.
 pub fn ensure_private_dir(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() && own => tighten(dir, 0o700, &m, warn),
-        Ok(m) if m.is_dir() => refuse_shared_writable(dir, &m),
-        Ok(_) => Err(Error::storage(format!(
-            "{} exists but is not a directory; move it away",
-            dir.display()
-        ))),
-        Err(e) if e.kind() == ErrorKind::NotFound => {
+    private_dir(dir, own, true, true, warn).map(drop)
+}
+
+/// [`ensure_private_dir`] for a directory inside one already checked
+/// (`locks/`, `discovery/`, …): vmauth's own, and a link there is refused
+/// rather than followed (a link planted in a shared directory must not make
+/// vmauth change the mode of the directory it points at).
+pub fn ensure_private_subdir(dir: &Path, warn: &dyn Fn(&str)) -> Result<()> {
+    private_dir(dir, true, true, false, warn).map(drop)
+}
+
+/// Before reading from `dir`: the same rule as [`ensure_private_dir`] without
+/// creating anything (an absent directory is fine: there is nothing to read).
+pub fn check_dir_for_read(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
+    private_dir(dir, own, false, true, warn).map(drop)
+}
+
+/// Open `dir` as a directory (creating it 0700 when `create`), check who owns
+/// it and who can write to it, tighten it when it is vmauth's own. `None`: it
+/// does not exist and was not to be created.
+fn private_dir(
+    dir: &Path,
+    own: bool,
+    create: bool,
+    follow: bool,
+    warn: &dyn Fn(&str),
+) -> Result<Option<File>> {
+    let open = || open_dir(dir, follow);
+    let handle = match open() {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound && create => {
             let mut b = fs::DirBuilder::new();
             b.recursive(true);
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
             b.create(dir)
                 .map_err(|e| io_err("create directory", dir, e))?;
-            // mode() is filtered by the umask only for bits we did not ask for; set it
-            // explicitly anyway so a strange umask cannot leave it wider.
-            set_mode(dir, 0o700)
+            open().map_err(|e| open_refusal(dir, "directorie", e))?
         }
-        Err(e) => Err(io_err("read", dir, e)),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(open_refusal(dir, "directorie", e)),
+    };
+    let meta = handle.metadata().map_err(|e| io_err("read", dir, e))?;
+    if !meta.is_dir() {
+        return Err(Error::storage(format!(
+            "{} exists but is not a directory; move it away",
+            dir.display()
+        )));
     }
+    check_owner(dir, &meta, "directory")?;
+    if own {
+        tighten_open(&handle, dir, 0o700, &meta, warn)?;
+    } else {
+        refuse_shared_writable(dir, &meta)?;
+    }
+    Ok(Some(handle))
 }
 
-/// Before reading from `dir`: the same rule as [`ensure_private_dir`] without
-/// creating anything. A directory others can write to could hold a planted file,
-/// so one the user named is refused and vmauth's own is tightened first.
-pub fn check_dir_for_read(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() && own => tighten(dir, 0o700, &m, warn),
-        Ok(m) if m.is_dir() => refuse_shared_writable(dir, &m),
-        _ => Ok(()),
+/// Open a directory for `fstat`/`fchmod`; `follow`: through a symbolic link.
+fn open_dir(dir: &Path, follow: bool) -> std::io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        opts.custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC | nofollow);
     }
+    #[cfg(not(unix))]
+    let _ = follow;
+    opts.open(dir)
+}
+
+/// The error for a file or directory vmauth would not open: a symbolic link
+/// where none is followed (`ELOOP`, or `ENOTDIR` for a link to a file), or
+/// what the system said. `what` is plural ("files", "lock files").
+pub fn open_refusal(path: &Path, what: &str, e: std::io::Error) -> Error {
+    #[cfg(unix)]
+    if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR))
+        && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Error::storage(format!(
+            "{} is a symbolic link; vmauth does not follow links to its own {what}s (another user could have planted it): remove the link",
+            path.display()
+        ));
+    }
+    let _ = what;
+    io_err("open", path, e)
+}
+
+/// The effective user id.
+#[cfg(unix)]
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Refuse what another user owns: only this user's files and directories, or
+/// root's that nobody else can write to, are read (another user's could say
+/// where tokens are sent).
+#[allow(unused_variables)]
+pub fn check_owner(path: &Path, meta: &fs::Metadata, what: &str) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (uid, me) = (meta.uid(), euid());
+        if uid == me || (uid == 0 && meta.mode() & 0o022 == 0) {
+            return Ok(());
+        }
+        let whose = if uid == 0 {
+            "root's, and others can write to it".to_string()
+        } else {
+            format!("owned by another user (uid {uid})")
+        };
+        Err(Error::storage(format!(
+            "{} is {whose}; vmauth only uses a {what} you own (another user could have planted it): use your own, or remove it",
+            path.display()
+        )))
+    }
+    #[cfg(not(unix))]
+    Ok(())
+}
+
+/// Open a file vmauth reads settings or state from (`config.toml`,
+/// `state.json`): never through a symbolic link, and only when this user owns
+/// it (or root, with nobody else able to write to it) and neither group nor
+/// others can write to it. `None`: there is no such file.
+pub fn open_trusted(path: &Path) -> Result<Option<(File, fs::Metadata)>> {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut opts,
+        libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
+    );
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(open_refusal(path, "file", e)),
+    };
+    let meta = file.metadata().map_err(|e| io_err("read", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::storage(format!(
+            "{} is not a regular file; move it away",
+            path.display()
+        )));
+    }
+    check_owner(path, &meta, "file")?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o022 != 0 {
+            return Err(Error::storage(format!(
+                "{} is writable by other users (mode {:o}), so it was not read; make it yours alone: chmod go-w {}",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    Ok(Some((file, meta)))
+}
+
+/// [`open_trusted`], read whole (at most `limit` bytes).
+pub fn read_trusted(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let Some((file, meta)) = open_trusted(path)? else {
+        return Ok(None);
+    };
+    if meta.len() > limit {
+        return Err(Error::storage(format!(
+            "{} is larger than {} KiB; it is not vmauth's",
+            path.display(),
+            limit / 1024
+        )));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_err("read", path, e))?;
+    Ok(Some(bytes))
 }
 
 #[allow(unused_variables)]
@@ -70,19 +225,26 @@ fn refuse_shared_writable(dir: &Path, meta: &fs::Metadata) -> Result<()> {
 /// The bytes of a file in one of vmauth's cache directories (`discovery/`,
 /// `jwks/`, `offsets/`, `rescue/`), only if the file and its directory belong to
 /// this user and nobody else can write to them: a planted cache file must not
-/// decide where tokens are sent or which keys sign ID tokens.
+/// decide where tokens are sent or which keys sign ID tokens. Links are not
+/// followed.
 pub fn read_private(path: &Path) -> Option<Vec<u8>> {
     #[cfg(unix)]
     {
         use std::io::Read;
         use std::os::unix::fs::MetadataExt;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
+        let me = euid();
         let private = |m: &fs::Metadata| m.uid() == me && m.mode() & 0o022 == 0;
-        if !private(&fs::metadata(path.parent()?).ok()?) {
+        let dir = open_dir(path.parent()?, false).ok()?;
+        if !private(&dir.metadata().ok()?) {
             return None;
         }
-        let mut file = File::open(path).ok()?;
+        let mut opts = OpenOptions::new();
+        opts.read(true);
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut opts,
+            libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
+        );
+        let mut file = opts.open(path).ok()?;
         let meta = file.metadata().ok()?;
         if !meta.is_file() || !private(&meta) {
             return None;
@@ -101,31 +263,29 @@ pub fn read_private(path: &Path) -> Option<Vec<u8>> {
     }
 }
 
-/// Make an existing file or directory private (mode `want`), warning when it was not.
+/// Make an open file or directory private (mode `want`), warning when it was
+/// not: through the open file (`fchmod`), never through its path, which may
+/// have been replaced by a link since. Only what this user owns is changed.
 #[allow(unused_variables)]
-pub fn tighten(path: &Path, want: u32, meta: &fs::Metadata, warn: &dyn Fn(&str)) -> Result<()> {
+pub fn tighten_open(
+    file: &File,
+    path: &Path,
+    want: u32,
+    meta: &fs::Metadata,
+    warn: &dyn Fn(&str),
+) -> Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            set_mode(path, want)?;
+        if mode & 0o077 != 0 && meta.uid() == euid() {
+            file.set_permissions(fs::Permissions::from_mode(want))
+                .map_err(|e| io_err("set permissions on", path, e))?;
             warn(&format!(
                 "{} was readable by other users (mode {mode:o}); changed it to {want:o}",
                 path.display()
             ));
         }
-    }
-    Ok(())
-}
-
-#[allow(unused_variables)]
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(mode))
-            .map_err(|e| io_err("set permissions on", path, e))?;
     }
     Ok(())
 }
@@ -231,14 +391,25 @@ pub struct LockGuard {
     _file: File,
 }
 
-/// Open (creating it 0600) a lock file.
+/// Open (creating it 0600) a lock file: never through a symbolic link, and
+/// only one this user owns.
 fn open_lock_file(lock_path: &Path) -> Result<File> {
     let mut opts = OpenOptions::new();
     opts.create(true).truncate(false).write(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(lock_path)
-        .map_err(|e| io_err("open lock file", lock_path, e))
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK);
+    }
+    let file = opts
+        .open(lock_path)
+        .map_err(|e| open_refusal(lock_path, "lock file", e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| io_err("open lock file", lock_path, e))?;
+    check_owner(lock_path, &meta, "lock file")?;
+    Ok(file)
 }
 
 /// How long any vmauth lock is waited for before giving up with an error.

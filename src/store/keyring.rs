@@ -265,8 +265,8 @@ impl KeyringStore {
     }
 
     fn read_index(&self) -> Index {
-        std::fs::read(self.index_path())
-            .ok()
+        // Only this user's: a planted index could name other keychain items.
+        super::fsutil::read_private(&self.index_path())
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     }

@@ -60,6 +60,18 @@ pub trait CredentialStore {
     fn check_writable(&self) -> Result<()> {
         Ok(())
     }
+    /// Take the per-login refresh lock where the store is shared beyond
+    /// vmauth's config directory (the credentials file: the lock sits beside
+    /// it, so every process that can write the login takes the same lock,
+    /// whatever its config directory). `None`: the store has no lock of its
+    /// own (the config directory's `locks/` serves).
+    fn lock_login(
+        &self,
+        _key: &str,
+        _wait: std::time::Duration,
+    ) -> Option<Result<fsutil::LockGuard>> {
+        None
+    }
     /// One login, if stored, with the store that holds it (for `status`).
     fn get_located(&self, key: &str) -> Result<Option<Located>> {
         Ok(self.get(key)?.map(|credential| Located {

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::fsutil::{ensure_private_dir, lock_file_name, read_private, write_atomic};
+use super::fsutil::{
+    ensure_private_dir, ensure_private_subdir, lock_file_name, read_private, write_atomic,
+};
 use crate::error::Result;
 
 /// Credentials files smaller than this are read whole (a few pages: cheaper
@@ -105,7 +107,7 @@ impl Offsets {
     /// Remember that `key` sits at `range` in `file` as of `identity`.
     pub fn set(&self, file: &Path, identity: Identity, key: &str, range: (u64, u64)) -> Result<()> {
         ensure_private_dir(&self.config_dir, self.own_dir, &|_| {})?;
-        ensure_private_dir(&self.config_dir.join("offsets"), true, &|_| {})?;
+        ensure_private_subdir(&self.config_dir.join("offsets"), &|_| {})?;
         let bytes = serde_json::to_vec(&Saved {
             path: file.to_path_buf(),
             key: key.to_string(),
