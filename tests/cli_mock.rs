@@ -1041,3 +1041,45 @@ fn the_keychain_notice_names_the_cause_in_a_few_words() {
     );
     assert!(!r.stderr.contains("zbus"), "{}", r.stderr);
 }
+
+#[tokio::test]
+async fn a_loopback_issuer_is_never_reached_through_a_proxy() {
+    let s = idp_answering_refresh(|_| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "AT-NEW", "token_type": "Bearer", "expires_in": 3600,
+            "refresh_token": "RT-NEW"
+        }))
+    })
+    .await;
+    // A "proxy" that would see the refresh token in cleartext and answer for
+    // the issuer: it must get nothing.
+    let proxy = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "FROM-PROXY", "token_type": "Bearer", "expires_in": 3600
+        })))
+        .mount(&proxy)
+        .await;
+    let home = Home::new();
+    expired_login(&home, &s.uri());
+    for var in ["http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"] {
+        let r = cli::Run::from(
+            home.cmd(&[
+                "token",
+                "--force-refresh",
+                "--issuer",
+                &s.uri(),
+                "--client-id",
+                "cli",
+            ])
+            .env(var, proxy.uri())
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap(),
+        );
+        r.expect_code(0);
+        assert_eq!(r.stdout, "AT-NEW\n", "{var}");
+    }
+    assert_eq!(proxy.received_requests().await.unwrap().len(), 0);
+}

@@ -73,6 +73,36 @@ fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
     assert_eq!(idp.count("POST /token 200 grant_type=refresh_token"), 2);
 }
 
+/// Processes that share the credentials file but not a config directory (snap
+/// or flatpak terminals, containers mounting ~/.validmind) take the same lock:
+/// it sits beside the credentials file.
+#[test]
+fn processes_with_different_config_directories_sharing_the_file_refresh_once() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login(&home, &idp, &[]).expect_code(0);
+    let old = stored(&home, &key)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    expire_in_file(&home, &key);
+    let runs = run_all(
+        (0..PROCESSES)
+            .map(|i| {
+                let mut c = home.cmd(&["token", "--issuer", &idp.issuer, "--client-id", CLIENT]);
+                c.env(
+                    "VMAUTH_CONFIG_DIR",
+                    home.dir.path().join(format!("config-{i}")),
+                );
+                c
+            })
+            .collect(),
+    );
+    assert_single_refresh(&idp, &runs, &old);
+    home.run(&["token", "--force-refresh"]).expect_code(0);
+}
+
 #[test]
 fn fifty_parallel_tokens_refresh_once_with_the_keychain() {
     let ss = SecretService::start(Keyring::Unlocked);

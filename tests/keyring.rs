@@ -290,3 +290,86 @@ fn a_keychain_write_that_fails_goes_to_the_file() {
         "the printed token is the stored one"
     );
 }
+
+/// A login made with `--store file` (the notebook login) refreshed by a plain
+/// `vmauth token` while a keychain works: the refreshed login goes back to the
+/// file, so the ValidMind library (which reads only the file) keeps a live
+/// refresh token. The test IdP rotates refresh tokens and revokes the family on
+/// reuse, so a stale copy anywhere would lose the login.
+#[test]
+fn a_file_login_refreshed_under_auto_stays_live_in_the_file() {
+    let ss = SecretService::start(Keyring::Unlocked);
+    let env = ss.env();
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login_keyring(&home, &idp, &env, "file", &[]).expect_code(0);
+    let rt = |home: &Home| home.read_credentials()["credentials"][&key]["refresh_token"].clone();
+    let before = rt(&home);
+    run(&home, &env, "auto", &["token", "--force-refresh"]).expect_code(0);
+    assert_ne!(rt(&home), before, "the file holds the successor");
+    assert!(secret_tool_lookup(&ss, &key).is_none(), "no second copy");
+    // What the notebook reads is live: refreshing from the file works.
+    run(&home, &env, "file", &["token", "--force-refresh"]).expect_code(0);
+    assert_eq!(idp.count("error=invalid_grant"), 0);
+}
+
+/// Both stores hold the login, and one run has no keychain: it refreshes the
+/// file's copy. The next run with the keychain takes the newer copy rather
+/// than replaying the keychain's spent refresh token (which would revoke the
+/// whole login at a provider that detects reuse).
+#[test]
+fn a_refresh_without_the_keychain_is_seen_by_the_next_run_with_it() {
+    let ss = SecretService::start(Keyring::Unlocked);
+    let env = ss.env();
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login_keyring(&home, &idp, &env, "auto", &[]).expect_code(0);
+    // The same login in the file too (as an older vmauth left it).
+    let item = secret_tool_lookup(&ss, &key).expect("in the keychain");
+    let entry: Value = serde_json::from_str(&item).unwrap();
+    std::fs::create_dir_all(home.credentials().parent().unwrap()).unwrap();
+    std::fs::write(
+        home.credentials(),
+        serde_json::json!({"version": 1, "credentials": {&key: entry}}).to_string(),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(home.credentials(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    // No keychain for one run: auto (which remembered the keychain) uses the file.
+    let gone = tempfile::tempdir().unwrap();
+    let r = run(
+        &home,
+        &absent_env(gone.path()),
+        "auto",
+        &["token", "--force-refresh"],
+    );
+    r.expect_code(0);
+    assert!(
+        r.stderr.contains("the OS keychain is not available now"),
+        "{}",
+        r.stderr
+    );
+    // The keychain is back: the newer copy (the file's) is the one refreshed.
+    let r = run(&home, &env, "auto", &["token", "--force-refresh"]);
+    r.expect_code(0);
+    assert_eq!(
+        idp.count("error=invalid_grant"),
+        0,
+        "no spent refresh token replayed"
+    );
+    // Both copies are the same live login now.
+    let file_rt = home.read_credentials()["credentials"][&key]["refresh_token"].clone();
+    let keychain: Value = serde_json::from_str(&secret_tool_lookup(&ss, &key).unwrap()).unwrap();
+    assert_eq!(keychain["refresh_token"], file_rt);
+    run(
+        &home,
+        &absent_env(gone.path()),
+        "auto",
+        &["token", "--force-refresh"],
+    )
+    .expect_code(0);
+    run(&home, &env, "auto", &["token", "--force-refresh"]).expect_code(0);
+    assert_eq!(idp.count("error=invalid_grant"), 0);
+}

@@ -623,3 +623,75 @@ fn argument_errors_do_not_repeat_a_stray_value() {
         r.stderr
     );
 }
+
+#[test]
+fn endpoint_overrides_apply_only_to_the_selected_profiles_login_and_host() {
+    let h = Harness::new();
+    let s = idp();
+    let uri = s.uri();
+    rt().block_on(async {
+        Mock::given(method("POST"))
+            .and(path("/elsewhere"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-elsewhere", "refresh_token": "rt-e", "expires_in": 3600,
+            })))
+            .mount(&s)
+            .await;
+    });
+    h.store(&uri, "at-old", Some("rt-old"), -1);
+    let config = h.dir.path().join("config/config.toml");
+    let profile = |endpoint: &str, trusted: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[profiles.other]\nissuer = \"{uri}\"\nclient_id = \"cli\"\ntoken_endpoint = \"{endpoint}\"\n{trusted}"
+            ),
+        )
+        .unwrap();
+    };
+    // A profile that was not selected does not redirect the login's refresh,
+    // even though it names the same issuer and client.
+    profile(&format!("{uri}/elsewhere"), "");
+    let r = h.run(&[
+        "token",
+        "--force-refresh",
+        "--issuer",
+        &uri,
+        "--client-id",
+        "cli",
+    ]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-refreshed\n"), "{r:?}");
+    assert_eq!(requests(&s, "/elsewhere"), 0);
+    // Selected, it does (same host as the issuer: no notice).
+    let r = h.run(&["token", "--force-refresh", "--profile", "other"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-elsewhere\n"), "{r:?}");
+    assert_eq!(requests(&s, "/elsewhere"), 1);
+    assert!(!r.stderr.contains("trusted_endpoint_hosts"), "{}", r.stderr);
+    // On another host than the issuer's: refused unless the profile trusts it.
+    let other_host = uri.replace("127.0.0.1", "localhost");
+    profile(&format!("{other_host}/elsewhere"), "");
+    let r = h.run(&["token", "--force-refresh", "--profile", "other"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "profile \"other\" sets token_endpoint on localhost, not on the issuer's host 127.0.0.1"
+        ) && r
+            .stderr
+            .contains("add trusted_endpoint_hosts = [\"localhost\"] to [profiles.other]"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests(&s, "/elsewhere"), 1);
+    profile(
+        &format!("{other_host}/elsewhere"),
+        "trusted_endpoint_hosts = [\"localhost\"]\n",
+    );
+    let r = h.run(&["token", "--force-refresh", "--profile", "other"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "at-elsewhere\n"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the token_endpoint is on localhost, not on the issuer's host 127.0.0.1"),
+        "{}",
+        r.stderr
+    );
+}

@@ -50,10 +50,16 @@ impl AutoStore {
     }
 }
 
-/// Whether `a` is a later state of the same login than `b` (refreshed since:
-/// it expires later and holds another refresh token).
-fn newer(a: &Credential, b: &Credential) -> bool {
-    a.expires_at > b.expires_at && a.refresh_token != b.refresh_token
+/// Whether the file's copy `file` of a login is a later state of it than the
+/// keychain's `keychain`. vmauth writes both copies together, so when they
+/// differ the file was written by something that could not write the keychain
+/// (the ValidMind library, a run without the keychain): the file's copy wins
+/// unless the keychain's expires later (written by an older vmauth that left
+/// the file alone).
+fn newer(file: &Credential, keychain: &Credential) -> bool {
+    let differ =
+        file.refresh_token != keychain.refresh_token || file.access_token != keychain.access_token;
+    differ && file.expires_at >= keychain.expires_at
 }
 
 impl CredentialStore for AutoStore {
