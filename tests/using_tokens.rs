@@ -157,3 +157,27 @@ fn exec_without_a_login_exits_4_and_starts_nothing() {
     r.expect_code(4).expect_error("not logged in");
     assert!(!marker.exists(), "the command must not run");
 }
+
+#[test]
+fn a_claim_an_environment_cannot_hold_is_skipped_and_the_command_runs() {
+    let home = home_with_login(TOKEN);
+    let key = "https://idp.example.com|cli";
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.credentials()).unwrap()).unwrap();
+    doc["credentials"][key]["userinfo"] =
+        json!({"sub": "alice", "name": "Al\u{0}ice", "email": "alice@example.com"});
+    std::fs::write(home.credentials(), doc.to_string()).unwrap();
+    let r = home.run(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        r#"printf '%s|%s|%s' "$VMAUTH_USER_SUB" "${VMAUTH_USER_NAME-unset}" "$VMAUTH_USER_EMAIL""#,
+    ]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, "alice|unset|alice@example.com");
+    assert_eq!(
+        r.stderr,
+        "vmauth: warning: the name claim holds a NUL byte, which an environment variable cannot; VMAUTH_USER_NAME is not set\n"
+    );
+}

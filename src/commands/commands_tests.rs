@@ -28,6 +28,13 @@ fn login_without_a_terminal_prints_plain_lines_and_stores_the_login() {
     assert!(r.stderr.contains("  WDJB-MJHT\n"), "{}", r.stderr);
     assert!(
         r.stderr
+            .contains("To sign in, open this page in a browser (it is on 127.0.0.1):"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    assert!(
+        r.stderr
             .contains("Waiting for approval (the code expires in 10m 00s)"),
         "{}",
         r.stderr
@@ -511,7 +518,10 @@ fn a_profile_supplies_an_endpoint_the_metadata_lacks() {
     let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
-        r.stderr.contains("does not support the device flow"),
+        r.stderr.contains("does not support the device flow")
+            && r.stderr
+                .contains("set device_authorization_endpoint in a profile")
+            && !r.stderr.contains("enable the device code grant"),
         "{}",
         r.stderr
     );
@@ -691,6 +701,136 @@ fn endpoint_overrides_apply_only_to_the_selected_profiles_login_and_host() {
     assert!(
         r.stderr
             .contains("the token_endpoint is on localhost, not on the issuer's host 127.0.0.1"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn an_access_token_revoked_with_its_refresh_token_is_reported_as_already_invalid() {
+    let h = Harness::new();
+    // Revoking the refresh token revokes its access tokens; the provider then
+    // calls the access token itself invalid (RFC 7009 §2.2: as good as revoked).
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        serve_discovery(
+            &s,
+            json!({"issuer": uri, "token_endpoint": format!("{uri}/token"),
+                   "revocation_endpoint": format!("{uri}/revoke")}),
+        )
+        .await;
+        Mock::given(method("POST"))
+            .and(path("/revoke"))
+            .and(body_string_contains("token_type_hint=access_token"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(
+                json!({"error": "invalid_request", "error_description": "Invalid access token"}),
+            ))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/revoke"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&s)
+            .await;
+        s
+    });
+    h.store(&s.uri(), "at", Some("rt"), 3600);
+    let r = h.run(&["logout"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "refresh token revoked, access token already invalid (revoked with the refresh token), removed locally"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("NOT revoked"), "{}", r.stderr);
+    // Without a refresh token revoked first, the same answer is a failure.
+    h.store(&s.uri(), "at", None, 3600);
+    let r = h.run(&["logout"]);
+    assert!(
+        r.stderr.contains("access token NOT revoked"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn logout_all_names_the_audience_of_each_login() {
+    let h = Harness::new();
+    let s = idp();
+    let uri = s.uri();
+    let mut doc = json!({"version": 1, "credentials": {}});
+    for aud in ["https://a.example", "https://b.example"] {
+        doc["credentials"][format!("{uri}|cli|{aud}")] = json!({
+            "issuer": uri, "client_id": "cli", "audience": aud, "access_token": "at",
+            "expires_at": crate::credential::timestamp::format(NOW + 3600),
+        });
+    }
+    std::fs::create_dir_all(h.dir.path().join("vm")).unwrap();
+    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    let r = h.run(&["logout", "--all"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    for aud in ["https://a.example", "https://b.example"] {
+        assert!(
+            r.stderr
+                .contains(&format!("Logged out of {uri} (client cli, audience {aud})")),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn sign_in_pages_on_two_hosts_are_warned_about_before_the_qr_code() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        serve_discovery(
+            &s,
+            json!({"issuer": uri, "token_endpoint": format!("{uri}/token"),
+                   "device_authorization_endpoint": format!("{uri}/device")}),
+        )
+        .await;
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "WDJB-MJHT",
+                "verification_uri": format!("{uri}/activate"),
+                "verification_uri_complete": "https://login.example.net/activate?user_code=WDJB-MJHT",
+                "expires_in": 600, "interval": 5,
+            })))
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at", "refresh_token": "rt", "expires_in": 3600,
+            })))
+            .mount(&s)
+            .await;
+        s
+    });
+    let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli", "--qr"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let warning = "vmauth: warning: the identity provider names sign-in pages on two hosts, login.example.net and 127.0.0.1; sign in only if both are your provider's";
+    let at = r
+        .stderr
+        .find(warning)
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    let qr = r
+        .stderr
+        .find('\u{2588}')
+        .or_else(|| r.stderr.find('\u{2580}'));
+    assert!(
+        qr.is_some_and(|q| at < q),
+        "the warning comes before the QR code: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("(it is on login.example.net)"),
         "{}",
         r.stderr
     );

@@ -52,6 +52,14 @@ pub(crate) fn run(s: &ExecSettings, ctx: &Context) -> Result<()> {
             _ => None,
         };
         match value {
+            // A value an environment cannot hold (a NUL byte): the command
+            // still runs, without that variable.
+            Some(v) if v.contains('\0') => {
+                ctx.ui.warn(&format!(
+                    "the {claim} claim holds a NUL byte, which an environment variable cannot; {var} is not set"
+                ));
+                cmd.env_remove(var)
+            }
             Some(v) => cmd.env(var, v),
             None => cmd.env_remove(var),
         };

@@ -40,7 +40,7 @@ impl Metadata {
     pub fn device_endpoint(&self) -> Result<&str, ProtocolError> {
         self.device_authorization_endpoint.as_deref().ok_or_else(|| {
             ProtocolError::Config(format!(
-                "issuer {} does not support the device flow (no device_authorization_endpoint in its metadata); enable the device code grant for this client at the identity provider",
+                "issuer {} does not support the device flow: its metadata names no device_authorization_endpoint, so no client setting can enable it; if the provider serves one at another address, set device_authorization_endpoint in a profile (README.md, \"Profiles\")",
                 self.issuer
             ))
         })

@@ -73,12 +73,35 @@ impl Ui {
         let complete = complete.map(terminal_safe);
         let (uri, complete, user_code) = (uri.as_str(), complete.as_deref(), user_code.as_str());
         let mut out = String::new();
+        let host = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                .unwrap_or_else(|| "an unknown host".into())
+        };
+        // Two pages on two hosts: one of them may not be the provider's
+        // (device-code phishing sends people to a page of the attacker's).
+        if let Some(c) = complete
+            && host(c) != host(uri)
+        {
+            let _ = writeln!(
+                out,
+                "vmauth: warning: the identity provider names sign-in pages on two hosts, {} and {}; sign in only if both are your provider's",
+                host(c),
+                host(uri)
+            );
+        }
         if qr && let Some(code) = render_qr(complete.unwrap_or(uri)) {
             out.push_str(&code);
             out.push('\n');
         }
-        let _ = writeln!(out, "To sign in, open this page in a browser:");
-        let _ = writeln!(out, "  {}", complete.unwrap_or(uri));
+        let page = complete.unwrap_or(uri);
+        let _ = writeln!(
+            out,
+            "To sign in, open this page in a browser (it is on {}):",
+            host(page)
+        );
+        let _ = writeln!(out, "  {page}");
         let _ = writeln!(out, "and check that it shows this code:");
         let _ = writeln!(out, "  {}", self.bold(user_code));
         if complete.is_some_and(|c| c != uri) {
