@@ -62,11 +62,12 @@ pub fn exit_codes_help() -> String {
 )]
 pub struct Cli {
     /// Where credentials live [default: auto; env: VMAUTH_STORE].
-    #[arg(long, global = true, value_name = "STORE")]
+    // Listed after each subcommand's own options.
+    #[arg(long, global = true, value_name = "STORE", display_order = 900)]
     pub store: Option<StoreChoice>,
     /// The profile of config.toml to use [env: VMAUTH_PROFILE; default: its
     /// default_profile].
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", display_order = 901)]
     pub profile: Option<String>,
     /// The subcommand.
     #[command(subcommand)]

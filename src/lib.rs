@@ -161,6 +161,21 @@ fn usage_error(rendered: &str, args: &[OsString]) -> String {
         }
         _ => what,
     };
+    // "the following required arguments were not provided:" is followed by
+    // their names, one a line, before "Usage:".
+    if out.ends_with(':') {
+        let mut missing = Vec::new();
+        while let Some(l) = lines.clone().next().filter(|l| !l.starts_with("Usage:")) {
+            missing.push(l.to_string());
+            lines.next();
+        }
+        if missing.is_empty() {
+            out.pop();
+        } else {
+            out.push(' ');
+            out.push_str(&missing.join(", "));
+        }
+    }
     for line in lines {
         if let Some(values) = line
             .strip_prefix("[possible values: ")

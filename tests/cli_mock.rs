@@ -1083,3 +1083,24 @@ async fn a_loopback_issuer_is_never_reached_through_a_proxy() {
     }
     assert_eq!(proxy.received_requests().await.unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn an_unknown_client_id_is_a_configuration_error_with_what_to_check() {
+    let s = idp_answering_device(|_| {
+        ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client", "error_description": "client authentication failed"
+        }))
+    })
+    .await;
+    let r = Home::new().run(&[
+        "login",
+        "--issuer",
+        &s.uri(),
+        "--client-id",
+        "no-such-client",
+        "--no-qr",
+    ]);
+    r.expect_code(2).expect_error(
+        "the identity provider refused client \"no-such-client\" (identity provider said: invalid_client (client authentication failed)); check that it is the client id registered at the provider, and that the client is a public client (no secret) with the device code grant enabled",
+    );
+}

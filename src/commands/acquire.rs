@@ -22,7 +22,7 @@ use crate::store::fsutil::LOCK_WAIT;
 
 use super::client_source::Source;
 use super::provider::{Ask, IdTokenFailure, Provider};
-use super::{Context, client_credentials, not_logged_in, runtime};
+use super::{Context, client_credentials, runtime};
 
 /// What is wanted.
 pub(crate) struct Want<'a> {
@@ -57,7 +57,7 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
         && let Some(c) = &cached
         && c.id_token.is_none()
     {
-        return Err(not_logged_in(
+        return Err(ctx.not_logged_in(
             Some(want.key),
             "this login has no ID token (client-credentials logins never have one; a device login needs the openid scope)",
         ));
@@ -69,7 +69,7 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
     };
     match &cached {
         Some(c) if serves(c) => return Ok(c.clone()),
-        None if !client_credentials => return Err(not_logged_in(Some(want.key), "not logged in")),
+        None if !client_credentials => return Err(ctx.not_logged_in(Some(want.key), "not logged in")),
         _ => {}
     }
     if client_credentials || cached.is_some_and(|c| c.is_client_credentials()) {
@@ -125,12 +125,12 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
     let (key, min_ttl, input) = (want.key, want.min_ttl, want.client);
     let _lock = ctx.lock_login(key, LOCK_WAIT)?;
     let cred = with_rescued(ctx, key, ctx.load(key)?)
-        .ok_or_else(|| not_logged_in(Some(key), "not logged in"))?;
+        .ok_or_else(|| ctx.not_logged_in(Some(key), "not logged in"))?;
     if !want.force && fresh(&cred, want, ctx.now()) {
         return Ok(cred);
     }
     let Some(rt) = cred.refresh_token.clone() else {
-        return Err(not_logged_in(
+        return Err(ctx.not_logged_in(
             Some(key),
             "the access token has expired and there is no refresh token",
         ));
@@ -145,7 +145,7 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
         Ok(new) => {
             let new = save(ctx, key, new)?;
             if want.token == TokenChoice::Id && !new.id_token_fresh_enough(ctx.now(), min_ttl) {
-                return Err(not_logged_in(
+                return Err(ctx.not_logged_in(
                     Some(key),
                     "the identity provider sent no new ID token on refresh, and the stored one has expired",
                 ));
@@ -164,15 +164,15 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
                         && c.expires_at > cred.expires_at =>
                 {
                     let rt2 = c.refresh_token.clone().unwrap_or(rt);
-                    let new = refresh_once(ctx, &c, &rt2, input).map_err(|e| e.into_error(key))?;
+                    let new = refresh_once(ctx, &c, &rt2, input).map_err(|e| e.into_error(ctx, key))?;
                     save(ctx, key, new)
                 }
-                _ => Err(RefreshError::Rejected(why).into_error(key)),
+                _ => Err(RefreshError::Rejected(why).into_error(ctx, key)),
             }
         }
-        Err(e @ RefreshError::Refused(_)) => serve_cached_or(ctx, cred, e.into_error(key)),
+        Err(e @ RefreshError::Refused(_)) => serve_cached_or(ctx, cred, e.into_error(ctx, key)),
         Err(e) => {
-            let e = e.into_error(key);
+            let e = e.into_error(ctx, key);
             if e.kind() == Kind::Idp {
                 serve_cached_or(ctx, cred, e)
             } else {
@@ -265,13 +265,13 @@ enum RefreshError {
 }
 
 impl RefreshError {
-    fn into_error(self, key: &str) -> Error {
+    fn into_error(self, ctx: &Context, key: &str) -> Error {
         match self {
-            RefreshError::Rejected(code) => not_logged_in(
+            RefreshError::Rejected(code) => ctx.not_logged_in(
                 Some(key),
                 &format!("the login has expired or was revoked ({})", code.as_str()),
             ),
-            RefreshError::Refused(status) => not_logged_in(
+            RefreshError::Refused(status) => ctx.not_logged_in(
                 Some(key),
                 &format!(
                     "the identity provider refused to refresh the login (HTTP {status} without an OAuth error)"

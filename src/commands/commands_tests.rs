@@ -835,3 +835,85 @@ fn sign_in_pages_on_two_hosts_are_warned_about_before_the_qr_code() {
         r.stderr
     );
 }
+
+#[test]
+fn a_missing_argument_is_named_and_global_options_come_last_in_help() {
+    let h = Harness::new();
+    let r = h.run(&["exec"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            2,
+            "vmauth: error: the following required arguments were not provided: <COMMAND>...; see 'vmauth exec --help'\n"
+        )
+    );
+    let r = h.run(&["completions"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            2,
+            "vmauth: error: the following required arguments were not provided: <SHELL>; see 'vmauth completions --help'\n"
+        )
+    );
+    let help = h.run(&["login", "--help"]).stdout;
+    let at = |o: &str| help.find(o).unwrap_or_else(|| panic!("{o}: {help}"));
+    assert!(at("--issuer") < at("--client-id") && at("--client-id") < at("--store <STORE>"));
+    assert!(at("--save-profile") < at("--store <STORE>") && at("--store <STORE>") < at("--profile <NAME>"));
+}
+
+#[test]
+fn a_slow_issuer_is_named_on_a_terminal_while_vmauth_waits() {
+    let h = Harness::new();
+    let s = rt().block_on(async {
+        let s = MockServer::start().await;
+        let uri = s.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"issuer": uri, "token_endpoint": format!("{uri}/token")}))
+                    .set_delay(Duration::from_millis(2500)),
+            )
+            .mount(&s)
+            .await;
+        s
+    });
+    let r = h.run_with(
+        &["login", "--issuer", &s.uri(), "--client-id", "cli", "--no-qr"],
+        TestIo::new().terminal(),
+    );
+    assert_eq!(r.code, 2, "no device endpoint: {r:?}");
+    assert!(
+        r.stderr
+            .contains("Waiting for 127.0.0.1 to answer (its metadata); giving up after 30s …"),
+        "{}",
+        r.stderr
+    );
+    // Off a terminal (a script's log), nothing extra.
+    let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
+    assert!(!r.stderr.contains("Waiting for"), "{}", r.stderr);
+}
+
+#[test]
+fn not_logged_in_with_a_profile_suggests_logging_in_with_the_profile() {
+    let h = Harness::new();
+    let config = h.dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[profiles.api]\nissuer = \"https://idp.example.com\"\nclient_id = \"cli\"\naudience = \"https://api.example.com\"\nscope = \"openid offline_access api\"\n",
+    )
+    .unwrap();
+    let r = h.run(&["token", "--profile", "api"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (4, "vmauth: error: not logged in; run: vmauth login --profile api\n")
+    );
+    // Without the profile, the login's own parts.
+    let r = h.run(&["token", "--issuer", "https://idp.example.com", "--client-id", "cli"]);
+    assert!(
+        r.stderr.contains("run: vmauth login --issuer https://idp.example.com --client-id cli"),
+        "{}",
+        r.stderr
+    );
+}

@@ -174,11 +174,25 @@ async fn device_flow(
         resources: &s.request.resources,
         auth: source.as_ref(),
     };
-    let provider = Provider::open_fresh(ctx, id, ask, Duration::from_secs(30)).await?;
+    let limit = Duration::from_secs(30);
+    let provider = said_if_slow(
+        ctx,
+        &id.issuer,
+        "its metadata",
+        limit,
+        Provider::open_fresh(ctx, id, ask, limit),
+    )
+    .await?;
     let endpoint = provider.meta.device_endpoint()?;
-    let auth = authorize(&provider.http, endpoint, &provider.client)
-        .await
-        .map_err(|e| Error::from(e).context("device authorization failed"))?;
+    let auth = said_if_slow(
+        ctx,
+        endpoint,
+        "a device code",
+        limit,
+        authorize(&provider.http, endpoint, &provider.client),
+    )
+    .await
+    .map_err(|e| refused_client(e, id, source.is_some()))?;
 
     let ui = &ctx.ui;
     let show_qr = s.qr.unwrap_or(ui.tty);
@@ -222,6 +236,7 @@ async fn device_flow(
         PollError::Expired => {
             Error::not_completed("the code expired before it was approved; run vmauth login again")
         }
+        PollError::Failed(e) if client_refused(&e) => refused_client(e, id, source.is_some()),
         PollError::Failed(e) => Error::from(e).context("login failed"),
     })?;
     if let Some(idt) = &tokens.id_token {
@@ -260,4 +275,66 @@ async fn device_flow(
         userinfo,
         client_auth: provider.client_settings,
     })
+}
+
+/// Whether the provider refused the client itself (not the person).
+fn client_refused(e: &crate::oidc::ProtocolError) -> bool {
+    use crate::oidc::ErrorCode;
+    matches!(
+        e.oauth_code(),
+        Some(ErrorCode::InvalidClient | ErrorCode::UnauthorizedClient)
+    )
+}
+
+/// A device authorization or poll failure; one that refuses the client is a
+/// configuration problem (exit 2) with what to check.
+fn refused_client(e: crate::oidc::ProtocolError, id: &LoginId, confidential: bool) -> Error {
+    if !client_refused(&e) {
+        return Error::from(e).context("device authorization failed");
+    }
+    let check = if confidential {
+        "check the client id and its secret or key, and that the device code grant is enabled for it"
+    } else {
+        "check that it is the client id registered at the provider, and that the client is a public client (no secret) with the device code grant enabled; a confidential client needs its secret (VMAUTH_CLIENT_SECRET or --client-secret-stdin)"
+    };
+    Error::new(
+        crate::error::Kind::Usage,
+        format!(
+            "the identity provider refused client {:?} ({e}); {check}",
+            id.client_id
+        ),
+    )
+}
+
+/// After this long without an answer, a terminal is told what vmauth waits for.
+const SLOW: Duration = Duration::from_millis(1500);
+
+/// `request`, with a line on a terminal when `url`'s server has not answered
+/// within [`SLOW`]: what vmauth waits for and how long it will (`limit`, the
+/// bound the request keeps).
+async fn said_if_slow<T>(
+    ctx: &Context,
+    url: &str,
+    what: &str,
+    limit: Duration,
+    request: impl std::future::Future<Output = T>,
+) -> T {
+    if !ctx.ui.tty {
+        return request.await;
+    }
+    let mut request = std::pin::pin!(request);
+    tokio::select! {
+        answer = &mut request => answer,
+        () = tokio::time::sleep(SLOW) => {
+            let host = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| url.to_string());
+            ctx.ui.info(&format!(
+                "Waiting for {host} to answer ({what}); giving up after {} …",
+                crate::ui::human_duration(limit)
+            ));
+            request.await
+        }
+    }
 }

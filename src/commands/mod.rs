@@ -27,7 +27,7 @@ use crate::clock::{Clock, Rng};
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Result};
 use crate::io::Io;
-use crate::settings::{CommandSettings, Common, ProfileLogin, ProfileOverrides};
+use crate::settings::{CommandSettings, Common, ProfileLogin, SelectedProfile};
 use crate::state::StateDir;
 use crate::store::{CredentialStore, Located};
 use crate::ui::Ui;
@@ -43,8 +43,8 @@ pub struct Context {
     pub(crate) rng: Rc<dyn Rng>,
     /// The logins config.toml's profiles name (for `status`).
     pub(crate) profile_logins: Vec<ProfileLogin>,
-    /// The selected profile's endpoint overrides (for its own login only).
-    pub(crate) overrides: Option<ProfileOverrides>,
+    /// The selected profile and its login (endpoint overrides, login hints).
+    pub(crate) selected_profile: Option<SelectedProfile>,
     /// config.toml (for `--save-profile`).
     pub(crate) config_file: std::path::PathBuf,
 }
@@ -95,7 +95,7 @@ impl Context {
             clock,
             rng,
             profile_logins: common.profile_logins.clone(),
-            overrides: common.overrides.clone(),
+            selected_profile: common.selected_profile.clone(),
             config_file: common.config_file.clone(),
         }
     }
@@ -181,8 +181,8 @@ impl Context {
     }
 
     /// The selected profile's endpoint overrides, when `key` is its login.
-    pub(crate) fn overrides_for(&self, key: &str) -> Option<&ProfileOverrides> {
-        self.overrides.as_ref().filter(|o| o.key == key)
+    pub(crate) fn overrides_for(&self, key: &str) -> Option<&SelectedProfile> {
+        self.selected_profile.as_ref().filter(|o| o.key == key)
     }
 
     /// Take the per-login lock that makes a refresh single-flight across
@@ -252,13 +252,18 @@ pub fn run(command: &CommandSettings, ctx: &Context) -> Result<()> {
     }
 }
 
-/// The "not logged in" error, naming the command that fixes it.
-pub(crate) fn not_logged_in(key: Option<&str>, why: &str) -> Error {
-    let hint = match key.map(LoginId::from_key) {
-        Some(id) => id.login_hint(),
-        None => "vmauth login --issuer URL --client-id ID".to_string(),
-    };
-    Error::auth_required(format!("{why}; run: {hint}"))
+impl Context {
+    /// The "not logged in" error, naming the command that fixes it: the
+    /// selected profile's login is made with `vmauth login --profile NAME`
+    /// (which keeps its scopes and the rest), any other from its parts.
+    pub(crate) fn not_logged_in(&self, key: Option<&str>, why: &str) -> Error {
+        let hint = match (key, &self.selected_profile) {
+            (Some(k), Some(p)) if p.key == k => format!("vmauth login --profile {}", p.profile),
+            (Some(k), _) => LoginId::from_key(k).login_hint(),
+            (None, _) => "vmauth login --issuer URL --client-id ID".to_string(),
+        };
+        Error::auth_required(format!("{why}; run: {hint}"))
+    }
 }
 
 /// Print a token and a newline on stdout: the product of the command.

@@ -89,7 +89,7 @@ pub(crate) fn http(total: Duration) -> Result<Http> {
 fn apply_overrides(
     meta: &mut Metadata,
     issuer: &str,
-    o: &crate::settings::ProfileOverrides,
+    o: &crate::settings::SelectedProfile,
 ) -> Result<Vec<String>> {
     let e = &o.endpoints;
     let issuer_host = url::Url::parse(issuer)

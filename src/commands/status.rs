@@ -9,7 +9,7 @@ use crate::settings::StatusSettings;
 use crate::store::Located;
 use crate::ui::human_duration;
 
-use super::{Context, access_token_audience, not_logged_in, shown_claims};
+use super::{Context, access_token_audience, shown_claims};
 
 /// Run `vmauth status`.
 pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
@@ -56,12 +56,12 @@ pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
         return Ok(());
     }
     Err(match (&selected, views.is_empty()) {
-        (None, true) => not_logged_in(None, "not logged in"),
+        (None, true) => ctx.not_logged_in(None, "not logged in"),
         (Some(k), _) if !views.iter().any(|v| v["key"] == k.as_str()) => {
-            not_logged_in(Some(k), "not logged in")
+            ctx.not_logged_in(Some(k), "not logged in")
         }
-        (Some(k), _) => not_logged_in(Some(k), "the login has expired and cannot be refreshed"),
-        (None, false) => not_logged_in(
+        (Some(k), _) => ctx.not_logged_in(Some(k), "the login has expired and cannot be refreshed"),
+        (None, false) => ctx.not_logged_in(
             None,
             "no current login; choose one with --issuer and --client-id",
         ),

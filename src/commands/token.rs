@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::settings::{AcquireSettings, TokenSettings};
 
 use super::acquire::{Want, acquire};
-use super::{Context, not_logged_in, output};
+use super::{Context, output};
 
 /// Run `vmauth token`.
 pub(crate) fn run(s: &TokenSettings, ctx: &Context) -> Result<()> {
@@ -38,7 +38,7 @@ pub(crate) fn acquire_for(
                 "client credentials need --issuer URL and --client-id ID (or VMAUTH_ISSUER and VMAUTH_CLIENT_ID)",
             )
         } else {
-            not_logged_in(None, "not logged in")
+            ctx.not_logged_in(None, "not logged in")
         });
     };
     acquire(

@@ -256,8 +256,8 @@ fn common(
         }
     }
     // Endpoint overrides: the selected profile's, for its own login only.
-    let overrides = vars.named.and_then(|(name, p)| {
-        Some(ProfileOverrides {
+    let selected_profile = vars.named.and_then(|(name, p)| {
+        Some(SelectedProfile {
             profile: name.to_string(),
             key: profile_login(p)?.cache_key(),
             endpoints: Endpoints {
@@ -275,7 +275,7 @@ fn common(
         config_dir,
         config_file: config.path.clone(),
         profile_logins,
-        overrides,
+        selected_profile,
         no_color: no_color(vars.env),
         keyring_max_item: vars
             .get(vars::KEYRING_MAX_ITEM)

@@ -32,8 +32,9 @@ pub struct Common {
     pub config_file: PathBuf,
     /// The logins the profiles name (for `status`).
     pub profile_logins: Vec<ProfileLogin>,
-    /// The selected profile's endpoint overrides, for its own login only.
-    pub overrides: Option<ProfileOverrides>,
+    /// The selected profile, when it names a login: its endpoint overrides
+    /// (for that login only) and the `vmauth login --profile` hint.
+    pub selected_profile: Option<SelectedProfile>,
     /// `NO_COLOR`.
     pub no_color: bool,
     /// Keychain item size limit (`None`: the platform's default).
@@ -69,11 +70,11 @@ pub struct ProfileLogin {
     pub key: String,
 }
 
-/// The endpoint overrides of the selected profile (`--profile`,
-/// `VMAUTH_PROFILE` or `default_profile`): they apply to that profile's own
-/// login and to no other, even one with the same issuer and client.
+/// The selected profile (`--profile`, `VMAUTH_PROFILE` or `default_profile`)
+/// and the login it names. Its endpoint overrides apply to that login and to
+/// no other, even one with the same issuer and client.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProfileOverrides {
+pub struct SelectedProfile {
     /// The profile.
     pub profile: String,
     /// The cache key of the login it names.
