@@ -151,13 +151,13 @@ async fn insecure_endpoint_in_metadata_is_refused() {
 #[tokio::test]
 async fn device_authorization_error_is_reported() {
     let s = idp_answering_device(|_| {
-        ResponseTemplate::new(401).set_body_json(
-            json!({"error": "invalid_client", "error_description": "unknown client"}),
+        ResponseTemplate::new(400).set_body_json(
+            json!({"error": "invalid_request", "error_description": "missing parameter"}),
         )
     })
     .await;
     login(&Home::new(), &s.uri()).expect_code(1).expect_error(
-        "device authorization failed: identity provider said: invalid_client (unknown client)",
+        "device authorization failed: identity provider said: invalid_request (missing parameter)",
     );
 }
 
@@ -1023,16 +1023,33 @@ async fn a_damaged_private_key_is_named_when_loaded() {
 #[test]
 fn the_keychain_notice_names_the_cause_in_a_few_words() {
     let home = Home::new();
-    let r = cli::Run::from(
-        home.cmd(&["status"])
-            .env("VMAUTH_STORE", "auto")
-            .env(
-                "DBUS_SESSION_BUS_ADDRESS",
-                "unix:path=/nonexistent/vmauth-test-bus",
-            )
-            .output()
-            .unwrap(),
+    let run = |args: &[&str]| {
+        cli::Run::from(
+            home.cmd(args)
+                .env("VMAUTH_STORE", "auto")
+                .env(
+                    "DBUS_SESSION_BUS_ADDRESS",
+                    "unix:path=/nonexistent/vmauth-test-bus",
+                )
+                .output()
+                .unwrap(),
+        )
+    };
+    // A command that only reads says nothing about where logins would go.
+    let r = run(&["status"]);
+    assert!(!r.stderr.contains("keychain"), "{}", r.stderr);
+    assert!(
+        !home.config_dir().join("state.json").exists(),
+        "nothing decided"
     );
+    // The login that would store something says it, once.
+    let r = run(&[
+        "login",
+        "--issuer",
+        "https://idp.invalid",
+        "--client-id",
+        "c",
+    ]);
     assert!(
         r.stderr
             .contains("no usable OS keychain (no D-Bus session bus)"),

@@ -459,9 +459,9 @@ fn confidential_device_client_authenticates_on_login_and_refresh() {
             .output()
             .unwrap(),
     );
-    plain
-        .expect_code(1)
-        .expect_error("device authorization failed: identity provider said: invalid_client");
+    plain.expect_code(2).expect_error(&format!(
+        "the identity provider refused client \"{CONFIDENTIAL}\" (identity provider said: invalid_client"
+    ));
 }
 
 /// OIDC Core §3.1.3.7: the ID token's signature is checked with the issuer's

@@ -69,7 +69,9 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
     };
     match &cached {
         Some(c) if serves(c) => return Ok(c.clone()),
-        None if !client_credentials => return Err(ctx.not_logged_in(Some(want.key), "not logged in")),
+        None if !client_credentials => {
+            return Err(ctx.not_logged_in(Some(want.key), "not logged in"));
+        }
         _ => {}
     }
     if client_credentials || cached.is_some_and(|c| c.is_client_credentials()) {
@@ -164,7 +166,8 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
                         && c.expires_at > cred.expires_at =>
                 {
                     let rt2 = c.refresh_token.clone().unwrap_or(rt);
-                    let new = refresh_once(ctx, &c, &rt2, input).map_err(|e| e.into_error(ctx, key))?;
+                    let new =
+                        refresh_once(ctx, &c, &rt2, input).map_err(|e| e.into_error(ctx, key))?;
                     save(ctx, key, new)
                 }
                 _ => Err(RefreshError::Rejected(why).into_error(ctx, key)),

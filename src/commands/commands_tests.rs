@@ -858,7 +858,10 @@ fn a_missing_argument_is_named_and_global_options_come_last_in_help() {
     let help = h.run(&["login", "--help"]).stdout;
     let at = |o: &str| help.find(o).unwrap_or_else(|| panic!("{o}: {help}"));
     assert!(at("--issuer") < at("--client-id") && at("--client-id") < at("--store <STORE>"));
-    assert!(at("--save-profile") < at("--store <STORE>") && at("--store <STORE>") < at("--profile <NAME>"));
+    assert!(
+        at("--save-profile") < at("--store <STORE>")
+            && at("--store <STORE>") < at("--profile <NAME>")
+    );
 }
 
 #[test]
@@ -879,7 +882,14 @@ fn a_slow_issuer_is_named_on_a_terminal_while_vmauth_waits() {
         s
     });
     let r = h.run_with(
-        &["login", "--issuer", &s.uri(), "--client-id", "cli", "--no-qr"],
+        &[
+            "login",
+            "--issuer",
+            &s.uri(),
+            "--client-id",
+            "cli",
+            "--no-qr",
+        ],
         TestIo::new().terminal(),
     );
     assert_eq!(r.code, 2, "no device endpoint: {r:?}");
@@ -907,13 +917,64 @@ fn not_logged_in_with_a_profile_suggests_logging_in_with_the_profile() {
     let r = h.run(&["token", "--profile", "api"]);
     assert_eq!(
         (r.code, r.stderr.as_str()),
-        (4, "vmauth: error: not logged in; run: vmauth login --profile api\n")
+        (
+            4,
+            "vmauth: error: not logged in; run: vmauth login --profile api\n"
+        )
     );
     // Without the profile, the login's own parts.
-    let r = h.run(&["token", "--issuer", "https://idp.example.com", "--client-id", "cli"]);
+    let r = h.run(&[
+        "token",
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "cli",
+    ]);
     assert!(
-        r.stderr.contains("run: vmauth login --issuer https://idp.example.com --client-id cli"),
+        r.stderr
+            .contains("run: vmauth login --issuer https://idp.example.com --client-id cli"),
         "{}",
         r.stderr
+    );
+}
+
+#[test]
+fn the_star_of_status_and_profiles_marks_what_a_plain_token_serves() {
+    let h = Harness::new();
+    // The current login is A, but the default profile names B.
+    h.store("https://a.example.com", "at-a", None, 3600);
+    h.add("https://b.example.com", "at-b", 3600);
+    std::fs::write(
+        h.dir.path().join("config/config.toml"),
+        "default_profile = \"b\"\n[profiles.b]\nissuer = \"https://b.example.com\"\nclient_id = \"cli\"\n",
+    )
+    .unwrap();
+    assert_eq!(h.run(&["token"]).stdout, "at-b\n");
+    let r = h.run(&["status", "--all"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("* https://b.example.com (client cli) [profile b]"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("  https://a.example.com (client cli)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("(* the login a plain `vmauth token` uses)"),
+        "{}",
+        r.stderr
+    );
+    let r = h.run(&["profiles"]);
+    assert!(r.stdout.starts_with("* b "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("(* the default profile: a plain `vmauth token` uses its login)"),
+        "{}",
+        r.stdout
     );
 }

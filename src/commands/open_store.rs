@@ -76,6 +76,10 @@ pub(crate) fn open(
                     state.set_auto_store("keyring")?;
                     Box::new(AutoStore::new(k, file(), ui.warn_sink()))
                 }
+                // A command that only reads (status, token) uses the file
+                // quietly and decides nothing: the notice and the choice
+                // belong to the login that stores something.
+                Err(_) if !will_write => Box::new(file()),
                 Err(e) => {
                     ui.info(&format!(
                         "vmauth: no usable OS keychain ({}); credentials go to {} (mode 0600). This choice is remembered; use --store keyring to require a keychain.",

@@ -41,5 +41,8 @@ pub(crate) fn run(s: &ProfilesSettings, ctx: &Context) -> Result<()> {
         let mark = if p.default { "*" } else { " " };
         out.push_str(&format!("{mark} {:<16} {login}  [{state}]\n", p.name));
     }
+    if s.profiles.iter().any(|p| p.default) {
+        out.push_str("(* the default profile: a plain `vmauth token` uses its login)\n");
+    }
     ctx.io.out(out.as_bytes())
 }

@@ -14,7 +14,6 @@ use super::{Context, access_token_audience, shown_claims};
 /// Run `vmauth status`.
 pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
     let selected = ctx.selected_key(&args.login);
-    let current = ctx.state.get();
     let logins: Vec<(String, Located)> = if args.all {
         ctx.load_all()?
     } else {
@@ -30,7 +29,9 @@ pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
     let now = ctx.now();
     let views: Vec<Value> = logins
         .iter()
-        .map(|(k, l)| view(k, l, current.as_deref() == Some(k.as_str()), ctx, now))
+        // Starred: the login this selection (for a plain `status --all`: a plain
+        // `vmauth token`) serves, the default profile's if there is one.
+        .map(|(k, l)| view(k, l, selected.as_deref() == Some(k.as_str()), ctx, now))
         .collect();
 
     if args.json {
@@ -43,6 +44,9 @@ pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
     } else {
         for v in &views {
             ctx.ui.info(&human(v));
+        }
+        if args.all && views.iter().any(|v| v["current"] == true) {
+            ctx.ui.info("(* the login a plain `vmauth token` uses)");
         }
     }
 
