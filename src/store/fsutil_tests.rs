@@ -78,3 +78,48 @@ fn a_directory_the_user_named_is_never_changed() {
     assert!(e.message().contains("writable by other users"), "{e}");
     fs::set_permissions(t.path(), fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+#[test]
+fn a_trusted_file_must_be_a_regular_file_of_sane_size_and_never_blocks() {
+    let t = tempfile::tempdir().unwrap();
+    // A directory where config.toml should be.
+    let dir = t.path().join("config.toml");
+    fs::create_dir(&dir).unwrap();
+    let e = open_trusted(&dir).unwrap_err();
+    assert!(e.message().contains("is not a regular file"), "{e}");
+    // A FIFO: opened without blocking, then refused.
+    let fifo = t.path().join("state.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let e = open_trusted(&fifo).unwrap_err();
+    assert!(e.message().contains("is not a regular file"), "{e}");
+    // Larger than the limit.
+    let big = t.path().join("big.toml");
+    fs::write(&big, vec![b'#'; 2048]).unwrap();
+    let e = read_trusted(&big, 1024).unwrap_err();
+    assert!(e.message().contains("is larger than 1 KiB"), "{e}");
+    assert_eq!(read_trusted(&t.path().join("absent"), 1024).unwrap(), None);
+}
+
+#[test]
+fn a_subdirectory_that_is_a_link_is_refused_and_its_target_left_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let target = t.path().join("mine");
+    fs::create_dir(&target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o2775)).unwrap();
+    let link = t.path().join("locks");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let e = ensure_private_subdir(&link, &|m| panic!("no change expected: {m}")).unwrap_err();
+    assert!(e.message().contains("is a symbolic link"), "{e}");
+    assert_eq!(
+        fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+        0o2775
+    );
+    // A lock file that is a link is refused too.
+    let lock = t.path().join("x.lock");
+    std::os::unix::fs::symlink(t.path().join("elsewhere"), &lock).unwrap();
+    let e = lock_exclusive(&lock).err().unwrap();
+    assert!(e.message().contains("is a symbolic link"), "{e}");
+    assert!(!t.path().join("elsewhere").exists(), "nothing created through the link");
+}
