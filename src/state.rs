@@ -153,17 +153,16 @@ impl StateDir {
         self.update(|s| s.auto_store = Some(choice.to_string()))
     }
 
-    fn rescue_path(&self, key: &str) -> PathBuf {
+    /// Where tokens of `key` are kept in the subdirectory `sub` (0600).
+    fn kept_path(&self, sub: &str, key: &str) -> PathBuf {
         let name = lock_file_name(key).replace(".lock", ".json");
-        self.dir.join("rescue").join(name)
+        self.dir.join(sub).join(name)
     }
 
-    /// Keep refreshed tokens the credential store refused (0600, in `rescue/`),
-    /// so the next call finds them. The one place tokens touch this directory.
-    pub fn rescue(&self, key: &str, credential: &Credential) -> Result<PathBuf> {
-        let path = self.rescue_path(key);
+    fn keep(&self, sub: &str, key: &str, credential: &Credential) -> Result<PathBuf> {
+        let path = self.kept_path(sub, key);
         self.ensure()?;
-        ensure_private_subdir(&self.dir.join("rescue"), &*self.warn)?;
+        ensure_private_subdir(&self.dir.join(sub), &*self.warn)?;
         let bytes = serde_json::to_vec(&Rescued {
             key: key.to_string(),
             credential: credential.clone(),
@@ -173,48 +172,42 @@ impl StateDir {
         Ok(path)
     }
 
-    /// Tokens [`StateDir::rescue`] kept for `key`, if any.
-    pub fn rescued(&self, key: &str) -> Option<Credential> {
-        let bytes = read_private(&self.rescue_path(key))?;
+    fn kept(&self, sub: &str, key: &str) -> Option<Credential> {
+        let bytes = read_private(&self.kept_path(sub, key))?;
         let r: Rescued = serde_json::from_slice(&bytes).ok()?;
         (r.key == key).then_some(r.credential)
     }
 
-    /// Forget rescued tokens once the store has them.
-    pub fn forget_rescued(&self, key: &str) {
-        let _ = fs::remove_file(self.rescue_path(key));
+    /// Keep refreshed tokens the credential store refused (0600, in `rescue/`),
+    /// so the next call finds them.
+    pub fn rescue(&self, key: &str, credential: &Credential) -> Result<PathBuf> {
+        self.keep("rescue", key, credential)
     }
 
-    fn aside_path(&self, key: &str) -> PathBuf {
-        let name = lock_file_name(key).replace(".lock", ".json");
-        self.dir.join("refused").join(name)
+    /// Tokens [`StateDir::rescue`] kept for `key`, if any.
+    pub fn rescued(&self, key: &str) -> Option<Credential> {
+        self.kept("rescue", key)
+    }
+
+    /// Forget rescued tokens once the store has them.
+    pub fn forget_rescued(&self, key: &str) {
+        let _ = fs::remove_file(self.kept_path("rescue", key));
     }
 
     /// Keep the tokens of a refresh answer that was refused as another
     /// party's (0600, in `refused/`), so `vmauth logout` can revoke them.
     pub fn set_aside(&self, key: &str, credential: &Credential) -> Result<PathBuf> {
-        let path = self.aside_path(key);
-        self.ensure()?;
-        ensure_private_subdir(&self.dir.join("refused"), &*self.warn)?;
-        let bytes = serde_json::to_vec(&Rescued {
-            key: key.to_string(),
-            credential: credential.clone(),
-        })
-        .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
-        write_atomic(&path, &bytes)?;
-        Ok(path)
+        self.keep("refused", key, credential)
     }
 
     /// Tokens [`StateDir::set_aside`] kept for `key`, if any.
     pub fn set_aside_tokens(&self, key: &str) -> Option<Credential> {
-        let bytes = read_private(&self.aside_path(key))?;
-        let r: Rescued = serde_json::from_slice(&bytes).ok()?;
-        (r.key == key).then_some(r.credential)
+        self.kept("refused", key)
     }
 
     /// Forget tokens put aside (once revoked).
     pub fn forget_set_aside(&self, key: &str) {
-        let _ = fs::remove_file(self.aside_path(key));
+        let _ = fs::remove_file(self.kept_path("refused", key));
     }
 
     fn jwks_path(&self, uri: &str) -> PathBuf {

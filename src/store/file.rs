@@ -14,8 +14,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::fsutil::{
-    LockGuard, check_dir_for_read, check_owner, ensure_private_dir, lock_exclusive, open_refusal,
-    probe_writable, remove_stale_temp_files, tighten_open, write_atomic,
+    LockGuard, check_dir_for_read, check_owner, ensure_private_dir, lock_exclusive, open_no_link,
+    open_refusal, probe_writable, remove_stale_temp_files, tighten_open, write_atomic,
 };
 use super::offsets::{self, Identity, Offsets, entry_at};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
@@ -54,29 +54,27 @@ impl FileStore {
         self
     }
 
-    fn lock_path(&self) -> PathBuf {
+    /// The file beside the credentials file named `credentials.json<suffix>`.
+    fn beside(&self, suffix: &str) -> PathBuf {
         let mut name = self
             .path
             .file_name()
             .map(|n| n.to_os_string())
             .unwrap_or_else(|| "credentials.json".into());
-        name.push(".lock");
+        name.push(suffix);
         self.path.with_file_name(name)
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.beside(".lock")
     }
 
     /// The file, open, and what `fstat` says of it; `None` when there is none.
     fn open(&self) -> Result<Option<(fs::File, fs::Metadata)>> {
         check_dir_for_read(self.dir(), self.own_dir, &*self.warn)?;
-        let mut opts = fs::OpenOptions::new();
-        opts.read(true);
         // Never through a link: the file is replaced by rename, so a link
         // there is not vmauth's (and would be replaced by the next write).
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::custom_flags(
-            &mut opts,
-            libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
-        );
-        let file = match opts.open(&self.path) {
+        let file = match open_no_link(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(open_refusal(&self.path, "credentials file", e)),
@@ -409,14 +407,7 @@ impl CredentialStore for FileStore {
 
     fn lock_login(&self, key: &str, wait: std::time::Duration) -> Option<Result<LockGuard>> {
         // `credentials.json.<hash of the key>.lock`, beside the file.
-        let mut name = self
-            .path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| "credentials.json".into());
-        name.push(".");
-        name.push(super::fsutil::lock_file_name(key));
-        let path = self.path.with_file_name(name);
+        let path = self.beside(&format!(".{}", super::fsutil::lock_file_name(key)));
         Some(
             ensure_private_dir(self.dir(), self.own_dir, &*self.warn)
                 .and_then(|()| super::fsutil::lock_exclusive_within(&path, wait)),

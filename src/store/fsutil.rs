@@ -21,7 +21,7 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
 /// write to it without the sticky bit (they could swap the files in it). `warn`
 /// hears about any tightening.
 pub fn ensure_private_dir(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
-    private_dir(dir, own, true, true, warn).map(drop)
+    private_dir(dir, own, true, true, warn)
 }
 
 /// [`ensure_private_dir`] for a directory inside one already checked
@@ -29,28 +29,37 @@ pub fn ensure_private_dir(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<
 /// rather than followed (a link planted in a shared directory must not make
 /// vmauth change the mode of the directory it points at).
 pub fn ensure_private_subdir(dir: &Path, warn: &dyn Fn(&str)) -> Result<()> {
-    private_dir(dir, true, true, false, warn).map(drop)
+    private_dir(dir, true, true, false, warn)
 }
 
 /// Before reading from `dir`: the same rule as [`ensure_private_dir`] without
 /// creating anything (an absent directory is fine: there is nothing to read).
 pub fn check_dir_for_read(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
-    private_dir(dir, own, false, true, warn).map(drop)
+    private_dir(dir, own, false, true, warn)
 }
 
-/// Open `dir` as a directory (creating it 0700 when `create`), check who owns
-/// it and who can write to it, tighten it when it is vmauth's own. `None`: it
-/// does not exist and was not to be created.
+/// Check `dir` (creating it 0700 when `create`): who owns it and who can
+/// write to it; tighten it when it is vmauth's own. An absent directory that
+/// was not to be created is fine (there is nothing in it to read).
 fn private_dir(
     dir: &Path,
     own: bool,
     create: bool,
     follow: bool,
     warn: &dyn Fn(&str),
-) -> Result<Option<File>> {
-    let open = || open_dir(dir, follow);
-    let handle = match open() {
-        Ok(f) => f,
+) -> Result<()> {
+    // A look at the directory (one `stat`, or `lstat` where no link is
+    // followed) decides; it is opened only to change its mode, and then what
+    // the open directory is decides again.
+    let look = || {
+        if follow {
+            fs::metadata(dir)
+        } else {
+            fs::symlink_metadata(dir)
+        }
+    };
+    let meta = match look() {
+        Ok(m) => m,
         Err(e) if e.kind() == ErrorKind::NotFound && create => {
             let mut b = fs::DirBuilder::new();
             b.recursive(true);
@@ -58,25 +67,49 @@ fn private_dir(
             std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
             b.create(dir)
                 .map_err(|e| io_err("create directory", dir, e))?;
-            open().map_err(|e| open_refusal(dir, "directorie", e))?
+            look().map_err(|e| io_err("read", dir, e))?
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(open_refusal(dir, "directorie", e)),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("read", dir, e)),
     };
+    if meta.file_type().is_symlink() {
+        return Err(link_refusal(dir, "directorie"));
+    }
+    check_dir(dir, &meta)?;
+    if !own {
+        return refuse_shared_writable(dir, &meta);
+    }
+    if !needs_tightening(&meta) {
+        return Ok(());
+    }
+    let handle = open_dir(dir, follow).map_err(|e| open_refusal(dir, "directorie", e))?;
     let meta = handle.metadata().map_err(|e| io_err("read", dir, e))?;
+    check_dir(dir, &meta)?;
+    tighten_open(&handle, dir, 0o700, &meta, warn)
+}
+
+/// A directory this user may use: a directory, owned by them (or by root with
+/// nobody else able to write to it).
+fn check_dir(dir: &Path, meta: &fs::Metadata) -> Result<()> {
     if !meta.is_dir() {
         return Err(Error::storage(format!(
             "{} exists but is not a directory; move it away",
             dir.display()
         )));
     }
-    check_owner(dir, &meta, "directory")?;
-    if own {
-        tighten_open(&handle, dir, 0o700, &meta, warn)?;
-    } else {
-        refuse_shared_writable(dir, &meta)?;
+    check_owner(dir, meta, "directory")
+}
+
+/// Whether this user's file or directory is open to group or others.
+#[allow(unused_variables)]
+fn needs_tightening(meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        meta.permissions().mode() & 0o077 != 0 && meta.uid() == euid()
     }
-    Ok(Some(handle))
+    #[cfg(not(unix))]
+    false
 }
 
 /// Open a directory for `fstat`/`fchmod`; `follow`: through a symbolic link.
@@ -94,6 +127,19 @@ fn open_dir(dir: &Path, follow: bool) -> std::io::Result<File> {
     opts.open(dir)
 }
 
+/// Open a file for reading, never through a symbolic link (`O_NOFOLLOW`),
+/// and without blocking on a FIFO planted in its place.
+pub fn open_no_link(path: &Path) -> std::io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut opts,
+        libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
+    );
+    opts.open(path)
+}
+
 /// The error for a file or directory vmauth would not open: a symbolic link
 /// where none is followed (`ELOOP`, or `ENOTDIR` for a link to a file), or
 /// what the system said. `what` is plural ("files", "lock files").
@@ -102,20 +148,26 @@ pub fn open_refusal(path: &Path, what: &str, e: std::io::Error) -> Error {
     if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR))
         && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
     {
-        return Error::storage(format!(
-            "{} is a symbolic link; vmauth does not follow links to its own {what}s (another user could have planted it): remove the link",
-            path.display()
-        ));
+        return link_refusal(path, what);
     }
     let _ = what;
     io_err("open", path, e)
 }
 
-/// The effective user id.
+/// A symbolic link where vmauth follows none.
+fn link_refusal(path: &Path, what: &str) -> Error {
+    Error::storage(format!(
+        "{} is a symbolic link; vmauth does not follow links to its own {what}s (another user could have planted it): remove the link",
+        path.display()
+    ))
+}
+
+/// The effective user id (asked once per process).
 #[cfg(unix)]
 fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
 /// Refuse what another user owns: only this user's files and directories, or
@@ -149,14 +201,7 @@ pub fn check_owner(path: &Path, meta: &fs::Metadata, what: &str) -> Result<()> {
 /// it (or root, with nobody else able to write to it) and neither group nor
 /// others can write to it. `None`: there is no such file.
 pub fn open_trusted(path: &Path) -> Result<Option<(File, fs::Metadata)>> {
-    let mut opts = OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(
-        &mut opts,
-        libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
-    );
-    let file = match opts.open(path) {
+    let file = match open_no_link(path) {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(open_refusal(path, "file", e)),
@@ -238,13 +283,7 @@ pub fn read_private(path: &Path) -> Option<Vec<u8>> {
         if !private(&dir.metadata().ok()?) {
             return None;
         }
-        let mut opts = OpenOptions::new();
-        opts.read(true);
-        std::os::unix::fs::OpenOptionsExt::custom_flags(
-            &mut opts,
-            libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK,
-        );
-        let mut file = opts.open(path).ok()?;
+        let mut file = open_no_link(path).ok()?;
         let meta = file.metadata().ok()?;
         if !meta.is_file() || !private(&meta) {
             return None;

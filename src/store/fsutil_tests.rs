@@ -121,5 +121,8 @@ fn a_subdirectory_that_is_a_link_is_refused_and_its_target_left_alone() {
     std::os::unix::fs::symlink(t.path().join("elsewhere"), &lock).unwrap();
     let e = lock_exclusive(&lock).err().unwrap();
     assert!(e.message().contains("is a symbolic link"), "{e}");
-    assert!(!t.path().join("elsewhere").exists(), "nothing created through the link");
+    assert!(
+        !t.path().join("elsewhere").exists(),
+        "nothing created through the link"
+    );
 }
