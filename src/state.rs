@@ -281,6 +281,24 @@ impl StateDir {
     }
 }
 
+impl crate::oidc::provider::ProviderCache for StateDir {
+    fn discovery(&self, issuer: &str) -> Option<(i64, String, Vec<u8>)> {
+        StateDir::discovery(self, issuer)
+    }
+    fn set_discovery(&self, issuer: &str, url: &str, now: i64, body: &[u8]) -> Result<()> {
+        StateDir::set_discovery(self, issuer, url, now, body)
+    }
+    fn forget_discovery(&self, issuer: &str) {
+        StateDir::forget_discovery(self, issuer)
+    }
+    fn jwks(&self, uri: &str) -> Option<(i64, Vec<u8>)> {
+        StateDir::jwks(self, uri)
+    }
+    fn set_jwks(&self, uri: &str, now: i64, body: &[u8]) -> Result<()> {
+        StateDir::set_jwks(self, uri, now, body)
+    }
+}
+
 #[cfg(test)]
 #[path = "state_tests.rs"]
 mod tests;

@@ -21,8 +21,8 @@ use crate::settings::{ClientInput, Request};
 use crate::store::fsutil::LOCK_WAIT;
 
 use super::client_source::Source;
-use super::provider::{Ask, IdTokenFailure, Provider};
 use super::{Context, client_credentials, runtime};
+use crate::oidc::provider::{Ask, IdTokenFailure, Provider};
 
 /// What is wanted.
 pub(crate) struct Want<'a> {
@@ -301,7 +301,7 @@ fn refresh_once(
                 secret_env: input.secret_env.clone(),
                 ..Default::default()
             };
-            Source::new(&env_only, Some(stored))
+            Source::new(ctx, &env_only, Some(stored))
         });
         let id = LoginId {
             issuer: cred.issuer.clone(),
@@ -310,14 +310,14 @@ fn refresh_once(
         };
         let ask = Ask {
             resources: &cred.resource,
-            auth: source.as_ref(),
+            auth: source.as_ref().map(|s| s as _),
             ..Default::default()
         };
-        let mut provider = Provider::open(ctx, &id, ask, Duration::from_secs(20))
+        let mut provider = Provider::open(ctx.seams(&id), &id, ask, Duration::from_secs(20))
             .await
             .map_err(RefreshError::Other)?;
         let tokens = provider
-            .send(ctx, |m| m.token_endpoint.as_deref(), async |p: &Provider<'_>| {
+            .send(|m| m.token_endpoint.as_deref(), async |p: &Provider<'_>| {
                 refresh(&p.http, p.token_endpoint(), &p.client, rt.expose()).await
             })
             .await
@@ -358,7 +358,7 @@ fn refresh_once(
                 )));
             }
             match provider
-                .verify_id_token(ctx, &idt, &cred.issuer, &cred.client_id)
+                .verify_id_token(&idt, &cred.issuer, &cred.client_id)
                 .await
             {
                 Ok(_) => {}

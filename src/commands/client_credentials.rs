@@ -15,8 +15,8 @@ use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, Request};
 
 use super::client_source::Source;
-use super::provider::{Ask, Provider};
 use super::{Context, runtime};
+use crate::oidc::provider::{Ask, Provider};
 
 /// Request a token with the client credentials grant and build the credential to
 /// store. `previous` supplies the stored settings (and, when the command names
@@ -29,7 +29,11 @@ pub(crate) fn fetch(
     previous: Option<&Credential>,
 ) -> Result<Credential> {
     require_secure(&id.issuer, "issuer")?;
-    let src = Source::new(input, previous.and_then(|p| p.client_credentials.as_ref()));
+    let src = Source::new(
+        ctx,
+        input,
+        previous.and_then(|p| p.client_credentials.as_ref()),
+    );
     let (scopes, resources) = match previous {
         // A repeat request without new parameters asks for what the login asked for.
         Some(p) if !request.explicit => (p.requested_scopes(), p.resource.clone()),
@@ -42,10 +46,9 @@ pub(crate) fn fetch(
             resources: &resources,
             auth: Some(&src),
         };
-        let mut provider = Provider::open(ctx, id, ask, Duration::from_secs(20)).await?;
+        let mut provider = Provider::open(ctx.seams(id), id, ask, Duration::from_secs(20)).await?;
         let tokens = provider
             .send(
-                ctx,
                 |m| m.token_endpoint.as_deref(),
                 async |p: &Provider<'_>| {
                     client_credentials(&p.http, p.token_endpoint(), &p.client).await

@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 
 use crate::credential::ClientSettings;
 use crate::error::{Error, Result};
-use crate::oidc::client_auth::{AssertionAudience, ClientAuth, Method, Signer};
+use crate::oidc::client_auth::{AssertionAudience, ClientAuth, CredentialSource, Method, Signer};
 use crate::oidc::discovery::Metadata;
 use crate::secret::Secret;
 use crate::settings::ClientInput;
 
 use super::Context;
 
-/// Where the client's credential comes from.
+/// Where the client's credential comes from, with what reading it needs (stdin,
+/// and the clock and random source of signed assertions).
 pub(crate) struct Source {
     secret_file: Option<String>,
     private_key: Option<String>,
@@ -25,13 +26,16 @@ pub(crate) struct Source {
     secret_env: Option<Secret>,
     explicit_method: Option<Method>,
     assertion_audience: Option<AssertionAudience>,
+    io: crate::io::Io,
+    clock: std::rc::Rc<dyn crate::clock::Clock>,
+    rng: std::rc::Rc<dyn crate::clock::Rng>,
 }
 
 impl Source {
     /// From the command's input, falling back to what a login `stored`. A named
     /// source (secret file, stdin, key, assertion file) replaces the stored
     /// settings as a whole.
-    pub fn new(input: &ClientInput, stored: Option<&ClientSettings>) -> Source {
+    pub fn new(ctx: &Context, input: &ClientInput, stored: Option<&ClientSettings>) -> Source {
         let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
         let stored = if input.names_a_source() { None } else { stored };
         Source {
@@ -53,11 +57,14 @@ impl Source {
             explicit_method: input
                 .method
                 .or_else(|| stored.map(|s| s.auth).filter(|m| *m != Method::None)),
+            io: ctx.io.clone(),
+            clock: ctx.clock.clone(),
+            rng: ctx.rng.clone(),
         }
     }
 
     /// What to store with the login: the method and paths, never the secret.
-    pub fn settings(&self, method: Method) -> ClientSettings {
+    fn stored_settings(&self, method: Method) -> ClientSettings {
         ClientSettings {
             auth: method,
             secret_file: self.secret_file.clone(),
@@ -68,15 +75,9 @@ impl Source {
         }
     }
 
-    /// The `aud` for signed assertions, when it is not the token endpoint: the
-    /// issuer exactly as the metadata publishes it (Auth0 wants its trailing slash).
-    pub fn assertion_audience(&self, meta: &Metadata) -> Option<String> {
-        (self.assertion_audience == Some(AssertionAudience::Issuer)).then(|| meta.issuer.clone())
-    }
-
-    fn read_secret(&self, ctx: &Context) -> Result<Secret> {
+    fn read_secret(&self) -> Result<Secret> {
         let raw = if self.stdin {
-            ctx.io.read_stdin(64 * 1024).map_err(|e| {
+            self.io.read_stdin(64 * 1024).map_err(|e| {
                 Error::with_cause(
                     crate::error::Kind::Usage,
                     "cannot read the client secret from stdin",
@@ -102,35 +103,25 @@ impl Source {
                 "the client secret is empty; {MISSING_SECRET}"
             )));
         }
-        ctx.io.redact(&secret);
+        self.io.redact(&secret);
         Ok(Secret::new(secret))
     }
+}
 
-    /// Choose the method (explicit, else implied by a key or assertion, else from
-    /// the issuer's `token_endpoint_auth_methods_supported`) and build the client
-    /// authentication.
-    pub fn resolve(&self, ctx: &Context, meta: &Metadata) -> Result<(ClientAuth, Method)> {
-        let method = match self.explicit_method {
-            Some(m) => m,
-            None if self.private_key.is_some() || self.assertion_file.is_some() => {
-                Method::PrivateKeyJwt
-            }
-            None => {
-                let supported = meta
-                    .token_endpoint_auth_methods_supported
-                    .as_deref()
-                    .unwrap_or(&[]);
-                let has = |m: Method| supported.iter().any(|s| s == m.name());
-                if !has(Method::ClientSecretBasic) && has(Method::ClientSecretPost) {
-                    Method::ClientSecretPost
-                } else {
-                    Method::ClientSecretBasic
-                }
-            }
-        };
-        let auth = match method {
-            Method::ClientSecretBasic => ClientAuth::SecretBasic(self.read_secret(ctx)?),
-            Method::ClientSecretPost => ClientAuth::SecretPost(self.read_secret(ctx)?),
+impl CredentialSource for Source {
+    /// Explicit, else implied by a key or an assertion (else the issuer's
+    /// metadata decides: [`crate::oidc::client_auth::negotiate`]).
+    fn method(&self) -> Option<Method> {
+        self.explicit_method.or_else(|| {
+            (self.private_key.is_some() || self.assertion_file.is_some())
+                .then_some(Method::PrivateKeyJwt)
+        })
+    }
+
+    fn load(&self, method: Method) -> Result<ClientAuth> {
+        Ok(match method {
+            Method::ClientSecretBasic => ClientAuth::SecretBasic(self.read_secret()?),
+            Method::ClientSecretPost => ClientAuth::SecretPost(self.read_secret()?),
             Method::PrivateKeyJwt => match (&self.private_key, &self.assertion_file) {
                 (Some(key), _) => {
                     let pem = std::fs::read(key).map_err(|e| {
@@ -145,8 +136,8 @@ impl Source {
                             &pem,
                             self.key_id.clone(),
                             &format!("private key {key}"),
-                            ctx.clock.clone(),
-                            ctx.rng.clone(),
+                            self.clock.clone(),
+                            self.rng.clone(),
                         )
                         .map_err(Error::from)?,
                     )
@@ -163,8 +154,17 @@ impl Source {
                     "client credentials need client authentication",
                 ));
             }
-        };
-        Ok((auth, method))
+        })
+    }
+
+    /// The issuer exactly as the metadata publishes it (Auth0 wants its
+    /// trailing slash) when asked for; else the token endpoint (`None`).
+    fn assertion_audience(&self, meta: &Metadata) -> Option<String> {
+        (self.assertion_audience == Some(AssertionAudience::Issuer)).then(|| meta.issuer.clone())
+    }
+
+    fn settings(&self, method: Method) -> ClientSettings {
+        self.stored_settings(method)
     }
 }
 

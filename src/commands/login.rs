@@ -14,8 +14,8 @@ use crate::store::StoreKind;
 use crate::ui::human_duration;
 
 use super::client_source::Source;
-use super::provider::{Ask, Provider};
 use super::{Context, client_credentials, print_token, runtime, who};
+use crate::oidc::provider::{Ask, Provider};
 
 /// Run `vmauth login`.
 pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
@@ -168,11 +168,14 @@ async fn device_flow(
     id: &LoginId,
     scopes: &[String],
 ) -> Result<DeviceLogin> {
-    let source = s.client.requested().then(|| Source::new(&s.client, None));
+    let source = s
+        .client
+        .requested()
+        .then(|| Source::new(ctx, &s.client, None));
     let ask = Ask {
         scopes,
         resources: &s.request.resources,
-        auth: source.as_ref(),
+        auth: source.as_ref().map(|s| s as _),
     };
     let limit = Duration::from_secs(30);
     let provider = said_if_slow(
@@ -180,7 +183,7 @@ async fn device_flow(
         &id.issuer,
         "its metadata",
         limit,
-        Provider::open_fresh(ctx, id, ask, limit),
+        Provider::open_fresh(ctx.seams(id), id, ask, limit),
     )
     .await?;
     let endpoint = provider.meta.device_endpoint()?;
@@ -241,7 +244,7 @@ async fn device_flow(
     })?;
     if let Some(idt) = &tokens.id_token {
         provider
-            .verify_id_token(ctx, idt, &id.issuer, &id.client_id)
+            .verify_id_token(idt, &id.issuer, &id.client_id)
             .await
             .map_err(|why| Error::idp(format!("refusing the login: the ID token: {why}")))?;
     }
@@ -261,7 +264,13 @@ async fn device_flow(
     let userinfo = match (&tokens.id_token, &provider.meta.userinfo_endpoint) {
         (None, Some(endpoint)) if openid => {
             match provider.userinfo(endpoint, &tokens.access_token).await {
-                Ok(claims) => Some(claims),
+                // Only the claims vmauth shows are kept.
+                Ok(claims) => Some(
+                    super::SHOWN_CLAIMS
+                        .iter()
+                        .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
+                        .collect(),
+                ),
                 Err(e) => {
                     ctx.ui.warn(&format!("cannot tell who logged in: {e}"));
                     None

@@ -10,8 +10,8 @@ use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, LogoutSettings};
 
 use super::client_source::Source;
-use super::provider::{Ask, Provider};
 use super::{Context, runtime};
+use crate::oidc::provider::{Ask, Provider};
 
 /// Revocation must not hold up a logout for long.
 const REVOKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -82,15 +82,15 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
             // token endpoint, with the method and files stored with the login and
             // the secret from the environment.
             let stored = cred.client_credentials.as_ref().or(cred.client_auth.as_ref());
-            let source = stored.map(|s| Source::new(client, Some(s)));
+            let source = stored.map(|s| Source::new(ctx, client, Some(s)));
             let ask = Ask {
-                auth: source.as_ref(),
+                auth: source.as_ref().map(|s| s as _),
                 ..Default::default()
             };
-            let mut provider = match Provider::open(ctx, &id, ask, REVOKE_TIMEOUT).await {
+            let mut provider = match Provider::open(ctx.seams(&id), &id, ask, REVOKE_TIMEOUT).await {
                 // A cached copy without a revocation endpoint may predate one.
                 Ok(p) if p.metadata_cached() && p.meta.revocation_endpoint.is_none() => {
-                    match Provider::open_fresh(ctx, &id, ask, REVOKE_TIMEOUT).await {
+                    match Provider::open_fresh(ctx.seams(&id), &id, ask, REVOKE_TIMEOUT).await {
                         Ok(p) => p,
                         Err(e) => return format!("tokens not revoked ({e}); removed locally"),
                     }
@@ -105,7 +105,7 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
             // endpoint that is gone and the issuer now names another.
             let mut revoke_once = async |token: &str, hint: &str| {
                 provider
-                    .send(ctx, |m| m.revocation_endpoint.as_deref(), async |p: &Provider<'_>| {
+                    .send(|m| m.revocation_endpoint.as_deref(), async |p: &Provider<'_>| {
                         let Some(endpoint) = p.meta.revocation_endpoint.as_deref() else {
                             return Err(ProtocolError::Config(
                                 "the identity provider no longer offers a revocation endpoint"

@@ -17,7 +17,6 @@ pub(crate) mod logout;
 pub(crate) mod open_store;
 pub(crate) mod output;
 pub(crate) mod profiles;
-pub(crate) mod provider;
 pub(crate) mod status;
 pub(crate) mod token;
 
@@ -45,6 +44,8 @@ pub struct Context {
     pub(crate) profile_logins: Vec<ProfileLogin>,
     /// The selected profile and its login (endpoint overrides, login hints).
     pub(crate) selected_profile: Option<SelectedProfile>,
+    /// Warnings for the person, for the layers that never print.
+    pub(crate) warn: crate::store::WarnSink,
     /// config.toml (for `--save-profile`).
     pub(crate) config_file: std::path::PathBuf,
 }
@@ -89,6 +90,7 @@ impl Context {
         );
         Context {
             io,
+            warn: ui.warn_sink(),
             ui,
             store,
             state,
@@ -180,9 +182,21 @@ impl Context {
         self.profile_logins.iter().find(|p| p.key == key)
     }
 
-    /// The selected profile's endpoint overrides, when `key` is its login.
-    pub(crate) fn overrides_for(&self, key: &str) -> Option<&SelectedProfile> {
-        self.selected_profile.as_ref().filter(|o| o.key == key)
+    /// What a provider session for the login `id` is given: the state
+    /// directory's caches, the warning sink, the clock, and the selected
+    /// profile's endpoint overrides when `id` is its login.
+    pub(crate) fn seams(&self, id: &LoginId) -> crate::oidc::provider::Seams<'_> {
+        let key = id.cache_key();
+        crate::oidc::provider::Seams {
+            cache: &self.state,
+            warn: &*self.warn,
+            clock: &*self.clock,
+            overrides: self
+                .selected_profile
+                .as_ref()
+                .filter(|p| p.key == key)
+                .map(|p| &p.overrides),
+        }
     }
 
     /// Take the per-login lock that makes a refresh single-flight across
@@ -367,3 +381,7 @@ pub(crate) mod test_harness;
 #[cfg(test)]
 #[path = "commands_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "provider_tests.rs"]
+mod provider_tests;

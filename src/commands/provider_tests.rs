@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use super::DISCOVERY_MAX_AGE;
 use crate::commands::test_harness::*;
+use crate::oidc::provider::DISCOVERY_MAX_AGE;
 use crate::state::StateDir;
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
@@ -246,7 +246,7 @@ fn only_a_request_that_was_not_processed_counts_as_sent_to_a_gone_endpoint() {
         status(405),
         status(410),
     ] {
-        assert!(super::endpoint_gone(&gone), "{gone}");
+        assert!(crate::oidc::provider::endpoint_gone(&gone), "{gone}");
     }
     // A TLS failure may come after the request (a refresh token) was sent;
     // timeouts and server errors may have been processed.
@@ -265,7 +265,7 @@ fn only_a_request_that_was_not_processed_counts_as_sent_to_a_gone_endpoint() {
         status(500),
         status(400),
     ] {
-        assert!(!super::endpoint_gone(&kept), "{kept}");
+        assert!(!crate::oidc::provider::endpoint_gone(&kept), "{kept}");
     }
 }
 

@@ -17,6 +17,40 @@ use super::ProtocolError;
 use crate::clock::{Clock, Rng};
 use crate::secret::Secret;
 
+/// Where a confidential client's credential comes from (files, stdin, the
+/// environment, what a login stored): the command layer implements it, so the
+/// protocol chooses the method and never reads a secret itself.
+pub trait CredentialSource {
+    /// The method asked for, or implied by a key or an assertion; `None`:
+    /// choose from the issuer's metadata ([`negotiate`]).
+    fn method(&self) -> Option<Method>;
+    /// The client authentication for `method` (reads the secret or the key).
+    fn load(&self, method: Method) -> crate::error::Result<ClientAuth>;
+    /// The `aud` of signed assertions when it is not the token endpoint.
+    fn assertion_audience(&self, meta: &super::discovery::Metadata) -> Option<String>;
+    /// What to store with the login: the method and paths, never the secret.
+    fn settings(&self, method: Method) -> crate::credential::ClientSettings;
+}
+
+/// The method to use: the one `wanted`, else `client_secret_basic`, or
+/// `client_secret_post` when the issuer's `token_endpoint_auth_methods_supported`
+/// lists only that one (RFC 8414 §2).
+pub fn negotiate(wanted: Option<Method>, meta: &super::discovery::Metadata) -> Method {
+    if let Some(m) = wanted {
+        return m;
+    }
+    let supported = meta
+        .token_endpoint_auth_methods_supported
+        .as_deref()
+        .unwrap_or(&[]);
+    let has = |m: Method| supported.iter().any(|s| s == m.name());
+    if !has(Method::ClientSecretBasic) && has(Method::ClientSecretPost) {
+        Method::ClientSecretPost
+    } else {
+        Method::ClientSecretBasic
+    }
+}
+
 /// RFC 7523 `client_assertion_type`.
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

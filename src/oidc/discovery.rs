@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::ProtocolError;
 use super::http::{Http, require_secure};
+use url::Url;
 
 /// The part of the issuer metadata vmauth uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -174,3 +175,78 @@ pub fn issuer_matches(published: &str, configured: &str) -> bool {
 #[cfg(test)]
 #[path = "discovery_tests.rs"]
 mod tests;
+
+/// Endpoints that replace the metadata's (a profile's, for providers whose
+/// metadata lacks them or has them wrong), as plain data: the same HTTPS rules
+/// apply as to discovered ones, and one on another host than the issuer's only
+/// when that host is trusted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    /// Who sets them, for messages (`profile "work"`).
+    pub source: String,
+    /// The profile's name, for the fix in messages (`[profiles.NAME]`).
+    pub profile: String,
+    /// `device_authorization_endpoint`.
+    pub device_authorization: Option<String>,
+    /// `token_endpoint`.
+    pub token: Option<String>,
+    /// `revocation_endpoint`.
+    pub revocation: Option<String>,
+    /// `userinfo_endpoint`.
+    pub userinfo: Option<String>,
+    /// Hosts other than the issuer's that these endpoints may name.
+    pub trusted_hosts: Vec<String>,
+}
+
+impl EndpointOverrides {
+    /// Replace `meta`'s endpoints. One on another host than `issuer`'s is
+    /// refused unless its host is trusted; one that is trusted is named in the
+    /// returned notices (who receives the tokens).
+    pub fn apply(&self, meta: &mut Metadata, issuer: &str) -> Result<Vec<String>, ProtocolError> {
+        let issuer_host = Url::parse(issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default();
+        let mut notices = Vec::new();
+        for (value, slot, what) in [
+            (
+                &self.device_authorization,
+                &mut meta.device_authorization_endpoint,
+                "device_authorization_endpoint",
+            ),
+            (&self.token, &mut meta.token_endpoint, "token_endpoint"),
+            (
+                &self.revocation,
+                &mut meta.revocation_endpoint,
+                "revocation_endpoint",
+            ),
+            (
+                &self.userinfo,
+                &mut meta.userinfo_endpoint,
+                "userinfo_endpoint",
+            ),
+        ] {
+            let Some(url) = value else { continue };
+            let parsed = require_secure(url, &format!("profile {what}"))?;
+            let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
+            if host != issuer_host {
+                let trusted = self
+                    .trusted_hosts
+                    .iter()
+                    .any(|t| t.trim().trim_end_matches('.').eq_ignore_ascii_case(&host));
+                if !trusted {
+                    return Err(ProtocolError::Config(format!(
+                        "{} sets {what} on {host}, not on the issuer's host {issuer_host}; tokens would go there, so it is not used. If {host} is your provider's, add trusted_endpoint_hosts = [\"{host}\"] to [profiles.{}]",
+                        self.source, self.profile
+                    )));
+                }
+                notices.push(format!(
+                    "{}: the {what} is on {host}, not on the issuer's host {issuer_host} (trusted_endpoint_hosts); requests with tokens go there",
+                    self.source
+                ));
+            }
+            *slot = Some(url.clone());
+        }
+        Ok(notices)
+    }
+}

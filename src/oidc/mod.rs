@@ -11,6 +11,7 @@ pub mod http;
 pub mod id_token;
 pub mod jwks;
 pub mod jwt;
+pub mod provider;
 pub mod revoke;
 
 use std::fmt;

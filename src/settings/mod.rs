@@ -29,6 +29,7 @@ use crate::cli::{
 };
 use crate::credential::LoginId;
 use crate::error::{Error, Result};
+use crate::oidc::discovery::EndpointOverrides;
 use crate::profiles::{self, Config};
 
 /// Default scopes requested by `vmauth login`.
@@ -260,13 +261,15 @@ fn common(
         Some(SelectedProfile {
             profile: name.to_string(),
             key: profile_login(p)?.cache_key(),
-            endpoints: Endpoints {
+            overrides: EndpointOverrides {
+                source: format!("profile {name:?}"),
+                profile: name.to_string(),
                 device_authorization: p.device_authorization_endpoint.clone(),
                 token: p.token_endpoint.clone(),
                 revocation: p.revocation_endpoint.clone(),
                 userinfo: p.userinfo_endpoint.clone(),
+                trusted_hosts: p.trusted_endpoint_hosts.clone().unwrap_or_default(),
             },
-            trusted_hosts: p.trusted_endpoint_hosts.clone().unwrap_or_default(),
         })
     });
     Ok(Common {

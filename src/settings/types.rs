@@ -47,20 +47,6 @@ pub struct Common {
     pub helper_timeout: Duration,
 }
 
-/// Endpoints a profile sets for providers whose metadata lacks them (or has
-/// them wrong); the same HTTPS rules apply as to discovered ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Endpoints {
-    /// `device_authorization_endpoint`.
-    pub device_authorization: Option<String>,
-    /// `token_endpoint`.
-    pub token: Option<String>,
-    /// `revocation_endpoint`.
-    pub revocation: Option<String>,
-    /// `userinfo_endpoint`.
-    pub userinfo: Option<String>,
-}
-
 /// A login a profile names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileLogin {
@@ -79,11 +65,8 @@ pub struct SelectedProfile {
     pub profile: String,
     /// The cache key of the login it names.
     pub key: String,
-    /// Its endpoints.
-    pub endpoints: Endpoints,
-    /// `trusted_endpoint_hosts`: hosts other than the issuer's that its
-    /// endpoints may name (anything else there is refused).
-    pub trusted_hosts: Vec<String>,
+    /// Its endpoint overrides, with the hosts it trusts.
+    pub overrides: crate::oidc::discovery::EndpointOverrides,
 }
 
 /// What to ask the identity provider for.
