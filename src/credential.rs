@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::oidc::client_auth::{AssertionAudience, Method};
 pub use crate::secret::Secret;
 
 /// Trim whitespace and strip matching wrapping quotes, repeatedly:
@@ -226,7 +225,7 @@ impl Credential {
             .issued_at
             .map(|i| self.expires_at.saturating_sub(i))
             .or_else(|| {
-                let claims = crate::oidc::jwt::claims(self.access_token.expose())?;
+                let claims = crate::jwt::claims(self.access_token.expose())?;
                 let iat = claims.get("iat")?.as_i64()?;
                 let exp = claims.get("exp")?.as_i64()?;
                 Some(exp.saturating_sub(iat))
@@ -246,7 +245,7 @@ impl Credential {
 
     /// The ID token's `exp` and `iat`, if it has an ID token with them.
     fn id_token_times(&self) -> Option<(i64, Option<i64>)> {
-        let claims = crate::oidc::jwt::claims(self.id_token.as_ref()?.expose())?;
+        let claims = crate::jwt::claims(self.id_token.as_ref()?.expose())?;
         let exp = claims.get("exp")?.as_i64()?;
         Some((exp, claims.get("iat").and_then(Value::as_i64)))
     }
@@ -358,6 +357,44 @@ pub mod timestamp {
             Ok(super::read(Option::<serde_json::Value>::deserialize(d)?))
         }
     }
+}
+
+/// Client authentication methods, by their registered names (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// A public client.
+    #[default]
+    None,
+    /// `client_secret_basic`.
+    ClientSecretBasic,
+    /// `client_secret_post`.
+    ClientSecretPost,
+    /// `private_key_jwt`.
+    PrivateKeyJwt,
+}
+
+impl Method {
+    /// The registered name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::None => "none",
+            Method::ClientSecretBasic => "client_secret_basic",
+            Method::ClientSecretPost => "client_secret_post",
+            Method::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+}
+
+/// What signed client assertions name as their `aud`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssertionAudience {
+    /// The endpoint the assertion is sent to (Okta, Entra, Keycloak).
+    #[default]
+    TokenEndpoint,
+    /// The issuer exactly as its metadata publishes it (Auth0).
+    Issuer,
 }
 
 #[cfg(test)]

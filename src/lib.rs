@@ -67,10 +67,12 @@ pub mod clock;
 pub(crate) mod commands;
 pub mod credential;
 pub mod error;
+pub(crate) mod fsutil;
 /// Entry points for the fuzz targets in `fuzz/` (only with the `fuzzing` feature).
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod io;
+pub mod jwt;
 pub mod oidc;
 pub mod profiles;
 #[cfg(test)]
@@ -93,6 +95,10 @@ use clock::{Clock, Rng, SystemClock, SystemRng};
 use error::exit;
 use io::Io;
 use settings::{Env, ProcessEnv, Settings};
+
+/// Receives warnings from the layers that never print (storage, state, the
+/// protocol engine); the UI makes one that writes to stderr.
+pub type WarnSink = Box<dyn Fn(&str)>;
 
 /// Run vmauth in this process: its arguments, environment, streams, clock and
 /// random source. Returns the exit code.

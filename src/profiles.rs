@@ -120,7 +120,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         // Only a file this user owns and nobody else can write to, never through
         // a link: a planted profile could send tokens to another endpoint.
-        let bytes = crate::store::fsutil::read_trusted(path, 1 << 20)?;
+        let bytes = crate::fsutil::read_trusted(path, 1 << 20)?;
         let Some(bytes) = bytes else {
             return Ok(Config {
                 path: path.to_path_buf(),
@@ -245,7 +245,7 @@ pub fn save(path: &Path, name: &str, profile: &[(&str, toml_edit::Value)]) -> Re
         table.insert(key, toml_edit::Item::Value(value.clone()));
     }
     profiles.insert(name, toml_edit::Item::Table(table));
-    crate::store::fsutil::write_atomic(path, doc.to_string().as_bytes())
+    crate::fsutil::write_atomic(path, doc.to_string().as_bytes())
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::WarnSink;
 use crate::credential::Credential;
 use crate::error::{Error, Kind, Result};
-use crate::store::WarnSink;
-use crate::store::fsutil::{
+use crate::fsutil::{
     LockGuard, ensure_private_dir, ensure_private_subdir, lock_exclusive, lock_exclusive_within,
     lock_file_name, read_private, read_trusted, remove_stale_temp_files, write_atomic,
 };
@@ -51,6 +51,15 @@ struct CachedDiscovery {
 struct Rescued {
     key: String,
     credential: Credential,
+}
+
+/// The one name of a file vmauth keeps about `key` in the subdirectory `sub`
+/// of the config directory `dir` (`discovery/`, `jwks/`, `offsets/`, `rescue/`,
+/// `refused/`): a stable hash of the key, so any key fits a file name. Every
+/// reader checks that the file names the key it was asked for.
+pub fn cache_path(dir: &std::path::Path, sub: &str, key: &str) -> PathBuf {
+    let name = lock_file_name(key).replace(".lock", ".json");
+    dir.join(sub).join(name)
 }
 
 /// `state.json` and `locks/` in the config directory.
@@ -155,8 +164,7 @@ impl StateDir {
 
     /// Where tokens of `key` are kept in the subdirectory `sub` (0600).
     fn kept_path(&self, sub: &str, key: &str) -> PathBuf {
-        let name = lock_file_name(key).replace(".lock", ".json");
-        self.dir.join(sub).join(name)
+        cache_path(&self.dir, sub, key)
     }
 
     fn keep(&self, sub: &str, key: &str, credential: &Credential) -> Result<PathBuf> {
@@ -211,8 +219,7 @@ impl StateDir {
     }
 
     fn jwks_path(&self, uri: &str) -> PathBuf {
-        let name = lock_file_name(uri).replace(".lock", ".json");
-        self.dir.join("jwks").join(name)
+        cache_path(&self.dir, "jwks", uri)
     }
 
     /// The cached key set of `uri`, with when it was fetched (Unix seconds).
@@ -237,8 +244,7 @@ impl StateDir {
     }
 
     fn discovery_path(&self, issuer: &str) -> PathBuf {
-        let name = lock_file_name(issuer).replace(".lock", ".json");
-        self.dir.join("discovery").join(name)
+        cache_path(&self.dir, "discovery", issuer)
     }
 
     /// The cached metadata of `issuer`: when it was fetched (Unix seconds), the

@@ -14,11 +14,11 @@ use std::time::Duration;
 use crate::cli::TokenChoice;
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Kind, Result};
+use crate::fsutil::LOCK_WAIT;
 use crate::oidc::grant::{merge_refresh, refresh};
 use crate::oidc::id_token::refreshed_mix_up;
 use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, Request};
-use crate::store::fsutil::LOCK_WAIT;
 
 use super::client_source::Source;
 use super::{Context, client_credentials, runtime};

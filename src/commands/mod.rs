@@ -45,7 +45,7 @@ pub struct Context {
     /// The selected profile and its login (endpoint overrides, login hints).
     pub(crate) selected_profile: Option<SelectedProfile>,
     /// Warnings for the person, for the layers that never print.
-    pub(crate) warn: crate::store::WarnSink,
+    pub(crate) warn: crate::WarnSink,
     /// config.toml (for `--save-profile`).
     pub(crate) config_file: std::path::PathBuf,
 }
@@ -206,7 +206,7 @@ impl Context {
         &self,
         key: &str,
         wait: std::time::Duration,
-    ) -> Result<crate::store::fsutil::LockGuard> {
+    ) -> Result<crate::fsutil::LockGuard> {
         match self.store.lock_login(key, wait) {
             Some(lock) => lock,
             None => self.state.lock_login(key, wait),

@@ -11,7 +11,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ring::signature::{self, EcdsaKeyPair, RsaKeyPair};
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
-use serde::{Deserialize, Serialize};
 
 use super::ProtocolError;
 use crate::clock::{Clock, Rng};
@@ -54,43 +53,7 @@ pub fn negotiate(wanted: Option<Method>, meta: &super::discovery::Metadata) -> M
 /// RFC 7523 `client_assertion_type`.
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// Client authentication methods, by their registered names (RFC 7591 §2).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// A public client.
-    #[default]
-    None,
-    /// `client_secret_basic`.
-    ClientSecretBasic,
-    /// `client_secret_post`.
-    ClientSecretPost,
-    /// `private_key_jwt`.
-    PrivateKeyJwt,
-}
-
-impl Method {
-    /// The registered name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::None => "none",
-            Method::ClientSecretBasic => "client_secret_basic",
-            Method::ClientSecretPost => "client_secret_post",
-            Method::PrivateKeyJwt => "private_key_jwt",
-        }
-    }
-}
-
-/// What signed client assertions name as their `aud`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AssertionAudience {
-    /// The endpoint the assertion is sent to (Okta, Entra, Keycloak).
-    #[default]
-    TokenEndpoint,
-    /// The issuer exactly as its metadata publishes it (Auth0).
-    Issuer,
-}
+pub use crate::credential::{AssertionAudience, Method};
 
 /// How the client proves who it is.
 #[derive(Debug, Clone, Default)]

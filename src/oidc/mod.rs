@@ -10,9 +10,12 @@ pub mod grant;
 pub mod http;
 pub mod id_token;
 pub mod jwks;
-pub mod jwt;
 pub mod provider;
 pub mod revoke;
+
+/// JWT payloads, read without verification (moved to the crate root, below
+/// the data model).
+pub use crate::jwt;
 
 use std::fmt;
 

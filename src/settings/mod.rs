@@ -47,7 +47,7 @@ impl Settings {
         let (credentials_file, config_dir) = locations(&Vars::env_only(env))?;
         // The same rule as for every file read there: a directory others can
         // write to could hold a planted config.toml (with endpoint overrides).
-        crate::store::fsutil::check_dir_for_read(&config_dir.path, config_dir.own, &|_| {})?;
+        crate::fsutil::check_dir_for_read(&config_dir.path, config_dir.own, &|_| {})?;
         let config = Config::load(&config_dir.path.join(profiles::FILE_NAME))?;
         let by_flag = cli.profile.clone().filter(|p| !p.trim().is_empty());
         let name = by_flag

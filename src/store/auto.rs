@@ -75,7 +75,7 @@ impl CredentialStore for AutoStore {
         &self,
         key: &str,
         wait: std::time::Duration,
-    ) -> Option<Result<super::fsutil::LockGuard>> {
+    ) -> Option<Result<crate::fsutil::LockGuard>> {
         // The file may hold a copy that other processes refresh.
         self.file.lock_login(key, wait)
     }

@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::fsutil::{
-    LockGuard, check_dir_for_read, check_owner, ensure_private_dir, lock_exclusive, open_no_link,
-    open_refusal, probe_writable, remove_stale_temp_files, tighten_open, write_atomic,
-};
 use super::offsets::{self, Identity, Offsets, entry_at};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::error::{Error, Kind, Result};
+use crate::fsutil::{
+    LockGuard, check_dir_for_read, check_owner, ensure_private_dir, lock_exclusive, open_no_link,
+    open_refusal, probe_writable, remove_stale_temp_files, tighten_open, write_atomic,
+};
 
 pub const FORMAT_VERSION: u64 = 1;
 
@@ -407,10 +407,10 @@ impl CredentialStore for FileStore {
 
     fn lock_login(&self, key: &str, wait: std::time::Duration) -> Option<Result<LockGuard>> {
         // `credentials.json.<hash of the key>.lock`, beside the file.
-        let path = self.beside(&format!(".{}", super::fsutil::lock_file_name(key)));
+        let path = self.beside(&format!(".{}", crate::fsutil::lock_file_name(key)));
         Some(
             ensure_private_dir(self.dir(), self.own_dir, &*self.warn)
-                .and_then(|()| super::fsutil::lock_exclusive_within(&path, wait)),
+                .and_then(|()| crate::fsutil::lock_exclusive_within(&path, wait)),
         )
     }
 

@@ -17,10 +17,10 @@ use std::time::Duration;
 use keyring_core::{CredentialStore as Platform, Entry};
 use serde::{Deserialize, Serialize};
 
-use super::fsutil::{ensure_private_dir, lock_exclusive, write_atomic};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::clock::{Rng, random_hex};
 use crate::error::{Error, Kind, Result};
+use crate::fsutil::{ensure_private_dir, lock_exclusive, write_atomic};
 
 /// The keychain service name of every vmauth item.
 pub const SERVICE: &str = "vmauth";
@@ -266,7 +266,7 @@ impl KeyringStore {
 
     fn read_index(&self) -> Index {
         // Only this user's: a planted index could name other keychain items.
-        super::fsutil::read_private(&self.index_path())
+        crate::fsutil::read_private(&self.index_path())
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     }

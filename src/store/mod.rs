@@ -6,7 +6,6 @@
 
 pub mod auto;
 pub mod file;
-pub mod fsutil;
 pub mod helper;
 pub mod keyring;
 pub mod memory;
@@ -69,7 +68,7 @@ pub trait CredentialStore {
         &self,
         _key: &str,
         _wait: std::time::Duration,
-    ) -> Option<Result<fsutil::LockGuard>> {
+    ) -> Option<Result<crate::fsutil::LockGuard>> {
         None
     }
     /// One login, if stored, with the store that holds it (for `status`).
@@ -113,5 +112,4 @@ pub struct Located {
     pub location: String,
 }
 
-/// Receives warnings from storage code (which must not print).
-pub type WarnSink = Box<dyn Fn(&str)>;
+pub use crate::WarnSink;

@@ -17,10 +17,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::fsutil::{
-    ensure_private_dir, ensure_private_subdir, lock_file_name, read_private, write_atomic,
-};
 use crate::error::Result;
+use crate::fsutil::{ensure_private_dir, ensure_private_subdir, read_private, write_atomic};
 
 /// Credentials files smaller than this are read whole (a few pages: cheaper
 /// than an extra file).
@@ -92,8 +90,11 @@ impl Offsets {
     }
 
     fn path(&self, file: &Path, key: &str) -> PathBuf {
-        let name = lock_file_name(&format!("{}\n{key}", file.display())).replace(".lock", ".json");
-        self.config_dir.join("offsets").join(name)
+        crate::state::cache_path(
+            &self.config_dir,
+            "offsets",
+            &format!("{}\n{key}", file.display()),
+        )
     }
 
     /// The remembered range of `key` in `file`, if `file` still is the version

@@ -53,7 +53,7 @@ impl Ui {
     }
 
     /// A sink for storage warnings (storage code must not print).
-    pub fn warn_sink(&self) -> crate::store::WarnSink {
+    pub fn warn_sink(&self) -> crate::WarnSink {
         let ui = self.clone();
         Box::new(move |m: &str| ui.warn(m))
     }

@@ -3,7 +3,7 @@
 //! The signature is not verified here: these tokens come straight from the token
 //! endpoint over TLS (OIDC Core §3.1.3.7 item 6), and the claims are only shown
 //! to the user, never used for an authorisation decision. The ID-token rules
-//! live in [`super::id_token`].
+//! live in [`crate::oidc::id_token`].
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
