@@ -190,6 +190,15 @@ impl Error {
         self.find_cause::<StdoutClosed>().is_some()
     }
 
+    /// Whether the cause is a file system that takes no writes here: read-only
+    /// (`EROFS`) or not writable by this user (`EACCES`, `EPERM`).
+    pub fn is_read_only_fs(&self) -> bool {
+        self.find_cause::<std::io::Error>().is_some_and(|e| {
+            e.kind() == std::io::ErrorKind::PermissionDenied
+                || e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
+        })
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self.kind {

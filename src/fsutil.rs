@@ -67,6 +67,14 @@ fn private_dir(
             std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
             b.create(dir)
                 .map_err(|e| io_err("create directory", dir, e))?;
+            // The umask filters the mode: set it exactly, on what was created.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                open_dir(dir, follow)
+                    .and_then(|d| d.set_permissions(fs::Permissions::from_mode(0o700)))
+                    .map_err(|e| io_err("set permissions on", dir, e))?;
+            }
             look().map_err(|e| io_err("read", dir, e))?
         }
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
@@ -196,12 +204,36 @@ pub fn check_owner(path: &Path, meta: &fs::Metadata, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Open a file vmauth reads settings or state from (`config.toml`,
-/// `state.json`): never through a symbolic link, and only when this user owns
-/// it (or root, with nobody else able to write to it) and neither group nor
-/// others can write to it. `None`: there is no such file.
-pub fn open_trusted(path: &Path) -> Result<Option<(File, fs::Metadata)>> {
-    let file = match open_no_link(path) {
+/// Open a file vmauth reads settings or state from: never through a symbolic
+/// link, and only when this user owns it (or root, with nobody else able to
+/// write to it) and neither group nor others can write to it. With
+/// `own_link` (`config.toml`, see [`read_user_file`]), a symbolic link is
+/// followed when this user owns the link (dotfile managers link files into a
+/// repository or a root-owned store), and what it points at must pass the
+/// same checks. `None`: there is no such file.
+fn open_trusted_as(path: &Path, own_link: bool) -> Result<Option<(File, fs::Metadata)>> {
+    let opened = match fs::symlink_metadata(path) {
+        #[cfg(unix)]
+        Ok(m) if own_link && m.file_type().is_symlink() => {
+            use std::os::unix::fs::MetadataExt;
+            if m.uid() != euid() {
+                return Err(Error::storage(format!(
+                    "{} is a symbolic link owned by another user (uid {}); vmauth only follows your own links (another user could have planted it): remove it",
+                    path.display(),
+                    m.uid()
+                )));
+            }
+            let mut opts = OpenOptions::new();
+            opts.read(true);
+            std::os::unix::fs::OpenOptionsExt::custom_flags(
+                &mut opts,
+                libc::O_CLOEXEC | libc::O_NONBLOCK,
+            );
+            opts.open(path)
+        }
+        _ => open_no_link(path),
+    };
+    let file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(open_refusal(path, "file", e)),
@@ -232,8 +264,18 @@ pub fn open_trusted(path: &Path) -> Result<Option<(File, fs::Metadata)>> {
 
 /// [`open_trusted`], read whole (at most `limit` bytes).
 pub fn read_trusted(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    read_trusted_as(path, limit, false)
+}
+
+/// [`read_trusted`] of a file the user manages (`config.toml`): their own
+/// symbolic link is followed, to a file that passes the same checks.
+pub fn read_user_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    read_trusted_as(path, limit, true)
+}
+
+fn read_trusted_as(path: &Path, limit: u64, own_link: bool) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let Some((file, meta)) = open_trusted(path)? else {
+    let Some((file, meta)) = open_trusted_as(path, own_link)? else {
         return Ok(None);
     };
     if meta.len() > limit {

@@ -85,14 +85,14 @@ fn a_trusted_file_must_be_a_regular_file_of_sane_size_and_never_blocks() {
     // A directory where config.toml should be.
     let dir = t.path().join("config.toml");
     fs::create_dir(&dir).unwrap();
-    let e = open_trusted(&dir).unwrap_err();
+    let e = read_trusted(&dir, 1024).unwrap_err();
     assert!(e.message().contains("is not a regular file"), "{e}");
     // A FIFO: opened without blocking, then refused.
     let fifo = t.path().join("state.json");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let e = open_trusted(&fifo).unwrap_err();
+    let e = read_trusted(&fifo, 1024).unwrap_err();
     assert!(e.message().contains("is not a regular file"), "{e}");
     // Larger than the limit.
     let big = t.path().join("big.toml");

@@ -120,7 +120,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         // Only a file this user owns and nobody else can write to, never through
         // a link: a planted profile could send tokens to another endpoint.
-        let bytes = crate::fsutil::read_trusted(path, 1 << 20)?;
+        let bytes = crate::fsutil::read_user_file(path, 1 << 20)?;
         let Some(bytes) = bytes else {
             return Ok(Config {
                 path: path.to_path_buf(),
@@ -208,10 +208,16 @@ impl Config {
 /// Write `profile` as `[profiles.NAME]` into the file at `path` (creating it),
 /// replacing that table and keeping everything else, comments included.
 pub fn save(path: &Path, name: &str, profile: &[(&str, toml_edit::Value)]) -> Result<()> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io(format_args!("read {}", path.display()), e)),
+    // Read under the same rule as `Config::load` (this user's, never through
+    // another user's link).
+    let text = match crate::fsutil::read_user_file(path, 1 << 20)? {
+        Some(bytes) => String::from_utf8(bytes).map_err(|_| {
+            Error::usage(format!(
+                "{} is not UTF-8 text; fix it before saving a profile",
+                path.display()
+            ))
+        })?,
+        None => String::new(),
     };
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         Error::usage(format!(

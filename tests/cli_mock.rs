@@ -1022,8 +1022,7 @@ async fn a_damaged_private_key_is_named_when_loaded() {
 
 #[test]
 fn the_keychain_notice_names_the_cause_in_a_few_words() {
-    let home = Home::new();
-    let run = |args: &[&str]| {
+    let run = |home: &Home, args: &[&str]| {
         cli::Run::from(
             home.cmd(args)
                 .env("VMAUTH_STORE", "auto")
@@ -1035,21 +1034,24 @@ fn the_keychain_notice_names_the_cause_in_a_few_words() {
                 .unwrap(),
         )
     };
-    // A command that only reads says nothing about where logins would go.
-    let r = run(&["status"]);
+    // A command that only reads says nothing about where logins would go
+    // (the choice is remembered, so the keychain is not probed again).
+    let home = Home::new();
+    let r = run(&home, &["status"]);
     assert!(!r.stderr.contains("keychain"), "{}", r.stderr);
-    assert!(
-        !home.config_dir().join("state.json").exists(),
-        "nothing decided"
+    let state = std::fs::read_to_string(home.config_dir().join("state.json")).unwrap();
+    assert!(state.contains("\"auto_store\": \"file\""), "{state}");
+    // A login, the command that stores something, says it.
+    let r = run(
+        &Home::new(),
+        &[
+            "login",
+            "--issuer",
+            "https://idp.invalid",
+            "--client-id",
+            "c",
+        ],
     );
-    // The login that would store something says it, once.
-    let r = run(&[
-        "login",
-        "--issuer",
-        "https://idp.invalid",
-        "--client-id",
-        "c",
-    ]);
     assert!(
         r.stderr
             .contains("no usable OS keychain (no D-Bus session bus)"),

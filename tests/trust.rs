@@ -237,7 +237,23 @@ async fn a_config_file_that_is_a_link_or_another_users_is_refused() {
     std::os::unix::fs::lchown(&link, Some(VICTIM), Some(VICTIM)).unwrap();
     m.vmauth(&config, &["token", "--force-refresh"], &[])
         .expect_code(1)
-        .expect_error(&format!("{} is a symbolic link", link.display()));
+        .expect_error(&format!(
+            "{} is owned by another user (uid {OTHER})",
+            link.display()
+        ));
+    // A link the other user owns, to the victim's own file: refused too.
+    let own = m.home().join("mine.toml");
+    m.file(&own, VICTIM, 0o600, "");
+    std::fs::remove_file(&link).unwrap();
+    symlink(&own, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(OTHER), Some(OTHER)).unwrap();
+    m.vmauth(&config, &["token", "--force-refresh"], &[])
+        .expect_code(1)
+        .expect_error("is a symbolic link owned by another user");
+    // The victim's own link to their own file (a dotfile manager's): used.
+    std::os::unix::fs::lchown(&link, Some(VICTIM), Some(VICTIM)).unwrap();
+    m.vmauth(&config, &["token", "--force-refresh"], &[])
+        .expect_code(4);
     // The other user's file itself, put there (by root, on their behalf).
     std::fs::remove_file(&link).unwrap();
     m.file(&link, OTHER, 0o644, &planted_profile(&s.uri()));
@@ -262,10 +278,13 @@ async fn links_planted_in_a_shared_config_directory_change_nothing() {
     // vmauth's cache directories, pointing at one of the victim's directories.
     let config = m.dir("victim-shared", VICTIM, 0o1777);
     let project = m.dir("victim/project", VICTIM, 0o2775);
-    for name in ["discovery", "jwks", "locks", "offsets"] {
+    let plant = |name: &str| {
         let link = config.join(name);
         symlink(&project, &link).unwrap();
         std::os::unix::fs::lchown(&link, Some(OTHER), Some(OTHER)).unwrap();
+    };
+    for name in ["discovery", "jwks", "offsets"] {
+        plant(name);
     }
     let uri = s.uri();
     let args = [
@@ -276,11 +295,22 @@ async fn links_planted_in_a_shared_config_directory_change_nothing() {
         "--client-id",
         "cli",
     ];
+    // Caches that cannot be written are only warned about.
     let r = m.vmauth(&config, &args, &[]);
     r.expect_code(0);
     assert_eq!(r.stdout, "at-new\n");
     assert!(!r.stderr.contains("changed it to 700"), "{}", r.stderr);
     assert!(r.stderr.contains("is a symbolic link"), "{}", r.stderr);
+    // A lock that cannot be taken safely stops the refresh, naming the link
+    // (planted where the first run made its own `locks/`).
+    std::fs::remove_dir_all(config.join("locks")).unwrap();
+    plant("locks");
+    m.vmauth(&config, &args, &[])
+        .expect_code(1)
+        .expect_error(&format!(
+            "{} is a symbolic link",
+            config.join("locks").display()
+        ));
     assert_eq!(
         mode(&project),
         0o2775,
@@ -355,4 +385,40 @@ fn vmauth_is_not_dumpable_while_it_holds_secrets() {
         "0",
         "vmauth's /proc entries belong to root (non-dumpable)"
     );
+}
+
+#[tokio::test]
+async fn a_root_directory_is_used_only_when_nobody_else_can_write_to_it() {
+    needs_root!();
+    let s = provider().await;
+    let m = Machine::new(&s.uri());
+    // A system-wide configuration (root's, read-only to users): used.
+    let etc = m.dir("etc-vmauth", 0, 0o755);
+    m.file(&etc.join("config.toml"), 0, 0o644, "# site defaults\n");
+    m.vmauth(&etc, &["token"], &[]).expect_code(4);
+    // Root's, but anyone can write to it: refused.
+    chmod(&etc, 0o777);
+    m.vmauth(&etc, &["token"], &[])
+        .expect_code(1)
+        .expect_error("is root's, and others can write to it");
+    assert_eq!(s.received_requests().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_read_only_credentials_directory_keeps_the_login_and_spends_nothing() {
+    needs_root!();
+    let s = provider().await;
+    let m = Machine::new(&s.uri());
+    let config = m.dir("victim/config", VICTIM, 0o700);
+    // ~/.validmind mounted read-only (here: not writable by its owner).
+    chmod(&m.home().join("validmind"), 0o500);
+    let uri = s.uri();
+    let r = m.vmauth(&config, &["token", "--issuer", &uri, "--client-id", "cli"], &[]);
+    r.expect_code(1);
+    assert!(
+        r.stderr.contains("not refreshing, because the refreshed tokens could not be saved (the login is kept)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(requests_to(&s, "/token").await, 0, "the refresh token was not spent");
 }

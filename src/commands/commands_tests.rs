@@ -692,6 +692,18 @@ fn endpoint_overrides_apply_only_to_the_selected_profiles_login_and_host() {
         r.stderr
     );
     assert_eq!(requests(&s, "/elsewhere"), 1);
+    // The issuer's host on another port (which another user may own): refused too.
+    profile("http://127.0.0.1:1/elsewhere", "");
+    let r = h.run(&["token", "--force-refresh", "--profile", "other"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("sets token_endpoint on 127.0.0.1:1, not on the issuer's port")
+            && r.stderr
+                .contains("trusted_endpoint_hosts = [\"127.0.0.1:1\"]"),
+        "{}",
+        r.stderr
+    );
     profile(
         &format!("{other_host}/elsewhere"),
         "trusted_endpoint_hosts = [\"localhost\"]\n",

@@ -52,6 +52,11 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     ctx.guard(&credential);
     credential.client_auth = client_auth;
     save(ctx, &id, credential)?;
+    // Tokens a refresh of the old login put aside as another party's.
+    if let Some(r) = super::logout::revoke_set_aside(ctx, &id.cache_key(), &s.client) {
+        ctx.ui
+            .info(&format!("Tokens put aside after a refused refresh: {r}."));
+    }
     save_profile(s, ctx, &id)
 }
 

@@ -27,6 +27,10 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
     let mut removed = 0;
     for key in &keys {
         let Some(cred) = ctx.load(key).ok().flatten() else {
+            if let Some(r) = revoke_set_aside(ctx, key, &args.client) {
+                ctx.ui
+                    .info(&format!("Tokens put aside after a refused refresh: {r}."));
+            }
             // A malformed entry can still be removed.
             if ctx.store.delete(key)? {
                 removed += 1;
@@ -38,12 +42,8 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
             ctx.guard(&rescued);
             ctx.state.forget_rescued(key);
         }
-        let mut report = revoke_all(ctx, key, &cred, &args.client);
-        // Tokens of a refresh answer refused as another party's: revoke them too.
-        if let Some(aside) = ctx.state.set_aside_tokens(key) {
-            ctx.guard(&aside);
-            let r = revoke_all(ctx, key, &aside, &args.client);
-            ctx.state.forget_set_aside(key);
+        let (mut report, _) = revoke_all(ctx, key, &cred, &args.client);
+        if let Some(r) = revoke_set_aside(ctx, key, &args.client) {
             report.push_str(&format!("; tokens put aside after a refused refresh: {r}"));
         }
         ctx.store.delete(key)?;
@@ -67,12 +67,31 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
+/// Revoke the tokens of a refresh answer that was refused as another party's
+/// (kept in the state directory), if there are any: a summary of what the
+/// server confirmed. They are forgotten only once nothing is left to revoke;
+/// otherwise the next `vmauth login` or `logout` tries again.
+pub(crate) fn revoke_set_aside(ctx: &Context, key: &str, client: &ClientInput) -> Option<String> {
+    let aside = ctx.state.set_aside_tokens(key)?;
+    ctx.guard(&aside);
+    let (report, done) = revoke_all(ctx, key, &aside, client);
+    if done {
+        ctx.state.forget_set_aside(key);
+        Some(report)
+    } else {
+        Some(format!(
+            "{report} (kept, to be revoked by the next vmauth login or logout)"
+        ))
+    }
+}
+
 /// Revoke the refresh token, then the access token. Returns a human summary of
-/// what the server confirmed; never fails (local removal must always happen).
-fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput) -> String {
+/// what the server confirmed, and whether nothing is left to revoke; never
+/// fails (local removal must always happen).
+fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput) -> (String, bool) {
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return format!("tokens not revoked ({e}); removed locally"),
+        Err(e) => return (format!("tokens not revoked ({e}); removed locally"), false),
     };
     rt.block_on(async {
         // The bound is for the whole revocation: discovery and both requests.
@@ -92,14 +111,15 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
                 Ok(p) if p.metadata_cached() && p.meta.revocation_endpoint.is_none() => {
                     match Provider::open_fresh(ctx.seams(&id), &id, ask, REVOKE_TIMEOUT).await {
                         Ok(p) => p,
-                        Err(e) => return format!("tokens not revoked ({e}); removed locally"),
+                        Err(e) => return (format!("tokens not revoked ({e}); removed locally"), false),
                     }
                 }
                 Ok(p) => p,
-                Err(e) => return format!("tokens not revoked ({e}); removed locally"),
+                Err(e) => return (format!("tokens not revoked ({e}); removed locally"), false),
             };
             if provider.meta.revocation_endpoint.is_none() {
-                return "the identity provider offers no revocation endpoint, so its tokens stay valid until they expire; removed locally".to_string();
+                // Nothing vmauth can revoke: nothing left to do.
+                return ("the identity provider offers no revocation endpoint, so its tokens stay valid until they expire; removed locally".to_string(), true);
             }
             // One revocation; sent again once if the cached metadata named an
             // endpoint that is gone and the issuer now names another.
@@ -118,13 +138,17 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
             };
             let mut parts = Vec::new();
             let mut refresh_revoked = false;
+            let mut failed = false;
             if let Some(r) = &cred.refresh_token {
                 parts.push(match revoke_once(r.expose(), "refresh_token").await {
                     Ok(()) => {
                         refresh_revoked = true;
                         "refresh token revoked".to_string()
                     }
-                    Err(e) => format!("refresh token NOT revoked ({})", brief(&e)),
+                    Err(e) => {
+                        failed = true;
+                        format!("refresh token NOT revoked ({})", brief(&e))
+                    }
                 });
             }
             parts.push(
@@ -142,14 +166,17 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
                     Err(ProtocolError::Status { status: 400, .. }) if refresh_revoked => {
                         "access token already invalid (revoked with the refresh token)".to_string()
                     }
-                    Err(e) => format!("access token NOT revoked ({})", brief(&e)),
+                    Err(e) => {
+                        failed = true;
+                        format!("access token NOT revoked ({})", brief(&e))
+                    }
                 },
             );
             parts.push("removed locally".to_string());
-            parts.join(", ")
+            (parts.join(", "), !failed)
         })
         .await;
-        outcome.unwrap_or_else(|_| "revocation timed out; removed locally".to_string())
+        outcome.unwrap_or_else(|_| ("revocation timed out; removed locally".to_string(), false))
     })
 }
 

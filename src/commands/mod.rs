@@ -199,18 +199,22 @@ impl Context {
         }
     }
 
-    /// Take the per-login lock that makes a refresh single-flight across
-    /// processes: the store's own (beside the credentials file), else one in
-    /// the config directory.
+    /// Take the per-login locks that make a refresh single-flight across
+    /// processes: always the one in the config directory (every store, and
+    /// older vmauth versions, take it), then the store's own when it has one
+    /// (beside the credentials file, shared with processes of other config
+    /// directories). Always in this order, so two processes never wait for
+    /// each other.
     pub(crate) fn lock_login(
         &self,
         key: &str,
         wait: std::time::Duration,
-    ) -> Result<crate::fsutil::LockGuard> {
-        match self.store.lock_login(key, wait) {
-            Some(lock) => lock,
-            None => self.state.lock_login(key, wait),
+    ) -> Result<Vec<crate::fsutil::LockGuard>> {
+        let mut held = vec![self.state.lock_login(key, wait)?];
+        if let Some(lock) = self.store.lock_login(key, wait) {
+            held.push(lock?);
         }
+        Ok(held)
     }
 
     /// Wall-clock time, Unix seconds.

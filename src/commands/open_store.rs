@@ -76,10 +76,14 @@ pub(crate) fn open(
                     state.set_auto_store("keyring")?;
                     Box::new(AutoStore::new(k, file(), ui.warn_sink()))
                 }
-                // A command that only reads (status, token) uses the file
-                // quietly and decides nothing: the notice and the choice
-                // belong to the login that stores something.
-                Err(_) if !will_write => Box::new(file()),
+                // A command that does not log in (status, token) says nothing
+                // of where logins would go: the choice is remembered quietly
+                // (so the keychain is not probed again), and `vmauth login`
+                // names the file it stores in.
+                Err(_) if !will_write => {
+                    state.set_auto_store("file")?;
+                    Box::new(file())
+                }
                 Err(e) => {
                     ui.info(&format!(
                         "vmauth: no usable OS keychain ({}); credentials go to {} (mode 0600). This choice is remembered; use --store keyring to require a keychain.",

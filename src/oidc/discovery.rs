@@ -203,9 +203,17 @@ impl EndpointOverrides {
     /// refused unless its host is trusted; one that is trusted is named in the
     /// returned notices (who receives the tokens).
     pub fn apply(&self, meta: &mut Metadata, issuer: &str) -> Result<Vec<String>, ProtocolError> {
-        let issuer_host = Url::parse(issuer)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        let origin = |u: &Url| {
+            (
+                u.scheme().to_string(),
+                u.host_str().unwrap_or("").to_ascii_lowercase(),
+                u.port_or_known_default(),
+            )
+        };
+        let issuer_origin = Url::parse(issuer).ok().map(|u| origin(&u));
+        let issuer_host = issuer_origin
+            .as_ref()
+            .map(|o| o.1.clone())
             .unwrap_or_default();
         let mut notices = Vec::new();
         for (value, slot, what) in [
@@ -228,20 +236,28 @@ impl EndpointOverrides {
         ] {
             let Some(url) = value else { continue };
             let parsed = require_secure(url, &format!("profile {what}"))?;
-            let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
-            if host != issuer_host {
-                let trusted = self
-                    .trusted_hosts
-                    .iter()
-                    .any(|t| t.trim().trim_end_matches('.').eq_ignore_ascii_case(&host));
+            let o = origin(&parsed);
+            if Some(&o) != issuer_origin.as_ref() {
+                // Another host, or another port of the issuer's host (which
+                // another user of a shared machine may own).
+                let host_port = format!("{}:{}", o.1, o.2.unwrap_or(0));
+                let (place, issuer_place) = if o.1 != issuer_host {
+                    (o.1.clone(), format!("the issuer's host {issuer_host}"))
+                } else {
+                    (host_port.clone(), "the issuer's port".to_string())
+                };
+                let trusted = self.trusted_hosts.iter().any(|t| {
+                    let t = t.trim().trim_end_matches('.');
+                    t.eq_ignore_ascii_case(&place) || t.eq_ignore_ascii_case(&host_port)
+                });
                 if !trusted {
                     return Err(ProtocolError::Config(format!(
-                        "{} sets {what} on {host}, not on the issuer's host {issuer_host}; tokens would go there, so it is not used. If {host} is your provider's, add trusted_endpoint_hosts = [\"{host}\"] to [profiles.{}]",
+                        "{} sets {what} on {place}, not on {issuer_place}; tokens would go there, so it is not used. If {place} is your provider's, add trusted_endpoint_hosts = [\"{place}\"] to [profiles.{}]",
                         self.source, self.profile
                     )));
                 }
                 notices.push(format!(
-                    "{}: the {what} is on {host}, not on the issuer's host {issuer_host} (trusted_endpoint_hosts); requests with tokens go there",
+                    "{}: the {what} is on {place}, not on {issuer_place} (trusted_endpoint_hosts); requests with tokens go there",
                     self.source
                 ));
             }

@@ -147,34 +147,6 @@ pub fn refreshed_mix_up(id_token: &str, old: &Credential, published: &str) -> Op
     }
 }
 
-/// Check the ID token of a refresh answer for the login `old`: the rules of
-/// [`check_id_token`], and (OIDC Core §12.2) the same subject as before.
-pub fn check_refreshed(
-    id_token: &str,
-    old: &Credential,
-    published: &str,
-    now: i64,
-) -> Result<(), String> {
-    let expected = Expected {
-        issuer: &old.issuer,
-        published,
-        client_id: &old.client_id,
-        now,
-    };
-    check_id_token(id_token, &expected)?;
-    let sub =
-        |t: &str| claims(t).and_then(|c| c.get("sub").and_then(Value::as_str).map(str::to_string));
-    match (
-        old.id_token.as_ref().and_then(|t| sub(t.expose())),
-        sub(id_token),
-    ) {
-        (Some(before), Some(now)) if before != now => {
-            Err("its subject differs from the logged-in user".into())
-        }
-        _ => Ok(()),
-    }
-}
-
 #[cfg(test)]
 #[path = "id_token_tests.rs"]
 mod tests;

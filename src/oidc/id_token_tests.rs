@@ -77,13 +77,24 @@ fn a_refreshed_id_token_is_about_the_same_person() {
     let alice = make(r#"{"iss":"https://idp","aud":"cli","sub":"alice"}"#);
     let bob = make(r#"{"iss":"https://idp","aud":"cli","sub":"bob"}"#);
     // No earlier ID token: nothing to compare with.
-    assert!(check_refreshed(&bob, &old, "https://idp", NOW).is_ok());
+    assert_eq!(refreshed_mix_up(&bob, &old, "https://idp"), None);
     old.id_token = Some(Secret::new(alice.clone()));
-    assert!(check_refreshed(&alice, &old, "https://idp", NOW).is_ok());
-    let e = check_refreshed(&bob, &old, "https://idp", NOW).unwrap_err();
+    assert_eq!(refreshed_mix_up(&alice, &old, "https://idp"), None);
+    let e = refreshed_mix_up(&bob, &old, "https://idp").unwrap();
     assert!(e.contains("subject differs"), "{e}");
+    // Another issuer, another client: a mix-up too.
     let other = make(r#"{"iss":"https://evil","aud":"cli","sub":"alice"}"#);
-    assert!(check_refreshed(&other, &old, "https://idp", NOW).is_err());
+    let e = refreshed_mix_up(&other, &old, "https://idp").unwrap();
+    assert!(e.contains("issued by \"https://evil\""), "{e}");
+    let other = make(r#"{"iss":"https://idp","aud":"other-client","sub":"alice"}"#);
+    let e = refreshed_mix_up(&other, &old, "https://idp").unwrap();
+    assert!(e.contains("not addressed to client cli"), "{e}");
+    // Faults that say nothing about whose tokens these are are not a mix-up
+    // (the ID token is then dropped, the tokens kept).
+    let expired = make(r#"{"iss":"https://idp","aud":"cli","sub":"alice","exp":1}"#);
+    assert_eq!(refreshed_mix_up(&expired, &old, "https://idp"), None);
+    let ahead = make(r#"{"iss":"https://idp","aud":"cli","sub":"alice","iat":9999999999}"#);
+    assert_eq!(refreshed_mix_up(&ahead, &old, "https://idp"), None);
 }
 
 #[test]

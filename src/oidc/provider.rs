@@ -278,7 +278,7 @@ impl<'a> Provider<'a> {
 
     /// `send` a request to the endpoint `pick` names; sent once more if it
     /// failed because a cached endpoint is gone and the issuer now names
-    /// another one (see [`Provider::refetched`]).
+    /// another one.
     pub async fn send<T>(
         &mut self,
         pick: fn(&Metadata) -> Option<&str>,

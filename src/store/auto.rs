@@ -28,24 +28,24 @@ impl AutoStore {
 }
 
 impl AutoStore {
-    /// The file's copy of `key`: read when the keychain has one too only to
-    /// compare them (a damaged file must not hide the keychain's login).
+    /// The file's copy of `key`. When the keychain has one too, a file that
+    /// cannot be read (damaged, refused) only costs the comparison, with a
+    /// warning; otherwise its error is the answer (it names the file and the fix).
     fn file_copy<T>(
         &self,
         keyring_has: bool,
         read: impl FnOnce(&FileStore) -> Result<Option<T>>,
-    ) -> Option<T> {
+    ) -> Result<Option<T>> {
         match read(&self.file) {
-            Ok(c) => c,
             Err(e) if keyring_has => {
                 (self.warn)(&format!(
                     "{} was not read ({}); using the OS keychain's copy",
                     self.file.location(),
                     e.message()
                 ));
-                None
+                Ok(None)
             }
-            Err(_) => None,
+            r => r,
         }
     }
 }
@@ -82,7 +82,7 @@ impl CredentialStore for AutoStore {
 
     fn get_located(&self, key: &str) -> Result<Option<Located>> {
         let in_keyring = self.keyring.get_located(key)?;
-        let in_file = self.file_copy(in_keyring.is_some(), |f| f.get_located(key));
+        let in_file = self.file_copy(in_keyring.is_some(), |f| f.get_located(key))?;
         Ok(match (in_keyring, in_file) {
             (Some(k), Some(f)) if newer(&f.credential, &k.credential) => Some(f),
             (Some(k), _) => Some(k),
@@ -105,7 +105,7 @@ impl CredentialStore for AutoStore {
 
     fn get(&self, key: &str) -> Result<Option<Credential>> {
         let in_keyring = self.keyring.get(key)?;
-        let in_file = self.file_copy(in_keyring.is_some(), |f| f.get(key));
+        let in_file = self.file_copy(in_keyring.is_some(), |f| f.get(key))?;
         Ok(match (in_keyring, in_file) {
             (Some(k), Some(f)) if newer(&f, &k) => Some(f),
             (Some(k), _) => Some(k),
@@ -119,7 +119,20 @@ impl CredentialStore for AutoStore {
     /// goes back where it was read from, and no copy keeps a spent refresh
     /// token that a notebook or a later run would send.
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
-        let in_file = self.file.get(key).ok().flatten().is_some();
+        let in_file = match self.file.get(key) {
+            Ok(c) => c.is_some(),
+            Err(e) => {
+                // A file that cannot be read cannot be written either: the
+                // keychain holds the login, and the file's copy (if any) is
+                // left as it is.
+                (self.warn)(&format!(
+                    "{} was not read ({}); the login is stored in the OS keychain only",
+                    self.file.location(),
+                    e.message()
+                ));
+                false
+            }
+        };
         let in_keyring = in_file && self.keyring.get(key).ok().flatten().is_some();
         if in_file && !in_keyring {
             return self.file.put(key, credential);

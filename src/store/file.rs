@@ -406,12 +406,20 @@ impl CredentialStore for FileStore {
     }
 
     fn lock_login(&self, key: &str, wait: std::time::Duration) -> Option<Result<LockGuard>> {
+        // No file, no other writer to wait for (and no directory created for it).
+        if !self.path.exists() {
+            return None;
+        }
         // `credentials.json.<hash of the key>.lock`, beside the file.
         let path = self.beside(&format!(".{}", crate::fsutil::lock_file_name(key)));
-        Some(
-            ensure_private_dir(self.dir(), self.own_dir, &*self.warn)
-                .and_then(|()| crate::fsutil::lock_exclusive_within(&path, wait)),
-        )
+        match crate::fsutil::lock_exclusive_within(&path, wait) {
+            // A directory that takes no new file (mounted read-only): nobody can
+            // write the login there, so there is no writer to wait for; the
+            // refresh finds out that it cannot store its result before it
+            // spends the refresh token.
+            Err(e) if e.is_read_only_fs() => None,
+            r => Some(r),
+        }
     }
 
     fn check_writable(&self) -> Result<()> {
