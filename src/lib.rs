@@ -65,6 +65,7 @@
 pub mod cli;
 pub mod clock;
 pub(crate) mod commands;
+pub(crate) mod context;
 pub mod credential;
 pub mod error;
 pub(crate) mod fsutil;
@@ -75,14 +76,12 @@ pub mod io;
 pub mod jwt;
 pub mod oidc;
 pub mod profiles;
-#[cfg(test)]
-mod proptests;
 pub mod secret;
 pub mod settings;
 pub(crate) mod state;
 pub(crate) mod store;
 #[cfg(test)]
-mod test_support;
+mod testing;
 pub(crate) mod ui;
 
 use std::ffi::OsString;

@@ -413,12 +413,22 @@ async fn a_read_only_credentials_directory_keeps_the_login_and_spends_nothing() 
     // ~/.validmind mounted read-only (here: not writable by its owner).
     chmod(&m.home().join("validmind"), 0o500);
     let uri = s.uri();
-    let r = m.vmauth(&config, &["token", "--issuer", &uri, "--client-id", "cli"], &[]);
+    let r = m.vmauth(
+        &config,
+        &["token", "--issuer", &uri, "--client-id", "cli"],
+        &[],
+    );
     r.expect_code(1);
     assert!(
-        r.stderr.contains("not refreshing, because the refreshed tokens could not be saved (the login is kept)"),
+        r.stderr.contains(
+            "not refreshing, because the refreshed tokens could not be saved (the login is kept)"
+        ),
         "{}",
         r.stderr
     );
-    assert_eq!(requests_to(&s, "/token").await, 0, "the refresh token was not spent");
+    assert_eq!(
+        requests_to(&s, "/token").await,
+        0,
+        "the refresh token was not spent"
+    );
 }

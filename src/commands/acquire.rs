@@ -15,13 +15,15 @@ use crate::cli::TokenChoice;
 use crate::credential::{Credential, LoginId, Secret};
 use crate::error::{Error, Kind, Result};
 use crate::fsutil::LOCK_WAIT;
-use crate::oidc::grant::{merge_refresh, refresh};
+use crate::oidc::grant::{client_credentials, merge_refresh, new_credential, refresh};
+use crate::oidc::http::require_secure;
 use crate::oidc::id_token::refreshed_mix_up;
 use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, Request};
 
-use super::client_source::Source;
-use super::{Context, client_credentials, runtime};
+use super::Context;
+use crate::context::client_source::Source;
+use crate::context::runtime;
 use crate::oidc::provider::{Ask, IdTokenFailure, Provider};
 
 /// What is wanted.
@@ -113,7 +115,7 @@ fn renew_client_credentials(
         return Ok(c.clone());
     }
     let id = LoginId::from_key(want.key);
-    let new = client_credentials::fetch(ctx, &id, want.request, want.client, previous.as_ref())?;
+    let new = fetch_client_credentials(ctx, &id, want.request, want.client, previous.as_ref())?;
     ctx.store.put(want.key, &new)?;
     Ok(new)
 }
@@ -204,7 +206,7 @@ fn serve_cached_or(ctx: &Context, cred: Credential, e: Error) -> Result<Credenti
 /// the state directory (where the next call looks) and say so: the old refresh
 /// token may be spent already, so these are the login now.
 fn save(ctx: &Context, key: &str, new: Credential) -> Result<Credential> {
-    if let Some(w) = super::audience_warning(&new) {
+    if let Some(w) = super::output::audience_warning(&new) {
         ctx.ui.warn(&w);
     }
     match ctx.store.put(key, &new) {
@@ -236,7 +238,7 @@ fn with_rescued(ctx: &Context, key: &str, stored: Option<Credential>) -> Option<
         return stored;
     };
     ctx.guard(&rescued);
-    if super::check_entry(key, &rescued).is_err() {
+    if crate::context::check_entry(key, &rescued).is_err() {
         ctx.state.forget_rescued(key);
         return stored;
     }
@@ -388,6 +390,82 @@ fn refresh_once(
     new.id_token_verified |= verified;
     ctx.guard(&new);
     Ok(new)
+}
+
+// Client-credentials mode (RFC 6749 §4.4) for CI jobs and services: shared by
+// `login --client-credentials` and `token --client-credentials`. The secret
+// comes from `VMAUTH_CLIENT_SECRET`, `--client-secret-file` or
+// `--client-secret-stdin`, never from an argument, and is never stored; what is
+// stored with the token is how to get the next one (method and file paths).
+
+/// Request a token with the client credentials grant and build the credential to
+/// store. `previous` supplies the stored settings (and, when the command names
+/// no scopes or resources, what to ask for) when no flags are given.
+pub(crate) fn fetch_client_credentials(
+    ctx: &Context,
+    id: &LoginId,
+    request: &Request,
+    input: &ClientInput,
+    previous: Option<&Credential>,
+) -> Result<Credential> {
+    require_secure(&id.issuer, "issuer")?;
+    let src = Source::new(
+        ctx,
+        input,
+        previous.and_then(|p| p.client_credentials.as_ref()),
+    );
+    let (scopes, resources) = match previous {
+        // A repeat request without new parameters asks for what the login asked for.
+        Some(p) if !request.explicit => (p.requested_scopes(), p.resource.clone()),
+        _ => (request.scopes_or(""), request.resources.clone()),
+    };
+    let rt = runtime()?;
+    let (tokens, settings) = rt.block_on(async {
+        let ask = Ask {
+            scopes: &scopes,
+            resources: &resources,
+            auth: Some(&src),
+        };
+        let mut provider = Provider::open(ctx.seams(id), id, ask, Duration::from_secs(20)).await?;
+        let tokens = provider
+            .send(
+                |m| m.token_endpoint.as_deref(),
+                async |p: &Provider<'_>| {
+                    client_credentials(&p.http, p.token_endpoint(), &p.client).await
+                },
+            )
+            .await
+            .map_err(explain)?;
+        Ok::<_, Error>((tokens, provider.client_settings))
+    })?;
+    let mut credential = new_credential(id, tokens, ctx.now(), &scopes, &resources);
+    // This grant has no refresh token (RFC 6749 §4.4.3) and no ID token.
+    credential.refresh_token = None;
+    credential.id_token = None;
+    credential.client_credentials = settings;
+    ctx.guard(&credential);
+    Ok(credential)
+}
+
+/// Client-credentials failures the user fixes in their configuration get exit 2.
+fn explain(e: ProtocolError) -> Error {
+    let (what, hint) = match e.oauth_code() {
+        Some(ErrorCode::InvalidClient | ErrorCode::UnauthorizedClient) => (
+            "the identity provider rejected the client credentials",
+            "check the client id and its secret or key",
+        ),
+        Some(ErrorCode::InvalidTarget) => (
+            "the identity provider does not know that audience or resource",
+            "check --audience / --resource",
+        ),
+        Some(ErrorCode::InvalidScope) => {
+            ("the identity provider refused the scopes", "check --scope")
+        }
+        _ => {
+            return Error::from(e).context("cannot get a token with the client credentials grant");
+        }
+    };
+    Error::new(Kind::Usage, format!("{what}: {e}; {hint}"))
 }
 
 #[cfg(test)]

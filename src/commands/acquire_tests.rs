@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::commands::test_harness::*;
 use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::store::{CredentialStore, StoreKind};
-use crate::test_support::{TestKey, jwks};
+use crate::testing::harness::*;
+use crate::testing::keys::{TestKey, jwks};
 
 /// A store that reads but will not write: `put` fails, and `check_writable`
 /// fails too unless `admits_writes` (a store that fails only on the real write).

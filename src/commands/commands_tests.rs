@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::commands::test_harness::*;
 use crate::io::TestIo;
+use crate::testing::harness::*;
 
 #[test]
 fn login_without_a_terminal_prints_plain_lines_and_stores_the_login() {

@@ -36,7 +36,7 @@ pub(crate) fn run(s: &ExecSettings, ctx: &Context) -> Result<()> {
     // Who logged in: only from claims vmauth verified (the ID token) or fetched
     // itself over TLS (userinfo); an outer `vmauth exec`'s values never leak in.
     let claims = if credential.id_token_verified || credential.userinfo.is_some() {
-        super::shown_claims(&credential)
+        super::output::shown_claims(&credential)
     } else {
         Default::default()
     };

@@ -13,8 +13,10 @@ use crate::settings::{DEFAULT_SCOPE, LoginSettings};
 use crate::store::StoreKind;
 use crate::ui::human_duration;
 
-use super::client_source::Source;
-use super::{Context, client_credentials, print_token, runtime, who};
+use super::Context;
+use super::output::{print_token, who};
+use crate::context::client_source::Source;
+use crate::context::runtime;
 use crate::oidc::provider::{Ask, Provider};
 
 /// Run `vmauth login`.
@@ -28,8 +30,13 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     require_secure(&id.issuer, "issuer")?;
     if s.client.client_credentials {
         let previous = ctx.load(&id.cache_key()).ok().flatten();
-        let credential =
-            client_credentials::fetch(ctx, &id, &s.request, &s.client, previous.as_ref())?;
+        let credential = super::acquire::fetch_client_credentials(
+            ctx,
+            &id,
+            &s.request,
+            &s.client,
+            previous.as_ref(),
+        )?;
         save(ctx, &id, credential)?;
         return save_profile(s, ctx, &id);
     }
@@ -146,7 +153,7 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
         id.issuer,
         kind.name(),
     ));
-    if let Some(w) = super::audience_warning(&credential) {
+    if let Some(w) = super::output::audience_warning(&credential) {
         ctx.ui.warn(&w);
     }
     if credential.refresh_token.is_none() && !credential.is_client_credentials() {
@@ -271,7 +278,7 @@ async fn device_flow(
             match provider.userinfo(endpoint, &tokens.access_token).await {
                 // Only the claims vmauth shows are kept.
                 Ok(claims) => Some(
-                    super::SHOWN_CLAIMS
+                    super::output::SHOWN_CLAIMS
                         .iter()
                         .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
                         .collect(),

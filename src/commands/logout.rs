@@ -9,8 +9,9 @@ use crate::oidc::revoke::revoke;
 use crate::oidc::{ErrorCode, ProtocolError};
 use crate::settings::{ClientInput, LogoutSettings};
 
-use super::client_source::Source;
-use super::{Context, runtime};
+use super::Context;
+use crate::context::client_source::Source;
+use crate::context::runtime;
 use crate::oidc::provider::{Ask, Provider};
 
 /// Revocation must not hold up a logout for long.

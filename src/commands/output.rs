@@ -9,8 +9,6 @@ use crate::cli::{OutputFormat, TokenChoice};
 use crate::credential::{Credential, Secret, timestamp};
 use crate::error::{Error, Result};
 
-use super::shown_claims;
-
 /// The ExecCredential versions kubectl speaks.
 const EXEC_V1: &str = "client.authentication.k8s.io/v1";
 const EXEC_V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
@@ -146,6 +144,91 @@ mod erased {
             Ok(s)
         }
     }
+}
+
+/// Print a token and a newline on stdout: the product of the command.
+pub(crate) fn print_token(ctx: &super::Context, token: &Secret) -> Result<()> {
+    let mut line = String::with_capacity(token.expose().len() + 1);
+    line.push_str(token.expose());
+    line.push('\n');
+    ctx.io.out(line.as_bytes())
+}
+
+/// The claims that say who a login is: the ID token's, else the userinfo
+/// endpoint's, else a JWT access token's (client-credentials tokens), else none.
+pub(crate) fn identity_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
+    c.id_token
+        .as_ref()
+        .and_then(|t| crate::oidc::jwt::claims(t.expose()))
+        .or_else(|| c.userinfo.clone())
+        .or_else(|| crate::oidc::jwt::claims(c.access_token.expose()))
+        .unwrap_or_default()
+}
+
+/// The claims that say who a login is, as `status`, `-o json` and `exec` show
+/// them: only these, from [`identity_claims`].
+pub(crate) const SHOWN_CLAIMS: &[&str] = &[
+    "sub",
+    "email",
+    "email_verified",
+    "name",
+    "preferred_username",
+    "roles",
+];
+
+/// [`SHOWN_CLAIMS`] of a login.
+pub(crate) fn shown_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
+    let claims = identity_claims(c);
+    SHOWN_CLAIMS
+        .iter()
+        .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect()
+}
+
+/// The `aud` of a JWT access token (opaque tokens have none).
+pub(crate) fn access_token_audience(c: &Credential) -> Option<serde_json::Value> {
+    crate::oidc::jwt::claims(c.access_token.expose())?
+        .get("aud")
+        .cloned()
+}
+
+/// When an audience or resource was asked for and the access token is a JWT
+/// whose `aud` names none of them, the warning that says so and what usually
+/// fixes it. Opaque tokens are not judged.
+pub(crate) fn audience_warning(c: &Credential) -> Option<String> {
+    let wanted: Vec<&str> = c
+        .audience
+        .iter()
+        .chain(&c.resource)
+        .map(String::as_str)
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let aud = access_token_audience(c)?;
+    let got: Vec<&str> = match &aud {
+        serde_json::Value::String(a) => vec![a.as_str()],
+        serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+        _ => vec![],
+    };
+    if wanted.iter().any(|w| got.contains(w)) {
+        return None;
+    }
+    Some(format!(
+        "the access token is for {} (aud), not {}; the API may refuse it. Many providers map an API to a scope: ask for it (e.g. --scope \"openid offline_access api\") and log in again",
+        crate::error::from_server(&aud.to_string(), 200),
+        wanted.join(", ")
+    ))
+}
+
+/// Who a login belongs to, for messages: email, else preferred_username, else sub.
+pub(crate) fn who(c: &Credential) -> String {
+    let claims = identity_claims(c);
+    ["email", "preferred_username", "sub", "client_id"]
+        .iter()
+        .find_map(|k| claims.get(*k).and_then(|v| v.as_str()))
+        .map(|s| crate::error::from_server(s, 100))
+        .unwrap_or_else(|| "an unknown user".to_string())
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::commands::test_harness::*;
 use crate::oidc::provider::DISCOVERY_MAX_AGE;
 use crate::state::StateDir;
+use crate::testing::harness::*;
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 

@@ -9,7 +9,8 @@ use crate::settings::StatusSettings;
 use crate::store::Located;
 use crate::ui::human_duration;
 
-use super::{Context, access_token_audience, shown_claims};
+use super::Context;
+use super::output::{access_token_audience, shown_claims};
 
 /// Run `vmauth status`.
 pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::test_support::{TestKey, jwks};
+use crate::testing::keys::{TestKey, jwks};
 
 fn set(keys: &[&TestKey]) -> Jwks {
     Jwks::parse(jwks(keys).to_string().as_bytes()).unwrap()

@@ -15,7 +15,7 @@ use crate::commands::Context;
 use crate::io::TestIo;
 use crate::settings::MapEnv;
 use crate::store::CredentialStore;
-use crate::test_support::{TestKey, jwks};
+use crate::testing::keys::{TestKey, jwks};
 
 /// 2033-05-18: the fake clock's "now".
 pub(crate) const NOW: i64 = 2_000_000_000;
@@ -102,7 +102,7 @@ impl Harness {
         );
         let rng: Rc<dyn crate::clock::Rng> = Rc::new(CountingRng::default());
         let inner =
-            crate::commands::open_store::open(&settings.common, &state, &ui, rng.clone(), false)
+            crate::context::open_store::open(&settings.common, &state, &ui, rng.clone(), false)
                 .unwrap();
         let ctx = Context::with_store(&settings.common, wrap(inner), io, self.clock.clone(), rng);
         let code = match crate::commands::run(&settings.command, &ctx) {

@@ -23,7 +23,7 @@ fn b64(b: &[u8]) -> String {
 impl TestKey {
     /// The project's RSA test key (tests/idp/keys), under `kid`.
     pub fn rsa(kid: &str) -> TestKey {
-        let pem = include_bytes!("../tests/idp/keys/vmauth-ci-jwt.private.pem");
+        let pem = include_bytes!("../../tests/idp/keys/vmauth-ci-jwt.private.pem");
         let der = PrivateKeyDer::from_pem_slice(pem).unwrap();
         let kp = match der {
             PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()).unwrap(),

@@ -1,0 +1,270 @@
+//! The one place a command's outside world is put together: the streams and
+//! terminal UI, the credential store the settings name ([`open_store`]), the
+//! state directory, the clock and random source, and what the protocol engine
+//! is given ([`Context::seams`]). Also where a confidential client's secret or
+//! key is read ([`client_source`]), so the engine never reads one itself.
+
+pub(crate) mod client_source;
+pub(crate) mod open_store;
+
+use std::rc::Rc;
+
+use crate::clock::{Clock, Rng};
+use crate::credential::{Credential, LoginId};
+use crate::error::{Error, Result};
+use crate::io::Io;
+use crate::settings::{Common, ProfileLogin, SelectedProfile};
+use crate::state::StateDir;
+use crate::store::{CredentialStore, Located};
+use crate::ui::Ui;
+
+/// Everything a command needs from the outside world, injected: the streams, the
+/// terminal UI, the credential store, vmauth's state directory, time and randomness.
+pub struct Context {
+    pub(crate) io: Io,
+    pub(crate) ui: Ui,
+    pub(crate) store: Box<dyn CredentialStore>,
+    pub(crate) state: StateDir,
+    pub(crate) clock: Rc<dyn Clock>,
+    pub(crate) rng: Rc<dyn Rng>,
+    /// The logins config.toml's profiles name (for `status`).
+    pub(crate) profile_logins: Vec<ProfileLogin>,
+    /// The selected profile and its login (endpoint overrides, login hints).
+    pub(crate) selected_profile: Option<SelectedProfile>,
+    /// Warnings for the person, for the layers that never print.
+    pub(crate) warn: crate::WarnSink,
+    /// config.toml (for `--save-profile`).
+    pub(crate) config_file: std::path::PathBuf,
+}
+
+impl Context {
+    /// Open the store the settings name. Cheap for the file store: no I/O; `auto`
+    /// probes the keychain once. `will_write`: the command is about to store a new
+    /// login (checked up front, so a locked keychain fails before the identity
+    /// provider is contacted).
+    pub fn new(
+        common: &Common,
+        will_write: bool,
+        io: Io,
+        clock: Rc<dyn Clock>,
+        rng: Rc<dyn Rng>,
+    ) -> Result<Context> {
+        let mut ctx = Context::with_store(
+            common,
+            Box::new(crate::store::memory::MemoryStore::default()),
+            io,
+            clock,
+            rng,
+        );
+        ctx.store = open_store::open(common, &ctx.state, &ctx.ui, ctx.rng.clone(), will_write)?;
+        Ok(ctx)
+    }
+
+    /// A context around a given store (`new` opens the one the settings name;
+    /// tests give one that misbehaves).
+    pub(crate) fn with_store(
+        common: &Common,
+        store: Box<dyn CredentialStore>,
+        io: Io,
+        clock: Rc<dyn Clock>,
+        rng: Rc<dyn Rng>,
+    ) -> Context {
+        let ui = Ui::new(io.clone(), common.no_color);
+        let state = StateDir::new(
+            common.config_dir.path.clone(),
+            common.config_dir.own,
+            ui.warn_sink(),
+        );
+        Context {
+            io,
+            warn: ui.warn_sink(),
+            ui,
+            store,
+            state,
+            clock,
+            rng,
+            profile_logins: common.profile_logins.clone(),
+            selected_profile: common.selected_profile.clone(),
+            config_file: common.config_file.clone(),
+        }
+    }
+
+    /// The selected login's cache key: the one the settings name, else the
+    /// current login. `None` means nobody is logged in.
+    pub(crate) fn selected_key(&self, login: &Option<LoginId>) -> Option<String> {
+        match login {
+            Some(id) => Some(id.cache_key()),
+            None => self.state.get(),
+        }
+    }
+
+    /// The stored login `key`, if there is one, checked: an entry whose issuer,
+    /// client or audience disagree with its key is refused (a planted or edited
+    /// entry must not send its tokens, or the client's secret, to another
+    /// issuer). Its tokens are registered so no message can show them.
+    pub(crate) fn load(&self, key: &str) -> Result<Option<Credential>> {
+        let Some(c) = self.store.get(key)? else {
+            return Ok(None);
+        };
+        self.checked(key, c).map(Some)
+    }
+
+    /// [`Context::load`], with the store that holds the login (for `status`).
+    pub(crate) fn load_located(&self, key: &str) -> Result<Option<Located>> {
+        let Some(l) = self.store.get_located(key)? else {
+            return Ok(None);
+        };
+        let credential = self.checked(key, l.credential)?;
+        Ok(Some(Located { credential, ..l }))
+    }
+
+    fn checked(&self, key: &str, c: Credential) -> Result<Credential> {
+        self.guard(&c);
+        check_entry(key, &c).map_err(|why| {
+            let id = LoginId::from_key(key);
+            Error::storage(format!(
+                "the stored login {key:?} in {} {why}, so it was not used; log in again ({}) or remove it (vmauth logout --issuer {} --client-id {}{})",
+                self.store.location(),
+                id.login_hint(),
+                id.issuer,
+                id.client_id,
+                id.audience.map(|a| format!(" --audience {a}")).unwrap_or_default(),
+            ))
+        })?;
+        Ok(c)
+    }
+
+    /// Every stored login that passes [`Context::load`]'s check, with the store
+    /// that holds it, in one read of the store; the others are named in a warning.
+    pub(crate) fn load_all(&self) -> Result<Vec<(String, Located)>> {
+        let mut out = Vec::new();
+        for (key, l) in self.store.list_located()? {
+            self.guard(&l.credential);
+            match check_entry(&key, &l.credential) {
+                Ok(()) => out.push((key, l)),
+                Err(why) => self
+                    .ui
+                    .warn(&format!("skipping the stored login {key:?}: it {why}")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Never show this login's tokens in a message.
+    pub(crate) fn guard(&self, c: &Credential) {
+        for t in [
+            Some(&c.access_token),
+            c.refresh_token.as_ref(),
+            c.id_token.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.io.redact(t.expose());
+        }
+    }
+
+    /// The profile that names the login `key`, if one does.
+    pub(crate) fn profile_of(&self, key: &str) -> Option<&ProfileLogin> {
+        self.profile_logins.iter().find(|p| p.key == key)
+    }
+
+    /// What a provider session for the login `id` is given: the state
+    /// directory's caches, the warning sink, the clock, and the selected
+    /// profile's endpoint overrides when `id` is its login.
+    pub(crate) fn seams(&self, id: &LoginId) -> crate::oidc::provider::Seams<'_> {
+        let key = id.cache_key();
+        crate::oidc::provider::Seams {
+            cache: &self.state,
+            warn: &*self.warn,
+            clock: &*self.clock,
+            overrides: self
+                .selected_profile
+                .as_ref()
+                .filter(|p| p.key == key)
+                .map(|p| &p.overrides),
+        }
+    }
+
+    /// Take the per-login locks that make a refresh single-flight across
+    /// processes: always the one in the config directory (every store, and
+    /// older vmauth versions, take it), then the store's own when it has one
+    /// (beside the credentials file, shared with processes of other config
+    /// directories). Always in this order, so two processes never wait for
+    /// each other.
+    pub(crate) fn lock_login(
+        &self,
+        key: &str,
+        wait: std::time::Duration,
+    ) -> Result<Vec<crate::fsutil::LockGuard>> {
+        let mut held = vec![self.state.lock_login(key, wait)?];
+        if let Some(lock) = self.store.lock_login(key, wait) {
+            held.push(lock?);
+        }
+        Ok(held)
+    }
+
+    /// Wall-clock time, Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_unix()
+    }
+}
+
+/// Whether the entry stored under `key` is about the login the key names.
+pub(crate) fn check_entry(key: &str, c: &Credential) -> Result<(), String> {
+    use crate::credential::{normalize, normalize_issuer};
+    let id = LoginId::from_key(key);
+    // A key must name a login `vmauth login` could have made: the rules of
+    // `LoginId::new` (no control or invisible characters, no empty parts).
+    if LoginId::new(&id.issuer, &id.client_id, id.audience.as_deref()).is_err() {
+        return Err("is stored under a key no login can have (an empty part, or control or invisible characters)".into());
+    }
+    let audience = c
+        .audience
+        .as_deref()
+        .map(normalize)
+        .filter(|a| !a.is_empty());
+    if normalize_issuer(&c.issuer) != id.issuer {
+        return Err(format!(
+            "names the issuer {:?}, which does not match its key",
+            crate::error::from_server(&c.issuer, 100)
+        ));
+    }
+    if normalize(&c.client_id) != id.client_id {
+        return Err(format!(
+            "names the client {:?}, which does not match its key",
+            crate::error::from_server(&c.client_id, 100)
+        ));
+    }
+    if audience != id.audience {
+        return Err(format!(
+            "names the audience {:?}, which does not match its key",
+            crate::error::from_server(c.audience.as_deref().unwrap_or(""), 100)
+        ));
+    }
+    Ok(())
+}
+
+impl Context {
+    /// The "not logged in" error, naming the command that fixes it: the
+    /// selected profile's login is made with `vmauth login --profile NAME`
+    /// (which keeps its scopes and the rest), any other from its parts.
+    pub(crate) fn not_logged_in(&self, key: Option<&str>, why: &str) -> Error {
+        let hint = match (key, &self.selected_profile) {
+            (Some(k), Some(p)) if p.key == k => format!("vmauth login --profile {}", p.profile),
+            (Some(k), _) => LoginId::from_key(k).login_hint(),
+            (None, _) => "vmauth login --issuer URL --client-id ID".to_string(),
+        };
+        Error::auth_required(format!("{why}; run: {hint}"))
+    }
+}
+
+/// A single-threaded async runtime, built only by commands that use the network.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::with_cause(crate::error::Kind::Idp, "cannot start the async runtime", e)
+        })
+}
