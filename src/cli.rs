@@ -1,5 +1,5 @@
-//! Command-line definitions: the single source for `--help` (and later for
-//! completions and man pages). Only flags are parsed here; environment variables
+//! Command-line definitions: the single source for `--help`, the completions
+//! and the man pages. Only flags are parsed here; environment variables
 //! and defaults are applied by [`crate::settings`], which also generates the
 //! "Environment" part of `--help` from its registry.
 

@@ -10,32 +10,34 @@
 //! | module | what it does | the rule it keeps |
 //! |---|---|---|
 //! | `main.rs` | `exit(vmauth::run())` after `harden_process` (non-dumpable on Linux); on Linux its own C `main` (no std start-up probe), which opens closed fds 0-2 on `/dev/null` and ignores SIGPIPE | nothing else |
-//! | `run` (here) | parse → `settings::Settings` → `commands::Context` → command → exit code | the only place that turns errors into exit codes; a bare `vmauth token` skips clap (`parse_fast`, checked equal to clap's result) |
-//! | `cli` | clap definitions, `ValueEnum`s with a doc line per value; each subcommand's arguments are built only when it is parsed (`cli::Lazy`) | flags only; the single source for `--help` |
-//! | `settings` | every setting of a command from flags and `settings::Env`: flags > `VMAUTH_*` > `VM_OIDC_*` > defaults; the registry of environment variables (`settings::ENV_VARS`) | the only reader of the environment; issuer, client id and audience come from one source |
-//! | `io` | stdout, stderr, stdin and their terminal flags; `io::TestIo` captures them | stdout carries only a command's product (a token, JSON) |
-//! | `ui` | everything for humans, on stderr: prompt, QR code, spinner, warnings | all server text passes through `error::terminal_safe` |
-//! | `commands` | one file per subcommand, plus `commands::acquire` (a valid credential for a selection) and `commands::provider` (discovery + client authentication + request building) | the only layer that combines protocol, storage and UI |
-//! | `oidc` | the protocol engine: discovery, device flow, grants, client authentication, ID-token rules, revocation, HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source |
-//! | `store` | the `store::CredentialStore` trait and its backends: file, keychain, memory, helper, auto | same as `oidc`; warnings go to a sink it is given |
-//! | `state` | vmauth's own non-secret state: current login, `auto` choice (`state.json`, read once per process), refresh locks, issuers' metadata and keys (24 h caches) | never tokens |
-//! | `credential` | the data model: `credential::LoginId` (cache key `issuer\|client_id[\|audience]`) and `credential::Credential` | the ValidMind library's format; unknown fields kept |
+//! | `run` (here) | parse → `settings::Settings` → `context::Context` → command → exit code | the only place that turns errors into exit codes; a bare `vmauth token` skips clap (`parse_fast`, checked equal to clap's result) |
+//! | `cli` | clap definitions, `ValueEnum`s with a doc line per value; each subcommand's arguments are built only when it is parsed (`cli::Lazy`) | flags only; the single source for `--help`, completions and man pages |
+//! | `settings`, `profiles` | every setting of a command from flags, `settings::Env` and `config.toml`'s profiles: flags > `VMAUTH_*` > `VM_OIDC_*` > profiles > defaults; the registry of environment variables (`settings::ENV_VARS`) | the only readers of the environment and of `config.toml`; issuer, client id and audience come from one source |
+//! | `context` | the one place a command's world is put together: streams, UI, the store `--store` names, the state directory, clock and randomness, the seams the protocol engine is given, the reading of client secrets | the only code that builds a `Context` |
+//! | `commands` | one file per subcommand, plus `commands::acquire` (a valid credential for a selection) and `commands::output` (token formats, what is shown about a login) | the only layer that combines protocol, storage and UI |
+//! | `ui`, `io` | everything for humans, on stderr (prompt, QR code, spinner, warnings); stdout, stderr, stdin and their terminal flags (`io::TestIo` captures them) | all server text passes through `error::terminal_safe`; stdout carries only a command's product |
+//! | `oidc` | the protocol engine: discovery and its cache policy, endpoint overrides, client authentication and its negotiation, the grants, JWKS and ID-token verification, revocation, userinfo, the moved-endpoint retry (`oidc::provider`), HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source; reaches outside only through `oidc::provider::Seams` |
+//! | `store` | the `store::CredentialStore` trait and its backends: file, keychain, memory, helper, auto | same as `oidc`; warnings go to a `WarnSink` it is given |
+//! | `state` | the config directory: current login, `auto` choice (`state.json`, read once per process), refresh locks, issuers' metadata and keys (24 h caches), tokens a store refused (`rescue/`) or refused as another party's (`refused/`); `state::cache_path` names every cache file | every file read only when this user owns it and nobody else can write to it |
+//! | `fsutil` | private files: owner and link checks, 0600/0700 through open files, atomic replace, bounded locks | never follows a link into vmauth's own subdirectories |
+//! | `credential`, `jwt`, `secret` | the data model: `credential::LoginId` (cache key `issuer\|client_id[\|audience]`), `credential::Credential`, client-auth settings; JWT payloads read for display; `secret::Secret` | the ValidMind library's format; unknown fields kept; depends on nothing above |
 //! | `clock` | the injected `clock::Clock` and `clock::Rng`, with fakes for tests | |
 //! | `error` | one `error::Error`: a kind (→ exit code) over an `anyhow` cause chain | messages are one line and never hold a secret |
 //!
 //! # How `vmauth login` flows
 //!
 //! `settings::Settings::resolve` picks the issuer, client and scopes;
-//! `commands::Context::new` opens the store (checking that a keychain takes
-//! writes). `commands::login` opens a provider session (`oidc::discovery`
-//! fetched anew and cached, with the issuer mix-up check and the HTTPS rule;
-//! other commands use the cached metadata for a day, checked the same way, and
-//! fetch it again when an endpoint it names is gone; client authentication for a
-//! confidential client), asks for a device code (`oidc::device::authorize`),
-//! shows the prompt through `ui::Ui`, polls with `oidc::device::Poll` on the
-//! injected clock, checks the ID token (`oidc::id_token`), builds the
-//! credential (`oidc::grant::new_credential`), stores it and records it as the
-//! current login in `state`.
+//! `context::Context::new` opens the store (checking that a keychain takes
+//! writes). `commands::login` opens an `oidc::provider::Provider` with the
+//! context's seams (metadata fetched anew and cached, with the issuer mix-up
+//! check and the HTTPS rule; other commands use the cached metadata for a day
+//! and fetch it again when an endpoint it names is gone; client authentication
+//! for a confidential client from a `CredentialSource` the context reads), asks
+//! for a device code (`oidc::device::authorize`), shows the prompt through
+//! `ui::Ui`, polls with `oidc::device::Poll` on the injected clock, checks the
+//! ID token (`Provider::verify_id_token`), builds the credential
+//! (`oidc::grant::new_credential`), stores it and records it as the current
+//! login in `state`.
 //!
 //! # How `vmauth token` flows
 //!
@@ -44,21 +46,33 @@
 //! `--min-ttl` left: that path reads one store entry (the file store parses
 //! only that entry; the others stay raw JSON text and are written back byte for
 //! byte; in a large file, `store::offsets` remembers where the entry sits so
-//! only its bytes are read) and touches no network, TLS, async runtime or lock. The HTTP client
-//! reads the system trust store only at its first TLS handshake. Otherwise it takes the per-login lock, re-reads the
-//! store (another process may have refreshed), refreshes through a provider
-//! session (or, for client-credentials logins, requests a new token), merges the
-//! answer (`oidc::grant::merge_refresh`, keeping what the server did not send
-//! again) and stores it. The token goes to stdout through `io::Io`; a closed
-//! pipe there ends the command quietly.
+//! only its bytes are read) and touches no network, TLS, async runtime or lock.
+//! Otherwise it takes the per-login locks, re-reads the store (another process
+//! may have refreshed), refreshes through a provider session (or, for
+//! client-credentials logins, requests a new token), merges the answer
+//! (`oidc::grant::merge_refresh`, keeping what the server did not send again;
+//! a refreshed ID token that fails its checks is dropped, the tokens kept) and
+//! stores it. The HTTP client reads the system trust store only at its first
+//! TLS handshake. The token goes to stdout through `io::Io`; a closed pipe
+//! there ends the command quietly.
+//!
+//! # How a grant is added
+//!
+//! A new grant is one new file in `oidc/` (its request and answer, built on
+//! `oidc::grant::ClientRequest` and sent through `Provider::send`, which keeps
+//! the moved-endpoint retry and client authentication) plus a thin command (or
+//! a branch of `commands::login` / `commands::acquire`) that opens a
+//! `Provider` with `Context::seams` and stores the result. Nothing in `oidc/`
+//! may print, read the environment, the wall clock or a secret file: what it
+//! needs comes through the seams or a `CredentialSource`.
 //!
 //! # Testing
 //!
 //! Commands run in-process with `io::TestIo`, `settings::MapEnv`,
-//! `clock::FakeClock` and a file store in a temporary directory (see
-//! `src/commands/commands_tests.rs`); unit tests sit next to their module as
+//! `clock::FakeClock` and a file store in a temporary directory (the harness
+//! in `src/testing/harness.rs`); unit tests sit next to their module as
 //! `<module>_tests.rs`; `tests/` drives the real binary against a real OpenID
-//! Provider, in-process mocks and a real Secret Service.
+//! Provider, in-process mocks, a real Secret Service, and other uids.
 
 #![warn(missing_docs)]
 

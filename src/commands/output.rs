@@ -88,7 +88,7 @@ pub(crate) fn render(
     exec_info: Option<&str>,
 ) -> Result<String> {
     let (token, expires_at) =
-        chosen(c, kind).ok_or_else(|| Error::idp("the login has no such token"))?;
+        chosen(c, kind).ok_or_else(|| Error::auth_required("the login has no such token"))?;
     let token = token.expose();
     let encode = |v: &dyn erased::Json| {
         v.to_json().map_err(|e| {

@@ -1,8 +1,9 @@
-//! The settings layer: the only code that reads the environment. It resolves
-//! every setting of a command from the parsed flags ([`crate::cli`]) and an
-//! [`Env`], in one order: flags > `VMAUTH_*` > `VM_OIDC_*` (the ValidMind
-//! library's names) > built-in defaults. (Config-file profiles will slot in
-//! between the environment and the defaults.)
+//! The settings layer: the only code that reads the environment and
+//! `config.toml`. It resolves every setting of a command from the parsed flags
+//! ([`crate::cli`]), an [`Env`] and the profiles, in one order: flags, then
+//! `VMAUTH_*`, then `VM_OIDC_*` (the ValidMind library's names), then the named
+//! profile, the default profile, and built-in defaults (an explicit `--profile`
+//! outranks the environment for the login itself).
 //!
 //! Issuer, client id and audience always come together from one source: the
 //! first of the flags, the `VMAUTH_*` variables and the `VM_OIDC_*` variables
