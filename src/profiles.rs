@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -24,52 +24,76 @@ use crate::error::{Error, Result};
 pub const FILE_NAME: &str = "config.toml";
 
 /// One profile: any subset of these keys.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Issuer URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// OAuth client id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// API audience.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     /// Scopes, space- or comma-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// RFC 8707 resources.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<Vec<String>>,
     /// `access` or `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
     /// `auto`, `keyring`, `file`, `memory` or `helper`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
     /// Seconds, or a duration such as `90s`, `5m`.
-    #[serde(default, deserialize_with = "string_or_number")]
+    #[serde(
+        default,
+        deserialize_with = "string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_ttl: Option<String>,
     /// `vmauth token` output format.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `client_credentials` (or `device_code`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
     /// Client authentication method.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_auth: Option<String>,
     /// A file holding the client secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_file: Option<PathBuf>,
     /// PEM private key for `private_key_jwt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub private_key: Option<PathBuf>,
-    /// `kid` of signed assertions.
-    pub key_id: Option<String>,
     /// A ready-made client assertion.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_assertion_file: Option<PathBuf>,
+    /// `kid` of signed assertions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
     /// `token-endpoint` or `issuer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assertion_audience: Option<String>,
     /// Overrides a missing or wrong `device_authorization_endpoint` in the metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
     /// Overrides the metadata's `token_endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,
     /// Overrides the metadata's `revocation_endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
     /// Overrides the metadata's `userinfo_endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
     /// Hosts other than the issuer's that the endpoint overrides may name
     /// (tokens and client secrets are sent there); any other host is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trusted_endpoint_hosts: Option<Vec<String>>,
 }
 
@@ -207,7 +231,13 @@ impl Config {
 
 /// Write `profile` as `[profiles.NAME]` into the file at `path` (creating it),
 /// replacing that table and keeping everything else, comments included.
-pub fn save(path: &Path, name: &str, profile: &[(&str, toml_edit::Value)]) -> Result<()> {
+pub fn save(path: &Path, name: &str, profile: &Profile) -> Result<()> {
+    let values = toml_edit::ser::to_document(profile).map_err(|e| {
+        Error::usage(format!(
+            "cannot write the profile {name:?}: {}",
+            crate::error::one_line(&e.to_string())
+        ))
+    })?;
     // Read under the same rule as `Config::load` (this user's, never through
     // another user's link).
     let text = match crate::fsutil::read_user_file(path, 1 << 20)? {
@@ -247,8 +277,8 @@ pub fn save(path: &Path, name: &str, profile: &[(&str, toml_edit::Value)]) -> Re
     if !leading.is_empty() {
         table.decor_mut().set_prefix(leading);
     }
-    for (key, value) in profile {
-        table.insert(key, toml_edit::Item::Value(value.clone()));
+    for (key, item) in values.as_table().iter() {
+        table.insert(key, item.clone());
     }
     profiles.insert(name, toml_edit::Item::Table(table));
     crate::fsutil::write_atomic(path, doc.to_string().as_bytes())

@@ -84,18 +84,13 @@ fn saving_keeps_comments_and_other_profiles() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, "# keep me\ndefault_profile = \"a\"\n\n[profiles.a] # inline\nissuer = \"https://a\"\nclient_id = \"a\"\n").unwrap();
-    save(
-        &path,
-        "b",
-        &[("issuer", "https://b".into()), ("client_id", "b".into())],
-    )
-    .unwrap();
-    save(
-        &path,
-        "a",
-        &[("issuer", "https://a2".into()), ("client_id", "a".into())],
-    )
-    .unwrap();
+    let profile = |issuer: &str, client: &str| Profile {
+        issuer: Some(issuer.into()),
+        client_id: Some(client.into()),
+        ..Default::default()
+    };
+    save(&path, "b", &profile("https://b", "b")).unwrap();
+    save(&path, "a", &profile("https://a2", "a")).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         text.starts_with("# keep me\ndefault_profile = \"a\"\n"),
@@ -112,4 +107,23 @@ fn saving_keeps_comments_and_other_profiles() {
             0o600
         );
     }
+}
+
+#[test]
+fn a_saved_profile_reads_back_as_the_same_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let p = Profile {
+        issuer: Some("https://idp".into()),
+        client_id: Some("ci".into()),
+        resource: Some(vec!["https://api".into()]),
+        grant: Some("client_credentials".into()),
+        client_auth: Some("private_key_jwt".into()),
+        private_key: Some("/run/key.pem".into()),
+        key_id: Some("k1".into()),
+        assertion_audience: Some("issuer".into()),
+        ..Default::default()
+    };
+    save(&path, "ci", &p).unwrap();
+    assert_eq!(Config::load(&path).unwrap().profiles["ci"], p);
 }

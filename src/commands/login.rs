@@ -73,52 +73,29 @@ fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
     let Some(name) = &s.save_profile else {
         return Ok(());
     };
-    use toml_edit::Value;
-    let path = |p: &std::path::PathBuf| Value::from(p.display().to_string());
-    let mut values: Vec<(&str, Value)> = vec![
-        ("issuer", id.issuer.as_str().into()),
-        ("client_id", id.client_id.as_str().into()),
-    ];
-    if let Some(a) = &id.audience {
-        values.push(("audience", a.as_str().into()));
-    }
-    if let Some(scopes) = &s.request.scopes {
-        values.push(("scope", scopes.join(" ").into()));
-    }
-    if !s.request.resources.is_empty() {
-        values.push((
-            "resource",
-            Value::Array(s.request.resources.iter().map(String::as_str).collect()),
-        ));
-    }
     let c = &s.client;
-    if c.client_credentials {
-        values.push(("grant", "client_credentials".into()));
-    }
-    if let Some(m) = c.method {
-        values.push(("client_auth", m.name().into()));
-    }
-    for (key, p) in [
-        ("client_secret_file", &c.secret_file),
-        ("private_key", &c.private_key),
-        ("client_assertion_file", &c.assertion_file),
-    ] {
-        if let Some(p) = p {
-            values.push((key, path(p)));
-        }
-    }
-    if let Some(k) = &c.key_id {
-        values.push(("key_id", k.as_str().into()));
-    }
-    if let Some(a) = c.assertion_audience {
-        let a = match a {
-            crate::oidc::client_auth::AssertionAudience::Issuer => "issuer",
-            crate::oidc::client_auth::AssertionAudience::TokenEndpoint => "token-endpoint",
-        };
-        values.push(("assertion_audience", a.into()));
-    }
+    let profile = crate::profiles::Profile {
+        issuer: Some(id.issuer.clone()),
+        client_id: Some(id.client_id.clone()),
+        audience: id.audience.clone(),
+        scope: s.request.scopes.as_ref().map(|v| v.join(" ")),
+        resource: (!s.request.resources.is_empty()).then(|| s.request.resources.clone()),
+        grant: c.client_credentials.then(|| "client_credentials".to_string()),
+        client_auth: c.method.map(|m| m.name().to_string()),
+        client_secret_file: c.secret_file.clone(),
+        private_key: c.private_key.clone(),
+        client_assertion_file: c.assertion_file.clone(),
+        key_id: c.key_id.clone(),
+        // The names the config file, the flag and the variable take (serde's).
+        assertion_audience: c.assertion_audience.and_then(|a| {
+            serde_json::to_value(a)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+        }),
+        ..Default::default()
+    };
     ctx.state.ensure()?;
-    crate::profiles::save(&ctx.config_file, name, &values)?;
+    crate::profiles::save(&ctx.config_file, name, &profile)?;
     ctx.ui.info(&format!(
         "Saved profile {name} in {}; use it with --profile {name}.",
         ctx.config_file.display()
