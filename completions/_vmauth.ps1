@@ -21,8 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'vmauth' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -38,15 +38,15 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;login' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
-            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated (client credentials: none by default) [env: VMAUTH_SCOPE; default: openid profile email offline_access (device login)]')
             [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'RFC 8707 resource indicator (repeatable)')
-            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]')
-            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)')
+            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method (by default: private_key_jwt when a key or assertion is given, else from the issuer''s metadata, else client_secret_basic) [env: VMAUTH_CLIENT_AUTH]')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable) [env: VMAUTH_CLIENT_SECRET_FILE]')
             [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]')
             [CompletionResult]::new('--key-id', '--key-id', [CompletionResultType]::ParameterName, '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]')
             [CompletionResult]::new('--client-assertion-file', '--client-assertion-file', [CompletionResultType]::ParameterName, 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]')
@@ -65,24 +65,24 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;token' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
-            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated (client credentials: none by default) [env: VMAUTH_SCOPE; default: openid profile email offline_access (device login)]')
             [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'RFC 8707 resource indicator (repeatable)')
-            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]')
-            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)')
+            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method (by default: private_key_jwt when a key or assertion is given, else from the issuer''s metadata, else client_secret_basic) [env: VMAUTH_CLIENT_AUTH]')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable) [env: VMAUTH_CLIENT_SECRET_FILE]')
             [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]')
             [CompletionResult]::new('--key-id', '--key-id', [CompletionResultType]::ParameterName, '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]')
             [CompletionResult]::new('--client-assertion-file', '--client-assertion-file', [CompletionResultType]::ParameterName, 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]')
             [CompletionResult]::new('--assertion-audience', '--assertion-audience', [CompletionResultType]::ParameterName, 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Not accepted: secrets on the command line leak into ps and shell history')
-            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [default: 60; env: VMAUTH_MIN_TTL]')
-            [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print the token [default: raw; env: VMAUTH_OUTPUT]')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print the token [default: raw; env: VMAUTH_OUTPUT]')
+            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [env: VMAUTH_MIN_TTL; default: 60]')
+            [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [env: VMAUTH_TOKEN_TYPE; default: access]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'How to print the token [env: VMAUTH_OUTPUT; default: raw]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How to print the token [env: VMAUTH_OUTPUT; default: raw]')
             [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
             [CompletionResult]::new('--force-refresh', '--force-refresh', [CompletionResultType]::ParameterName, 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider')
@@ -93,22 +93,22 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;exec' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
-            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scopes to request, space- or comma-separated (client credentials: none by default) [env: VMAUTH_SCOPE; default: openid profile email offline_access (device login)]')
             [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'RFC 8707 resource indicator (repeatable)')
-            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer''s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]')
-            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)')
+            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'Client authentication method (by default: private_key_jwt when a key or assertion is given, else from the issuer''s metadata, else client_secret_basic) [env: VMAUTH_CLIENT_AUTH]')
+            [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'Read the client secret from this file (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable) [env: VMAUTH_CLIENT_SECRET_FILE]')
             [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]')
             [CompletionResult]::new('--key-id', '--key-id', [CompletionResultType]::ParameterName, '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]')
             [CompletionResult]::new('--client-assertion-file', '--client-assertion-file', [CompletionResultType]::ParameterName, 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform''s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]')
             [CompletionResult]::new('--assertion-audience', '--assertion-audience', [CompletionResultType]::ParameterName, 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Not accepted: secrets on the command line leak into ps and shell history')
-            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [default: 60; env: VMAUTH_MIN_TTL]')
-            [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]')
+            [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token''s lifetime) [env: VMAUTH_MIN_TTL; default: 60]')
+            [CompletionResult]::new('--token-type', '--token-type', [CompletionResultType]::ParameterName, 'Which token of the login [env: VMAUTH_TOKEN_TYPE; default: access]')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'The environment variable that gets the token [default: VMAUTH_TOKEN]')
             [CompletionResult]::new('--client-credentials', '--client-credentials', [CompletionResultType]::ParameterName, 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the client secret from standard input')
@@ -120,8 +120,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;status' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
@@ -134,8 +134,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;logout' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]')
             [CompletionResult]::new('--audience', '--audience', [CompletionResultType]::ParameterName, 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]')
@@ -147,8 +147,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;profiles' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -156,8 +156,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;completions' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [default: auto; env: VMAUTH_STORE]')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -24,12 +24,12 @@ function __fish_vmauth_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c vmauth -n "__fish_vmauth_needs_command" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+complete -c vmauth -n "__fish_vmauth_needs_command" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_needs_command" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_needs_command" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_needs_command" -s V -l version -d 'Print version'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "login" -d 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'
@@ -40,21 +40,21 @@ complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "logout" -d 'Revoke th
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "profiles" -d 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "completions" -d 'Print the shell completion script for SHELL'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l scope -d 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l scope -d 'Scopes to request, space- or comma-separated (client credentials: none by default) [env: VMAUTH_SCOPE; default: openid profile email offline_access (device login)]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l resource -d 'RFC 8707 resource indicator (repeatable)' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-auth -d 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer\'s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]' -r -f -a "client_secret_basic\t'The client id and secret in an HTTP Basic `Authorization` header'
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-auth -d 'Client authentication method (by default: private_key_jwt when a key or assertion is given, else from the issuer\'s metadata, else client_secret_basic) [env: VMAUTH_CLIENT_AUTH]' -r -f -a "client_secret_basic\t'The client id and secret in an HTTP Basic `Authorization` header'
 client_secret_post\t'The client id and secret in the request body'
 private_key_jwt\t'A signed JWT assertion (RFC 7523): a private key or an assertion file'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret-file -d 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)' -r -F
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret-file -d 'Read the client secret from this file (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable) [env: VMAUTH_CLIENT_SECRET_FILE]' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l private-key -d 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l key-id -d '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-assertion-file -d 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform\'s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]' -r -F
@@ -69,31 +69,31 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l qr -d 'Show the 
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l open -d 'Open the verification page in the default browser'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l scope -d 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l scope -d 'Scopes to request, space- or comma-separated (client credentials: none by default) [env: VMAUTH_SCOPE; default: openid profile email offline_access (device login)]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l resource -d 'RFC 8707 resource indicator (repeatable)' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-auth -d 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer\'s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]' -r -f -a "client_secret_basic\t'The client id and secret in an HTTP Basic `Authorization` header'
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-auth -d 'Client authentication method (by default: private_key_jwt when a key or assertion is given, else from the issuer\'s metadata, else client_secret_basic) [env: VMAUTH_CLIENT_AUTH]' -r -f -a "client_secret_basic\t'The client id and secret in an HTTP Basic `Authorization` header'
 client_secret_post\t'The client id and secret in the request body'
 private_key_jwt\t'A signed JWT assertion (RFC 7523): a private key or an assertion file'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret-file -d 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)' -r -F
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret-file -d 'Read the client secret from this file (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable) [env: VMAUTH_CLIENT_SECRET_FILE]' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l private-key -d 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l key-id -d '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-assertion-file -d 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform\'s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l assertion-audience -d 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]' -r -f -a "token-endpoint\t'The token endpoint the assertion is sent to (Okta, Entra, Keycloak)'
 issuer\t'The issuer exactly as its metadata publishes it (Auth0)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret -d 'Not accepted: secrets on the command line leak into ps and shell history' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l min-ttl -d 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token\'s lifetime) [default: 60; env: VMAUTH_MIN_TTL]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l token-type -d 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]' -r -f -a "access\t'The access token (for APIs)'
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l min-ttl -d 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token\'s lifetime) [env: VMAUTH_MIN_TTL; default: 60]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l token-type -d 'Which token of the login [env: VMAUTH_TOKEN_TYPE; default: access]' -r -f -a "access\t'The access token (for APIs)'
 id\t'The OpenID Connect ID token (for APIs that accept only it, e.g. some Entra APIs)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s o -l output -d 'How to print the token [default: raw; env: VMAUTH_OUTPUT]' -r -f -a "raw\t'The token and a newline'
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s o -l output -d 'How to print the token [env: VMAUTH_OUTPUT; default: raw]' -r -f -a "raw\t'The token and a newline'
 header\t'`Authorization: Bearer <token>`, for `curl -H @-`'
 json\t'A JSON object: token, token_type, expiry, issuer, client, audience, scopes, claims'
 env\t'POSIX shell export lines, to load with eval'
@@ -103,29 +103,29 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret-st
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l force-refresh -d 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l scope -d 'Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for device login: openid profile email offline_access; for client credentials: none]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l scope -d 'Scopes to request, space- or comma-separated (client credentials: none by default) [env: VMAUTH_SCOPE; default: openid profile email offline_access (device login)]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l resource -d 'RFC 8707 resource indicator (repeatable)' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-auth -d 'Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the issuer\'s metadata, else client_secret_basic; private_key_jwt when a key or assertion is given]' -r -f -a "client_secret_basic\t'The client id and secret in an HTTP Basic `Authorization` header'
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-auth -d 'Client authentication method (by default: private_key_jwt when a key or assertion is given, else from the issuer\'s metadata, else client_secret_basic) [env: VMAUTH_CLIENT_AUTH]' -r -f -a "client_secret_basic\t'The client id and secret in an HTTP Basic `Authorization` header'
 client_secret_post\t'The client id and secret in the request body'
 private_key_jwt\t'A signed JWT assertion (RFC 7523): a private key or an assertion file'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-secret-file -d 'Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable)' -r -F
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-secret-file -d 'Read the client secret from this file (the secret can also come from the VMAUTH_CLIENT_SECRET environment variable) [env: VMAUTH_CLIENT_SECRET_FILE]' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l private-key -d 'PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523) [env: VMAUTH_PRIVATE_KEY]' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l key-id -d '`kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-assertion-file -d 'A ready-made client assertion (JWT) in a file, re-read on every request (e.g. a CI platform\'s federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE]' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l assertion-audience -d 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]' -r -f -a "token-endpoint\t'The token endpoint the assertion is sent to (Okta, Entra, Keycloak)'
 issuer\t'The issuer exactly as its metadata publishes it (Auth0)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-secret -d 'Not accepted: secrets on the command line leak into ps and shell history' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l min-ttl -d 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token\'s lifetime) [default: 60; env: VMAUTH_MIN_TTL]' -r
-complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l token-type -d 'Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE]' -r -f -a "access\t'The access token (for APIs)'
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l min-ttl -d 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token\'s lifetime) [env: VMAUTH_MIN_TTL; default: 60]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l token-type -d 'Which token of the login [env: VMAUTH_TOKEN_TYPE; default: access]' -r -f -a "access\t'The access token (for APIs)'
 id\t'The OpenID Connect ID token (for APIs that accept only it, e.g. some Entra APIs)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l env -d 'The environment variable that gets the token [default: VMAUTH_TOKEN]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
@@ -133,12 +133,12 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-secret-std
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l force-refresh -d 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
@@ -146,32 +146,32 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l json -d 'Print 
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l all -d 'Show every stored login, not only the selected one'
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l issuer -d 'Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l all -d 'Log out of every stored login'
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -l store -d 'Where credentials live [default: auto; env: VMAUTH_STORE]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
+complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
 keyring\t'The OS keychain only (Secret Service, macOS Keychain, Windows Credential Manager)'
 file\t'The 0600 JSON file shared with the ValidMind library'
 memory\t'Nothing is written; the login lives as long as the process'
 helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
-complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: its default_profile]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "login" -d 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'

@@ -61,12 +61,11 @@ pub fn exit_codes_help() -> String {
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Where credentials live [default: auto; env: VMAUTH_STORE].
+    /// Where credentials live.
     // Listed after each subcommand's own options.
     #[arg(long, global = true, value_name = "STORE", display_order = 900)]
     pub store: Option<StoreChoice>,
-    /// The profile of config.toml to use [env: VMAUTH_PROFILE; default: its
-    /// default_profile].
+    /// The profile of config.toml to use.
     #[arg(long, global = true, value_name = "NAME", display_order = 901)]
     pub profile: Option<String>,
     /// The subcommand.
@@ -177,7 +176,9 @@ impl<T> std::ops::Deref for Lazy<T> {
 fn augment_keeping_about<T: Args>(cmd: clap::Command) -> clap::Command {
     let about = cmd.get_about().cloned();
     let long_about = cmd.get_long_about().cloned();
-    let cmd = T::augment_args(cmd);
+    // Each flag a variable backs gets its `[env: …; default: …]` note from
+    // the registry.
+    let cmd = T::augment_args(cmd).mut_args(crate::env_vars::annotate);
     let cmd = match about {
         Some(a) => cmd.about(a),
         None => cmd.about(None::<&str>),
@@ -265,14 +266,13 @@ pub enum Command {
 /// the current (most recent) login.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Selector {
-    /// Issuer URL of the OpenID Provider (https, or http on loopback) [env: VMAUTH_ISSUER].
+    /// Issuer URL of the OpenID Provider (https, or http on loopback).
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
-    /// OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID].
+    /// OAuth client id registered at the identity provider.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
-    /// API audience for the access token (sent as `audience`, as Auth0 needs)
-    /// [env: VMAUTH_AUDIENCE].
+    /// API audience for the access token (sent as `audience`, as Auth0 needs).
     #[arg(long, value_name = "AUD")]
     pub audience: Option<String>,
 }
@@ -280,8 +280,8 @@ pub struct Selector {
 /// What to ask for.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RequestArgs {
-    /// Scopes to request, space- or comma-separated [env: VMAUTH_SCOPE; default for
-    /// device login: openid profile email offline_access; for client credentials: none].
+    /// Scopes to request, space- or comma-separated (client credentials: none by
+    /// default).
     #[arg(long, value_name = "SCOPES")]
     pub scope: Option<String>,
     /// RFC 8707 resource indicator (repeatable).
@@ -297,31 +297,29 @@ pub struct ClientAuthArgs {
     /// (also VMAUTH_GRANT=client_credentials).
     #[arg(long)]
     pub client_credentials: bool,
-    /// Client authentication method [env: VMAUTH_CLIENT_AUTH; default: from the
-    /// issuer's metadata, else client_secret_basic; private_key_jwt when a key or
-    /// assertion is given].
+    /// Client authentication method (by default: private_key_jwt when a key or
+    /// assertion is given, else from the issuer's metadata, else
+    /// client_secret_basic).
     #[arg(long, value_name = "METHOD")]
     pub client_auth: Option<ClientAuthChoice>,
-    /// Read the client secret from this file [env: VMAUTH_CLIENT_SECRET_FILE] (the
-    /// secret can also come from the VMAUTH_CLIENT_SECRET environment variable).
+    /// Read the client secret from this file (the secret can also come from the
+    /// VMAUTH_CLIENT_SECRET environment variable).
     #[arg(long, value_name = "PATH")]
     pub client_secret_file: Option<PathBuf>,
     /// Read the client secret from standard input.
     #[arg(long, conflicts_with = "client_secret_file")]
     pub client_secret_stdin: bool,
-    /// PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523)
-    /// [env: VMAUTH_PRIVATE_KEY].
+    /// PEM private key (RSA or P-256 EC) for private_key_jwt (RFC 7523).
     #[arg(long, value_name = "PATH")]
     pub private_key: Option<PathBuf>,
-    /// `kid` header for assertions signed with --private-key [env: VMAUTH_KEY_ID].
+    /// `kid` header for assertions signed with --private-key.
     #[arg(long, value_name = "KID")]
     pub key_id: Option<String>,
     /// A ready-made client assertion (JWT) in a file, re-read on every request
-    /// (e.g. a CI platform's federated identity token) [env: VMAUTH_CLIENT_ASSERTION_FILE].
+    /// (e.g. a CI platform's federated identity token).
     #[arg(long, value_name = "PATH", conflicts_with = "private_key")]
     pub client_assertion_file: Option<PathBuf>,
-    /// The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE;
-    /// default: token-endpoint].
+    /// The `aud` of signed client assertions.
     #[arg(long, value_name = "AUD")]
     pub assertion_audience: Option<AssertionAudienceChoice>,
     /// Not accepted: secrets on the command line leak into ps and shell history.
@@ -412,14 +410,14 @@ pub struct AcquireArgs {
     #[command(flatten)]
     pub client: ClientAuthArgs,
     /// Refresh when less than this is left (seconds, or with s/m/h suffix; at most
-    /// half the token's lifetime) [default: 60; env: VMAUTH_MIN_TTL].
+    /// half the token's lifetime).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_secs)]
     pub min_ttl: Option<u64>,
     /// Refresh now (for client credentials: request a new token) even when the
     /// cached token is still good, e.g. after it was revoked at the identity provider.
     #[arg(long)]
     pub force_refresh: bool,
-    /// Which token of the login [default: access; env: VMAUTH_TOKEN_TYPE].
+    /// Which token of the login.
     #[arg(long, value_name = "TYPE")]
     pub token_type: Option<TokenChoice>,
 }
@@ -444,7 +442,7 @@ pub struct TokenArgs {
     /// Which token, and how fresh.
     #[command(flatten)]
     pub acquire: AcquireArgs,
-    /// How to print the token [default: raw; env: VMAUTH_OUTPUT].
+    /// How to print the token.
     #[arg(short = 'o', long, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 }

@@ -81,6 +81,7 @@ pub mod clock;
 pub(crate) mod commands;
 pub(crate) mod context;
 pub mod credential;
+pub mod env_vars;
 pub mod error;
 pub(crate) mod fsutil;
 /// Entry points for the fuzz targets in `fuzz/` (only with the `fuzzing` feature).
@@ -140,11 +141,14 @@ pub fn harden_process() {
 
 /// The clap command with its generated "Exit codes" and "Environment" help.
 pub fn command() -> clap::Command {
-    Cli::command().after_help(format!(
-        "{}\n{}",
-        cli::exit_codes_help(),
-        settings::env_help()
-    ))
+    Cli::command()
+        .mut_arg("store", env_vars::annotate)
+        .mut_arg("profile", env_vars::annotate)
+        .after_help(format!(
+            "{}\n{}",
+            cli::exit_codes_help(),
+            settings::env_help()
+        ))
 }
 
 /// `vmauth token` without arguments, the call scripts make most often, read

@@ -80,7 +80,9 @@ fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
         audience: id.audience.clone(),
         scope: s.request.scopes.as_ref().map(|v| v.join(" ")),
         resource: (!s.request.resources.is_empty()).then(|| s.request.resources.clone()),
-        grant: c.client_credentials.then(|| "client_credentials".to_string()),
+        grant: c
+            .client_credentials
+            .then(|| "client_credentials".to_string()),
         client_auth: c.method.map(|m| m.name().to_string()),
         client_secret_file: c.secret_file.clone(),
         private_key: c.private_key.clone(),

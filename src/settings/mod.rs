@@ -14,6 +14,16 @@
 //! generates the "Environment" part of `--help`, and a test checks that README.md
 //! documents each one.
 
+/// The default of `--min-ttl`, in seconds: written here only (the registry's
+/// `VMAUTH_MIN_TTL` default and `--help` come from it).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! default_min_ttl {
+    () => {
+        60
+    };
+}
+
 mod env;
 mod inputs;
 mod types;
@@ -36,7 +46,7 @@ use crate::profiles::{self, Config};
 /// Default scopes requested by `vmauth login`.
 pub const DEFAULT_SCOPE: &str = "openid profile email offline_access";
 /// Default `--min-ttl`, in seconds.
-pub const DEFAULT_MIN_TTL: u64 = 60;
+pub const DEFAULT_MIN_TTL: u64 = crate::default_min_ttl!();
 /// Every keychain call gives up after this long.
 pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
 /// A credential helper gets this long per operation, unless `VMAUTH_HELPER_TIMEOUT` says otherwise.

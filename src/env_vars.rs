@@ -1,0 +1,193 @@
+//! The registry of every environment variable vmauth reads: name, meaning,
+//! default, and the flag it stands for. It generates the "Environment" part
+//! of `--help` and the man pages, and the `[env: …; default: …]` note of every
+//! flag a variable backs ([`annotate`]); the settings layer reads the
+//! variables through it. Plain data, below the command-line definitions.
+
+/// One environment variable vmauth reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    /// Its name.
+    pub name: &'static str,
+    /// What it means, for `--help` and the documentation.
+    pub meaning: &'static str,
+    /// The value used when it is unset, if there is one worth naming.
+    pub default: Option<&'static str>,
+}
+
+macro_rules! env_vars {
+    ($($(#[$doc:meta])* $id:ident = $name:literal, $meaning:literal, $default:expr;)*) => {
+        /// The environment variables, one constant each.
+        pub mod vars {
+            use super::EnvVar;
+            $($(#[$doc])* pub const $id: EnvVar = EnvVar { name: $name, meaning: $meaning, default: $default };)*
+        }
+        /// Every environment variable vmauth reads, in `--help` order.
+        pub const ENV_VARS: &[EnvVar] = &[$(vars::$id),*];
+    };
+}
+
+env_vars! {
+    /// `--issuer`.
+    ISSUER = "VMAUTH_ISSUER", "issuer URL, as --issuer (taken together with VMAUTH_CLIENT_ID and VMAUTH_AUDIENCE)", None;
+    /// `--client-id`.
+    CLIENT_ID = "VMAUTH_CLIENT_ID", "OAuth client id, as --client-id", None;
+    /// `--audience`.
+    AUDIENCE = "VMAUTH_AUDIENCE", "API audience, as --audience", None;
+    /// `--scope`.
+    SCOPE = "VMAUTH_SCOPE", "scopes, as --scope", Some("openid profile email offline_access (device login)");
+    /// The ValidMind library's issuer.
+    VM_ISSUER = "VM_OIDC_ISSUER", "the ValidMind library's issuer, used when neither flags nor VMAUTH_ISSUER/VMAUTH_CLIENT_ID name a login", None;
+    /// The ValidMind library's client id.
+    VM_CLIENT_ID = "VM_OIDC_CLIENT_ID", "the ValidMind library's client id (with VM_OIDC_ISSUER)", None;
+    /// The ValidMind library's audience.
+    VM_AUDIENCE = "VM_OIDC_AUDIENCE", "the ValidMind library's audience (with VM_OIDC_ISSUER)", None;
+    /// The ValidMind library's scopes.
+    VM_SCOPE = "VM_OIDC_SCOPE", "the ValidMind library's scopes, used when VMAUTH_SCOPE is unset", None;
+    /// `--profile`.
+    PROFILE = "VMAUTH_PROFILE", "the profile of config.toml to use, as --profile", Some("default_profile in config.toml");
+    /// `--store`.
+    STORE = "VMAUTH_STORE", "where credentials live, as --store", Some("auto");
+    /// The ValidMind library's "do not persist".
+    NO_PERSIST = "VM_OIDC_NO_PERSIST", "1, true or yes: the same as --store memory, unless --store or VMAUTH_STORE is given", None;
+    /// `--min-ttl`.
+    MIN_TTL = "VMAUTH_MIN_TTL", "refresh when less than this is left, as --min-ttl", Some(concat!(crate::default_min_ttl!()));
+    /// `--output`.
+    OUTPUT = "VMAUTH_OUTPUT", "how vmauth token prints the token, as --output", Some("raw");
+    /// `--token-type`.
+    TOKEN_TYPE = "VMAUTH_TOKEN_TYPE", "access or id: which token token and exec give, as --token-type", Some("access");
+    /// Set by kubectl for exec credential plugins.
+    EXEC_INFO = "KUBERNETES_EXEC_INFO", "set by kubectl for credential plugins: its apiVersion decides the ExecCredential version of -o exec-credential", Some("client.authentication.k8s.io/v1");
+    /// `--client-credentials`.
+    GRANT = "VMAUTH_GRANT", "client_credentials: the same as --client-credentials (device_code: the device flow)", Some("device_code");
+    /// `--client-auth`.
+    CLIENT_AUTH = "VMAUTH_CLIENT_AUTH", "client authentication method, as --client-auth", None;
+    /// The client secret (never an argument).
+    CLIENT_SECRET = "VMAUTH_CLIENT_SECRET", "the client secret for client_secret_basic / client_secret_post", None;
+    /// `--client-secret-file`.
+    CLIENT_SECRET_FILE = "VMAUTH_CLIENT_SECRET_FILE", "a file holding the client secret, as --client-secret-file", None;
+    /// `--private-key`.
+    PRIVATE_KEY = "VMAUTH_PRIVATE_KEY", "PEM private key for private_key_jwt, as --private-key", None;
+    /// `--key-id`.
+    KEY_ID = "VMAUTH_KEY_ID", "kid of signed assertions, as --key-id", None;
+    /// `--client-assertion-file`.
+    CLIENT_ASSERTION_FILE = "VMAUTH_CLIENT_ASSERTION_FILE", "a ready-made client assertion, as --client-assertion-file", None;
+    /// `--assertion-audience`.
+    ASSERTION_AUDIENCE = "VMAUTH_ASSERTION_AUDIENCE", "aud of signed assertions, as --assertion-audience", Some("token-endpoint");
+    /// The credentials file.
+    CREDENTIALS_FILE = "VMAUTH_CREDENTIALS_FILE", "the credentials file, shared with the ValidMind library", Some("~/.validmind/credentials.json");
+    /// vmauth's own state directory.
+    CONFIG_DIR = "VMAUTH_CONFIG_DIR", "vmauth's own state (current login, store choice, locks)", Some("the platform config directory, ~/.config/vmauth on Linux");
+    /// The credential helper program.
+    CREDENTIAL_HELPER = "VMAUTH_CREDENTIAL_HELPER", "the program behind --store helper (protocol in README.md)", None;
+    /// The credential helper's time limit.
+    HELPER_TIMEOUT = "VMAUTH_HELPER_TIMEOUT", "seconds a credential helper gets per call", Some("10");
+    /// The keychain item size.
+    KEYRING_MAX_ITEM = "VMAUTH_KEYRING_MAX_ITEM", "bytes per keychain item before a value is split", Some("2560 on Windows, 16384 elsewhere");
+    /// No styling.
+    NO_COLOR = "NO_COLOR", "any non-empty value: no ANSI styling", None;
+}
+
+/// The "Environment" part of `vmauth --help`, generated from [`ENV_VARS`].
+pub fn env_help() -> String {
+    let mut out = String::from("Environment:\n");
+    for v in ENV_VARS {
+        out.push_str("  ");
+        out.push_str(v.name);
+        out.push_str("\n      ");
+        out.push_str(v.meaning);
+        if let Some(d) = v.default {
+            out.push_str(" [default: ");
+            out.push_str(d);
+            out.push(']');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The flags the variables stand for (by long name), for their `--help` notes.
+const FLAG_VARS: &[(&str, EnvVar)] = &[
+    ("issuer", vars::ISSUER),
+    ("client-id", vars::CLIENT_ID),
+    ("audience", vars::AUDIENCE),
+    ("scope", vars::SCOPE),
+    ("profile", vars::PROFILE),
+    ("store", vars::STORE),
+    ("min-ttl", vars::MIN_TTL),
+    ("output", vars::OUTPUT),
+    ("token-type", vars::TOKEN_TYPE),
+    ("client-auth", vars::CLIENT_AUTH),
+    ("client-secret-file", vars::CLIENT_SECRET_FILE),
+    ("private-key", vars::PRIVATE_KEY),
+    ("key-id", vars::KEY_ID),
+    ("client-assertion-file", vars::CLIENT_ASSERTION_FILE),
+    ("assertion-audience", vars::ASSERTION_AUDIENCE),
+];
+
+/// `arg` with the `[env: NAME; default: …]` note of the variable it stands
+/// for, from the registry (nothing for a flag no variable backs).
+pub fn annotate(arg: clap::Arg) -> clap::Arg {
+    let Some(var) = arg
+        .get_long()
+        .and_then(|l| FLAG_VARS.iter().find(|(f, _)| *f == l))
+        .map(|(_, v)| v)
+    else {
+        return arg;
+    };
+    let note = match var.default {
+        Some(d) => format!("[env: {}; default: {d}]", var.name),
+        None => format!("[env: {}]", var.name),
+    };
+    // Global flags reach each subcommand already annotated.
+    if arg
+        .get_help()
+        .is_some_and(|h| h.to_string().contains(&note))
+    {
+        return arg;
+    }
+    let help = arg.get_help().map(|h| format!("{h} {note}"));
+    let long = arg.get_long_help().map(|h| format!("{h}\n\n{note}"));
+    let arg = match help {
+        Some(h) => arg.help(h),
+        None => arg.help(note),
+    };
+    match long {
+        Some(l) => arg.long_help(l),
+        None => arg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every flag a variable backs shows that variable's note exactly once,
+    /// in every subcommand (and nothing else carries a hand-written one).
+    #[test]
+    fn every_flag_note_comes_from_the_registry_once() {
+        let mut cmd = crate::command();
+        cmd.build();
+        let mut seen = 0;
+        for sub in cmd.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                match FLAG_VARS.iter().find(|(f, _)| Some(*f) == arg.get_long()) {
+                    Some((_, var)) => {
+                        assert_eq!(help.matches("[env: ").count(), 1, "{help}");
+                        assert!(help.contains(&format!("[env: {}", var.name)), "{help}");
+                        if let Some(d) = var.default {
+                            assert!(help.contains(&format!("default: {d}]")), "{help}");
+                        }
+                        seen += 1;
+                    }
+                    None => assert!(!help.contains("[env: "), "{help}"),
+                }
+            }
+        }
+        assert!(seen > 20, "{seen}");
+        // The --min-ttl default is one number, written once.
+        assert_eq!(vars::MIN_TTL.default, Some("60"));
+        assert_eq!(crate::settings::DEFAULT_MIN_TTL, 60);
+    }
+}
