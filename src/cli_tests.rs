@@ -46,20 +46,83 @@ fn value_enums_use_the_registered_names() {
 #[test]
 fn the_fast_path_reads_vmauth_token_as_clap_does() {
     use clap::Parser;
-    let args: Vec<std::ffi::OsString> = vec!["vmauth".into(), "token".into()];
-    let fast = crate::parse_fast(&args).expect("the fast path takes `vmauth token`");
-    let clap = Cli::try_parse_from(&args).unwrap();
-    assert_eq!(format!("{fast:?}"), format!("{clap:?}"));
-    // Anything else goes through clap.
-    for other in [
-        vec!["vmauth", "token", "-o", "json"],
-        vec!["vmauth", "token", "--help"],
-        vec!["vmauth", "--store", "file", "token"],
-        vec!["vmauth", "status"],
-        vec!["vmauth"],
-        vec!["vmauth", "tokens"],
+    let parse = |v: &[&str]| -> Vec<std::ffi::OsString> {
+        std::iter::once("vmauth")
+            .chain(v.iter().copied())
+            .map(Into::into)
+            .collect()
+    };
+    // Every form scripts, kubectl and notebooks use: the same value as clap's.
+    for form in [
+        &["token"][..],
+        &["token", "-o", "json"],
+        &["token", "-o", "exec-credential", "--min-ttl", "5m"],
+        &["token", "--output=env", "--token-type", "id"],
+        &["--store", "file", "token"],
+        &["--store=keyring", "token", "--profile", "work"],
+        &["token", "--profile=work", "--store", "memory"],
+        &["--profile", "ci", "token", "--force-refresh"],
+        &[
+            "token",
+            "--issuer",
+            "https://idp.example.com",
+            "--client-id",
+            "cli",
+        ],
+        &[
+            "token",
+            "--issuer=https://idp.example.com/",
+            "--client-id=cli",
+            "--audience",
+            "https://api",
+        ],
+        &[
+            "token",
+            "--issuer",
+            "",
+            "--client-id",
+            "c",
+            "--scope",
+            "openid api",
+        ],
+        &[
+            "token",
+            "--min-ttl",
+            "90",
+            "--token-type=access",
+            "-o",
+            "header",
+        ],
     ] {
-        let args: Vec<std::ffi::OsString> = other.iter().map(Into::into).collect();
-        assert!(crate::parse_fast(&args).is_none(), "{other:?}");
+        let args = parse(form);
+        let fast = crate::parse_fast(&args).unwrap_or_else(|| panic!("fast path: {form:?}"));
+        let clap = Cli::try_parse_from(&args).unwrap();
+        assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{form:?}");
+    }
+    // Anything else goes through clap (which parses it, or says what is wrong).
+    for other in [
+        &["token", "--help"][..],
+        &["token", "-h"],
+        &["status"],
+        &[],
+        &["tokens"],
+        &["token", "token"],
+        &["token", "-o", "yaml"],
+        &["token", "-ojson"],
+        &["token", "-o=json"],
+        &["token", "--issuer"],
+        &["token", "--issuer", "--client-id", "c"],
+        &["token", "--issuer", "a", "--issuer", "b"],
+        &["token", "--force-refresh", "--force-refresh"],
+        &["token", "--force-refresh=true"],
+        &["token", "--min-ttl", "soon"],
+        &["token", "--store", "vault"],
+        &["token", "--resource", "https://api"],
+        &["token", "--client-credentials"],
+        &["token", "--", "x"],
+        &["--issuer", "x", "token"],
+        &["exec", "--", "token"],
+    ] {
+        assert!(crate::parse_fast(&parse(other)).is_none(), "{other:?}");
     }
 }

@@ -151,19 +151,94 @@ pub fn command() -> clap::Command {
         ))
 }
 
-/// `vmauth token` without arguments, the call scripts make most often, read
-/// without building the command-line definition (which is most of the
-/// instructions a cached token costs). It is the value clap gives for the same
-/// arguments; a test checks.
+/// `vmauth token` in the forms scripts, kubectl and notebooks use (a login by
+/// `--issuer`/`--client-id`/`--audience`, `--profile`, `--store`, `-o`,
+/// `--min-ttl`, `--token-type`, `--scope`, `--force-refresh`), read without
+/// building the command-line definition, which is most of the instructions
+/// a cached token costs. Anything else (another flag, a flag given twice, a
+/// value that looks like a flag, `--help`) is left to clap. It is the value
+/// clap gives for the same arguments; a test checks many forms.
 fn parse_fast(args: &[OsString]) -> Option<Cli> {
-    match args {
-        [_, sub] if sub == "token" => Some(Cli {
-            store: None,
-            profile: None,
-            command: cli::Command::Token(cli::Lazy(cli::TokenArgs::default())),
-        }),
-        _ => None,
+    use clap::ValueEnum;
+    let mut words = args.iter().skip(1).map(|a| a.to_str());
+    let (mut store, mut profile, mut in_token) = (None, None, false);
+    let mut t = cli::TokenArgs::default();
+    // A flag's value: the rest of `--flag=value`, else the next word, which
+    // must not look like a flag.
+    fn value<'a>(
+        inline: Option<&'a str>,
+        words: &mut impl Iterator<Item = Option<&'a str>>,
+    ) -> Option<&'a str> {
+        match inline {
+            Some(v) => Some(v),
+            None => words.next()?.filter(|v| !v.starts_with('-')),
+        }
     }
+    // Each flag at most once, as clap requires.
+    fn once<T>(slot: &mut Option<T>, v: Option<T>) -> Option<()> {
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(v?);
+        Some(())
+    }
+    while let Some(word) = words.next() {
+        let word = word?;
+        if !in_token && word == "token" {
+            in_token = true;
+            continue;
+        }
+        let (name, inline) = match word.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
+            _ => (word, None),
+        };
+        let s = |v: &str| v.to_string();
+        match name {
+            "--store" => once(
+                &mut store,
+                value(inline, &mut words).and_then(|v| cli::StoreChoice::from_str(v, false).ok()),
+            )?,
+            "--profile" => once(&mut profile, value(inline, &mut words).map(s))?,
+            _ if !in_token => return None,
+            "--issuer" => once(
+                &mut t.acquire.selector.issuer,
+                value(inline, &mut words).map(s),
+            )?,
+            "--client-id" => once(
+                &mut t.acquire.selector.client_id,
+                value(inline, &mut words).map(s),
+            )?,
+            "--audience" => once(
+                &mut t.acquire.selector.audience,
+                value(inline, &mut words).map(s),
+            )?,
+            "--scope" => once(
+                &mut t.acquire.request.scope,
+                value(inline, &mut words).map(s),
+            )?,
+            "--min-ttl" => once(
+                &mut t.acquire.min_ttl,
+                value(inline, &mut words).and_then(|v| cli::parse_duration_secs(v).ok()),
+            )?,
+            "--token-type" => once(
+                &mut t.acquire.token_type,
+                value(inline, &mut words).and_then(|v| cli::TokenChoice::from_str(v, false).ok()),
+            )?,
+            "-o" | "--output" => once(
+                &mut t.output,
+                value(inline, &mut words).and_then(|v| cli::OutputFormat::from_str(v, false).ok()),
+            )?,
+            "--force-refresh" if inline.is_none() && !t.acquire.force_refresh => {
+                t.acquire.force_refresh = true;
+            }
+            _ => return None,
+        }
+    }
+    in_token.then(|| Cli {
+        store,
+        profile,
+        command: cli::Command::Token(cli::Lazy(t)),
+    })
 }
 
 /// clap's multi-line error as vmauth's one line: what is wrong, clap's hint
