@@ -11,16 +11,66 @@ use serde_json::{Map, Value};
 
 /// The payload of a compact JWS, or `None` when `token` is not a JWT (opaque tokens).
 pub fn claims(token: &str) -> Option<Map<String, Value>> {
+    match serde_json::from_slice(&payload(token)?).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// The claims `names` of a compact JWS (the others are skipped unparsed), or
+/// `None` when `token` is not a JWT: [`claims`] filtered, at a fraction of
+/// the cost (`-o json` and `status` show six claims of a large ID token).
+pub fn claims_named(token: &str, names: &[&str]) -> Option<Map<String, Value>> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    struct Pick<'a>(&'a [&'a str]);
+    impl<'de> Visitor<'de> for Pick<'_> {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                if self.0.contains(&k.as_ref()) {
+                    out.insert(k.into_owned(), m.next_value()?);
+                } else {
+                    m.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Pick<'_> {
+        type Value = Map<String, Value>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let bytes = payload(token)?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let picked = Pick(names).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(picked)
+}
+
+/// The decoded payload of a three-part compact JWS that holds a JSON object.
+/// Its first bytes (the first four characters) tell whether it can be one
+/// (`{` after any white space), so another token is not decoded whole.
+fn payload(token: &str) -> Option<Vec<u8>> {
     let mut parts = token.split('.');
     let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(map) => Some(map),
-        _ => None,
+    let payload = payload.trim_end_matches('=');
+    if let Some(head) = payload.get(..4) {
+        let head = URL_SAFE_NO_PAD.decode(head).ok()?;
+        match head.iter().find(|b| !b" \t\r\n".contains(b)) {
+            Some(b'{') | None => {}
+            Some(_) => return None,
+        }
     }
+    URL_SAFE_NO_PAD.decode(payload).ok()
 }
 
 /// `exp` as Unix seconds.

@@ -154,14 +154,23 @@ pub(crate) fn print_token(ctx: &super::Context, token: &Secret) -> Result<()> {
     ctx.io.out(line.as_bytes())
 }
 
-/// The claims that say who a login is: the ID token's, else the userinfo
-/// endpoint's, else a JWT access token's (client-credentials tokens), else none.
-pub(crate) fn identity_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
+/// The claims `names` of the claims that say who a login is: the ID token's,
+/// else the userinfo endpoint's, else a JWT access token's (client-credentials
+/// tokens), else none.
+fn identity_claims(c: &Credential, names: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+    let named = |t: &crate::credential::Secret| crate::jwt::claims_named(t.expose(), names);
     c.id_token
         .as_ref()
-        .and_then(|t| crate::oidc::jwt::claims(t.expose()))
-        .or_else(|| c.userinfo.clone())
-        .or_else(|| crate::oidc::jwt::claims(c.access_token.expose()))
+        .and_then(named)
+        .or_else(|| {
+            c.userinfo.as_ref().map(|u| {
+                u.iter()
+                    .filter(|(k, _)| names.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+        })
+        .or_else(|| named(&c.access_token))
         .unwrap_or_default()
 }
 
@@ -178,7 +187,8 @@ pub(crate) const SHOWN_CLAIMS: &[&str] = &[
 
 /// [`SHOWN_CLAIMS`] of a login.
 pub(crate) fn shown_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
-    let claims = identity_claims(c);
+    let claims = identity_claims(c, SHOWN_CLAIMS);
+    // In this order, whatever the token's.
     SHOWN_CLAIMS
         .iter()
         .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
@@ -223,9 +233,9 @@ pub(crate) fn audience_warning(c: &Credential) -> Option<String> {
 
 /// Who a login belongs to, for messages: email, else preferred_username, else sub.
 pub(crate) fn who(c: &Credential) -> String {
-    let claims = identity_claims(c);
-    ["email", "preferred_username", "sub", "client_id"]
-        .iter()
+    const WHO: [&str; 4] = ["email", "preferred_username", "sub", "client_id"];
+    let claims = identity_claims(c, &WHO);
+    WHO.iter()
         .find_map(|k| claims.get(*k).and_then(|v| v.as_str()))
         .map(|s| crate::error::from_server(s, 100))
         .unwrap_or_else(|| "an unknown user".to_string())
