@@ -1,13 +1,14 @@
 //! Command-line definitions: the single source for `--help`, the completions
-//! and the man pages. Only flags are parsed here; environment variables
-//! and defaults are applied by [`crate::settings`], which also generates the
-//! "Environment" part of `--help` from its registry.
+//! and the man pages. Only flags are parsed here; environment variables and
+//! defaults are applied by [`crate::settings`]. The registry in
+//! [`crate::env_vars`] writes each flag's `[env: …; default: …]` note and the
+//! "Environment" part of `--help`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::oidc::client_auth::{AssertionAudience, Method};
+use crate::credential::{AssertionAudience, Method};
 
 /// vmauth's exit statuses and what they mean: `--help` and the man pages.
 pub const EXIT_STATUS: &[(&str, &str)] = &[

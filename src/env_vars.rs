@@ -4,6 +4,16 @@
 //! flag a variable backs ([`annotate`]); the settings layer reads the
 //! variables through it. Plain data, below the command-line definitions.
 
+/// The default of `--min-ttl`, in seconds: written here only (the registry's
+/// `VMAUTH_MIN_TTL` default, `--help` and `settings::DEFAULT_MIN_TTL` come from it).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! default_min_ttl {
+    () => {
+        60
+    };
+}
+
 /// One environment variable vmauth reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvVar {

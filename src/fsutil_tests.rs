@@ -1,4 +1,4 @@
-//! Unit tests for `src/store/fsutil.rs`.
+//! Unit tests for `src/fsutil.rs`.
 
 use super::*;
 use std::os::unix::fs::PermissionsExt;

@@ -10,13 +10,14 @@
 //! | module | what it does | the rule it keeps |
 //! |---|---|---|
 //! | `main.rs` | `exit(vmauth::run())` after `harden_process` (non-dumpable on Linux); on Linux its own C `main` (no std start-up probe), which opens closed fds 0-2 on `/dev/null` and ignores SIGPIPE | nothing else |
-//! | `run` (here) | parse → `settings::Settings` → `context::Context` → command → exit code | the only place that turns errors into exit codes; a bare `vmauth token` skips clap (`parse_fast`, checked equal to clap's result) |
+//! | `run` (here) | parse → `settings::Settings` → `context::Context` → command → exit code | the only place that turns errors into exit codes; the cached-token forms of `vmauth token` (flags, `--profile`, `--store`, `-o`) skip clap (`parse_fast`, checked equal to clap's result) |
 //! | `cli` | clap definitions, `ValueEnum`s with a doc line per value; each subcommand's arguments are built only when it is parsed (`cli::Lazy`) | flags only; the single source for `--help`, completions and man pages |
-//! | `settings`, `profiles` | every setting of a command from flags, `settings::Env` and `config.toml`'s profiles: flags > `VMAUTH_*` > `VM_OIDC_*` > profiles > defaults; the registry of environment variables (`settings::ENV_VARS`) | the only readers of the environment and of `config.toml`; issuer, client id and audience come from one source |
+//! | `settings`, `profiles` | every setting of a command from flags, `settings::Env` and `config.toml`'s profiles: flags > `VMAUTH_*` > `VM_OIDC_*` > profiles > defaults | the only readers of the environment and of `config.toml`; issuer, client id and audience come from one source |
+//! | `env_vars` | the registry of every environment variable (`env_vars::ENV_VARS`): name, meaning, default, the flag it stands for | the one source of the `[env: …; default: …]` notes, the help's and man pages' Environment sections |
 //! | `context` | the one place a command's world is put together: streams, UI, the store `--store` names, the state directory, clock and randomness, the seams the protocol engine is given, the reading of client secrets | the only code that builds a `Context` |
 //! | `commands` | one file per subcommand, plus `commands::acquire` (a valid credential for a selection) and `commands::output` (token formats, what is shown about a login) | the only layer that combines protocol, storage and UI |
 //! | `ui`, `io` | everything for humans, on stderr (prompt, QR code, spinner, warnings); stdout, stderr, stdin and their terminal flags (`io::TestIo` captures them) | all server text passes through `error::terminal_safe`; stdout carries only a command's product |
-//! | `oidc` | the protocol engine: discovery and its cache policy, endpoint overrides, client authentication and its negotiation, the grants, JWKS and ID-token verification, revocation, userinfo, the moved-endpoint retry (`oidc::provider`), HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source; reaches outside only through `oidc::provider::Seams` |
+//! | `oidc` | the protocol engine: discovery and its cache policy, endpoint overrides, client authentication and its negotiation, the grants, JWKS and ID-token verification, revocation, userinfo, the moved-endpoint retry (`oidc::provider`), HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source; reaches outside only through `oidc::provider::Seams` and the `CredentialSource` it is handed (secrets, keys, the random source of assertions; an assertion file it names is re-read per request) |
 //! | `store` | the `store::CredentialStore` trait and its backends: file, keychain, memory, helper, auto | same as `oidc`; warnings go to a `WarnSink` it is given |
 //! | `state` | the config directory: current login, `auto` choice (`state.json`, read once per process), refresh locks, issuers' metadata and keys (24 h caches), tokens a store refused (`rescue/`) or refused as another party's (`refused/`); `state::cache_path` names every cache file | every file read only when this user owns it and nobody else can write to it |
 //! | `fsutil` | private files: owner and link checks, 0600/0700 through open files, atomic replace, bounded locks | never follows a link into vmauth's own subdirectories |
@@ -63,8 +64,8 @@
 //! the moved-endpoint retry and client authentication) plus a thin command (or
 //! a branch of `commands::login` / `commands::acquire`) that opens a
 //! `Provider` with `Context::seams` and stores the result. Nothing in `oidc/`
-//! may print, read the environment, the wall clock or a secret file: what it
-//! needs comes through the seams or a `CredentialSource`.
+//! may print, read the environment or the wall clock, or find a secret itself:
+//! what it needs comes through the seams or a `CredentialSource`.
 //!
 //! # Testing
 //!
@@ -234,7 +235,7 @@ fn parse_fast(args: &[OsString]) -> Option<Cli> {
             _ => return None,
         }
     }
-    in_token.then(|| Cli {
+    in_token.then_some(Cli {
         store,
         profile,
         command: cli::Command::Token(cli::Lazy(t)),

@@ -396,12 +396,19 @@ async fn a_root_directory_is_used_only_when_nobody_else_can_write_to_it() {
     let etc = m.dir("etc-vmauth", 0, 0o755);
     m.file(&etc.join("config.toml"), 0, 0o644, "# site defaults\n");
     m.vmauth(&etc, &["token"], &[]).expect_code(4);
+    // Its lock and cache directories cannot be written: a refresh still works
+    // under the lock beside the credentials file.
+    let uri = s.uri();
+    let r = m.vmauth(&etc, &["token", "--force-refresh", "--issuer", &uri, "--client-id", "cli"], &[]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, "at-new\n");
+    let before = s.received_requests().await.unwrap().len();
     // Root's, but anyone can write to it: refused.
     chmod(&etc, 0o777);
     m.vmauth(&etc, &["token"], &[])
         .expect_code(1)
         .expect_error("is root's, and others can write to it");
-    assert_eq!(s.received_requests().await.unwrap().len(), 0);
+    assert_eq!(s.received_requests().await.unwrap().len(), before);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
-//! The use case "a valid credential for this selection", shared by `token`,
-//! `exec` and `status`: the cached credential while it has at least `min_ttl`
-//! left; else a refresh, single-flight across processes; else,
+//! The use case "a valid credential for this selection", shared by `token` and
+//! `exec` (and the client-credentials request, by `login` too): the cached
+//! credential while it has at least `min_ttl` left; else a refresh, single-flight across processes; else,
 //! for client-credentials logins, a new token.
 //!
 //! The cached path reads the store and returns: no network, no HTTP/TLS client,

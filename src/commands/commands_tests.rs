@@ -1,7 +1,7 @@
 //! In-process tests of every command through the test `Io`: captured stdout and
 //! stderr, terminal or not, a fake clock, a fixed environment and a file store in
 //! a temporary directory; an in-process mock identity provider where the network
-//! is needed (the harness is in `test_harness.rs`).
+//! is needed (the harness is in `src/testing/harness.rs`).
 
 use std::rc::Rc;
 use std::time::Duration;

@@ -73,6 +73,11 @@ fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
     let Some(name) = &s.save_profile else {
         return Ok(());
     };
+    // TOML holds text: a path that is not UTF-8 is written as it displays.
+    let lossy = |p: &Option<std::path::PathBuf>| {
+        p.as_ref()
+            .map(|p| std::path::PathBuf::from(p.to_string_lossy().into_owned()))
+    };
     let c = &s.client;
     let profile = crate::profiles::Profile {
         issuer: Some(id.issuer.clone()),
@@ -84,9 +89,9 @@ fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
             .client_credentials
             .then(|| "client_credentials".to_string()),
         client_auth: c.method.map(|m| m.name().to_string()),
-        client_secret_file: c.secret_file.clone(),
-        private_key: c.private_key.clone(),
-        client_assertion_file: c.assertion_file.clone(),
+        client_secret_file: lossy(&c.secret_file),
+        private_key: lossy(&c.private_key),
+        client_assertion_file: lossy(&c.assertion_file),
         key_id: c.key_id.clone(),
         // The names the config file, the flag and the variable take (serde's).
         assertion_audience: c.assertion_audience.and_then(|a| {
@@ -256,12 +261,7 @@ async fn device_flow(
         (None, Some(endpoint)) if openid => {
             match provider.userinfo(endpoint, &tokens.access_token).await {
                 // Only the claims vmauth shows are kept.
-                Ok(claims) => Some(
-                    super::output::SHOWN_CLAIMS
-                        .iter()
-                        .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
-                        .collect(),
-                ),
+                Ok(claims) => Some(super::output::only_shown(&claims)),
                 Err(e) => {
                     ctx.ui.warn(&format!("cannot tell who logged in: {e}"));
                     None

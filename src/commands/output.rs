@@ -187,8 +187,13 @@ pub(crate) const SHOWN_CLAIMS: &[&str] = &[
 
 /// [`SHOWN_CLAIMS`] of a login.
 pub(crate) fn shown_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
-    let claims = identity_claims(c, SHOWN_CLAIMS);
-    // In this order, whatever the token's.
+    only_shown(&identity_claims(c, SHOWN_CLAIMS))
+}
+
+/// The [`SHOWN_CLAIMS`] of `claims`, in that order.
+pub(crate) fn only_shown(
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
     SHOWN_CLAIMS
         .iter()
         .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))

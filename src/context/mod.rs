@@ -187,18 +187,27 @@ impl Context {
     }
 
     /// Take the per-login locks that make a refresh single-flight across
-    /// processes: always the one in the config directory (every store, and
-    /// older vmauth versions, take it), then the store's own when it has one
-    /// (beside the credentials file, shared with processes of other config
-    /// directories). Always in this order, so two processes never wait for
+    /// processes: the store's own when it has one (beside the credentials
+    /// file, shared with processes of other config directories), then the one
+    /// in the config directory (every store, and older vmauth versions, take
+    /// it; skipped only when that directory takes no writes and the store's
+    /// lock is held). Always in this order, so two processes never wait for
     /// each other.
     pub(crate) fn lock_login(
         &self,
         key: &str,
         wait: std::time::Duration,
     ) -> Result<Vec<crate::fsutil::LockGuard>> {
-        let mut held = vec![self.state.lock_login(key, wait)?];
-        if let Some(lock) = self.store.lock_login(key, wait) {
+        let own = self.store.lock_login(key, wait);
+        let mut held = Vec::new();
+        match self.state.lock_login(key, wait) {
+            Ok(lock) => held.push(lock),
+            // A config directory that takes no writes (root's, or mounted
+            // read-only): the store's own lock, when it has one, serves.
+            Err(e) if e.is_read_only_fs() && matches!(own, Some(Ok(_))) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(lock) = own {
             held.push(lock?);
         }
         Ok(held)

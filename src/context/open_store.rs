@@ -81,7 +81,9 @@ pub(crate) fn open(
                 // (so the keychain is not probed again), and `vmauth login`
                 // names the file it stores in.
                 Err(_) if !will_write => {
-                    state.set_auto_store("file")?;
+                    // Best effort: a config directory that takes no writes
+                    // must not stop a command that only reads.
+                    let _ = state.set_auto_store("file");
                     Box::new(file())
                 }
                 Err(e) => {

@@ -259,7 +259,10 @@ impl<'a> Provider<'a> {
             seams.cache.forget_discovery(&self.id.issuer);
             return false;
         };
-        if seams.apply_overrides(&mut meta, &self.id.issuer).is_err() {
+        // The overrides were applied (and their notices given) at open.
+        if let Some(o) = seams.overrides
+            && o.apply(&mut meta, &self.id.issuer).is_err()
+        {
             return false;
         }
         if let Some(src) = self.ask.auth {

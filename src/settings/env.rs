@@ -1,6 +1,6 @@
-//! The environment: the `Env` seam, the registry of every variable vmauth reads
-//! (which generates the "Environment" part of `--help` and the man pages), and
-//! the reader the resolution uses, with the profiles below the variables.
+//! The environment: the `Env` seam and the reader the resolution uses, with
+//! the profiles below the variables. The registry of every variable lives in
+//! [`crate::env_vars`] (re-exported here for the settings' readers).
 
 use std::path::{Path, PathBuf};
 

@@ -14,16 +14,6 @@
 //! generates the "Environment" part of `--help`, and a test checks that README.md
 //! documents each one.
 
-/// The default of `--min-ttl`, in seconds: written here only (the registry's
-/// `VMAUTH_MIN_TTL` default and `--help` come from it).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! default_min_ttl {
-    () => {
-        60
-    };
-}
-
 mod env;
 mod inputs;
 mod types;
