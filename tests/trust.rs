@@ -55,6 +55,10 @@ impl Machine {
     fn new(issuer: &str) -> Machine {
         let base = tempfile::tempdir().unwrap();
         chmod(base.path(), 0o755);
+        // vmauth as the victim can run it, wherever the checkout is (its
+        // directories may be closed to other users).
+        std::fs::copy(env!("CARGO_BIN_EXE_vmauth"), base.path().join("vmauth")).unwrap();
+        chmod(&base.path().join("vmauth"), 0o755);
         let m = Machine { base };
         let home = m.home();
         std::fs::create_dir_all(home.join("validmind")).unwrap();
@@ -101,8 +105,8 @@ impl Machine {
             &format!("--regid={VICTIM}"),
             "--clear-groups",
             "--",
-            env!("CARGO_BIN_EXE_vmauth"),
         ]);
+        c.arg(self.base.path().join("vmauth"));
         c.args(args).env_clear();
         c.env("PATH", "/usr/bin:/bin")
             .env("HOME", self.home())
@@ -399,7 +403,18 @@ async fn a_root_directory_is_used_only_when_nobody_else_can_write_to_it() {
     // Its lock and cache directories cannot be written: a refresh still works
     // under the lock beside the credentials file.
     let uri = s.uri();
-    let r = m.vmauth(&etc, &["token", "--force-refresh", "--issuer", &uri, "--client-id", "cli"], &[]);
+    let r = m.vmauth(
+        &etc,
+        &[
+            "token",
+            "--force-refresh",
+            "--issuer",
+            &uri,
+            "--client-id",
+            "cli",
+        ],
+        &[],
+    );
     r.expect_code(0);
     assert_eq!(r.stdout, "at-new\n");
     let before = s.received_requests().await.unwrap().len();
