@@ -9,42 +9,14 @@ use support::cli::{self, Home};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const OIDC: &str = "/.well-known/openid-configuration";
-
-fn metadata(issuer: &str) -> serde_json::Value {
-    json!({
-        "issuer": issuer,
-        "token_endpoint": format!("{issuer}/token"),
-        "device_authorization_endpoint": format!("{issuer}/device/auth"),
-        "revocation_endpoint": format!("{issuer}/revoke"),
-        "jwks_uri": format!("{issuer}/jwks"),
-    })
-}
-
-async fn serve(server: &MockServer, p: &str, r: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(p))
-        .respond_with(r)
-        .mount(server)
-        .await;
-}
+use support::mock_idp::{MockIdp, WELL_KNOWN as OIDC, metadata, serve};
 
 /// A mock IdP with discovery whose device authorization endpoint gives `answer`
 /// (built from the server's own URL).
-async fn idp_answering_device(answer: impl FnOnce(&str) -> ResponseTemplate) -> MockServer {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/device/auth"))
-        .respond_with(answer(&s.uri()))
-        .mount(&s)
-        .await;
-    s
+async fn idp_answering_device(
+    answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
+) -> MockServer {
+    MockIdp::new().post("/device/auth", answer).start().await
 }
 
 fn login(home: &Home, issuer: &str) -> cli::Run {
@@ -403,8 +375,9 @@ async fn redirects_that_would_resend_a_body_are_not_followed() {
         .expect(0)
         .mount(&other)
         .await;
-    let s = idp_answering_device(|_| {
-        ResponseTemplate::new(307).insert_header("location", format!("{}/elsewhere", other.uri()))
+    let elsewhere = format!("{}/elsewhere", other.uri());
+    let s = idp_answering_device(move |_| {
+        ResponseTemplate::new(307).insert_header("location", elsewhere)
     })
     .await;
     login(&Home::new(), &s.uri())
@@ -568,13 +541,14 @@ fn jwt(mut claims: serde_json::Value) -> String {
 }
 
 /// Publish the test key's public half at `/jwks` (as `metadata` names it).
-async fn serve_jwks(s: &MockServer) {
+/// The test key set, with the test key under `test-key`.
+fn test_jwks() -> serde_json::Value {
     let mut set: serde_json::Value = serde_json::from_slice(
         &std::fs::read("tests/idp/keys/vmauth-ci-jwt.public.jwks.json").unwrap(),
     )
     .unwrap();
     set["keys"][0]["kid"] = "test-key".into();
-    serve(s, "/jwks", ResponseTemplate::new(200).set_body_json(set)).await;
+    set
 }
 
 /// A stored login for `issuer` whose access token has expired.
@@ -590,24 +564,23 @@ fn expired_login(home: &Home, issuer: &str) {
     set_mode(&home.credentials(), 0o600);
 }
 
-async fn idp_answering_refresh(answer: impl FnOnce(&str) -> ResponseTemplate) -> MockServer {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    serve_jwks(&s).await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("grant_type=refresh_token"))
-        .and(body_string_contains("refresh_token=RT-OLD"))
-        .respond_with(answer(&s.uri()))
-        .expect(1)
-        .mount(&s)
-        .await;
-    s
+async fn idp_answering_refresh(
+    answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
+) -> MockServer {
+    MockIdp::new()
+        .get("/jwks", |_| {
+            ResponseTemplate::new(200).set_body_json(test_jwks())
+        })
+        .mount(|uri| {
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .and(body_string_contains("grant_type=refresh_token"))
+                .and(body_string_contains("refresh_token=RT-OLD"))
+                .respond_with(answer(uri))
+                .expect(1)
+        })
+        .start()
+        .await
 }
 
 #[tokio::test]

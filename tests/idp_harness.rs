@@ -48,8 +48,12 @@ fn discovery_and_device_flow_approve() {
         disco["device_authorization_endpoint"],
         idp.url("/device/auth").as_str()
     );
+    // The access log is read by another thread: poll for the line, with a deadline.
     assert!(
-        idp.count("GET /.well-known/openid-configuration 200") >= 1,
+        idp.wait_for_log(
+            "GET /.well-known/openid-configuration 200",
+            Duration::from_secs(10)
+        ),
         "{:?}",
         idp.log()
     );

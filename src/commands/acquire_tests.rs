@@ -220,44 +220,36 @@ fn a_refresh_refused_without_an_oauth_error_means_log_in_again() {
 /// `first` on the first refresh and `then` afterwards, and whose key set holds
 /// `first` on the first fetch and both keys afterwards (a rotation).
 fn rotating_idp(first: &TestKey, then: &TestKey) -> MockServer {
+    let answer = |key: &TestKey, uri: &str| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "at-new", "refresh_token": "rt-new", "expires_in": 3600,
+            "id_token": signed_id_token(key, uri, "alice"),
+        }))
+    };
+    // The ID tokens name the server's URL, known once it runs: sign them for
+    // a builder mounted on a started server.
     rt().block_on(async {
         let s = MockServer::start().await;
         let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({
-                "issuer": uri, "token_endpoint": format!("{uri}/token"),
-                "jwks_uri": format!("{uri}/jwks"),
-            }),
-        )
-        .await;
-        Mock::given(method("GET"))
-            .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[first])))
-            .up_to_n_times(1)
-            .mount(&s)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[first, then])))
-            .mount(&s)
-            .await;
-        let answer = |key: &TestKey| {
-            ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": "at-new", "refresh_token": "rt-new", "expires_in": 3600,
-                "id_token": signed_id_token(key, &uri, "alice"),
-            }))
+        let (first_answer, then_answer) = (answer(first, &uri), answer(then, &uri));
+        let once = |p: &str, r: ResponseTemplate| {
+            let (p, m) = (p.to_string(), if p == "/jwks" { "GET" } else { "POST" });
+            move |_: &str| {
+                Mock::given(method(m))
+                    .and(path(p))
+                    .respond_with(r)
+                    .up_to_n_times(1)
+            }
         };
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(answer(first))
-            .up_to_n_times(1)
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(answer(then))
-            .mount(&s)
+        let jwks_first = ResponseTemplate::new(200).set_body_json(jwks(&[first]));
+        let jwks_both = ResponseTemplate::new(200).set_body_json(jwks(&[first, then]));
+        MockIdp::new()
+            .metadata(|uri| json!({"issuer": uri, "token_endpoint": format!("{uri}/token"), "jwks_uri": format!("{uri}/jwks")}))
+            .mount(once("/jwks", jwks_first))
+            .get("/jwks", move |_| jwks_both)
+            .mount(once("/token", first_answer))
+            .post("/token", move |_| then_answer)
+            .mount_on(&s)
             .await;
         s
     })

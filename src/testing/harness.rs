@@ -225,71 +225,44 @@ pub(crate) fn rt() -> tokio::runtime::Runtime {
 /// A mock identity provider: discovery, device authorization, a token endpoint
 /// that approves the device code and refreshes, and revocation.
 pub(crate) fn idp() -> MockServer {
-    rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({
-                "issuer": uri,
-                "token_endpoint": format!("{uri}/token"),
-                "device_authorization_endpoint": format!("{uri}/device"),
-                "revocation_endpoint": format!("{uri}/revoke"),
-                "jwks_uri": format!("{uri}/jwks"),
-            }),
-        )
-        .await;
-        Mock::given(method("GET"))
-            .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(IDP_KEY.with(|k| jwks(&[k]))))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/device"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "device_code": "dev-1", "user_code": "WDJB-MJHT",
-                "verification_uri": format!("{uri}/activate"),
-                "verification_uri_complete": format!("{uri}/activate?user_code=WDJB-MJHT"),
-                "expires_in": 600, "interval": 5,
-            })))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .and(body_string_contains("device_code=dev-1"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": "at-login", "refresh_token": "rt-login",
-                "id_token": id_token(&uri, "alice"), "token_type": "Bearer",
-                "expires_in": 3600, "scope": "openid profile email offline_access",
-            })))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .and(body_string_contains("grant_type=refresh_token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": "at-refreshed", "refresh_token": "rt-2",
-                "token_type": "Bearer", "expires_in": 300,
-            })))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/revoke"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&s)
-            .await;
-        s
-    })
+    rt().block_on(
+        MockIdp::new()
+            .get("/jwks", |_| {
+                ResponseTemplate::new(200).set_body_json(IDP_KEY.with(|k| jwks(&[k])))
+            })
+            .post("/device/auth", |uri| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "device_code": "dev-1", "user_code": "WDJB-MJHT",
+                    "verification_uri": format!("{uri}/activate"),
+                    "verification_uri_complete": format!("{uri}/activate?user_code=WDJB-MJHT"),
+                    "expires_in": 600, "interval": 5,
+                }))
+            })
+            .mount(|uri| {
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .and(body_string_contains("device_code=dev-1"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                        "access_token": "at-login", "refresh_token": "rt-login",
+                        "id_token": id_token(uri, "alice"), "token_type": "Bearer",
+                        "expires_in": 3600, "scope": "openid profile email offline_access",
+                    })))
+            })
+            .mount(|_| {
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .and(body_string_contains("grant_type=refresh_token"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                        "access_token": "at-refreshed", "refresh_token": "rt-2",
+                        "token_type": "Bearer", "expires_in": 300,
+                    })))
+            })
+            .post("/revoke", |_| ResponseTemplate::new(200))
+            .start(),
+    )
 }
 
-/// Serve `meta` as the discovery document of `s`.
-pub(crate) async fn serve_discovery(s: &MockServer, meta: Value) {
-    Mock::given(method("GET"))
-        .and(path("/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
-        .mount(s)
-        .await;
-}
+pub(crate) use super::mock_idp::{MockIdp, serve_discovery};
 
 pub(crate) fn requests(s: &MockServer, p: &str) -> usize {
     rt().block_on(s.received_requests())
@@ -302,15 +275,29 @@ pub(crate) fn requests(s: &MockServer, p: &str) -> usize {
 /// A mock provider whose device grant answers `tokens` at once, with a userinfo
 /// endpoint answering `userinfo` when given.
 pub(crate) fn device_idp(tokens: Value, userinfo: Option<Value>) -> MockServer {
-    rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        let mut meta = json!({
-            "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            "device_authorization_endpoint": format!("{uri}/device"),
+    let with_userinfo = userinfo.is_some();
+    let mut idp = MockIdp::new()
+        .metadata(move |uri| {
+            let mut meta = json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                "device_authorization_endpoint": format!("{uri}/device/auth"),
+            });
+            if with_userinfo {
+                meta["userinfo_endpoint"] = format!("{uri}/userinfo").into();
+            }
+            meta
+        })
+        .post("/device/auth", |uri| {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "ABCD-EFGH",
+                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+            }))
+        })
+        .post("/token", move |_| {
+            ResponseTemplate::new(200).set_body_json(tokens)
         });
-        if let Some(claims) = userinfo {
-            meta["userinfo_endpoint"] = format!("{uri}/userinfo").into();
+    if let Some(claims) = userinfo {
+        idp = idp.mount(move |_| {
             Mock::given(method("GET"))
                 .and(path("/userinfo"))
                 .and(wiremock::matchers::header(
@@ -318,25 +305,9 @@ pub(crate) fn device_idp(tokens: Value, userinfo: Option<Value>) -> MockServer {
                     "Bearer at-device",
                 ))
                 .respond_with(ResponseTemplate::new(200).set_body_json(claims))
-                .mount(&s)
-                .await;
-        }
-        serve_discovery(&s, meta).await;
-        Mock::given(method("POST"))
-            .and(path("/device"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "device_code": "dev-1", "user_code": "ABCD-EFGH",
-                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
-            })))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(tokens))
-            .mount(&s)
-            .await;
-        s
-    })
+        });
+    }
+    rt().block_on(idp.start())
 }
 
 /// An unsigned JWT access token for `aud` (vmauth reads its claims only).
@@ -403,33 +374,13 @@ impl wiremock::Respond for RotatingTokens {
 /// A mock provider (discovery, `jwks` as its key set, revocation) whose token
 /// endpoint is `tokens`.
 pub(crate) fn rotating_provider(jwks: Value, tokens: RotatingTokens) -> MockServer {
-    rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({
-                "issuer": uri, "token_endpoint": format!("{uri}/token"),
-                "revocation_endpoint": format!("{uri}/revoke"),
-                "jwks_uri": format!("{uri}/jwks"),
-            }),
-        )
-        .await;
-        Mock::given(method("GET"))
-            .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(jwks))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(tokens)
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/revoke"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&s)
-            .await;
-        s
-    })
+    rt().block_on(
+        MockIdp::new()
+            .get("/jwks", move |_| {
+                ResponseTemplate::new(200).set_body_json(jwks)
+            })
+            .post_with("/token", tokens)
+            .post("/revoke", |_| ResponseTemplate::new(200))
+            .start(),
+    )
 }

@@ -5,4 +5,6 @@
 
 pub(crate) mod harness;
 pub(crate) mod keys;
+#[path = "../../tests/support/mock_idp.rs"]
+pub(crate) mod mock_idp;
 mod proptests;

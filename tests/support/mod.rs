@@ -3,5 +3,6 @@
 pub mod cli;
 pub mod idp;
 pub mod login;
+pub mod mock_idp;
 pub mod secret_service;
 pub mod tls;

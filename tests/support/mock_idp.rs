@@ -1,0 +1,128 @@
+//! The one builder of in-process mock identity providers (wiremock), for the
+//! answers a real OpenID Provider will not give. Shared by the integration
+//! tests (`tests/support`) and the crate's own tests (`src/testing`).
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+/// Where OIDC discovery is served.
+pub const WELL_KNOWN: &str = "/.well-known/openid-configuration";
+
+/// The metadata of a provider at `uri`, with its endpoints at `/token`,
+/// `/device/auth`, `/revoke` and `/jwks`.
+pub fn metadata(uri: &str) -> Value {
+    json!({
+        "issuer": uri,
+        "token_endpoint": format!("{uri}/token"),
+        "device_authorization_endpoint": format!("{uri}/device/auth"),
+        "revocation_endpoint": format!("{uri}/revoke"),
+        "jwks_uri": format!("{uri}/jwks"),
+    })
+}
+
+/// Serve `meta` as the discovery document of `s`.
+pub async fn serve_discovery(s: &MockServer, meta: Value) {
+    serve(
+        s,
+        WELL_KNOWN,
+        ResponseTemplate::new(200).set_body_json(meta),
+    )
+    .await;
+}
+
+/// `GET p` on `s` answers `r`.
+pub async fn serve(s: &MockServer, p: &str, r: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(r)
+        .mount(s)
+        .await;
+}
+
+type Build<T> = Box<dyn FnOnce(&str) -> T>;
+
+/// A mock provider to start: its discovery document and the mocks mounted on
+/// it, in order, each built from the server's URL (its issuer).
+pub struct MockIdp {
+    meta: Option<Build<Value>>,
+    mocks: Vec<Build<Mock>>,
+}
+
+impl Default for MockIdp {
+    fn default() -> Self {
+        MockIdp::new()
+    }
+}
+
+impl MockIdp {
+    /// Discovery serves [`metadata`]; nothing else is mounted.
+    pub fn new() -> MockIdp {
+        MockIdp {
+            meta: Some(Box::new(metadata)),
+            mocks: Vec::new(),
+        }
+    }
+
+    /// Discovery serves `meta(uri)` instead.
+    pub fn metadata(mut self, meta: impl FnOnce(&str) -> Value + 'static) -> MockIdp {
+        self.meta = Some(Box::new(meta));
+        self
+    }
+
+    /// `GET p` answers `answer(uri)`.
+    pub fn get(self, p: &str, answer: impl FnOnce(&str) -> ResponseTemplate + 'static) -> MockIdp {
+        let p = p.to_string();
+        self.mount(move |uri| {
+            Mock::given(method("GET"))
+                .and(path(p))
+                .respond_with(answer(uri))
+        })
+    }
+
+    /// `POST p` answers `answer(uri)`.
+    pub fn post(self, p: &str, answer: impl FnOnce(&str) -> ResponseTemplate + 'static) -> MockIdp {
+        let p = p.to_string();
+        self.mount(move |uri| {
+            Mock::given(method("POST"))
+                .and(path(p))
+                .respond_with(answer(uri))
+        })
+    }
+
+    /// `POST p` is answered by `responder` (answers that change with the requests).
+    pub fn post_with(self, p: &str, responder: impl Respond + 'static) -> MockIdp {
+        let p = p.to_string();
+        self.mount(move |_| {
+            Mock::given(method("POST"))
+                .and(path(p))
+                .respond_with(responder)
+        })
+    }
+
+    /// Any other mock, built from the server's URL.
+    pub fn mount(mut self, mock: impl FnOnce(&str) -> Mock + 'static) -> MockIdp {
+        self.mocks.push(Box::new(mock));
+        self
+    }
+
+    /// Start it.
+    pub async fn start(self) -> MockServer {
+        let s = MockServer::start().await;
+        self.mount_on(&s).await;
+        s
+    }
+
+    /// Mount it on `s`, already running (for answers made before, that name
+    /// its URL).
+    pub async fn mount_on(self, s: &MockServer) {
+        let uri = s.uri();
+        if let Some(meta) = self.meta {
+            serve_discovery(s, meta(&uri)).await;
+        }
+        for mock in self.mocks {
+            mock(&uri).mount(s).await;
+        }
+    }
+}
