@@ -723,30 +723,19 @@ fn an_access_token_revoked_with_its_refresh_token_is_reported_as_already_invalid
     let h = Harness::new();
     // Revoking the refresh token revokes its access tokens; the provider then
     // calls the access token itself invalid (RFC 7009 §2.2: as good as revoked).
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({"issuer": uri, "token_endpoint": format!("{uri}/token"),
-                   "revocation_endpoint": format!("{uri}/revoke")}),
-        )
-        .await;
-        Mock::given(method("POST"))
-            .and(path("/revoke"))
-            .and(body_string_contains("token_type_hint=access_token"))
-            .respond_with(ResponseTemplate::new(400).set_body_json(
-                json!({"error": "invalid_request", "error_description": "Invalid access token"}),
-            ))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/revoke"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&s)
-            .await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .mount(|_| {
+                Mock::given(method("POST"))
+                    .and(path("/revoke"))
+                    .and(body_string_contains("token_type_hint=access_token"))
+                    .respond_with(ResponseTemplate::new(400).set_body_json(
+                        json!({"error": "invalid_request", "error_description": "Invalid access token"}),
+                    ))
+            })
+            .post("/revoke", |_| ResponseTemplate::new(200))
+            .start(),
+    );
     h.store(&s.uri(), "at", Some("rt"), 3600);
     let r = h.run(&["logout"]);
     assert_eq!(r.code, 0, "{r:?}");
@@ -797,34 +786,23 @@ fn logout_all_names_the_audience_of_each_login() {
 #[test]
 fn sign_in_pages_on_two_hosts_are_warned_about_before_the_qr_code() {
     let h = Harness::new();
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({"issuer": uri, "token_endpoint": format!("{uri}/token"),
-                   "device_authorization_endpoint": format!("{uri}/device")}),
-        )
-        .await;
-        Mock::given(method("POST"))
-            .and(path("/device"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "device_code": "dev-1", "user_code": "WDJB-MJHT",
-                "verification_uri": format!("{uri}/activate"),
-                "verification_uri_complete": "https://login.example.net/activate?user_code=WDJB-MJHT",
-                "expires_in": 600, "interval": 5,
-            })))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": "at", "refresh_token": "rt", "expires_in": 3600,
-            })))
-            .mount(&s)
-            .await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .post("/device/auth", |uri| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "device_code": "dev-1", "user_code": "WDJB-MJHT",
+                    "verification_uri": format!("{uri}/activate"),
+                    "verification_uri_complete": "https://login.example.net/activate?user_code=WDJB-MJHT",
+                    "expires_in": 600, "interval": 5,
+                }))
+            })
+            .post("/token", |_| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": "at", "refresh_token": "rt", "expires_in": 3600,
+                }))
+            })
+            .start(),
+    );
     let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli", "--qr"]);
     assert_eq!(r.code, 0, "{r:?}");
     let warning = "vmauth: warning: the identity provider names sign-in pages on two hosts, login.example.net and 127.0.0.1; sign in only if both are your provider's";
