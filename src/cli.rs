@@ -10,24 +10,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::credential::{AssertionAudience, Method};
 
-/// vmauth's exit statuses and what they mean: `--help` and the man pages.
-pub const EXIT_STATUS: &[(&str, &str)] = &[
-    ("0", "success"),
-    ("1", "identity provider, network or storage failure"),
-    (
-        "2",
-        "usage or configuration error (bad option, http:// issuer, ...)",
-    ),
-    (
-        "4",
-        "authentication required: not logged in, or the login cannot be refreshed",
-    ),
-    ("5", "login not completed: denied, or the code expired"),
-    ("126", "exec: the command cannot be run"),
-    ("127", "exec: the command is not found"),
-    ("130", "interrupted (Ctrl-C)"),
-];
-
 /// The files vmauth reads and writes: the man pages' FILES section.
 pub const FILES: &[(&str, &str)] = &[
     (
@@ -36,14 +18,18 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "~/.config/vmauth/",
-        "vmauth's own state (0700; VMAUTH_CONFIG_DIR names another): state.json (current login, store choice), keyring-index.json, locks/ (refresh locks), discovery/ (issuers' metadata, 24 h), jwks/ (issuers' signing keys), offsets/ (where logins sit in a large credentials file), rescue/ (refreshed tokens a store refused)",
+        "vmauth's own state (0700; VMAUTH_CONFIG_DIR names another): config.toml (profiles), state.json (current login, store choice), keyring-index.json, locks/ (refresh locks), discovery/ (issuers' metadata, 24 h), jwks/ (issuers' signing keys), offsets/ (where logins sit in a large credentials file), rescue/ (refreshed tokens a store refused), refused/ (refreshed tokens refused as another party's, until logout or login revokes them); read only when you own them and nobody else can write to them",
+    ),
+    (
+        "~/.validmind/credentials.json.<hash>.lock",
+        "per-login refresh locks beside the credentials file, shared by every process that uses it",
     ),
 ];
 
 /// The "Exit codes" part of `vmauth --help`.
 pub fn exit_codes_help() -> String {
     let mut out = String::from("Exit codes:\n");
-    for (code, meaning) in EXIT_STATUS {
+    for (code, meaning) in crate::error::EXIT_STATUS {
         out.push_str(&format!("  {code:<5}{meaning}\n"));
     }
     out

@@ -10,6 +10,31 @@
 
 use std::fmt;
 
+/// Every exit status with what it means, from [`exit`]: `--help`'s "Exit
+/// codes" and the man pages' EXIT STATUS are written from it.
+pub const EXIT_STATUS: &[(i32, &str)] = &[
+    (exit::OK, "success"),
+    (
+        exit::FAILURE,
+        "identity provider, network or storage failure",
+    ),
+    (
+        exit::USAGE,
+        "usage or configuration error (bad option, http:// issuer, ...)",
+    ),
+    (
+        exit::AUTH_REQUIRED,
+        "authentication required: not logged in, or the login cannot be refreshed",
+    ),
+    (
+        exit::NOT_COMPLETED,
+        "login not completed: denied, or the code expired",
+    ),
+    (exit::NOT_RUNNABLE, "exec: the command cannot be run"),
+    (exit::NOT_FOUND, "exec: the command is not found"),
+    (exit::INTERRUPTED, "interrupted (Ctrl-C)"),
+];
+
 /// Exit codes. Documented in README.md and `vmauth --help`.
 pub mod exit {
     /// Success.

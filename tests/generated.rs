@@ -86,9 +86,9 @@ fn man_page(cmd: clap::Command, top: bool) -> Vec<u8> {
         roff.control("fi", []);
     }
     roff.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in vmauth::cli::EXIT_STATUS {
+    for (code, meaning) in vmauth::error::EXIT_STATUS {
         roff.control("TP", [])
-            .text([bold(*code)])
+            .text([bold(code.to_string())])
             .text([roman(*meaning)]);
     }
     roff.control("SH", ["ENVIRONMENT"]);
