@@ -1010,7 +1010,17 @@ fn the_keychain_notice_names_the_cause_in_a_few_words() {
     // A command that only reads says nothing about where logins would go
     // (the choice is remembered, so the keychain is not probed again).
     let home = Home::new();
-    let r = run(&home, &["status"]);
+    let r = run(
+        &home,
+        &[
+            "token",
+            "--issuer",
+            "https://idp.example",
+            "--client-id",
+            "c",
+        ],
+    );
+    r.expect_code(4);
     assert!(!r.stderr.contains("keychain"), "{}", r.stderr);
     let state = std::fs::read_to_string(home.config_dir().join("state.json")).unwrap();
     assert!(state.contains("\"auto_store\": \"file\""), "{state}");

@@ -23,7 +23,6 @@ use crate::settings::{ClientInput, Request};
 
 use super::Context;
 use crate::context::client_source::Source;
-use crate::context::runtime;
 use crate::oidc::provider::{Ask, IdTokenFailure, Provider};
 
 /// What is wanted.
@@ -116,7 +115,7 @@ fn renew_client_credentials(
     }
     let id = LoginId::from_key(want.key);
     let new = fetch_client_credentials(ctx, &id, want.request, want.client, previous.as_ref())?;
-    ctx.store.put(want.key, &new)?;
+    ctx.store()?.put(want.key, &new)?;
     Ok(new)
 }
 
@@ -139,7 +138,7 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
             "the access token has expired and there is no refresh token",
         ));
     };
-    if let Err(e) = ctx.store.check_writable() {
+    if let Err(e) = ctx.store()?.check_writable() {
         let e = e.context(
             "not refreshing, because the refreshed tokens could not be saved (the login is kept)",
         );
@@ -209,7 +208,7 @@ fn save(ctx: &Context, key: &str, new: Credential) -> Result<Credential> {
     if let Some(w) = super::output::audience_warning(&new) {
         ctx.ui.warn(&w);
     }
-    match ctx.store.put(key, &new) {
+    match ctx.store()?.put(key, &new) {
         Ok(()) => {
             ctx.state.forget_rescued(key);
             Ok(new)
@@ -218,7 +217,7 @@ fn save(ctx: &Context, key: &str, new: Credential) -> Result<Credential> {
             Ok(path) => {
                 ctx.ui.warn(&format!(
                     "the tokens were refreshed but could not be saved to {} ({e}); they are kept in {} and the next vmauth call will use them; fix the store and run vmauth token again",
-                    ctx.store.location(),
+                    ctx.store()?.location(),
                     path.display()
                 ));
                 Ok(new)
@@ -249,7 +248,7 @@ fn with_rescued(ctx: &Context, key: &str, stored: Option<Credential>) -> Option<
         ctx.state.forget_rescued(key);
         return stored;
     }
-    if ctx.store.put(key, &rescued).is_ok() {
+    if ctx.store().and_then(|s| s.put(key, &rescued)).is_ok() {
         ctx.state.forget_rescued(key);
     }
     Some(rescued)
@@ -294,7 +293,7 @@ fn refresh_once(
     rt: &Secret,
     input: &ClientInput,
 ) -> Result<Credential, RefreshError> {
-    let runtime = runtime().map_err(RefreshError::Other)?;
+    let runtime = ctx.runtime().map_err(RefreshError::Other)?;
     let tokens = runtime.block_on(async {
         // A confidential device client authenticates again, as it did at login,
         // with the secret from the environment or its stored secret file.
@@ -419,7 +418,7 @@ pub(crate) fn fetch_client_credentials(
         Some(p) if !request.explicit => (p.requested_scopes(), p.resource.clone()),
         _ => (request.scopes_or(""), request.resources.clone()),
     };
-    let rt = runtime()?;
+    let rt = ctx.runtime()?;
     let (tokens, settings) = rt.block_on(async {
         let ask = Ask {
             scopes: &scopes,

@@ -16,7 +16,6 @@ use crate::ui::human_duration;
 use super::Context;
 use super::output::{print_token, who};
 use crate::context::client_source::Source;
-use crate::context::runtime;
 use crate::oidc::provider::{Ask, Provider};
 
 /// Run `vmauth login`.
@@ -41,7 +40,7 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
         return save_profile(s, ctx, &id);
     }
     let scopes = s.request.scopes_or(DEFAULT_SCOPE);
-    let rt = runtime()?;
+    let rt = ctx.runtime()?;
     let DeviceLogin {
         tokens,
         client_auth,
@@ -113,7 +112,7 @@ fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
 /// Store the new login, make it current, and say who is logged in.
 fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
     let key = id.cache_key();
-    if ctx.store.kind() == StoreKind::Memory {
+    if ctx.store()?.kind() == StoreKind::Memory {
         // Nothing is persisted, so the token is this command's product (documented).
         ctx.ui.info(&format!(
             "Logged in as {} at {} (--store memory: nothing stored; the access token is on stdout).",
@@ -122,15 +121,15 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
         ));
         return print_token(ctx, &credential.access_token);
     }
-    ctx.store.put(&key, &credential)?;
+    ctx.store()?.put(&key, &credential)?;
     // Tokens an earlier refresh kept aside are older than this login.
     ctx.state.forget_rescued(&key);
     ctx.state.set(Some(&key))?;
-    let (kind, location) = ctx
-        .store
+    let store = ctx.store()?;
+    let (kind, location) = store
         .get_located(&key)?
         .map(|l| (l.kind, l.location))
-        .unwrap_or((ctx.store.kind(), ctx.store.location()));
+        .unwrap_or((store.kind(), store.location()));
     ctx.ui.info(&format!(
         "Logged in as {} at {} (stored in {}: {location}).",
         who(&credential),

@@ -11,7 +11,6 @@ use crate::settings::{ClientInput, LogoutSettings};
 
 use super::Context;
 use crate::context::client_source::Source;
-use crate::context::runtime;
 use crate::oidc::provider::{Ask, Provider};
 
 /// Revocation must not hold up a logout for long.
@@ -20,7 +19,7 @@ const REVOKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Run `vmauth logout`.
 pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
     let keys: Vec<String> = if args.all {
-        ctx.store.list()?.into_iter().map(|(k, _)| k).collect()
+        ctx.store()?.list()?.into_iter().map(|(k, _)| k).collect()
     } else {
         ctx.selected_key(&args.login).into_iter().collect()
     };
@@ -33,7 +32,7 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
                     .info(&format!("Tokens put aside after a refused refresh: {r}."));
             }
             // A malformed entry can still be removed.
-            if ctx.store.delete(key)? {
+            if ctx.store()?.delete(key)? {
                 removed += 1;
             }
             continue;
@@ -47,7 +46,7 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
         if let Some(r) = revoke_set_aside(ctx, key, &args.client) {
             report.push_str(&format!("; tokens put aside after a refused refresh: {r}"));
         }
-        ctx.store.delete(key)?;
+        ctx.store()?.delete(key)?;
         removed += 1;
         ctx.ui.info(&format!(
             "Logged out of {} (client {}{}): {report}.",
@@ -90,7 +89,7 @@ pub(crate) fn revoke_set_aside(ctx: &Context, key: &str, client: &ClientInput) -
 /// what the server confirmed, and whether nothing is left to revoke; never
 /// fails (local removal must always happen).
 fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput) -> (String, bool) {
-    let rt = match runtime() {
+    let rt = match ctx.runtime() {
         Ok(rt) => rt,
         Err(e) => return (format!("tokens not revoked ({e}); removed locally"), false),
     };

@@ -23,7 +23,11 @@ use crate::ui::Ui;
 pub struct Context {
     pub(crate) io: Io,
     pub(crate) ui: Ui,
-    pub(crate) store: Box<dyn CredentialStore>,
+    /// The credential store `--store` names, opened when first used (a
+    /// login opens it up front, to check that a keychain takes writes).
+    store: std::cell::OnceCell<Box<dyn CredentialStore>>,
+    /// What opening the store needs.
+    common: Common,
     pub(crate) state: StateDir,
     pub(crate) clock: Rc<dyn Clock>,
     pub(crate) rng: Rc<dyn Rng>,
@@ -35,13 +39,17 @@ pub struct Context {
     pub(crate) warn: crate::WarnSink,
     /// config.toml (for `--save-profile`).
     pub(crate) config_file: std::path::PathBuf,
+    /// The async runtime, built the first time a command uses the network,
+    /// then shared by all its requests.
+    runtime: std::cell::OnceCell<tokio::runtime::Runtime>,
 }
 
 impl Context {
-    /// Open the store the settings name. Cheap for the file store: no I/O; `auto`
-    /// probes the keychain once. `will_write`: the command is about to store a new
-    /// login (checked up front, so a locked keychain fails before the identity
-    /// provider is contacted).
+    /// The context of a command. The store the settings name is opened when
+    /// first used (cheap for the file store; `auto` probes the keychain once);
+    /// `will_write`: the command is about to store a new login, so the store
+    /// is opened now and a keychain checked for writes before the identity
+    /// provider is contacted.
     pub fn new(
         common: &Common,
         will_write: bool,
@@ -49,19 +57,18 @@ impl Context {
         clock: Rc<dyn Clock>,
         rng: Rc<dyn Rng>,
     ) -> Result<Context> {
-        let mut ctx = Context::with_store(
-            common,
-            Box::new(crate::store::memory::MemoryStore::default()),
-            io,
-            clock,
-            rng,
-        );
-        ctx.store = open_store::open(common, &ctx.state, &ctx.ui, ctx.rng.clone(), will_write)?;
+        // A store that cannot be configured is said up front, whatever follows.
+        open_store::check(common)?;
+        let ctx = Context::build(common, io, clock, rng);
+        if will_write {
+            let store = open_store::open(common, &ctx.state, &ctx.ui, ctx.rng.clone(), true)?;
+            let _ = ctx.store.set(store);
+        }
         Ok(ctx)
     }
 
-    /// A context around a given store (`new` opens the one the settings name;
-    /// tests give one that misbehaves).
+    /// A context around a given store (tests give one that misbehaves).
+    #[cfg(test)]
     pub(crate) fn with_store(
         common: &Common,
         store: Box<dyn CredentialStore>,
@@ -69,6 +76,22 @@ impl Context {
         clock: Rc<dyn Clock>,
         rng: Rc<dyn Rng>,
     ) -> Context {
+        let ctx = Context::build(common, io, clock, rng);
+        let _ = ctx.store.set(store);
+        ctx
+    }
+
+    /// The credential store, opened the first time it is asked for.
+    pub(crate) fn store(&self) -> Result<&dyn CredentialStore> {
+        if let Some(s) = self.store.get() {
+            return Ok(&**s);
+        }
+        let opened =
+            open_store::open(&self.common, &self.state, &self.ui, self.rng.clone(), false)?;
+        Ok(&**self.store.get_or_init(|| opened))
+    }
+
+    fn build(common: &Common, io: Io, clock: Rc<dyn Clock>, rng: Rc<dyn Rng>) -> Context {
         let ui = Ui::new(io.clone(), common.no_color);
         let state = StateDir::new(
             common.config_dir.path.clone(),
@@ -79,13 +102,15 @@ impl Context {
             io,
             warn: ui.warn_sink(),
             ui,
-            store,
+            store: Default::default(),
+            common: common.clone(),
             state,
             clock,
             rng,
             profile_logins: common.profile_logins.clone(),
             selected_profile: common.selected_profile.clone(),
             config_file: common.config_file.clone(),
+            runtime: Default::default(),
         }
     }
 
@@ -103,7 +128,7 @@ impl Context {
     /// entry must not send its tokens, or the client's secret, to another
     /// issuer). Its tokens are registered so no message can show them.
     pub(crate) fn load(&self, key: &str) -> Result<Option<Credential>> {
-        let Some(c) = self.store.get(key)? else {
+        let Some(c) = self.store()?.get(key)? else {
             return Ok(None);
         };
         self.checked(key, c).map(Some)
@@ -111,7 +136,7 @@ impl Context {
 
     /// [`Context::load`], with the store that holds the login (for `status`).
     pub(crate) fn load_located(&self, key: &str) -> Result<Option<Located>> {
-        let Some(l) = self.store.get_located(key)? else {
+        let Some(l) = self.store()?.get_located(key)? else {
             return Ok(None);
         };
         let credential = self.checked(key, l.credential)?;
@@ -124,7 +149,7 @@ impl Context {
             let id = LoginId::from_key(key);
             Error::storage(format!(
                 "the stored login {key:?} in {} {why}, so it was not used; log in again ({}) or remove it (vmauth logout --issuer {} --client-id {}{})",
-                self.store.location(),
+                self.store().map(|s| s.location()).unwrap_or_default(),
                 id.login_hint(),
                 id.issuer,
                 id.client_id,
@@ -138,7 +163,7 @@ impl Context {
     /// that holds it, in one read of the store; the others are named in a warning.
     pub(crate) fn load_all(&self) -> Result<Vec<(String, Located)>> {
         let mut out = Vec::new();
-        for (key, l) in self.store.list_located()? {
+        for (key, l) in self.store()?.list_located()? {
             self.guard(&l.credential);
             match check_entry(&key, &l.credential) {
                 Ok(()) => out.push((key, l)),
@@ -198,7 +223,7 @@ impl Context {
         key: &str,
         wait: std::time::Duration,
     ) -> Result<Vec<crate::fsutil::LockGuard>> {
-        let own = self.store.lock_login(key, wait);
+        let own = self.store()?.lock_login(key, wait);
         let mut held = Vec::new();
         match self.state.lock_login(key, wait) {
             Ok(lock) => held.push(lock),
@@ -268,12 +293,19 @@ impl Context {
     }
 }
 
-/// A single-threaded async runtime, built only by commands that use the network.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::with_cause(crate::error::Kind::Idp, "cannot start the async runtime", e)
-        })
+impl Context {
+    /// The single-threaded async runtime, built the first time a command
+    /// uses the network (the cached-token path never does).
+    pub(crate) fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
+        if let Some(rt) = self.runtime.get() {
+            return Ok(rt);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::with_cause(crate::error::Kind::Idp, "cannot start the async runtime", e)
+            })?;
+        Ok(self.runtime.get_or_init(|| rt))
+    }
 }

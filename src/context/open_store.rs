@@ -18,6 +18,21 @@ use crate::store::memory::MemoryStore;
 use crate::store::offsets::Offsets;
 use crate::ui::Ui;
 
+/// The settings' store choice, checked without opening anything: what
+/// [`open`] would refuse for the configuration alone.
+pub(crate) fn check(common: &Common) -> Result<()> {
+    if common.store == StoreChoice::Helper && common.helper.is_none() {
+        return Err(missing_helper());
+    }
+    Ok(())
+}
+
+fn missing_helper() -> Error {
+    Error::usage(
+        "--store helper needs VMAUTH_CREDENTIAL_HELPER=<program>; see README.md for the protocol",
+    )
+}
+
 /// The store for this run.
 pub(crate) fn open(
     common: &Common,
@@ -46,9 +61,7 @@ pub(crate) fn open(
         StoreChoice::File => Box::new(file()),
         StoreChoice::Memory => Box::new(MemoryStore::default()),
         StoreChoice::Helper => {
-            let program = common.helper.clone().ok_or_else(|| {
-                Error::usage("--store helper needs VMAUTH_CREDENTIAL_HELPER=<program>; see README.md for the protocol")
-            })?;
+            let program = common.helper.clone().ok_or_else(missing_helper)?;
             Box::new(HelperStore::new(program, common.helper_timeout))
         }
         StoreChoice::Keyring => Box::new(keyring(will_write).map_err(|e| {
