@@ -4,7 +4,12 @@
 //! signing keys (`jwks/`), cached. Never tokens, except refreshed tokens the
 //! credential store refused to take (`rescue/`, 0600), kept until it takes them,
 //! and refreshed tokens refused as another party's (`refused/`, 0600), kept
-//! until `vmauth logout` revokes them.
+//! until `vmauth logout` or `login` revokes them.
+//!
+//! The one owner of the config directory: `config.toml` is written through
+//! [`StateDir::save_profile`], and the storage backends keep their files there
+//! (the keychain's index, `offsets/`) through a [`ConfigDir`] handle, under the
+//! same rules (this user's files only, no links, 0600 in 0700, atomic).
 
 use std::fs;
 use std::path::PathBuf;
@@ -62,6 +67,60 @@ pub fn cache_path(dir: &std::path::Path, sub: &str, key: &str) -> PathBuf {
     dir.join(sub).join(name)
 }
 
+/// The config directory as the storage backends use it (the keychain's
+/// index, where logins sit in a large credentials file): every file they keep
+/// there goes through this handle, under the same rules as the state's own.
+#[derive(Debug, Clone)]
+pub struct ConfigDir {
+    dir: PathBuf,
+    /// vmauth's default directory (may be tightened), not one a user named.
+    own: bool,
+}
+
+impl ConfigDir {
+    /// The directory `dir`; `own`: vmauth's default one.
+    pub fn new(dir: PathBuf, own: bool) -> ConfigDir {
+        ConfigDir { dir, own }
+    }
+
+    /// The bytes kept about `key` in `sub/`, if this user's and nobody
+    /// else can write to them.
+    pub fn read(&self, sub: &str, key: &str) -> Option<Vec<u8>> {
+        read_private(&cache_path(&self.dir, sub, key))
+    }
+
+    /// Keep `bytes` about `key` in `sub/` (0600, atomically).
+    pub fn write(&self, sub: &str, key: &str, bytes: &[u8]) -> Result<()> {
+        ensure_private_dir(&self.dir, self.own, &|_| {})?;
+        ensure_private_subdir(&self.dir.join(sub), &|_| {})?;
+        write_atomic(&cache_path(&self.dir, sub, key), bytes)
+    }
+
+    /// Forget what is kept about `key` in `sub/`.
+    pub fn forget(&self, sub: &str, key: &str) {
+        let _ = fs::remove_file(cache_path(&self.dir, sub, key));
+    }
+
+    /// The file `name` at the top of the directory, under the same rule.
+    pub fn read_file(&self, name: &str) -> Option<Vec<u8>> {
+        read_private(&self.dir.join(name))
+    }
+
+    /// Rewrite the file `name` with what `change` makes of its bytes, under
+    /// the lock `name.lock` (other processes change it too).
+    pub fn update_file(
+        &self,
+        name: &str,
+        warn: &dyn Fn(&str),
+        change: impl FnOnce(Option<Vec<u8>>) -> Result<Vec<u8>>,
+    ) -> Result<()> {
+        ensure_private_dir(&self.dir, self.own, warn)?;
+        let _lock = lock_exclusive(&self.dir.join(format!("{name}.lock")))?;
+        let bytes = change(self.read_file(name))?;
+        write_atomic(&self.dir.join(name), &bytes)
+    }
+}
+
 /// `state.json` and `locks/` in the config directory.
 pub struct StateDir {
     dir: PathBuf,
@@ -88,14 +147,16 @@ impl StateDir {
         ensure_private_dir(&self.dir, self.own_dir, &*self.warn)
     }
 
-    /// The directory.
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
+    /// Write `profile` as `[profiles.NAME]` into `config.toml`, keeping the
+    /// rest of the file.
+    pub fn save_profile(&self, name: &str, profile: &crate::profiles::Profile) -> Result<()> {
+        self.ensure()?;
+        crate::profiles::save(&self.dir.join(crate::profiles::FILE_NAME), name, profile)
     }
 
-    /// Whether the directory is vmauth's default one.
-    pub fn own_dir(&self) -> bool {
-        self.own_dir
+    /// The directory as the storage backends keep files in it.
+    pub fn config_dir(&self) -> ConfigDir {
+        ConfigDir::new(self.dir.clone(), self.own_dir)
     }
 
     fn path(&self) -> PathBuf {

@@ -100,8 +100,7 @@ fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
         }),
         ..Default::default()
     };
-    ctx.state.ensure()?;
-    crate::profiles::save(&ctx.config_file, name, &profile)?;
+    ctx.state.save_profile(name, &profile)?;
     ctx.ui.info(&format!(
         "Saved profile {name} in {}; use it with --profile {name}.",
         ctx.config_file.display()

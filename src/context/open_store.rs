@@ -44,12 +44,11 @@ pub(crate) fn open(
     let creds = &common.credentials_file;
     let file = || {
         FileStore::new(creds.path.clone(), creds.own, ui.warn_sink())
-            .with_offsets(Offsets::new(state.dir().to_path_buf(), state.own_dir()))
+            .with_offsets(Offsets::new(state.config_dir()))
     };
     let keyring = |check_write: bool| {
         KeyringStore::open(
-            state.dir().to_path_buf(),
-            state.own_dir(),
+            state.config_dir(),
             common.keyring_timeout,
             common.keyring_max_item.unwrap_or_else(default_max_item),
             check_write,

@@ -253,7 +253,10 @@ fn big_file(path: &Path, n: usize, pretty: bool, at: &str) {
 }
 
 fn with_offsets(dir: &Path) -> FileStore {
-    store(dir).with_offsets(Offsets::new(dir.join("config"), true))
+    store(dir).with_offsets(Offsets::new(crate::state::ConfigDir::new(
+        dir.join("config"),
+        true,
+    )))
 }
 
 #[test]
@@ -312,7 +315,7 @@ fn remembered_offsets_that_do_not_hold_the_login_are_not_used() {
     );
     s.get(other).unwrap();
     // Planted: the other login's range filed as this login's, for this version.
-    let offsets = Offsets::new(t.path().join("config"), true);
+    let offsets = Offsets::new(crate::state::ConfigDir::new(t.path().join("config"), true));
     let identity = Identity::of(&fs::metadata(&s.path).unwrap()).unwrap();
     let bytes = fs::read(&s.path).unwrap();
     let text = String::from_utf8(bytes).unwrap();
@@ -345,7 +348,7 @@ fn an_offsets_range_beyond_the_file_is_not_read() {
     let s = with_offsets(t.path());
     big_file(&s.path, 100, true, "A");
     let key = "https://idp0042.example.com|c";
-    let offsets = Offsets::new(t.path().join("config"), true);
+    let offsets = Offsets::new(crate::state::ConfigDir::new(t.path().join("config"), true));
     let identity = Identity::of(&fs::metadata(&s.path).unwrap()).unwrap();
     for range in [
         (0, u64::MAX),

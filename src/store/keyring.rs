@@ -8,7 +8,6 @@
 //! non-secret index file in vmauth's config directory.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -20,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::clock::{Rng, random_hex};
 use crate::error::{Error, Kind, Result};
-use crate::fsutil::{ensure_private_dir, lock_exclusive, write_atomic};
+use crate::state::ConfigDir;
 
 /// The keychain service name of every vmauth item.
 pub const SERVICE: &str = "vmauth";
@@ -42,8 +41,8 @@ pub fn default_max_item() -> usize {
 pub struct KeyringStore {
     rng: Rc<dyn Rng>,
     platform: Arc<Platform>,
-    state_dir: PathBuf,
-    state_dir_own: bool,
+    /// The config directory, for the index of the items vmauth made.
+    config_dir: ConfigDir,
     timeout: Duration,
     max_item: usize,
     warn: WarnSink,
@@ -157,8 +156,7 @@ impl KeyringStore {
     /// a read of an item that does not exist, or with `check_write` a write and
     /// delete of a probe item (a locked keychain can still answer reads).
     pub fn open(
-        state_dir: PathBuf,
-        state_dir_own: bool,
+        config_dir: ConfigDir,
         timeout: Duration,
         max_item: usize,
         check_write: bool,
@@ -169,8 +167,7 @@ impl KeyringStore {
         let store = KeyringStore {
             rng,
             platform,
-            state_dir,
-            state_dir_own,
+            config_dir,
             timeout,
             max_item: max_item.max(64),
             warn,
@@ -260,27 +257,29 @@ impl KeyringStore {
         unreachable!("the loop returns on its second pass")
     }
 
-    fn index_path(&self) -> PathBuf {
-        self.state_dir.join("keyring-index.json")
-    }
-
     fn read_index(&self) -> Index {
         // Only this user's: a planted index could name other keychain items.
-        crate::fsutil::read_private(&self.index_path())
+        self.config_dir
+            .read_file(INDEX)
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     }
 
     fn update_index(&self, change: impl FnOnce(&mut BTreeSet<String>)) -> Result<()> {
-        ensure_private_dir(&self.state_dir, self.state_dir_own, &*self.warn)?;
-        let _lock = lock_exclusive(&self.state_dir.join("keyring-index.lock"))?;
-        let mut index = self.read_index();
-        change(&mut index.keys);
-        let bytes = serde_json::to_vec_pretty(&index)
-            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode the keychain index", e))?;
-        write_atomic(&self.index_path(), &bytes)
+        self.config_dir.update_file(INDEX, &*self.warn, |bytes| {
+            let mut index: Index = bytes
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            change(&mut index.keys);
+            serde_json::to_vec_pretty(&index).map_err(|e| {
+                Error::with_cause(Kind::Storage, "cannot encode the keychain index", e)
+            })
+        })
     }
 }
+
+/// The index of the items vmauth made, in the config directory.
+const INDEX: &str = "keyring-index.json";
 
 /// A value split over several items: `n` parts of generation `generation`, named
 /// `<key>#vmauth-part-<generation>-<i>`. The head item holds `vmauth-chunked:<n>:<generation>`.

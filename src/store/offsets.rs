@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::Result;
-use crate::fsutil::{ensure_private_dir, ensure_private_subdir, read_private, write_atomic};
+use crate::state::ConfigDir;
 
 /// Credentials files smaller than this are read whole (a few pages: cheaper
 /// than an extra file).
@@ -75,40 +75,30 @@ struct Saved {
 
 /// The `offsets/` directory of a config directory.
 pub struct Offsets {
-    config_dir: PathBuf,
-    /// The config directory is vmauth's default one (may be tightened).
-    own_dir: bool,
+    dir: ConfigDir,
 }
 
 impl Offsets {
-    /// Offsets kept in `config_dir/offsets/`.
-    pub fn new(config_dir: PathBuf, own_dir: bool) -> Offsets {
-        Offsets {
-            config_dir,
-            own_dir,
-        }
+    /// Offsets kept in `offsets/` of the config directory.
+    pub fn new(dir: ConfigDir) -> Offsets {
+        Offsets { dir }
     }
 
-    fn path(&self, file: &Path, key: &str) -> PathBuf {
-        crate::state::cache_path(
-            &self.config_dir,
-            "offsets",
-            &format!("{}\n{key}", file.display()),
-        )
+    fn name(file: &Path, key: &str) -> String {
+        format!("{}\n{key}", file.display())
     }
 
     /// The remembered range of `key` in `file`, if `file` still is the version
     /// it was found in.
     pub fn get(&self, file: &Path, identity: Identity, key: &str) -> Option<(u64, u64)> {
-        let saved: Saved = serde_json::from_slice(&read_private(&self.path(file, key))?).ok()?;
+        let saved: Saved =
+            serde_json::from_slice(&self.dir.read("offsets", &Self::name(file, key))?).ok()?;
         (saved.path == file && saved.key == key && saved.identity == identity)
             .then_some(saved.range)
     }
 
     /// Remember that `key` sits at `range` in `file` as of `identity`.
     pub fn set(&self, file: &Path, identity: Identity, key: &str, range: (u64, u64)) -> Result<()> {
-        ensure_private_dir(&self.config_dir, self.own_dir, &|_| {})?;
-        ensure_private_subdir(&self.config_dir.join("offsets"), &|_| {})?;
         let bytes = serde_json::to_vec(&Saved {
             path: file.to_path_buf(),
             key: key.to_string(),
@@ -118,12 +108,12 @@ impl Offsets {
         .map_err(|e| {
             crate::error::Error::with_cause(crate::error::Kind::Storage, "cannot encode offsets", e)
         })?;
-        write_atomic(&self.path(file, key), &bytes)
+        self.dir.write("offsets", &Self::name(file, key), &bytes)
     }
 
     /// Forget where `key` sits in `file` (it was removed).
     pub fn forget(&self, file: &Path, key: &str) {
-        let _ = fs::remove_file(self.path(file, key));
+        self.dir.forget("offsets", &Self::name(file, key));
     }
 }
 

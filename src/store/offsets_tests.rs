@@ -32,7 +32,7 @@ fn an_entry_is_exactly_one_member_with_that_key_and_an_object() {
 #[test]
 fn a_range_is_used_only_for_the_same_file_key_and_version() {
     let t = tempfile::tempdir().unwrap();
-    let offsets = Offsets::new(t.path().join("config"), true);
+    let offsets = Offsets::new(crate::state::ConfigDir::new(t.path().join("config"), true));
     let file = t.path().join("credentials.json");
     fs::write(&file, "{}").unwrap();
     let identity = Identity::of(&fs::metadata(&file).unwrap()).unwrap();

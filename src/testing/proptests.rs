@@ -187,7 +187,7 @@ proptest! {
         std::fs::write(&path, text.unwrap()).unwrap();
         let plain = FileStore::new(path.clone(), true, Box::new(|_| {}));
         let indexed = FileStore::new(path.clone(), true, Box::new(|_| {}))
-            .with_offsets(crate::store::offsets::Offsets::new(dir.path().join("config"), true));
+            .with_offsets(crate::store::offsets::Offsets::new(crate::state::ConfigDir::new(dir.path().join("config"), true)));
         for k in entries.keys() {
             let whole = plain.get(k).map_err(|e| e.message());
             let reads = indexed.whole_reads.get();

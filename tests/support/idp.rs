@@ -241,8 +241,10 @@ impl Idp {
         self.stderr.snapshot()
     }
 
-    /// Number of access-log lines containing `needle`.
+    /// Number of access-log lines containing `needle`, counted once the log
+    /// has caught up with every request answered so far.
     pub fn count(&self, needle: &str) -> usize {
+        self.sync_log();
         self.log
             .lines
             .lock()
@@ -250,6 +252,21 @@ impl Idp {
             .iter()
             .filter(|l| l.contains(needle))
             .count()
+    }
+
+    /// The server writes a request's log line before it answers, but this
+    /// process reads the log on another thread: ask for a path of its own
+    /// and wait (with a deadline) for its line, after which every earlier
+    /// line has been read.
+    fn sync_log(&self) {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let marker = format!("/vmauth-test-log-sync-{}-{n}", std::process::id());
+        let _ = self.get(&marker);
+        assert!(
+            self.wait_for_log(&format!("GET {marker} "), Duration::from_secs(10)),
+            "the test IdP's access log did not show {marker}"
+        );
     }
 
     /// Waits until some access-log line contains `needle`; false on timeout.
