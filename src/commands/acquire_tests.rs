@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use wiremock::{MockServer, ResponseTemplate};
 
 use crate::credential::Credential;
 use crate::error::{Error, Result};
@@ -135,25 +135,15 @@ fn refreshed_tokens_the_store_refuses_are_kept_for_the_next_call() {
 #[test]
 fn short_lived_tokens_are_refreshed_once_not_on_every_call() {
     let h = Harness::new();
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({
-                "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            }),
-        )
-        .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": "at-short", "refresh_token": "rt-short", "expires_in": 30,
-            })))
-            .mount(&s)
-            .await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .post("/token", |_| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": "at-short", "refresh_token": "rt-short", "expires_in": 30,
+                }))
+            })
+            .start(),
+    );
     h.store(&s.uri(), "at-old", Some("rt-old"), -1);
     for _ in 0..5 {
         let r = h.run(&["token"]);
@@ -173,23 +163,11 @@ fn short_lived_tokens_are_refreshed_once_not_on_every_call() {
 #[test]
 fn a_refresh_refused_without_an_oauth_error_means_log_in_again() {
     let h = Harness::new();
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({
-                "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            }),
-        )
-        .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(400))
-            .mount(&s)
-            .await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .post("/token", |_| ResponseTemplate::new(400))
+            .start(),
+    );
     let key = h.store(&s.uri(), "at-old", Some("rt-old"), 30);
     // Still valid: served, with the reason it could not be refreshed.
     let r = h.run(&["token"]);
@@ -232,22 +210,12 @@ fn rotating_idp(first: &TestKey, then: &TestKey) -> MockServer {
         let s = MockServer::start().await;
         let uri = s.uri();
         let (first_answer, then_answer) = (answer(first, &uri), answer(then, &uri));
-        let once = |p: &str, r: ResponseTemplate| {
-            let (p, m) = (p.to_string(), if p == "/jwks" { "GET" } else { "POST" });
-            move |_: &str| {
-                Mock::given(method(m))
-                    .and(path(p))
-                    .respond_with(r)
-                    .up_to_n_times(1)
-            }
-        };
         let jwks_first = ResponseTemplate::new(200).set_body_json(jwks(&[first]));
         let jwks_both = ResponseTemplate::new(200).set_body_json(jwks(&[first, then]));
         MockIdp::new()
-            .metadata(|uri| json!({"issuer": uri, "token_endpoint": format!("{uri}/token"), "jwks_uri": format!("{uri}/jwks")}))
-            .mount(once("/jwks", jwks_first))
+            .get_once("/jwks", move |_| jwks_first)
             .get("/jwks", move |_| jwks_both)
-            .mount(once("/token", first_answer))
+            .post_once("/token", move |_| first_answer)
             .post("/token", move |_| then_answer)
             .mount_on(&s)
             .await;
@@ -376,32 +344,18 @@ fn a_key_rotated_under_the_same_kid_refetches_the_key_set() {
         let key = if n == 1 { &a } else { &b };
         Some(signed_id_token(key, iss.get().unwrap(), "alice"))
     });
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({"issuer": uri, "token_endpoint": format!("{uri}/token"), "jwks_uri": format!("{uri}/jwks")}),
-        )
-        .await;
-        Mock::given(method("GET"))
-            .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[&k1])))
-            .up_to_n_times(1)
-            .mount(&s)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(jwks(&[&k1_new])))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(tokens)
-            .mount(&s)
-            .await;
-        s
-    });
+    let (set_before, set_after) = (jwks(&[&k1]), jwks(&[&k1_new]));
+    let s = rt().block_on(
+        MockIdp::new()
+            .get_once("/jwks", move |_| {
+                ResponseTemplate::new(200).set_body_json(set_before)
+            })
+            .get("/jwks", move |_| {
+                ResponseTemplate::new(200).set_body_json(set_after)
+            })
+            .post_with("/token", tokens)
+            .start(),
+    );
     issuer.set(s.uri()).unwrap();
     let (login, _) = store_login_with_id_token(&h, &s, &k1);
     let r = h.run(&["token"]);

@@ -91,6 +91,39 @@ impl MockIdp {
         })
     }
 
+    /// The first `GET p` answers `answer(uri)` (mount the later answer after it).
+    pub fn get_once(
+        self,
+        p: &str,
+        answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
+    ) -> MockIdp {
+        self.once("GET", p, answer)
+    }
+
+    /// The first `POST p` answers `answer(uri)`.
+    pub fn post_once(
+        self,
+        p: &str,
+        answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
+    ) -> MockIdp {
+        self.once("POST", p, answer)
+    }
+
+    fn once(
+        self,
+        m: &'static str,
+        p: &str,
+        answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
+    ) -> MockIdp {
+        let p = p.to_string();
+        self.mount(move |uri| {
+            Mock::given(method(m))
+                .and(path(p))
+                .respond_with(answer(uri))
+                .up_to_n_times(1)
+        })
+    }
+
     /// `POST p` is answered by `responder` (answers that change with the requests).
     pub fn post_with(self, p: &str, responder: impl Respond + 'static) -> MockIdp {
         let p = p.to_string();
