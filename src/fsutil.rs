@@ -11,15 +11,14 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::io(format_args!("{what} {}", path.display()), e)
 }
 
-/// Create `dir` (and parents) 0700, or check the existing one. The directory
-/// is opened (following a link: `dir` is one the user or the platform named)
-/// and what the open directory is decides, never a second look-up of the path:
-/// it must belong to this user (or to root, with nobody else able to write
-/// to it). vmauth's own directory (`own`: its default locations) is tightened to
-/// 0700 through the open directory when open to group or others; any other
-/// directory (one a user named) is never changed, but refused when others can
-/// write to it without the sticky bit (they could swap the files in it). `warn`
-/// hears about any tightening.
+/// Create `dir` (and parents) 0700, or check the existing one (following a
+/// link: `dir` is one the user or the platform named): it must belong to this
+/// user (or to root, with nobody else able to write to it). vmauth's own
+/// directory (`own`: its default locations) is tightened to 0700 when open to
+/// group or others, through the opened directory, never through its path; any
+/// other directory (one a user named) is never changed, but refused when others
+/// can write to it without the sticky bit (they could swap the files in it).
+/// `warn` hears about any tightening.
 pub fn ensure_private_dir(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
     private_dir(dir, own, true, true, warn)
 }
@@ -81,7 +80,7 @@ fn private_dir(
         Err(e) => return Err(io_err("read", dir, e)),
     };
     if meta.file_type().is_symlink() {
-        return Err(link_refusal(dir, "directorie"));
+        return Err(link_refusal(dir, "directories"));
     }
     check_dir(dir, &meta)?;
     if !own {
@@ -90,7 +89,7 @@ fn private_dir(
     if !needs_tightening(&meta) {
         return Ok(());
     }
-    let handle = open_dir(dir, follow).map_err(|e| open_refusal(dir, "directorie", e))?;
+    let handle = open_dir(dir, follow).map_err(|e| open_refusal(dir, "directories", e))?;
     let meta = handle.metadata().map_err(|e| io_err("read", dir, e))?;
     check_dir(dir, &meta)?;
     tighten_open(&handle, dir, 0o700, &meta, warn)
@@ -150,7 +149,7 @@ pub fn open_no_link(path: &Path) -> std::io::Result<File> {
 
 /// The error for a file or directory vmauth would not open: a symbolic link
 /// where none is followed (`ELOOP`, or `ENOTDIR` for a link to a file), or
-/// what the system said. `what` is plural ("files", "lock files").
+/// what the system said. `what` names them in the plural ("files").
 pub fn open_refusal(path: &Path, what: &str, e: std::io::Error) -> Error {
     #[cfg(unix)]
     if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR))
@@ -165,7 +164,7 @@ pub fn open_refusal(path: &Path, what: &str, e: std::io::Error) -> Error {
 /// A symbolic link where vmauth follows none.
 fn link_refusal(path: &Path, what: &str) -> Error {
     Error::storage(format!(
-        "{} is a symbolic link; vmauth does not follow links to its own {what}s (another user could have planted it): remove the link",
+        "{} is a symbolic link; vmauth does not follow links to its own {what} (another user could have planted it): remove the link",
         path.display()
     ))
 }
@@ -236,7 +235,7 @@ fn open_trusted_as(path: &Path, own_link: bool) -> Result<Option<(File, fs::Meta
     let file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(open_refusal(path, "file", e)),
+        Err(e) => return Err(open_refusal(path, "files", e)),
     };
     let meta = file.metadata().map_err(|e| io_err("read", path, e))?;
     if !meta.is_file() {
@@ -485,7 +484,7 @@ fn open_lock_file(lock_path: &Path) -> Result<File> {
     }
     let file = opts
         .open(lock_path)
-        .map_err(|e| open_refusal(lock_path, "lock file", e))?;
+        .map_err(|e| open_refusal(lock_path, "lock files", e))?;
     let meta = file
         .metadata()
         .map_err(|e| io_err("open lock file", lock_path, e))?;

@@ -89,11 +89,20 @@ impl ConfigDir {
         read_private(&cache_path(&self.dir, sub, key))
     }
 
-    /// Keep `bytes` about `key` in `sub/` (0600, atomically).
-    pub fn write(&self, sub: &str, key: &str, bytes: &[u8]) -> Result<()> {
-        ensure_private_dir(&self.dir, self.own, &|_| {})?;
-        ensure_private_subdir(&self.dir.join(sub), &|_| {})?;
-        write_atomic(&cache_path(&self.dir, sub, key), bytes)
+    /// Keep `bytes` about `key` in `sub/` (0600 in 0700, atomically); its
+    /// path. `warn` hears about a directory that had to be tightened.
+    pub fn write(
+        &self,
+        sub: &str,
+        key: &str,
+        bytes: &[u8],
+        warn: &dyn Fn(&str),
+    ) -> Result<PathBuf> {
+        ensure_private_dir(&self.dir, self.own, warn)?;
+        ensure_private_subdir(&self.dir.join(sub), warn)?;
+        let path = cache_path(&self.dir, sub, key);
+        write_atomic(&path, bytes)?;
+        Ok(path)
     }
 
     /// Forget what is kept about `key` in `sub/`.
@@ -101,9 +110,11 @@ impl ConfigDir {
         let _ = fs::remove_file(cache_path(&self.dir, sub, key));
     }
 
-    /// The file `name` at the top of the directory, under the same rule.
+    /// The file `name` at the top of the directory, if this user's and
+    /// nobody else can write to it (the directory itself, which may be a
+    /// link the user made, was checked when the settings were read).
     pub fn read_file(&self, name: &str) -> Option<Vec<u8>> {
-        read_private(&self.dir.join(name))
+        read_trusted(&self.dir.join(name), 1 << 20).ok().flatten()
     }
 
     /// Rewrite the file `name` with what `change` makes of its bytes, under
@@ -123,9 +134,7 @@ impl ConfigDir {
 
 /// `state.json` and `locks/` in the config directory.
 pub struct StateDir {
-    dir: PathBuf,
-    /// The platform config directory (may be tightened), not one a user named.
-    own_dir: bool,
+    cfg: ConfigDir,
     warn: WarnSink,
     /// `state.json` as this process last read or wrote it: read once per command.
     cached: std::cell::RefCell<Option<State>>,
@@ -135,8 +144,7 @@ impl StateDir {
     /// The state in `dir`; `own_dir`: vmauth's default directory (may be tightened).
     pub fn new(dir: PathBuf, own_dir: bool, warn: WarnSink) -> StateDir {
         StateDir {
-            dir,
-            own_dir,
+            cfg: ConfigDir::new(dir, own_dir),
             warn,
             cached: Default::default(),
         }
@@ -144,23 +152,27 @@ impl StateDir {
 
     /// Create the directory (0700), or check it, as [`ensure_private_dir`] says.
     pub fn ensure(&self) -> Result<()> {
-        ensure_private_dir(&self.dir, self.own_dir, &*self.warn)
+        ensure_private_dir(&self.cfg.dir, self.cfg.own, &*self.warn)
     }
 
     /// Write `profile` as `[profiles.NAME]` into `config.toml`, keeping the
     /// rest of the file.
     pub fn save_profile(&self, name: &str, profile: &crate::profiles::Profile) -> Result<()> {
         self.ensure()?;
-        crate::profiles::save(&self.dir.join(crate::profiles::FILE_NAME), name, profile)
+        crate::profiles::save(
+            &self.cfg.dir.join(crate::profiles::FILE_NAME),
+            name,
+            profile,
+        )
     }
 
     /// The directory as the storage backends keep files in it.
     pub fn config_dir(&self) -> ConfigDir {
-        ConfigDir::new(self.dir.clone(), self.own_dir)
+        self.cfg.clone()
     }
 
     fn path(&self) -> PathBuf {
-        self.dir.join("state.json")
+        self.cfg.dir.join("state.json")
     }
 
     /// `state.json`, read once per process (then as this process wrote it).
@@ -188,8 +200,8 @@ impl StateDir {
 
     fn update(&self, change: impl FnOnce(&mut State)) -> Result<()> {
         self.ensure()?;
-        let _lock = lock_exclusive(&self.dir.join("state.lock"))?;
-        remove_stale_temp_files(&self.dir);
+        let _lock = lock_exclusive(&self.cfg.dir.join("state.lock"))?;
+        remove_stale_temp_files(&self.cfg.dir);
         // Under the lock, what another process may have written since.
         let mut state = self.read_file();
         change(&mut state);
@@ -223,27 +235,17 @@ impl StateDir {
         self.update(|s| s.auto_store = Some(choice.to_string()))
     }
 
-    /// Where tokens of `key` are kept in the subdirectory `sub` (0600).
-    fn kept_path(&self, sub: &str, key: &str) -> PathBuf {
-        cache_path(&self.dir, sub, key)
-    }
-
     fn keep(&self, sub: &str, key: &str, credential: &Credential) -> Result<PathBuf> {
-        let path = self.kept_path(sub, key);
-        self.ensure()?;
-        ensure_private_subdir(&self.dir.join(sub), &*self.warn)?;
         let bytes = serde_json::to_vec(&Rescued {
             key: key.to_string(),
             credential: credential.clone(),
         })
         .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
-        write_atomic(&path, &bytes)?;
-        Ok(path)
+        self.cfg.write(sub, key, &bytes, &*self.warn)
     }
 
     fn kept(&self, sub: &str, key: &str) -> Option<Credential> {
-        let bytes = read_private(&self.kept_path(sub, key))?;
-        let r: Rescued = serde_json::from_slice(&bytes).ok()?;
+        let r: Rescued = serde_json::from_slice(&self.cfg.read(sub, key)?).ok()?;
         (r.key == key).then_some(r.credential)
     }
 
@@ -260,7 +262,7 @@ impl StateDir {
 
     /// Forget rescued tokens once the store has them.
     pub fn forget_rescued(&self, key: &str) {
-        let _ = fs::remove_file(self.kept_path("rescue", key));
+        self.cfg.forget("rescue", key);
     }
 
     /// Keep the tokens of a refresh answer that was refused as another
@@ -276,16 +278,12 @@ impl StateDir {
 
     /// Forget tokens put aside (once revoked).
     pub fn forget_set_aside(&self, key: &str) {
-        let _ = fs::remove_file(self.kept_path("refused", key));
-    }
-
-    fn jwks_path(&self, uri: &str) -> PathBuf {
-        cache_path(&self.dir, "jwks", uri)
+        self.cfg.forget("refused", key);
     }
 
     /// The cached key set of `uri`, with when it was fetched (Unix seconds).
     pub fn jwks(&self, uri: &str) -> Option<(i64, Vec<u8>)> {
-        let c: CachedJwks = serde_json::from_slice(&read_private(&self.jwks_path(uri))?).ok()?;
+        let c: CachedJwks = serde_json::from_slice(&self.cfg.read("jwks", uri)?).ok()?;
         (c.uri == uri).then(|| (c.fetched_at, c.jwks.to_string().into_bytes()))
     }
 
@@ -293,26 +291,20 @@ impl StateDir {
     pub fn set_jwks(&self, uri: &str, now: i64, body: &[u8]) -> Result<()> {
         let jwks: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| Error::with_cause(Kind::Idp, "the key set is not JSON", e))?;
-        self.ensure()?;
-        ensure_private_subdir(&self.dir.join("jwks"), &*self.warn)?;
         let bytes = serde_json::to_vec(&CachedJwks {
             uri: uri.to_string(),
             fetched_at: now,
             jwks,
         })
         .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode the key set", e))?;
-        write_atomic(&self.jwks_path(uri), &bytes)
-    }
-
-    fn discovery_path(&self, issuer: &str) -> PathBuf {
-        cache_path(&self.dir, "discovery", issuer)
+        self.cfg.write("jwks", uri, &bytes, &*self.warn).map(drop)
     }
 
     /// The cached metadata of `issuer`: when it was fetched (Unix seconds), the
     /// URL it came from and the document, unchecked (the caller checks it as it
     /// checks a fetched one).
     pub fn discovery(&self, issuer: &str) -> Option<(i64, String, Vec<u8>)> {
-        let bytes = read_private(&self.discovery_path(issuer))?;
+        let bytes = self.cfg.read("discovery", issuer)?;
         let c: CachedDiscovery = serde_json::from_slice(&bytes).ok()?;
         (c.issuer == issuer).then(|| (c.fetched_at, c.url, c.document.get().as_bytes().to_vec()))
     }
@@ -321,8 +313,6 @@ impl StateDir {
     pub fn set_discovery(&self, issuer: &str, url: &str, now: i64, body: &[u8]) -> Result<()> {
         let document: Box<serde_json::value::RawValue> = serde_json::from_slice(body)
             .map_err(|e| Error::with_cause(Kind::Idp, "the issuer metadata is not JSON", e))?;
-        self.ensure()?;
-        ensure_private_subdir(&self.dir.join("discovery"), &*self.warn)?;
         let bytes = serde_json::to_vec(&CachedDiscovery {
             issuer: issuer.to_string(),
             url: url.to_string(),
@@ -330,18 +320,20 @@ impl StateDir {
             document,
         })
         .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode the issuer metadata", e))?;
-        write_atomic(&self.discovery_path(issuer), &bytes)
+        self.cfg
+            .write("discovery", issuer, &bytes, &*self.warn)
+            .map(drop)
     }
 
     /// Forget the cached metadata of `issuer` (an endpoint it named failed).
     pub fn forget_discovery(&self, issuer: &str) {
-        let _ = fs::remove_file(self.discovery_path(issuer));
+        self.cfg.forget("discovery", issuer);
     }
 
     /// Take the per-login lock that makes refresh single-flight across processes
     /// (`locks/<hash>.lock` in the config directory, never a shared temp directory).
     pub fn lock_login(&self, key: &str, wait: Duration) -> Result<LockGuard> {
-        let dir = self.dir.join("locks");
+        let dir = self.cfg.dir.join("locks");
         self.ensure()?;
         ensure_private_subdir(&dir, &*self.warn)?;
         lock_exclusive_within(&dir.join(lock_file_name(key)), wait)

@@ -107,7 +107,7 @@ fn renew_client_credentials(
     serves: &dyn Fn(&Credential) -> bool,
 ) -> Result<Credential> {
     let _lock = ctx.lock_login(want.key, LOCK_WAIT)?;
-    let previous = ctx.load(want.key)?;
+    let previous = ctx.load_latest(want.key)?;
     if let Some(c) = &previous
         && serves(c)
     {
@@ -127,7 +127,7 @@ fn renew_client_credentials(
 fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
     let (key, min_ttl, input) = (want.key, want.min_ttl, want.client);
     let _lock = ctx.lock_login(key, LOCK_WAIT)?;
-    let cred = with_rescued(ctx, key, ctx.load(key)?)
+    let cred = with_rescued(ctx, key, ctx.load_latest(key)?)
         .ok_or_else(|| ctx.not_logged_in(Some(key), "not logged in"))?;
     if !want.force && fresh(&cred, want, ctx.now()) {
         return Ok(cred);
@@ -158,7 +158,7 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
         Err(RefreshError::Rejected(why)) => {
             // The refresh token was refused. If another writer (the ValidMind library,
             // an older vmauth) saved a newer one meanwhile, try once with that.
-            match ctx.load(key)? {
+            match ctx.load_latest(key)? {
                 Some(c) if !want.force && fresh(&c, want, ctx.now()) => Ok(c),
                 // Only a newer login (another writer refreshed since): never an
                 // older refresh token, which the provider may treat as a replay.

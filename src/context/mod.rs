@@ -134,6 +134,15 @@ impl Context {
         self.checked(key, c).map(Some)
     }
 
+    /// [`Context::load`] as last written by anyone, for a refresh under the
+    /// lock (`CredentialStore::get_latest`).
+    pub(crate) fn load_latest(&self, key: &str) -> Result<Option<Credential>> {
+        let Some(c) = self.store()?.get_latest(key)? else {
+            return Ok(None);
+        };
+        self.checked(key, c).map(Some)
+    }
+
     /// [`Context::load`], with the store that holds the login (for `status`).
     pub(crate) fn load_located(&self, key: &str) -> Result<Option<Located>> {
         let Some(l) = self.store()?.get_located(key)? else {

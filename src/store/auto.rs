@@ -1,9 +1,9 @@
 //! `--store auto` once the keychain has been chosen: the keychain first, the
 //! 0600 file as the fallback. Logins the file already holds (the ValidMind
 //! library's, a `--store file` login, an earlier fallback) stay readable and are
-//! written back there: a login held by both is written to both, and read from
-//! whichever was refreshed last, so terminals and notebooks share one live
-//! login. A keychain write that fails after a successful login goes to the file
+//! written back there: a login held by both is written to both, and a refresh
+//! starts from whichever was refreshed last, so terminals and notebooks share
+//! one live login. A keychain write that fails after a successful login goes to the file
 //! instead: a login is never lost.
 
 use super::file::FileStore;
@@ -23,29 +23,6 @@ impl AutoStore {
             keyring,
             file,
             warn,
-        }
-    }
-}
-
-impl AutoStore {
-    /// The file's copy of `key`. When the keychain has one too, a file that
-    /// cannot be read (damaged, refused) only costs the comparison, with a
-    /// warning; otherwise its error is the answer (it names the file and the fix).
-    fn file_copy<T>(
-        &self,
-        keyring_has: bool,
-        read: impl FnOnce(&FileStore) -> Result<Option<T>>,
-    ) -> Result<Option<T>> {
-        match read(&self.file) {
-            Err(e) if keyring_has => {
-                (self.warn)(&format!(
-                    "{} was not read ({}); using the OS keychain's copy",
-                    self.file.location(),
-                    e.message()
-                ));
-                Ok(None)
-            }
-            r => r,
         }
     }
 }
@@ -81,36 +58,53 @@ impl CredentialStore for AutoStore {
     }
 
     fn get_located(&self, key: &str) -> Result<Option<Located>> {
-        let in_keyring = self.keyring.get_located(key)?;
-        let in_file = self.file_copy(in_keyring.is_some(), |f| f.get_located(key))?;
-        Ok(match (in_keyring, in_file) {
-            (Some(k), Some(f)) if newer(&f.credential, &k.credential) => Some(f),
-            (Some(k), _) => Some(k),
-            (None, f) => f,
-        })
+        if let Some(c) = self.keyring.get_located(key)? {
+            return Ok(Some(c));
+        }
+        self.file.get_located(key)
     }
 
     fn list_located(&self) -> Result<Vec<(String, Located)>> {
         let mut all = self.keyring.list_located()?;
         for (k, c) in self.file.list_located()? {
-            match all.iter_mut().find(|(a, _)| *a == k) {
-                Some((_, held)) if newer(&c.credential, &held.credential) => *held = c,
-                Some(_) => {}
-                None => all.push((k, c)),
+            if !all.iter().any(|(a, _)| *a == k) {
+                all.push((k, c));
             }
         }
         all.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(all)
     }
 
+    /// The keychain's copy, else the file's: a token to serve. Another
+    /// writer may have refreshed the file's copy since, but the keychain's
+    /// access token stays good until it expires; a refresh reads
+    /// [`get_latest`](CredentialStore::get_latest).
     fn get(&self, key: &str) -> Result<Option<Credential>> {
-        let in_keyring = self.keyring.get(key)?;
-        let in_file = self.file_copy(in_keyring.is_some(), |f| f.get(key))?;
-        Ok(match (in_keyring, in_file) {
-            (Some(k), Some(f)) if newer(&f, &k) => Some(f),
-            (Some(k), _) => Some(k),
-            (None, f) => f,
-        })
+        match self.keyring.get(key)? {
+            Some(c) => Ok(Some(c)),
+            None => self.file.get(key),
+        }
+    }
+
+    /// The newer of the two copies ([`newer`]). A file that cannot be read
+    /// while the keychain has a copy only costs the comparison, with a
+    /// warning; otherwise its error is the answer (it names the file and the fix).
+    fn get_latest(&self, key: &str) -> Result<Option<Credential>> {
+        let Some(k) = self.keyring.get(key)? else {
+            return self.file.get(key);
+        };
+        match self.file.get(key) {
+            Ok(Some(f)) if newer(&f, &k) => Ok(Some(f)),
+            Ok(_) => Ok(Some(k)),
+            Err(e) => {
+                (self.warn)(&format!(
+                    "{} was not read ({}); using the OS keychain's copy",
+                    self.file.location(),
+                    e.message()
+                ));
+                Ok(Some(k))
+            }
+        }
     }
 
     /// Written to every store that holds a copy of the login (the file's is

@@ -77,7 +77,7 @@ impl FileStore {
         let file = match open_no_link(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(open_refusal(&self.path, "credentials file", e)),
+            Err(e) => return Err(open_refusal(&self.path, "files", e)),
         };
         let meta = file
             .metadata()

@@ -71,6 +71,12 @@ pub trait CredentialStore {
     ) -> Option<Result<crate::fsutil::LockGuard>> {
         None
     }
+    /// The login as last written by anyone, for a refresh under the lock:
+    /// where copies may differ (`auto`: the keychain and the file), a stale
+    /// one would replay a spent refresh token. Other stores: [`get`](Self::get).
+    fn get_latest(&self, key: &str) -> Result<Option<Credential>> {
+        self.get(key)
+    }
     /// One login, if stored, with the store that holds it (for `status`).
     fn get_located(&self, key: &str) -> Result<Option<Located>> {
         Ok(self.get(key)?.map(|credential| Located {

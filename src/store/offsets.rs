@@ -108,7 +108,9 @@ impl Offsets {
         .map_err(|e| {
             crate::error::Error::with_cause(crate::error::Kind::Storage, "cannot encode offsets", e)
         })?;
-        self.dir.write("offsets", &Self::name(file, key), &bytes)
+        self.dir
+            .write("offsets", &Self::name(file, key), &bytes, &|_| {})
+            .map(drop)
     }
 
     /// Forget where `key` sits in `file` (it was removed).
