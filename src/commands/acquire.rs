@@ -1,7 +1,8 @@
 //! The use case "a valid credential for this selection", shared by `token` and
 //! `exec` (and the client-credentials request, by `login` too): the cached
-//! credential while it has at least `min_ttl` left; else a refresh, single-flight across processes; else,
-//! for client-credentials logins, a new token.
+//! credential while it has at least `min_ttl` left; else a refresh,
+//! single-flight across processes; else, for client-credentials logins, a new
+//! token.
 //!
 //! The cached path reads the store and returns: no network, no HTTP/TLS client,
 //! no async runtime, no lock. A refresh holds the per-login lock, re-reads the
@@ -208,7 +209,9 @@ fn save(ctx: &Context, key: &str, new: Credential) -> Result<Credential> {
     if let Some(w) = super::output::audience_warning(&new) {
         ctx.ui.warn(&w);
     }
-    match ctx.store()?.put(key, &new) {
+    // No `?` before the tokens are kept somewhere: the old refresh token may
+    // be spent.
+    match ctx.store().and_then(|s| s.put(key, &new)) {
         Ok(()) => {
             ctx.state.forget_rescued(key);
             Ok(new)
@@ -217,7 +220,7 @@ fn save(ctx: &Context, key: &str, new: Credential) -> Result<Credential> {
             Ok(path) => {
                 ctx.ui.warn(&format!(
                     "the tokens were refreshed but could not be saved to {} ({e}); they are kept in {} and the next vmauth call will use them; fix the store and run vmauth token again",
-                    ctx.store()?.location(),
+                    ctx.store().map(|s| s.location()).unwrap_or_default(),
                     path.display()
                 ));
                 Ok(new)

@@ -968,3 +968,52 @@ fn the_star_of_status_and_profiles_marks_what_a_plain_token_serves() {
         r.stdout
     );
 }
+
+#[test]
+fn tokens_put_aside_stay_until_the_provider_confirms_their_revocation() {
+    let h = Harness::new();
+    // The revocation endpoint fails the first two calls (the put-aside refresh
+    // and access tokens), then works.
+    let s = rt().block_on(
+        MockIdp::new()
+            .mount(|_| {
+                Mock::given(method("POST"))
+                    .and(path("/revoke"))
+                    .and(body_string_contains("token=rt-aside"))
+                    .respond_with(ResponseTemplate::new(503))
+                    .up_to_n_times(1)
+            })
+            .post("/revoke", |_| ResponseTemplate::new(200))
+            .start(),
+    );
+    let uri = s.uri();
+    let key = h.store(&uri, "at", Some("rt"), 3600);
+    let aside: crate::credential::Credential = serde_json::from_value(json!({
+        "issuer": uri, "client_id": "cli", "access_token": "at-aside",
+        "refresh_token": "rt-aside", "expires_at": "2999-01-01T00:00:00Z",
+    }))
+    .unwrap();
+    let state = crate::state::StateDir::new(h.dir.path().join("config"), false, Box::new(|_| {}));
+    let kept = state.set_aside(&key, &aside).unwrap();
+    let r = h.run(&["logout"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("refresh token NOT revoked")
+            && r.stderr
+                .contains("(kept, to be revoked by the next vmauth login or logout)"),
+        "{}",
+        r.stderr
+    );
+    assert!(kept.exists(), "kept until revoked");
+    assert!(!r.stderr.contains("rt-aside") && !r.stderr.contains("at-aside"));
+    // The login is gone; a later logout for it still revokes what was put aside.
+    let r = h.run(&["logout", "--issuer", &uri, "--client-id", "cli"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("Tokens put aside after a refused refresh: refresh token revoked"),
+        "{}",
+        r.stderr
+    );
+    assert!(!kept.exists());
+}

@@ -233,7 +233,7 @@ async fn device_flow(
         PollError::Expired => {
             Error::not_completed("the code expired before it was approved; run vmauth login again")
         }
-        PollError::Failed(e) if client_refused(&e) => refused_client(e, id, source.is_some()),
+        PollError::Failed(e) if e.refuses_client() => refused_client(e, id, source.is_some()),
         PollError::Failed(e) => Error::from(e).context("login failed"),
     })?;
     if let Some(idt) = &tokens.id_token {
@@ -275,19 +275,10 @@ async fn device_flow(
     })
 }
 
-/// Whether the provider refused the client itself (not the person).
-fn client_refused(e: &crate::oidc::ProtocolError) -> bool {
-    use crate::oidc::ErrorCode;
-    matches!(
-        e.oauth_code(),
-        Some(ErrorCode::InvalidClient | ErrorCode::UnauthorizedClient)
-    )
-}
-
 /// A device authorization or poll failure; one that refuses the client is a
 /// configuration problem (exit 2) with what to check.
 fn refused_client(e: crate::oidc::ProtocolError, id: &LoginId, confidential: bool) -> Error {
-    if !client_refused(&e) {
+    if !e.refuses_client() {
         return Error::from(e).context("device authorization failed");
     }
     let check = if confidential {

@@ -160,10 +160,10 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
                     // Some providers revoke a refresh token's access tokens with
                     // it, then call the access token invalid (400): it is dead,
                     // which is what revocation means (RFC 7009 §2.2).
-                    Err(ProtocolError::OAuth(o)) if refresh_revoked && o.status == 400 => {
-                        "access token already invalid (revoked with the refresh token)".to_string()
-                    }
-                    Err(ProtocolError::Status { status: 400, .. }) if refresh_revoked => {
+                    Err(
+                        ProtocolError::OAuth(crate::oidc::OAuthError { status: 400, .. })
+                        | ProtocolError::Status { status: 400, .. },
+                    ) if refresh_revoked => {
                         "access token already invalid (revoked with the refresh token)".to_string()
                     }
                     Err(e) => {

@@ -270,6 +270,16 @@ impl ProtocolError {
             _ => None,
         }
     }
+
+    /// Whether the provider refused the client itself (`invalid_client`,
+    /// `unauthorized_client`), not the person or the grant: its registration
+    /// or credentials are what to check.
+    pub fn refuses_client(&self) -> bool {
+        matches!(
+            self.oauth_code(),
+            Some(ErrorCode::InvalidClient | ErrorCode::UnauthorizedClient)
+        )
+    }
 }
 
 impl ProtocolError {
