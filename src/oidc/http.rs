@@ -144,12 +144,46 @@ impl Reply {
 /// a command that contacts only http:// loopback URLs never reads it.
 #[derive(Clone)]
 pub struct Http {
-    /// For everything but loopback: the system's proxy settings apply.
-    client: reqwest::Client,
+    timeouts: Timeouts,
+    tls: rustls::ClientConfig,
+    /// For everything but loopback: the system's proxy settings apply. Built
+    /// at the first request that needs it.
+    proxied: OnceLock<Result<reqwest::Client, String>>,
     /// For loopback URLs: never through a proxy (the request would leave the
     /// host in cleartext, and the proxy's answer would be believed).
-    direct: reqwest::Client,
+    direct: OnceLock<Result<reqwest::Client, String>>,
     verifier: Arc<LazyVerifier>,
+}
+
+/// vmauth's redirect policy: at most 5, never a 303/307/308 (a body resent
+/// elsewhere, or a request processed), only to https (or http on loopback),
+/// never from https to http, never from another host to loopback.
+fn redirect_policy() -> redirect::Policy {
+    redirect::Policy::custom(|attempt| {
+        let downgrade = attempt
+            .previous()
+            .last()
+            .is_some_and(|p| p.scheme() == "https" && attempt.url().scheme() != "https");
+        let target = strip_query(attempt.url().as_str());
+        if attempt.previous().len() >= 5 {
+            attempt.error(format!("redirect to {target} refused: too many redirects"))
+        } else if matches!(attempt.status().as_u16(), 303 | 307 | 308) {
+            // 307/308 resend the body (refresh token, client secret)
+            // elsewhere; a 303 says the request was processed, so what
+            // follows must not look like a request that never arrived: stop.
+            attempt.stop()
+        } else if downgrade
+            || require_secure(attempt.url().as_str(), "redirect target").is_err()
+            || (is_loopback(attempt.url())
+                && attempt.previous().last().is_some_and(|p| !is_loopback(p)))
+        {
+            attempt.error(format!(
+                "redirect to {target} refused: vmauth follows redirects only to https (or http on loopback), never from https to http, and never from another host to loopback"
+            ))
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// The system's certificate verifier (rustls-platform-verifier: the OS trust
@@ -250,58 +284,32 @@ impl Http {
             .with_no_client_auth();
         // reqwest is built without HTTP/2.
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let policy = || {
-            redirect::Policy::custom(|attempt| {
-                let downgrade = attempt
-                    .previous()
-                    .last()
-                    .is_some_and(|p| p.scheme() == "https" && attempt.url().scheme() != "https");
-                let target = strip_query(attempt.url().as_str());
-                if attempt.previous().len() >= 5 {
-                    attempt.error(format!("redirect to {target} refused: too many redirects"))
-                } else if matches!(attempt.status().as_u16(), 303 | 307 | 308) {
-                    // 307/308 resend the body (refresh token, client secret)
-                    // elsewhere; a 303 says the request was processed, so what
-                    // follows must not look like a request that never arrived: stop.
-                    attempt.stop()
-                } else if downgrade
-                    || require_secure(attempt.url().as_str(), "redirect target").is_err()
-                    || (is_loopback(attempt.url())
-                        && attempt.previous().last().is_some_and(|p| !is_loopback(p)))
-                {
-                    attempt.error(format!(
-                    "redirect to {target} refused: vmauth follows redirects only to https (or http on loopback), never from https to http, and never from another host to loopback"
-                ))
-                } else {
-                    attempt.follow()
-                }
-            })
-        };
-        let builder = || {
-            reqwest::Client::builder()
-                .user_agent(concat!("vmauth/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(timeouts.connect)
-                .timeout(timeouts.total)
-                .redirect(policy())
-                .tls_backend_preconfigured(tls.clone())
-        };
-        let built = |b: reqwest::ClientBuilder| {
-            b.build()
-                .map_err(|e| ProtocolError::Config(format!("cannot set up HTTPS client: {e}")))
-        };
         Ok(Http {
-            client: built(builder())?,
-            direct: built(builder().no_proxy())?,
+            timeouts,
+            tls,
+            proxied: OnceLock::new(),
+            direct: OnceLock::new(),
             verifier,
         })
     }
 
-    /// The client for `url`: loopback is never proxied.
-    fn client_for(&self, url: &str) -> &reqwest::Client {
-        match Url::parse(url) {
-            Ok(u) if is_loopback(&u) => &self.direct,
-            _ => &self.client,
-        }
+    /// The client for `url`, built at its first use: loopback is never
+    /// proxied, and a command that talks to one host builds one client.
+    fn client_for(&self, url: &str) -> Result<&reqwest::Client, ProtocolError> {
+        let direct = Url::parse(url).is_ok_and(|u| is_loopback(&u));
+        let cell = if direct { &self.direct } else { &self.proxied };
+        cell.get_or_init(|| {
+            let b = reqwest::Client::builder()
+                .user_agent(concat!("vmauth/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(self.timeouts.connect)
+                .timeout(self.timeouts.total)
+                .redirect(redirect_policy())
+                .tls_backend_preconfigured(self.tls.clone());
+            let b = if direct { b.no_proxy() } else { b };
+            b.build().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| ProtocolError::Config(format!("cannot set up HTTPS client: {e}")))
     }
 
     /// Whether this client has read the system trust store (at a TLS handshake).
@@ -312,7 +320,7 @@ impl Http {
     /// GET a JSON document.
     pub async fn get(&self, url: &str) -> Result<Reply, ProtocolError> {
         let req = self
-            .client_for(url)
+            .client_for(url)?
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json");
         self.send(req, url).await
@@ -326,7 +334,7 @@ impl Http {
             })?;
         value.set_sensitive(true);
         let req = self
-            .client_for(url)
+            .client_for(url)?
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::AUTHORIZATION, value);
@@ -342,7 +350,7 @@ impl Http {
         authorization: Option<&Secret>,
     ) -> Result<Reply, ProtocolError> {
         let mut req = self
-            .client_for(url)
+            .client_for(url)?
             .post(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(form);
