@@ -165,7 +165,14 @@ fn augment_keeping_about<T: Args>(cmd: clap::Command) -> clap::Command {
     let long_about = cmd.get_long_about().cloned();
     // Each flag a variable backs gets its `[env: …; default: …]` note from
     // the registry.
-    let cmd = T::augment_args(cmd).mut_args(crate::env_vars::annotate);
+    // (The global flags, propagated here, got theirs in `crate::command`.)
+    let cmd = T::augment_args(cmd).mut_args(|a| {
+        if a.is_global_set() {
+            a
+        } else {
+            crate::env_vars::annotate(a)
+        }
+    });
     let cmd = match about {
         Some(a) => cmd.about(a),
         None => cmd.about(None::<&str>),

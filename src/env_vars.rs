@@ -149,13 +149,6 @@ pub fn annotate(arg: clap::Arg) -> clap::Arg {
         Some(d) => format!("[env: {}; default: {d}]", var.name),
         None => format!("[env: {}]", var.name),
     };
-    // Global flags reach each subcommand already annotated.
-    if arg
-        .get_help()
-        .is_some_and(|h| h.to_string().contains(&note))
-    {
-        return arg;
-    }
     let help = arg.get_help().map(|h| format!("{h} {note}"));
     let long = arg.get_long_help().map(|h| format!("{h}\n\n{note}"));
     let arg = match help {
