@@ -28,72 +28,48 @@ pub const FILE_NAME: &str = "config.toml";
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Issuer URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// OAuth client id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// API audience.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     /// Scopes, space- or comma-separated.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// RFC 8707 resources.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<Vec<String>>,
     /// `access` or `id`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
     /// `auto`, `keyring`, `file`, `memory` or `helper`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
     /// Seconds, or a duration such as `90s`, `5m`.
-    #[serde(
-        default,
-        deserialize_with = "string_or_number",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "string_or_number")]
     pub min_ttl: Option<String>,
     /// `vmauth token` output format.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `client_credentials` (or `device_code`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
     /// Client authentication method.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_auth: Option<String>,
     /// A file holding the client secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_file: Option<PathBuf>,
     /// PEM private key for `private_key_jwt`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub private_key: Option<PathBuf>,
     /// A ready-made client assertion.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_assertion_file: Option<PathBuf>,
     /// `kid` of signed assertions.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
     /// `token-endpoint` or `issuer`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assertion_audience: Option<String>,
     /// Overrides a missing or wrong `device_authorization_endpoint` in the metadata.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
     /// Overrides the metadata's `token_endpoint`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,
     /// Overrides the metadata's `revocation_endpoint`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
     /// Overrides the metadata's `userinfo_endpoint`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
     /// Hosts other than the issuer's that the endpoint overrides may name
     /// (tokens and client secrets are sent there); any other host is refused.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trusted_endpoint_hosts: Option<Vec<String>>,
 }
 
@@ -142,21 +118,12 @@ impl Config {
     /// Read `path`; an absent file is an empty configuration. Errors name the
     /// file, the line and the key (exit 2).
     pub fn load(path: &Path) -> Result<Config> {
-        // Only a file this user owns and nobody else can write to, never through
-        // a link: a planted profile could send tokens to another endpoint.
-        let bytes = crate::fsutil::read_user_file(path, 1 << 20)?;
-        let Some(bytes) = bytes else {
+        let Some(text) = read_text(path)? else {
             return Ok(Config {
                 path: path.to_path_buf(),
                 ..Default::default()
             });
         };
-        let text = String::from_utf8(bytes).map_err(|_| {
-            Error::usage(format!(
-                "{} is not UTF-8 text; see README.md, \"Profiles\"",
-                path.display()
-            ))
-        })?;
         Self::parse(&text, path)
     }
 
@@ -229,6 +196,21 @@ impl Config {
     }
 }
 
+/// The text of `config.toml`, if there is one: only this user's (or root's
+/// that nobody else can write to), never through another user's link, since
+/// a planted profile could send tokens to another endpoint.
+fn read_text(path: &Path) -> Result<Option<String>> {
+    let Some(bytes) = crate::fsutil::read_user_file(path, 1 << 20)? else {
+        return Ok(None);
+    };
+    String::from_utf8(bytes).map(Some).map_err(|_| {
+        Error::usage(format!(
+            "{} is not UTF-8 text; see README.md, \"Profiles\"",
+            path.display()
+        ))
+    })
+}
+
 /// Write `profile` as `[profiles.NAME]` into the file at `path` (creating it),
 /// replacing that table and keeping everything else, comments included.
 pub fn save(path: &Path, name: &str, profile: &Profile) -> Result<()> {
@@ -240,15 +222,7 @@ pub fn save(path: &Path, name: &str, profile: &Profile) -> Result<()> {
     })?;
     // Read under the same rule as `Config::load` (this user's, never through
     // another user's link).
-    let text = match crate::fsutil::read_user_file(path, 1 << 20)? {
-        Some(bytes) => String::from_utf8(bytes).map_err(|_| {
-            Error::usage(format!(
-                "{} is not UTF-8 text; fix it before saving a profile",
-                path.display()
-            ))
-        })?,
-        None => String::new(),
-    };
+    let text = read_text(path)?.unwrap_or_default();
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         Error::usage(format!(
             "{} is not valid TOML ({}); fix it before saving a profile",
