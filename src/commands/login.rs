@@ -259,7 +259,7 @@ async fn device_flow(
         (None, Some(endpoint)) if openid => {
             match provider.userinfo(endpoint, &tokens.access_token).await {
                 // Only the claims vmauth shows are kept.
-                Ok(claims) => Some(super::output::only_shown(&claims)),
+                Ok(claims) => Some(super::output::pick(&claims, super::output::SHOWN_CLAIMS)),
                 Err(e) => {
                     ctx.ui.warn(&format!("cannot tell who logged in: {e}"));
                     None

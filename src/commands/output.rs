@@ -162,14 +162,7 @@ fn identity_claims(c: &Credential, names: &[&str]) -> serde_json::Map<String, se
     c.id_token
         .as_ref()
         .and_then(named)
-        .or_else(|| {
-            c.userinfo.as_ref().map(|u| {
-                u.iter()
-                    .filter(|(k, _)| names.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            })
-        })
+        .or_else(|| c.userinfo.as_ref().map(|u| pick(u, names)))
         .or_else(|| named(&c.access_token))
         .unwrap_or_default()
 }
@@ -187,22 +180,24 @@ pub(crate) const SHOWN_CLAIMS: &[&str] = &[
 
 /// [`SHOWN_CLAIMS`] of a login.
 pub(crate) fn shown_claims(c: &Credential) -> serde_json::Map<String, serde_json::Value> {
-    only_shown(&identity_claims(c, SHOWN_CLAIMS))
+    identity_claims(c, SHOWN_CLAIMS)
 }
 
-/// The [`SHOWN_CLAIMS`] of `claims`, in that order.
-pub(crate) fn only_shown(
+/// The claims `names` of `claims`.
+pub(crate) fn pick(
     claims: &serde_json::Map<String, serde_json::Value>,
+    names: &[&str],
 ) -> serde_json::Map<String, serde_json::Value> {
-    SHOWN_CLAIMS
+    claims
         .iter()
-        .filter_map(|k| claims.get(*k).map(|v| (k.to_string(), v.clone())))
+        .filter(|(k, _)| names.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
 /// The `aud` of a JWT access token (opaque tokens have none).
 pub(crate) fn access_token_audience(c: &Credential) -> Option<serde_json::Value> {
-    crate::oidc::jwt::claims(c.access_token.expose())?
+    crate::jwt::claims(c.access_token.expose())?
         .get("aud")
         .cloned()
 }
