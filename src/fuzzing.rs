@@ -28,7 +28,7 @@ use crate::oidc::grant::{
 };
 use crate::oidc::http::{Reply, require_secure};
 use crate::oidc::id_token::{Expected, LEEWAY, check_id_token, refreshed_mix_up};
-use crate::oidc::jwt::{claims, expiry};
+use crate::jwt::{claims, expiry};
 use crate::oidc::{ErrorCode, ProtocolError, parse_reply};
 use crate::state::StateDir;
 use crate::store::CredentialStore;

@@ -460,7 +460,7 @@ fn the_id_token_is_given_and_refreshed_by_its_own_expiry() {
     assert_eq!(r.code, 0, "{r:?}");
     let idt = r.stdout.trim_end();
     assert_ne!(idt, old_idt);
-    assert_eq!(crate::oidc::jwt::claims(idt).unwrap()["exp"], NOW + 3600);
+    assert_eq!(crate::jwt::claims(idt).unwrap()["exp"], NOW + 3600);
     assert_eq!(requests(&s, "/token"), 1);
     // A login without an ID token: exit 4, saying why.
     let h = Harness::new();

@@ -92,7 +92,7 @@ fn assertions_use_the_injected_clock_and_random_source() {
     )
     .unwrap();
     let jwt = signer.assertion("cli", "https://idp/token").unwrap();
-    let claims = crate::oidc::jwt::claims(&jwt).unwrap();
+    let claims = crate::jwt::claims(&jwt).unwrap();
     assert_eq!(claims["iat"], 1_000_000);
     assert_eq!(claims["exp"], 1_000_060);
     assert_eq!(claims["aud"], "https://idp/token");

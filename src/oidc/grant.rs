@@ -200,7 +200,7 @@ pub fn expires_at(now: i64, expires_in: Option<u64>, access_token: &str) -> i64 
     const MAX_LIFETIME: i64 = 366 * 24 * 3600;
     match expires_in {
         Some(s) => now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX).min(MAX_LIFETIME)),
-        None => super::jwt::expiry(access_token)
+        None => crate::jwt::expiry(access_token)
             .map(|exp| exp.min(now.saturating_add(MAX_LIFETIME)))
             .unwrap_or(now.saturating_add(3600)),
     }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::discovery::issuer_matches;
-use super::jwt::claims;
+use crate::jwt::claims;
 use crate::credential::Credential;
 
 /// Clock skew tolerated for `exp` and `iat`.

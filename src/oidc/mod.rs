@@ -13,10 +13,6 @@ pub mod jwks;
 pub mod provider;
 pub mod revoke;
 
-/// JWT payloads, read without verification (moved to the crate root, below
-/// the data model).
-pub use crate::jwt;
-
 use std::fmt;
 
 use serde::Deserialize;
