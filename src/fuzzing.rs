@@ -21,6 +21,7 @@ use crate::credential::{
     Credential, LoginId, Secret, normalize, normalize_issuer, parse_scopes, timestamp,
 };
 use crate::error::{from_server, is_format_char, one_line, terminal_safe};
+use crate::jwt::{claims, expiry};
 use crate::oidc::client_auth::Signer;
 use crate::oidc::discovery::{Metadata, issuer_matches, well_known_urls};
 use crate::oidc::grant::{
@@ -28,7 +29,6 @@ use crate::oidc::grant::{
 };
 use crate::oidc::http::{Reply, require_secure};
 use crate::oidc::id_token::{Expected, LEEWAY, check_id_token, refreshed_mix_up};
-use crate::jwt::{claims, expiry};
 use crate::oidc::{ErrorCode, ProtocolError, parse_reply};
 use crate::state::StateDir;
 use crate::store::CredentialStore;

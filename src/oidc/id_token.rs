@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::discovery::issuer_matches;
-use crate::jwt::claims;
 use crate::credential::Credential;
+use crate::jwt::claims;
 
 /// Clock skew tolerated for `exp` and `iat`.
 pub const LEEWAY: i64 = 120;

@@ -1,4 +1,4 @@
-//! Unit tests for `src/fsutil.rs`.
+//! Unit tests for `src/fsutil/`.
 
 use super::*;
 use std::os::unix::fs::PermissionsExt;
