@@ -127,3 +127,13 @@ fn a_saved_profile_reads_back_as_the_same_profile() {
     save(&path, "ci", &p).unwrap();
     assert_eq!(Config::load(&path).unwrap().profiles["ci"], p);
 }
+
+#[test]
+fn a_config_file_that_is_not_text_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, b"issuer = \"\xff\xfe\"\n").unwrap();
+    let e = Config::load(&path).unwrap_err();
+    assert!(e.message().contains("is not UTF-8 text"), "{e}");
+    assert_eq!(e.exit_code(), 2);
+}

@@ -374,3 +374,40 @@ fn a_refresh_without_the_keychain_is_seen_by_the_next_run_with_it() {
     run(&home, &env, "auto", &["token", "--force-refresh"]).expect_code(0);
     assert_eq!(idp.count("error=invalid_grant"), 0);
 }
+
+/// Both stores may hold the login, but the file cannot be read (damaged): a
+/// refresh says so and goes on with the keychain's copy, which it keeps.
+#[test]
+fn a_damaged_credentials_file_does_not_stop_a_keychain_refresh() {
+    let ss = SecretService::start(Keyring::Unlocked);
+    let env = ss.env();
+    let idp = Idp::start();
+    let home = Home::new();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    login_keyring(&home, &idp, &env, "auto", &[]).expect_code(0);
+    std::fs::create_dir_all(home.credentials().parent().unwrap()).unwrap();
+    std::fs::write(home.credentials(), "{ not json").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(home.credentials(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = run(&home, &env, "auto", &["token", "--force-refresh"]);
+    r.expect_code(0);
+    assert!(
+        r.stderr.contains("was not read") && r.stderr.contains("using the OS keychain's copy"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("the login is stored in the OS keychain only"),
+        "{}",
+        r.stderr
+    );
+    // The refreshed login is the keychain's, and the damaged file is untouched.
+    assert!(secret_tool_lookup(&ss, &key).is_some());
+    assert_eq!(
+        std::fs::read_to_string(home.credentials()).unwrap(),
+        "{ not json"
+    );
+    run(&home, &env, "auto", &["token", "--force-refresh"]).expect_code(0);
+    assert_eq!(idp.count("error=invalid_grant"), 0);
+}

@@ -128,19 +128,15 @@ impl Context {
     /// entry must not send its tokens, or the client's secret, to another
     /// issuer). Its tokens are registered so no message can show them.
     pub(crate) fn load(&self, key: &str) -> Result<Option<Credential>> {
-        let Some(c) = self.store()?.get(key)? else {
-            return Ok(None);
-        };
-        self.checked(key, c).map(Some)
+        let c = self.store()?.get(key)?;
+        c.map(|c| self.checked(key, c)).transpose()
     }
 
     /// [`Context::load`] as last written by anyone, for a refresh under the
     /// lock (`CredentialStore::get_latest`).
     pub(crate) fn load_latest(&self, key: &str) -> Result<Option<Credential>> {
-        let Some(c) = self.store()?.get_latest(key)? else {
-            return Ok(None);
-        };
-        self.checked(key, c).map(Some)
+        let c = self.store()?.get_latest(key)?;
+        c.map(|c| self.checked(key, c)).transpose()
     }
 
     /// [`Context::load`], with the store that holds the login (for `status`).
