@@ -47,4 +47,13 @@ fn only_the_named_claims_are_read_and_non_objects_are_no_jwt() {
         assert!(claims_named(&jwt(p), &["a"]).is_none(), "{p}");
     }
     assert!(claims_named("a.b", &["sub"]).is_none());
+    // Invalid UTF-8 in a claim that is not asked for is still no JSON.
+    let bad = format!(
+        "{}.{}.sig",
+        enc(r#"{"alg":"none"}"#),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(b"{\"sub\":\"a\",\"aud\":\"v\xa7\"}")
+    );
+    assert!(claims(&bad).is_none());
+    assert!(claims_named(&bad, &["sub"]).is_none());
 }
