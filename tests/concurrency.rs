@@ -54,8 +54,9 @@ fn assert_single_refresh(idp: &Idp, runs: &[Run], old: &str) {
     assert_eq!(introspect(idp, first.trim_end())["active"], true);
 }
 
-#[test]
-fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
+/// A device login in the credentials file of a new home, its access token
+/// expired: the IdP, the home, and the old access token.
+fn expired_file_login() -> (Idp, Home, String) {
     let idp = Idp::start();
     let home = Home::new();
     let key = format!("{}|{CLIENT}", idp.issuer);
@@ -65,6 +66,12 @@ fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
         .unwrap()
         .to_string();
     expire_in_file(&home, &key);
+    (idp, home, old)
+}
+
+#[test]
+fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
+    let (idp, home, old) = expired_file_login();
 
     let runs = run_all((0..PROCESSES).map(|_| home.cmd(&["token"])).collect());
     assert_single_refresh(&idp, &runs, &old);
@@ -78,15 +85,7 @@ fn fifty_parallel_tokens_refresh_once_with_the_file_store() {
 /// it sits beside the credentials file.
 #[test]
 fn processes_with_different_config_directories_sharing_the_file_refresh_once() {
-    let idp = Idp::start();
-    let home = Home::new();
-    let key = format!("{}|{CLIENT}", idp.issuer);
-    login(&home, &idp, &[]).expect_code(0);
-    let old = stored(&home, &key)["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    expire_in_file(&home, &key);
+    let (idp, home, old) = expired_file_login();
     let runs = run_all(
         (0..PROCESSES)
             .map(|i| {
