@@ -9,7 +9,7 @@ use support::cli::{self, Home};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use support::mock_idp::{MockIdp, WELL_KNOWN as OIDC, metadata, serve};
+use support::mock_idp::{MockIdp, metadata};
 
 /// A mock IdP with discovery whose device authorization endpoint gives `answer`
 /// (built from the server's own URL).
@@ -17,6 +17,18 @@ async fn idp_answering_device(
     answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
 ) -> MockServer {
     MockIdp::new().post("/device/auth", answer).start().await
+}
+
+/// A mock IdP with discovery that must get no POST at all.
+async fn idp_expecting_no_post() -> MockServer {
+    MockIdp::new()
+        .mount(|_| {
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(200))
+                .expect(0)
+        })
+        .start()
+        .await
 }
 
 fn login(home: &Home, issuer: &str) -> cli::Run {
@@ -43,13 +55,10 @@ async fn http_issuer_is_refused_before_any_traffic() {
 
 #[tokio::test]
 async fn issuer_mismatch_names_both_issuers() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata("https://evil.example")),
-    )
-    .await;
+    let s = MockIdp::new()
+        .metadata(|_| metadata("https://evil.example"))
+        .start()
+        .await;
     login(&Home::new(), &s.uri())
         .expect_code(2)
         .expect_error(&format!(
@@ -60,12 +69,16 @@ async fn issuer_mismatch_names_both_issuers() {
 
 #[tokio::test]
 async fn no_device_endpoint_is_explained() {
-    let s = MockServer::start().await;
-    let mut m = metadata(&s.uri());
-    m.as_object_mut()
-        .unwrap()
-        .remove("device_authorization_endpoint");
-    serve(&s, OIDC, ResponseTemplate::new(200).set_body_json(m)).await;
+    let s = MockIdp::new()
+        .metadata(|uri| {
+            let mut m = metadata(uri);
+            m.as_object_mut()
+                .unwrap()
+                .remove("device_authorization_endpoint");
+            m
+        })
+        .start()
+        .await;
     login(&Home::new(), &s.uri())
         .expect_code(2)
         .expect_error("does not support the device flow");
@@ -73,14 +86,13 @@ async fn no_device_endpoint_is_explained() {
 
 #[tokio::test]
 async fn html_500_is_reported_without_the_page() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(500)
-            .set_body_raw("<html><body>Internal error</body></html>", "text/html"),
-    )
-    .await;
+    let s = MockIdp::new()
+        .discovery(|_| {
+            ResponseTemplate::new(500)
+                .set_body_raw("<html><body>Internal error</body></html>", "text/html")
+        })
+        .start()
+        .await;
     let r = login(&Home::new(), &s.uri());
     r.expect_code(1)
         .expect_error("answered HTTP 500 (text/html)");
@@ -89,13 +101,10 @@ async fn html_500_is_reported_without_the_page() {
 
 #[tokio::test]
 async fn malformed_json_is_reported() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_raw("{\"issuer\": ", "application/json"),
-    )
-    .await;
+    let s = MockIdp::new()
+        .discovery(|_| ResponseTemplate::new(200).set_body_raw("{\"issuer\": ", "application/json"))
+        .start()
+        .await;
     login(&Home::new(), &s.uri())
         .expect_code(1)
         .expect_error("malformed JSON");
@@ -103,7 +112,7 @@ async fn malformed_json_is_reported() {
 
 #[tokio::test]
 async fn no_metadata_anywhere_names_both_locations() {
-    let s = MockServer::start().await;
+    let s = MockIdp::bare().start().await;
     login(&Home::new(), &s.uri())
         .expect_code(2)
         .expect_error("oauth-authorization-server (HTTP 404)");
@@ -111,10 +120,14 @@ async fn no_metadata_anywhere_names_both_locations() {
 
 #[tokio::test]
 async fn insecure_endpoint_in_metadata_is_refused() {
-    let s = MockServer::start().await;
-    let mut m = metadata(&s.uri());
-    m["token_endpoint"] = json!("http://idp.example.com/token");
-    serve(&s, OIDC, ResponseTemplate::new(200).set_body_json(m)).await;
+    let s = MockIdp::new()
+        .metadata(|uri| {
+            let mut m = metadata(uri);
+            m["token_endpoint"] = json!("http://idp.example.com/token");
+            m
+        })
+        .start()
+        .await;
     login(&Home::new(), &s.uri())
         .expect_code(2)
         .expect_error("token endpoint http://idp.example.com/token uses http");
@@ -137,34 +150,33 @@ async fn device_authorization_error_is_reported() {
 /// tokens land in the file, stdout stays empty, and nothing secret reaches stderr.
 #[tokio::test]
 async fn rfc8414_fallback_and_a_full_mock_login() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        "/.well-known/oauth-authorization-server",
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/device/auth"))
-        .and(body_string_contains("audience=https%3A%2F%2Fapi.example"))
-        .and(body_string_contains("scope=openid+api"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "device_code": "DEVICE-SECRET", "user_code": "WDJB-MJHT",
-            "verification_url": format!("{}/activate", s.uri()),
-            "expires_in": "600", "interval": 1
-        })))
-        .expect(1)
-        .mount(&s)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("device_code=DEVICE-SECRET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "AT-SECRET-1", "token_type": "Bearer", "expires_in": 3600,
-            "refresh_token": "RT-SECRET-1", "scope": "openid api"
-        })))
-        .expect(1)
-        .mount(&s)
+    let s = MockIdp::bare()
+        .get("/.well-known/oauth-authorization-server", |uri| {
+            ResponseTemplate::new(200).set_body_json(metadata(uri))
+        })
+        .mount(|uri| {
+            Mock::given(method("POST"))
+                .and(path("/device/auth"))
+                .and(body_string_contains("audience=https%3A%2F%2Fapi.example"))
+                .and(body_string_contains("scope=openid+api"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "device_code": "DEVICE-SECRET", "user_code": "WDJB-MJHT",
+                    "verification_url": format!("{uri}/activate"),
+                    "expires_in": "600", "interval": 1
+                })))
+                .expect(1)
+        })
+        .mount(|_| {
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .and(body_string_contains("device_code=DEVICE-SECRET"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": "AT-SECRET-1", "token_type": "Bearer", "expires_in": 3600,
+                    "refresh_token": "RT-SECRET-1", "scope": "openid api"
+                })))
+                .expect(1)
+        })
+        .start()
         .await;
     let home = Home::new();
     let r = home.run(&[
@@ -215,19 +227,19 @@ async fn rfc8414_fallback_and_a_full_mock_login() {
 
 #[tokio::test]
 async fn qr_on_request_when_not_a_terminal() {
-    let s = idp_answering_device(|uri| {
-        ResponseTemplate::new(200).set_body_json(json!({
-            "device_code": "d", "user_code": "QRQR-QRQR",
-            "verification_uri": format!("{uri}/device"),
-            "verification_uri_complete": format!("{uri}/device?user_code=QRQR-QRQR"),
-            "expires_in": 600, "interval": 1
-        }))
-    })
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "access_denied"})))
-        .mount(&s)
+    let s = MockIdp::new()
+        .post("/device/auth", |uri| {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "d", "user_code": "QRQR-QRQR",
+                "verification_uri": format!("{uri}/device"),
+                "verification_uri_complete": format!("{uri}/device?user_code=QRQR-QRQR"),
+                "expires_in": 600, "interval": 1
+            }))
+        })
+        .post("/token", |_| {
+            ResponseTemplate::new(400).set_body_json(json!({"error": "access_denied"}))
+        })
+        .start()
         .await;
     let r = Home::new().run(&["login", "--issuer", &s.uri(), "--client-id", "cli", "--qr"]);
     r.expect_code(5);
@@ -369,11 +381,15 @@ async fn verification_url_must_be_a_web_page() {
 
 #[tokio::test]
 async fn redirects_that_would_resend_a_body_are_not_followed() {
-    let other = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"device_code": "stolen"})))
-        .expect(0)
-        .mount(&other)
+    let other = MockIdp::bare()
+        .mount(|_| {
+            Mock::given(method("POST"))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_json(json!({"device_code": "stolen"})),
+                )
+                .expect(0)
+        })
+        .start()
         .await;
     let elsewhere = format!("{}/elsewhere", other.uri());
     let s = idp_answering_device(move |_| {
@@ -449,18 +465,22 @@ fn a_named_directory_writable_by_others_is_refused_and_left_alone() {
 /// issuer exactly as the metadata publishes it (Auth0 keeps a trailing slash).
 #[tokio::test]
 async fn assertion_audience_can_be_the_published_issuer() {
-    let s = MockServer::start().await;
-    let mut m = metadata(&s.uri());
-    m["issuer"] = json!(format!("{}/", s.uri()));
-    serve(&s, OIDC, ResponseTemplate::new(200).set_body_json(m)).await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("client_assertion_type="))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "AT-1", "token_type": "Bearer", "expires_in": 60
-        })))
-        .expect(1)
-        .mount(&s)
+    let s = MockIdp::new()
+        .metadata(|uri| {
+            let mut m = metadata(uri);
+            m["issuer"] = json!(format!("{uri}/"));
+            m
+        })
+        .mount(|_| {
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .and(body_string_contains("client_assertion_type="))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": "AT-1", "token_type": "Bearer", "expires_in": 60
+                })))
+                .expect(1)
+        })
+        .start()
         .await;
     let key = format!(
         "{}/tests/idp/keys/vmauth-ci-jwt.private.pem",
@@ -685,16 +705,15 @@ fn closed_standard_streams_are_opened_on_dev_null() {
 
 #[tokio::test]
 async fn a_refused_redirect_says_so() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(302).insert_header(
-            "location",
-            "http://idp.example.com/.well-known/openid-configuration",
-        ),
-    )
-    .await;
+    let s = MockIdp::new()
+        .discovery(|_| {
+            ResponseTemplate::new(302).insert_header(
+                "location",
+                "http://idp.example.com/.well-known/openid-configuration",
+            )
+        })
+        .start()
+        .await;
     login(&Home::new(), &s.uri())
         .expect_code(1)
         .expect_error("redirect to http://idp.example.com/.well-known/openid-configuration refused: vmauth follows redirects only to https");
@@ -731,24 +750,16 @@ async fn a_client_secret_echoed_by_the_server_is_scrubbed() {
     let encoded = "s3cr3t%2Bwith%2Fspecials%3D";
     use base64::Engine;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("ci:{encoded}"));
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(
+    let header = format!(
+        r#"Basic error="invalid_client", error_description="got {secret} as Basic {basic}""#
+    );
+    let s = MockIdp::new()
+        .post("/token", |_| {
             ResponseTemplate::new(401)
-                .insert_header(
-                    "www-authenticate",
-                    format!(r#"Basic error="invalid_client", error_description="got {secret} as Basic {basic}""#),
-                )
-                .set_body_string("no"),
-        )
-        .mount(&s)
+                .insert_header("www-authenticate", header)
+                .set_body_string("no")
+        })
+        .start()
         .await;
     let home = Home::new();
     let r = cli::Run::from(
@@ -760,20 +771,14 @@ async fn a_client_secret_echoed_by_the_server_is_scrubbed() {
     r.expect_code(2);
     assert_scrubbed(&r, &[secret, encoded, &basic]);
     // The same in an OAuth JSON error, with client_secret_post.
-    let s2 = MockServer::start().await;
-    serve(
-        &s2,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s2.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": "invalid_client",
-            "error_description": format!("client_secret={encoded} ({secret}) is wrong"),
-        })))
-        .mount(&s2)
+    let s2 = MockIdp::new()
+        .post("/token", move |_| {
+            ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_client",
+                "error_description": format!("client_secret={encoded} ({secret}) is wrong"),
+            }))
+        })
+        .start()
         .await;
     let uri2 = s2.uri();
     let mut args = cli::cc_args(&uri2, "ci");
@@ -795,28 +800,20 @@ async fn tokens_echoed_in_refresh_and_revocation_errors_are_scrubbed() {
         "refresh-token-RRRR",
         "e30.e30.id-token-IIII",
     );
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": format!("weird_{rt}"),
-            "error_description": format!("refresh {rt} for {at} and {idt} refused"),
-        })))
-        .mount(&s)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/revoke"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": "invalid_request",
-            "error_description": format!("cannot revoke {rt} / {at}"),
-        })))
-        .mount(&s)
+    let s = MockIdp::new()
+        .post("/token", move |_| {
+            ResponseTemplate::new(400).set_body_json(json!({
+                "error": format!("weird_{rt}"),
+                "error_description": format!("refresh {rt} for {at} and {idt} refused"),
+            }))
+        })
+        .post("/revoke", move |_| {
+            ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_request",
+                "error_description": format!("cannot revoke {rt} / {at}"),
+            }))
+        })
+        .start()
         .await;
     let home = Home::new();
     let key = format!("{}|cli", s.uri());
@@ -837,18 +834,7 @@ async fn tokens_echoed_in_refresh_and_revocation_errors_are_scrubbed() {
 #[tokio::test]
 async fn an_entry_that_disagrees_with_its_key_is_refused() {
     // A planted entry under the key of a real login, naming another issuer.
-    let evil = MockServer::start().await;
-    serve(
-        &evil,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&evil.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&evil)
-        .await;
+    let evil = idp_expecting_no_post().await;
     let home = Home::new();
     let key = "https://idp.example.com|cli";
     store_login(
@@ -924,19 +910,13 @@ fn a_credentials_directory_others_can_write_is_refused_for_reads() {
 
 #[tokio::test]
 async fn logout_keeps_its_time_bound_for_the_whole_revocation() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
     // Each revocation takes 3 s: under the 5 s per-request timeout, but both
     // together are over the 5 s the whole logout may take.
-    Mock::given(method("POST"))
-        .and(path("/revoke"))
-        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3)))
-        .mount(&s)
+    let s = MockIdp::new()
+        .post("/revoke", |_| {
+            ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3))
+        })
+        .start()
         .await;
     let home = Home::new();
     store_login(
@@ -963,18 +943,7 @@ async fn logout_keeps_its_time_bound_for_the_whole_revocation() {
 
 #[tokio::test]
 async fn a_damaged_private_key_is_named_when_loaded() {
-    let s = MockServer::start().await;
-    serve(
-        &s,
-        OIDC,
-        ResponseTemplate::new(200).set_body_json(metadata(&s.uri())),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&s)
-        .await;
+    let s = idp_expecting_no_post().await;
     let home = Home::new();
     let pem = std::fs::read_to_string("tests/idp/keys/vmauth-ci-jwt.private.pem").unwrap();
     // Flip characters in the middle of the key material (the PEM stays well-formed).
@@ -1055,12 +1024,15 @@ async fn a_loopback_issuer_is_never_reached_through_a_proxy() {
     .await;
     // A "proxy" that would see the refresh token in cleartext and answer for
     // the issuer: it must get nothing.
-    let proxy = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "FROM-PROXY", "token_type": "Bearer", "expires_in": 3600
-        })))
-        .mount(&proxy)
+    let proxy = MockIdp::bare()
+        .mount(|_| {
+            Mock::given(wiremock::matchers::any()).respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": "FROM-PROXY", "token_type": "Bearer", "expires_in": 3600
+                })),
+            )
+        })
+        .start()
         .await;
     let home = Home::new();
     expired_login(&home, &s.uri());

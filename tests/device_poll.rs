@@ -1,8 +1,11 @@
 //! The RFC 8628 polling state machine under a fake clock, against an in-process
 //! mock token endpoint. No real waiting: the clock records every sleep.
 
+mod support;
+
 use std::time::Duration;
 
+use support::mock_idp::MockIdp;
 use vmauth::clock::FakeClock;
 use vmauth::oidc::device::{Authorization, Poll, PollError, PollEvent};
 use vmauth::oidc::grant::ClientRequest;
@@ -58,24 +61,24 @@ fn success() -> ResponseTemplate {
 
 /// Mount `responses` in order, each answering once.
 async fn token_endpoint(responses: Vec<ResponseTemplate>) -> MockServer {
-    let server = MockServer::start().await;
+    let mut idp = MockIdp::bare();
     for r in responses {
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .and(body_string_contains(
-                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code",
-            ))
-            .and(body_string_contains("device_code=dev-code-1"))
-            .and(body_string_contains(
-                "audience=https%3A%2F%2Fapi.example.test",
-            ))
-            .respond_with(r)
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
+        idp = idp.mount(|_| {
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .and(body_string_contains(
+                    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code",
+                ))
+                .and(body_string_contains("device_code=dev-code-1"))
+                .and(body_string_contains(
+                    "audience=https%3A%2F%2Fapi.example.test",
+                ))
+                .respond_with(r)
+                .up_to_n_times(1)
+                .expect(1)
+        });
     }
-    server
+    idp.start().await
 }
 
 async fn run(
@@ -196,29 +199,31 @@ async fn local_deadline_ends_polling_without_another_request() {
 async fn missing_interval_means_five_seconds() {
     // The default is applied when the authorization response is parsed; check the
     // full path through `authorize`.
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/device"))
-        .and(body_string_contains("client_id=vmauth-cli"))
-        .and(body_string_contains("scope=openid"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "device_code": "dev-code-1", "user_code": "ABCD-EFGH",
-            "verification_uri": "https://idp/device", "expires_in": 600
-        })))
-        .expect(1)
-        .mount(&server)
+    let server = MockIdp::bare()
+        .mount(|_| {
+            Mock::given(method("POST"))
+                .and(path("/device"))
+                .and(body_string_contains("client_id=vmauth-cli"))
+                .and(body_string_contains("scope=openid"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "device_code": "dev-code-1", "user_code": "ABCD-EFGH",
+                    "verification_uri": "https://idp/device", "expires_in": 600
+                })))
+                .expect(1)
+        })
+        .mount(|_| {
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .respond_with(success())
+                .expect(1)
+        })
+        .start()
         .await;
     let a =
         vmauth::oidc::device::authorize(&http(), &format!("{}/device", server.uri()), &client())
             .await
             .unwrap();
     assert_eq!(a.interval, Duration::from_secs(5));
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(success())
-        .expect(1)
-        .mount(&server)
-        .await;
     let (r, sleeps, _) = run(&server, a).await;
     assert_eq!(r.unwrap(), "AT-1");
     assert_eq!(sleeps, vec![5]);
@@ -243,10 +248,9 @@ async fn server_errors_are_retried_with_backoff_then_succeed() {
 
 #[tokio::test]
 async fn server_errors_until_the_deadline_expire() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
+    let server = MockIdp::bare()
+        .mount(|_| Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)))
+        .start()
         .await;
     let (r, sleeps, _) = run(&server, auth(5, 100)).await;
     assert_eq!(r.unwrap_err(), PollError::Expired);
@@ -352,7 +356,7 @@ async fn pending_answered_with_200_like_github() {
 #[tokio::test]
 async fn a_tls_failure_fails_at_once_and_names_tls() {
     // https to a server that speaks plain HTTP: the TLS handshake fails.
-    let s = MockServer::start().await;
+    let s = MockIdp::bare().start().await;
     let url = format!("{}/token", s.uri()).replace("http://", "https://");
     let (r, sleeps, _) = run_with(&http(), &url, auth(5, 600)).await;
     match r.unwrap_err() {
@@ -422,16 +426,18 @@ async fn a_dpop_token_is_refused() {
 
 #[tokio::test]
 async fn basic_authenticated_device_requests_keep_client_id_in_the_body() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/device"))
-        .and(body_string_contains("client_id=vmauth-cli"))
-        .and(wiremock::matchers::header_exists("authorization"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "device_code": "d", "user_code": "ABCD", "verification_uri": "https://idp/device"
-        })))
-        .expect(1)
-        .mount(&server)
+    let server = MockIdp::bare()
+        .mount(|_| {
+            Mock::given(method("POST"))
+                .and(path("/device"))
+                .and(body_string_contains("client_id=vmauth-cli"))
+                .and(wiremock::matchers::header_exists("authorization"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "device_code": "d", "user_code": "ABCD", "verification_uri": "https://idp/device"
+                })))
+                .expect(1)
+        })
+        .start()
         .await;
     let mut c = client();
     c.auth =

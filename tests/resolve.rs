@@ -7,8 +7,8 @@ mod support;
 
 use serde_json::json;
 use support::cli::{Home, Run, cc_args};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use support::mock_idp::MockIdp;
+use wiremock::{MockServer, ResponseTemplate};
 
 fn run(home: &Home, args: &[&str]) -> Run {
     let mut cmd = home.cmd(args);
@@ -32,21 +32,15 @@ async fn host_names_resolve_through_etc_hosts_and_unknown_ones_fail_as_dns() {
     let s = MockServer::start().await;
     // `localhost` comes from /etc/hosts (the "files" source).
     let issuer = format!("http://localhost:{}", s.address().port());
-    Mock::given(method("GET"))
-        .and(path("/.well-known/openid-configuration"))
-        .respond_with(
+    let meta = json!({"issuer": issuer, "token_endpoint": format!("{issuer}/token")});
+    MockIdp::new()
+        .metadata(|_| meta)
+        .post("/token", |_| {
             ResponseTemplate::new(200).set_body_json(
-                json!({"issuer": issuer, "token_endpoint": format!("{issuer}/token")}),
-            ),
-        )
-        .mount(&s)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "at-by-name", "token_type": "Bearer", "expires_in": 60}),
-        ))
-        .mount(&s)
+                json!({"access_token": "at-by-name", "token_type": "Bearer", "expires_in": 60}),
+            )
+        })
+        .mount_on(&s)
         .await;
     let home = Home::new();
     let mut args = cc_args(&issuer, "ci");

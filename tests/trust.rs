@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 use support::cli::Run;
-use wiremock::matchers::{method, path};
+use support::mock_idp::MockIdp;
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The user who runs vmauth, and the one who plants files.
@@ -130,25 +131,23 @@ impl Machine {
 /// A provider whose token endpoint answers a refresh; `/evil` counts what a
 /// planted profile would have sent elsewhere.
 async fn provider() -> MockServer {
-    let s = MockServer::start().await;
-    let uri = s.uri();
-    Mock::given(method("GET"))
-        .and(path("/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            "device_authorization_endpoint": format!("{uri}/device"),
-        })))
-        .mount(&s)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "at-new", "refresh_token": "rt-new", "token_type": "Bearer",
-            "expires_in": 3600,
-            "device_code": "d", "user_code": "U", "verification_uri": format!("{uri}/activate"),
-        })))
-        .mount(&s)
-        .await;
-    s
+    MockIdp::new()
+        .metadata(|uri| {
+            json!({
+                "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                "device_authorization_endpoint": format!("{uri}/device"),
+            })
+        })
+        .mount(|uri| {
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-new", "refresh_token": "rt-new", "token_type": "Bearer",
+                "expires_in": 3600,
+                "device_code": "d", "user_code": "U", "verification_uri": format!("{uri}/activate"),
+            })))
+        })
+        .start()
+        .await
 }
 
 async fn requests_to(s: &MockServer, p: &str) -> usize {

@@ -8,10 +8,15 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header_exists, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::io::TestIo;
 use crate::testing::harness::*;
+
+/// Discovery naming only a token endpoint (no device, revocation or key set).
+fn token_only_metadata(uri: &str) -> Value {
+    json!({"issuer": uri, "token_endpoint": format!("{uri}/token")})
+}
 
 #[test]
 fn login_without_a_terminal_prints_plain_lines_and_stores_the_login() {
@@ -289,27 +294,20 @@ fn logout_revokes_and_removes_the_login() {
 #[test]
 fn client_secret_is_read_from_stdin_through_io() {
     let h = Harness::new();
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({
-                "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            }),
-        )
-        .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .and(header_exists("authorization"))
-            .and(body_string_contains("grant_type=client_credentials"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": "cc-token", "token_type": "Bearer", "expires_in": 600,
-            })))
-            .mount(&s)
-            .await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .metadata(token_only_metadata)
+            .mount(|_| {
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .and(header_exists("authorization"))
+                    .and(body_string_contains("grant_type=client_credentials"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                        "access_token": "cc-token", "token_type": "Bearer", "expires_in": 600,
+                    })))
+            })
+            .start(),
+    );
     let args = [
         "token",
         "--client-credentials",
@@ -488,33 +486,22 @@ fn the_readme_documents_exactly_the_fields_vmauth_prints() {
 fn a_profile_supplies_an_endpoint_the_metadata_lacks() {
     let mut h = Harness::new();
     // Like stock django-oauth-toolkit: discovery without a device endpoint.
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({
-                "issuer": uri, "token_endpoint": format!("{uri}/token"),
-            }),
-        )
-        .await;
-        Mock::given(method("POST"))
-            .and(path("/o/device-authorization/"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "device_code": "dev-1", "user_code": "ABCD-EFGH",
-                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
-            })))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": "at-django", "refresh_token": "rt", "expires_in": 3600,
-            })))
-            .mount(&s)
-            .await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .metadata(token_only_metadata)
+            .post("/o/device-authorization/", |uri| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "device_code": "dev-1", "user_code": "ABCD-EFGH",
+                    "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+                }))
+            })
+            .post("/token", |_| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": "at-django", "refresh_token": "rt", "expires_in": 3600,
+                }))
+            })
+            .start(),
+    );
     let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
@@ -566,45 +553,33 @@ fn a_profile_supplies_an_endpoint_the_metadata_lacks() {
 fn a_token_echoed_by_the_userinfo_endpoint_is_scrubbed() {
     let h = Harness::new();
     let long = format!("at-{}", "x".repeat(300));
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        serve_discovery(
-            &s,
-            json!({
-                "issuer": uri, "token_endpoint": format!("{uri}/token"),
-                "device_authorization_endpoint": format!("{uri}/device"),
-                "userinfo_endpoint": format!("{uri}/userinfo"),
-            }),
-        )
-        .await;
-        Mock::given(method("POST"))
-            .and(path("/device"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "device_code": "dev-1", "user_code": "ABCD-EFGH",
-                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
-            })))
-            .mount(&s)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": long, "refresh_token": "rt-secret-123", "scope": "openid",
-            })))
-            .mount(&s)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/userinfo"))
-            .respond_with(ResponseTemplate::new(401).insert_header(
-                "www-authenticate",
-                format!(
-                    r#"Bearer error="invalid_token", error_description="token {long} expired""#
-                ),
-            ))
-            .mount(&s)
-            .await;
-        s
-    });
+    let challenge =
+        format!(r#"Bearer error="invalid_token", error_description="token {long} expired""#);
+    let s = rt().block_on(
+        MockIdp::new()
+            .metadata(|uri| {
+                json!({
+                    "issuer": uri, "token_endpoint": format!("{uri}/token"),
+                    "device_authorization_endpoint": format!("{uri}/device"),
+                    "userinfo_endpoint": format!("{uri}/userinfo"),
+                })
+            })
+            .post("/device", |uri| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "device_code": "dev-1", "user_code": "ABCD-EFGH",
+                    "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+                }))
+            })
+            .post("/token", move |_| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": long, "refresh_token": "rt-secret-123", "scope": "openid",
+                }))
+            })
+            .get("/userinfo", |_| {
+                ResponseTemplate::new(401).insert_header("www-authenticate", challenge)
+            })
+            .start(),
+    );
     let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
@@ -857,20 +832,15 @@ fn a_missing_argument_is_named_and_global_options_come_last_in_help() {
 #[test]
 fn a_slow_issuer_is_named_on_a_terminal_while_vmauth_waits() {
     let h = Harness::new();
-    let s = rt().block_on(async {
-        let s = MockServer::start().await;
-        let uri = s.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(
+    let s = rt().block_on(
+        MockIdp::new()
+            .discovery(|uri| {
                 ResponseTemplate::new(200)
-                    .set_body_json(json!({"issuer": uri, "token_endpoint": format!("{uri}/token")}))
-                    .set_delay(Duration::from_millis(2500)),
-            )
-            .mount(&s)
-            .await;
-        s
-    });
+                    .set_body_json(token_only_metadata(uri))
+                    .set_delay(Duration::from_millis(2500))
+            })
+            .start(),
+    );
     let r = h.run_with(
         &[
             "login",

@@ -160,19 +160,19 @@ fn a_cached_endpoint_that_is_gone_refetches_the_metadata_and_retries_there_once(
     );
     // A refusal that is not "gone" (invalid_grant) sends nothing again.
     let h = Harness::new();
-    let s2 = rt().block_on(async {
-        let s2 = wiremock::MockServer::start().await;
-        serve_discovery(&s2, metadata(&s2.uri(), "/token")).await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .and(body_string_contains("grant_type=refresh_token"))
-            .respond_with(
-                ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})),
-            )
-            .mount(&s2)
-            .await;
-        s2
-    });
+    let s2 = rt().block_on(
+        MockIdp::new()
+            .metadata(|uri| metadata(uri, "/token"))
+            .mount(|_| {
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .and(body_string_contains("grant_type=refresh_token"))
+                    .respond_with(
+                        ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})),
+                    )
+            })
+            .start(),
+    );
     h.store(&s2.uri(), "at-old", Some("rt-old"), 30);
     seed(&h, &s2.uri(), &metadata(&s2.uri(), "/token"), 60);
     let r = h.run(&["token"]);
@@ -189,16 +189,12 @@ fn a_cached_endpoint_that_is_gone_refetches_the_metadata_and_retries_there_once(
 fn a_gone_endpoint_at_the_same_place_is_not_tried_twice() {
     // The cached and the fetched metadata agree: the failure stands, one request.
     let h = Harness::new();
-    let s = rt().block_on(async {
-        let s = wiremock::MockServer::start().await;
-        serve_discovery(&s, metadata(&s.uri(), "/token")).await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(ResponseTemplate::new(404))
-            .mount(&s)
-            .await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .metadata(|uri| metadata(uri, "/token"))
+            .post("/token", |_| ResponseTemplate::new(404))
+            .start(),
+    );
     h.store(&s.uri(), "at-old", Some("rt-old"), -10);
     seed(&h, &s.uri(), &metadata(&s.uri(), "/token"), 60);
     let r = h.run(&["token"]);
@@ -309,13 +305,15 @@ fn a_cache_file_others_can_write_is_not_used() {
 #[test]
 fn a_revocation_endpoint_the_issuer_no_longer_offers_is_named_at_logout() {
     let h = Harness::new();
-    let s = rt().block_on(async {
-        let s = wiremock::MockServer::start().await;
-        let mut now = metadata(&s.uri(), "/token");
-        now.as_object_mut().unwrap().remove("revocation_endpoint");
-        serve_discovery(&s, now).await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .metadata(|uri| {
+                let mut now = metadata(uri, "/token");
+                now.as_object_mut().unwrap().remove("revocation_endpoint");
+                now
+            })
+            .start(),
+    );
     let uri = s.uri();
     h.store(&uri, "at-old", Some("rt-old"), 3600);
     let mut stale = metadata(&uri, "/token");
@@ -356,15 +354,11 @@ fn a_logout_fetches_metadata_whose_cached_copy_has_no_revocation_endpoint() {
 #[test]
 fn a_gone_endpoint_whose_issuer_cannot_be_asked_drops_the_cached_copy() {
     let h = Harness::new();
-    let s = rt().block_on(async {
-        let s = wiremock::MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path(WELL_KNOWN))
-            .respond_with(ResponseTemplate::new(503))
-            .mount(&s)
-            .await;
-        s
-    });
+    let s = rt().block_on(
+        MockIdp::new()
+            .discovery(|_| ResponseTemplate::new(503))
+            .start(),
+    );
     let uri = s.uri();
     h.store(&uri, "at-old", Some("rt-old"), -10);
     seed(&h, &uri, &metadata(&uri, "/old-token"), 60);

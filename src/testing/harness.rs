@@ -262,7 +262,7 @@ pub(crate) fn idp() -> MockServer {
     )
 }
 
-pub(crate) use super::mock_idp::{MockIdp, serve_discovery};
+pub(crate) use super::mock_idp::MockIdp;
 
 pub(crate) fn requests(s: &MockServer, p: &str) -> usize {
     rt().block_on(s.received_requests())

@@ -22,31 +22,12 @@ pub fn metadata(uri: &str) -> Value {
     })
 }
 
-/// Serve `meta` as the discovery document of `s`.
-pub async fn serve_discovery(s: &MockServer, meta: Value) {
-    serve(
-        s,
-        WELL_KNOWN,
-        ResponseTemplate::new(200).set_body_json(meta),
-    )
-    .await;
-}
-
-/// `GET p` on `s` answers `r`.
-pub async fn serve(s: &MockServer, p: &str, r: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(p))
-        .respond_with(r)
-        .mount(s)
-        .await;
-}
-
 type Build<T> = Box<dyn FnOnce(&str) -> T>;
 
-/// A mock provider to start: its discovery document and the mocks mounted on
+/// A mock provider to start: its discovery answer and the mocks mounted on
 /// it, in order, each built from the server's URL (its issuer).
 pub struct MockIdp {
-    meta: Option<Build<Value>>,
+    discovery: Option<Build<ResponseTemplate>>,
     mocks: Vec<Build<Mock>>,
 }
 
@@ -59,36 +40,36 @@ impl Default for MockIdp {
 impl MockIdp {
     /// Discovery serves [`metadata`]; nothing else is mounted.
     pub fn new() -> MockIdp {
+        MockIdp::bare().metadata(metadata)
+    }
+
+    /// Nothing mounted, not even discovery (what nothing matches answers 404).
+    pub fn bare() -> MockIdp {
         MockIdp {
-            meta: Some(Box::new(metadata)),
+            discovery: None,
             mocks: Vec::new(),
         }
     }
 
     /// Discovery serves `meta(uri)` instead.
-    pub fn metadata(mut self, meta: impl FnOnce(&str) -> Value + 'static) -> MockIdp {
-        self.meta = Some(Box::new(meta));
+    pub fn metadata(self, meta: impl FnOnce(&str) -> Value + 'static) -> MockIdp {
+        self.discovery(move |uri| ResponseTemplate::new(200).set_body_json(meta(uri)))
+    }
+
+    /// Discovery answers `answer(uri)` (an error, a redirect, a slow answer).
+    pub fn discovery(mut self, answer: impl FnOnce(&str) -> ResponseTemplate + 'static) -> MockIdp {
+        self.discovery = Some(Box::new(answer));
         self
     }
 
     /// `GET p` answers `answer(uri)`.
     pub fn get(self, p: &str, answer: impl FnOnce(&str) -> ResponseTemplate + 'static) -> MockIdp {
-        let p = p.to_string();
-        self.mount(move |uri| {
-            Mock::given(method("GET"))
-                .and(path(p))
-                .respond_with(answer(uri))
-        })
+        self.route("GET", p, answer, false)
     }
 
     /// `POST p` answers `answer(uri)`.
     pub fn post(self, p: &str, answer: impl FnOnce(&str) -> ResponseTemplate + 'static) -> MockIdp {
-        let p = p.to_string();
-        self.mount(move |uri| {
-            Mock::given(method("POST"))
-                .and(path(p))
-                .respond_with(answer(uri))
-        })
+        self.route("POST", p, answer, false)
     }
 
     /// The first `GET p` answers `answer(uri)` (mount the later answer after it).
@@ -97,7 +78,7 @@ impl MockIdp {
         p: &str,
         answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
     ) -> MockIdp {
-        self.once("GET", p, answer)
+        self.route("GET", p, answer, true)
     }
 
     /// The first `POST p` answers `answer(uri)`.
@@ -106,21 +87,22 @@ impl MockIdp {
         p: &str,
         answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
     ) -> MockIdp {
-        self.once("POST", p, answer)
+        self.route("POST", p, answer, true)
     }
 
-    fn once(
+    fn route(
         self,
         m: &'static str,
         p: &str,
         answer: impl FnOnce(&str) -> ResponseTemplate + 'static,
+        once: bool,
     ) -> MockIdp {
         let p = p.to_string();
         self.mount(move |uri| {
-            Mock::given(method(m))
+            let mock = Mock::given(method(m))
                 .and(path(p))
-                .respond_with(answer(uri))
-                .up_to_n_times(1)
+                .respond_with(answer(uri));
+            if once { mock.up_to_n_times(1) } else { mock }
         })
     }
 
@@ -151,8 +133,12 @@ impl MockIdp {
     /// its URL).
     pub async fn mount_on(self, s: &MockServer) {
         let uri = s.uri();
-        if let Some(meta) = self.meta {
-            serve_discovery(s, meta(&uri)).await;
+        if let Some(answer) = self.discovery {
+            Mock::given(method("GET"))
+                .and(path(WELL_KNOWN))
+                .respond_with(answer(&uri))
+                .mount(s)
+                .await;
         }
         for mock in self.mocks {
             mock(&uri).mount(s).await;
