@@ -24,7 +24,7 @@ use crate::settings::{ClientInput, Request};
 
 use super::Context;
 use crate::context::client_source::Source;
-use crate::oidc::provider::{Ask, IdTokenFailure, Provider};
+use crate::oidc::provider::{Ask, IdTokenFailure, MetadataSource, Provider};
 
 /// What is wanted.
 pub(crate) struct Want<'a> {
@@ -317,7 +317,7 @@ fn refresh_once(
             auth: source.as_ref().map(|s| s as _),
             ..Default::default()
         };
-        let mut provider = Provider::open(ctx.seams(&id), &id, ask, Duration::from_secs(20))
+        let mut provider = Provider::open(ctx.seams(&id), &id, ask, Duration::from_secs(20), MetadataSource::Cached)
             .await
             .map_err(RefreshError::Other)?;
         let tokens = provider
@@ -428,7 +428,14 @@ pub(crate) fn fetch_client_credentials(
             resources: &resources,
             auth: Some(&src),
         };
-        let mut provider = Provider::open(ctx.seams(id), id, ask, Duration::from_secs(20)).await?;
+        let mut provider = Provider::open(
+            ctx.seams(id),
+            id,
+            ask,
+            Duration::from_secs(20),
+            MetadataSource::Cached,
+        )
+        .await?;
         let tokens = provider
             .send(
                 |m| m.token_endpoint.as_deref(),

@@ -16,7 +16,7 @@ use crate::ui::human_duration;
 use super::Context;
 use super::output::{print_token, who};
 use crate::context::client_source::Source;
-use crate::oidc::provider::{Ask, Provider};
+use crate::oidc::provider::{Ask, MetadataSource, Provider};
 
 /// Run `vmauth login`.
 pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
@@ -177,7 +177,7 @@ async fn device_flow(
         &id.issuer,
         "its metadata",
         limit,
-        Provider::open_fresh(ctx.seams(id), id, ask, limit),
+        Provider::open(ctx.seams(id), id, ask, limit, MetadataSource::Fresh),
     )
     .await?;
     let endpoint = provider.meta.device_endpoint()?;

@@ -11,7 +11,7 @@ use crate::settings::{ClientInput, LogoutSettings};
 
 use super::Context;
 use crate::context::client_source::Source;
-use crate::oidc::provider::{Ask, Provider};
+use crate::oidc::provider::{Ask, MetadataSource, Provider};
 
 /// Revocation must not hold up a logout for long.
 const REVOKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -106,10 +106,10 @@ fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput)
                 auth: source.as_ref().map(|s| s as _),
                 ..Default::default()
             };
-            let mut provider = match Provider::open(ctx.seams(&id), &id, ask, REVOKE_TIMEOUT).await {
+            let mut provider = match Provider::open(ctx.seams(&id), &id, ask, REVOKE_TIMEOUT, MetadataSource::Cached).await {
                 // A cached copy without a revocation endpoint may predate one.
                 Ok(p) if p.metadata_cached() && p.meta.revocation_endpoint.is_none() => {
-                    match Provider::open_fresh(ctx.seams(&id), &id, ask, REVOKE_TIMEOUT).await {
+                    match Provider::open(ctx.seams(&id), &id, ask, REVOKE_TIMEOUT, MetadataSource::Fresh).await {
                         Ok(p) => p,
                         Err(e) => return (format!("tokens not revoked ({e}); removed locally"), false),
                     }

@@ -155,38 +155,27 @@ impl<'a> Seams<'a> {
     }
 }
 
+/// Where [`Provider::open`] takes the issuer's metadata from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataSource {
+    /// The cached copy while it is fresh, else the issuer's.
+    Cached,
+    /// What the issuer publishes now (a login starts from it).
+    Fresh,
+}
+
 impl<'a> Provider<'a> {
-    /// Discover `id.issuer` (its cached metadata while fresh) and build the
-    /// client's request.
+    /// Discover `id.issuer` and build the client's request; `metadata` says
+    /// whether cached metadata serves while fresh.
     pub async fn open(
         seams: Seams<'a>,
         id: &LoginId,
         ask: Ask<'a>,
         timeout: Duration,
-    ) -> Result<Provider<'a>> {
-        Self::open_with(seams, id, ask, timeout, true).await
-    }
-
-    /// [`Provider::open`] with metadata fetched now, whatever the cache holds:
-    /// a login starts from what the issuer publishes now.
-    pub async fn open_fresh(
-        seams: Seams<'a>,
-        id: &LoginId,
-        ask: Ask<'a>,
-        timeout: Duration,
-    ) -> Result<Provider<'a>> {
-        Self::open_with(seams, id, ask, timeout, false).await
-    }
-
-    async fn open_with(
-        seams: Seams<'a>,
-        id: &LoginId,
-        ask: Ask<'a>,
-        timeout: Duration,
-        use_cache: bool,
+        metadata: MetadataSource,
     ) -> Result<Provider<'a>> {
         let http = http(timeout)?;
-        let cached = use_cache
+        let cached = (metadata == MetadataSource::Cached)
             .then(|| seams.cached_metadata(&id.issuer))
             .flatten();
         let from_cache = cached.is_some();
