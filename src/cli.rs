@@ -4,11 +4,13 @@
 //! [`crate::env_vars`] writes each flag's `[env: …; default: …]` note and the
 //! "Environment" part of `--help`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::credential::{AssertionAudience, Method};
+use crate::env_vars::{ENV_VARS, FLAG_VARS};
 
 /// The files vmauth reads and writes: the man pages' FILES section.
 pub const FILES: &[(&str, &str)] = &[
@@ -165,14 +167,8 @@ fn augment_keeping_about<T: Args>(cmd: clap::Command) -> clap::Command {
     let long_about = cmd.get_long_about().cloned();
     // Each flag a variable backs gets its `[env: …; default: …]` note from
     // the registry.
-    // (The global flags, propagated here, got theirs in `crate::command`.)
-    let cmd = T::augment_args(cmd).mut_args(|a| {
-        if a.is_global_set() {
-            a
-        } else {
-            crate::env_vars::annotate(a)
-        }
-    });
+    // (The global flags, propagated here, got theirs in `command`.)
+    let cmd = T::augment_args(cmd).mut_args(|a| if a.is_global_set() { a } else { annotate(a) });
     let cmd = match about {
         Some(a) => cmd.about(a),
         None => cmd.about(None::<&str>),
@@ -488,6 +484,216 @@ pub fn parse_duration_secs(s: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(mult))
         .ok_or_else(|| format!("{s:?} is not a duration; use seconds (90) or 90s, 5m, 1h"))
+}
+
+/// The command line: the cached-token forms of `vmauth token` without
+/// building the definitions (`parse_fast`), everything else through clap.
+pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    match parse_fast(args) {
+        Some(cli) => Ok(cli),
+        None => command()
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m)),
+    }
+}
+
+/// The clap command with its generated "Exit codes" and "Environment" help.
+pub fn command() -> clap::Command {
+    Cli::command()
+        .mut_arg("store", annotate)
+        .mut_arg("profile", annotate)
+        .after_help(format!("{}\n{}", exit_codes_help(), env_help()))
+}
+
+/// `vmauth token` in the forms scripts, kubectl and notebooks use (a login by
+/// `--issuer`/`--client-id`/`--audience`, `--profile`, `--store`, `-o`,
+/// `--min-ttl`, `--token-type`, `--scope`, `--force-refresh`), read without
+/// building the command-line definition, which is most of the instructions
+/// a cached token costs. Anything else (another flag, a flag given twice, a
+/// value that looks like a flag, `--help`) is left to clap. It is the value
+/// clap gives for the same arguments; a test checks many forms.
+fn parse_fast(args: &[OsString]) -> Option<Cli> {
+    let mut words = args.iter().skip(1).map(|a| a.to_str());
+    let (mut store, mut profile, mut in_token) = (None, None, false);
+    let mut t = TokenArgs::default();
+    // A flag's value: the rest of `--flag=value`, else the next word, which
+    // must not look like a flag.
+    fn value<'a>(
+        inline: Option<&'a str>,
+        words: &mut impl Iterator<Item = Option<&'a str>>,
+    ) -> Option<&'a str> {
+        match inline {
+            Some(v) => Some(v),
+            None => words.next()?.filter(|v| !v.starts_with('-')),
+        }
+    }
+    // Each flag at most once, as clap requires.
+    fn once<T>(slot: &mut Option<T>, v: Option<T>) -> Option<()> {
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(v?);
+        Some(())
+    }
+    while let Some(word) = words.next() {
+        let word = word?;
+        if !in_token && word == "token" {
+            in_token = true;
+            continue;
+        }
+        let (name, inline) = match word.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
+            _ => (word, None),
+        };
+        let s = |v: &str| v.to_string();
+        match name {
+            "--store" => once(
+                &mut store,
+                value(inline, &mut words).and_then(|v| StoreChoice::from_str(v, false).ok()),
+            )?,
+            "--profile" => once(&mut profile, value(inline, &mut words).map(s))?,
+            _ if !in_token => return None,
+            "--issuer" => once(
+                &mut t.acquire.selector.issuer,
+                value(inline, &mut words).map(s),
+            )?,
+            "--client-id" => once(
+                &mut t.acquire.selector.client_id,
+                value(inline, &mut words).map(s),
+            )?,
+            "--audience" => once(
+                &mut t.acquire.selector.audience,
+                value(inline, &mut words).map(s),
+            )?,
+            "--scope" => once(
+                &mut t.acquire.request.scope,
+                value(inline, &mut words).map(s),
+            )?,
+            "--min-ttl" => once(
+                &mut t.acquire.min_ttl,
+                value(inline, &mut words).and_then(|v| parse_duration_secs(v).ok()),
+            )?,
+            "--token-type" => once(
+                &mut t.acquire.token_type,
+                value(inline, &mut words).and_then(|v| TokenChoice::from_str(v, false).ok()),
+            )?,
+            "-o" | "--output" => once(
+                &mut t.output,
+                value(inline, &mut words).and_then(|v| OutputFormat::from_str(v, false).ok()),
+            )?,
+            "--force-refresh" if inline.is_none() && !t.acquire.force_refresh => {
+                t.acquire.force_refresh = true;
+            }
+            _ => return None,
+        }
+    }
+    in_token.then_some(Cli {
+        store,
+        profile,
+        command: Command::Token(Lazy(t)),
+    })
+}
+
+/// clap's multi-line error as vmauth's one line: what is wrong, clap's hint
+/// (possible values, a similar flag), and where to read more:
+/// `<what>; see 'vmauth <command> --help'`.
+pub fn usage_error(rendered: &str, args: &[OsString]) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let what = lines
+        .next()
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .unwrap_or("invalid arguments")
+        .to_string();
+    // An unexpected bare value may be a secret typed in the wrong place
+    // (`--client-secret-stdin s3cr3t`): name it without quoting it.
+    let mut out = match what.strip_prefix("unexpected argument '") {
+        Some(rest) if !rest.starts_with('-') => {
+            "unexpected argument (a value where none belongs; it is not repeated here)".to_string()
+        }
+        _ => what,
+    };
+    // "the following required arguments were not provided:" is followed by
+    // their names, one a line, before "Usage:".
+    if out.ends_with(':') {
+        let mut missing = Vec::new();
+        while let Some(l) = lines.clone().next().filter(|l| !l.starts_with("Usage:")) {
+            missing.push(l.to_string());
+            lines.next();
+        }
+        if missing.is_empty() {
+            out.pop();
+        } else {
+            out.push(' ');
+            out.push_str(&missing.join(", "));
+        }
+    }
+    for line in lines {
+        if let Some(values) = line
+            .strip_prefix("[possible values: ")
+            .and_then(|v| v.strip_suffix(']'))
+        {
+            out.push_str(&format!(" (possible values: {values})"));
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            out.push_str(&format!("; {tip}"));
+        }
+    }
+    let names: Vec<String> = command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let sub = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| names.iter().any(|n| n == a));
+    match sub {
+        Some(sub) => format!("{out}; see 'vmauth {sub} --help'"),
+        None => format!("{out}; see 'vmauth --help'"),
+    }
+}
+
+/// The "Environment" part of `vmauth --help`, generated from [`ENV_VARS`].
+pub fn env_help() -> String {
+    let mut out = String::from("Environment:\n");
+    for v in ENV_VARS {
+        out.push_str("  ");
+        out.push_str(v.name);
+        out.push_str("\n      ");
+        out.push_str(v.meaning);
+        if let Some(d) = v.default {
+            out.push_str(" [default: ");
+            out.push_str(d);
+            out.push(']');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `arg` with the `[env: NAME; default: …]` note of the variable it stands
+/// for, from the registry (nothing for a flag no variable backs).
+pub fn annotate(arg: clap::Arg) -> clap::Arg {
+    let Some(var) = arg
+        .get_long()
+        .and_then(|l| FLAG_VARS.iter().find(|(f, _)| *f == l))
+        .map(|(_, v)| v)
+    else {
+        return arg;
+    };
+    let note = match var.default {
+        Some(d) => format!("[env: {}; default: {d}]", var.name),
+        None => format!("[env: {}]", var.name),
+    };
+    let help = arg.get_help().map(|h| format!("{h} {note}"));
+    let long = arg.get_long_help().map(|h| format!("{h}\n\n{note}"));
+    let arg = match help {
+        Some(h) => arg.help(h),
+        None => arg.help(note),
+    };
+    match long {
+        Some(l) => arg.long_help(l),
+        None => arg,
+    }
 }
 
 #[cfg(test)]

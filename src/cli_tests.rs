@@ -95,7 +95,7 @@ fn the_fast_path_reads_vmauth_token_as_clap_does() {
         ],
     ] {
         let args = parse(form);
-        let fast = crate::parse_fast(&args).unwrap_or_else(|| panic!("fast path: {form:?}"));
+        let fast = parse_fast(&args).unwrap_or_else(|| panic!("fast path: {form:?}"));
         let clap = Cli::try_parse_from(&args).unwrap();
         assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{form:?}");
     }
@@ -123,6 +123,35 @@ fn the_fast_path_reads_vmauth_token_as_clap_does() {
         &["--issuer", "x", "token"],
         &["exec", "--", "token"],
     ] {
-        assert!(crate::parse_fast(&parse(other)).is_none(), "{other:?}");
+        assert!(parse_fast(&parse(other)).is_none(), "{other:?}");
     }
+}
+
+/// Every flag a variable backs shows that variable's note exactly once,
+/// in every subcommand (and nothing else carries a hand-written one).
+#[test]
+fn every_flag_note_comes_from_the_registry_once() {
+    let mut cmd = command();
+    cmd.build();
+    let mut seen = 0;
+    for sub in cmd.get_subcommands() {
+        for arg in sub.get_arguments() {
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            match FLAG_VARS.iter().find(|(f, _)| Some(*f) == arg.get_long()) {
+                Some((_, var)) => {
+                    assert_eq!(help.matches("[env: ").count(), 1, "{help}");
+                    assert!(help.contains(&format!("[env: {}", var.name)), "{help}");
+                    if let Some(d) = var.default {
+                        assert!(help.contains(&format!("default: {d}]")), "{help}");
+                    }
+                    seen += 1;
+                }
+                None => assert!(!help.contains("[env: "), "{help}"),
+            }
+        }
+    }
+    assert!(seen > 20, "{seen}");
+    // The --min-ttl default is one number, written once.
+    assert_eq!(crate::env_vars::vars::MIN_TTL.default, Some("60"));
+    assert_eq!(crate::settings::DEFAULT_MIN_TTL, 60);
 }

@@ -1,8 +1,8 @@
 //! The registry of every environment variable vmauth reads: name, meaning,
-//! default, and the flag it stands for. It generates the "Environment" part
-//! of `--help` and the man pages, and the `[env: …; default: …]` note of every
-//! flag a variable backs ([`annotate`]); the settings layer reads the
-//! variables through it. Plain data, below the command-line definitions.
+//! default, and the flag it stands for. `cli` renders the "Environment" part
+//! of `--help` and the man pages and the `[env: …; default: …]` note of every
+//! flag a variable backs from it; the settings layer reads the variables
+//! through it. Plain data, below the command-line definitions.
 
 /// The default of `--min-ttl`, in seconds: written here only (the registry's
 /// `VMAUTH_MIN_TTL` default, `--help` and `settings::DEFAULT_MIN_TTL` come from it).
@@ -98,26 +98,8 @@ env_vars! {
     NO_COLOR = "NO_COLOR", "any non-empty value: no ANSI styling", None;
 }
 
-/// The "Environment" part of `vmauth --help`, generated from [`ENV_VARS`].
-pub fn env_help() -> String {
-    let mut out = String::from("Environment:\n");
-    for v in ENV_VARS {
-        out.push_str("  ");
-        out.push_str(v.name);
-        out.push_str("\n      ");
-        out.push_str(v.meaning);
-        if let Some(d) = v.default {
-            out.push_str(" [default: ");
-            out.push_str(d);
-            out.push(']');
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// The flags the variables stand for (by long name), for their `--help` notes.
-const FLAG_VARS: &[(&str, EnvVar)] = &[
+pub(crate) const FLAG_VARS: &[(&str, EnvVar)] = &[
     ("issuer", vars::ISSUER),
     ("client-id", vars::CLIENT_ID),
     ("audience", vars::AUDIENCE),
@@ -134,63 +116,3 @@ const FLAG_VARS: &[(&str, EnvVar)] = &[
     ("client-assertion-file", vars::CLIENT_ASSERTION_FILE),
     ("assertion-audience", vars::ASSERTION_AUDIENCE),
 ];
-
-/// `arg` with the `[env: NAME; default: …]` note of the variable it stands
-/// for, from the registry (nothing for a flag no variable backs).
-pub fn annotate(arg: clap::Arg) -> clap::Arg {
-    let Some(var) = arg
-        .get_long()
-        .and_then(|l| FLAG_VARS.iter().find(|(f, _)| *f == l))
-        .map(|(_, v)| v)
-    else {
-        return arg;
-    };
-    let note = match var.default {
-        Some(d) => format!("[env: {}; default: {d}]", var.name),
-        None => format!("[env: {}]", var.name),
-    };
-    let help = arg.get_help().map(|h| format!("{h} {note}"));
-    let long = arg.get_long_help().map(|h| format!("{h}\n\n{note}"));
-    let arg = match help {
-        Some(h) => arg.help(h),
-        None => arg.help(note),
-    };
-    match long {
-        Some(l) => arg.long_help(l),
-        None => arg,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every flag a variable backs shows that variable's note exactly once,
-    /// in every subcommand (and nothing else carries a hand-written one).
-    #[test]
-    fn every_flag_note_comes_from_the_registry_once() {
-        let mut cmd = crate::command();
-        cmd.build();
-        let mut seen = 0;
-        for sub in cmd.get_subcommands() {
-            for arg in sub.get_arguments() {
-                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-                match FLAG_VARS.iter().find(|(f, _)| Some(*f) == arg.get_long()) {
-                    Some((_, var)) => {
-                        assert_eq!(help.matches("[env: ").count(), 1, "{help}");
-                        assert!(help.contains(&format!("[env: {}", var.name)), "{help}");
-                        if let Some(d) = var.default {
-                            assert!(help.contains(&format!("default: {d}]")), "{help}");
-                        }
-                        seen += 1;
-                    }
-                    None => assert!(!help.contains("[env: "), "{help}"),
-                }
-            }
-        }
-        assert!(seen > 20, "{seen}");
-        // The --min-ttl default is one number, written once.
-        assert_eq!(vars::MIN_TTL.default, Some("60"));
-        assert_eq!(crate::settings::DEFAULT_MIN_TTL, 60);
-    }
-}

@@ -9,9 +9,9 @@
 //!
 //! | module | what it does | the rule it keeps |
 //! |---|---|---|
-//! | `main.rs` | `exit(vmauth::run())` after `harden_process` (non-dumpable on Linux); on Linux its own C `main` (no std start-up probe), which opens closed fds 0-2 on `/dev/null` and ignores SIGPIPE | nothing else |
-//! | `run` (here) | parse → `settings::Settings` → `context::Context` → command → exit code | the only place that turns errors into exit codes; the cached-token forms of `vmauth token` (flags, `--profile`, `--store`, `-o`) skip clap (`parse_fast`, checked equal to clap's result) |
-//! | `cli` | clap definitions, `ValueEnum`s with a doc line per value; each subcommand's arguments are built only when it is parsed (`cli::Lazy`) | flags only; the single source for `--help`, completions and man pages |
+//! | `main.rs` | `exit(vmauth::run())`; on Linux its own C `main` (no std start-up probe), which opens closed fds 0-2 on `/dev/null` and ignores SIGPIPE | nothing else |
+//! | `run` (here) | harden the process (non-dumpable on Linux) → `cli::parse` → `settings::Settings` → `context::Context` → command → exit code | the only place that turns errors into exit codes |
+//! | `cli` | clap definitions, `ValueEnum`s with a doc line per value; each subcommand's arguments are built only when it is parsed (`cli::Lazy`); the cached-token forms of `vmauth token` (flags, `--profile`, `--store`, `-o`) skip clap (`parse_fast`, checked equal to clap's result); the `--help` notes rendered from `env_vars`; clap's errors as one line | flags only; the single source for `--help`, completions and man pages |
 //! | `settings`, `profiles` | every setting of a command from flags, `settings::Env` and `config.toml`'s profiles: flags > `VMAUTH_*` > `VM_OIDC_*` > profiles > defaults | the only readers of the environment and of `config.toml`; issuer, client id and audience come from one source |
 //! | `env_vars` | the registry of every environment variable (`env_vars::ENV_VARS`): name, meaning, default, the flag it stands for | the one source of the `[env: …; default: …]` notes, the help's and man pages' Environment sections |
 //! | `context` | the one place a command's world is put together: streams, UI, the store `--store` names, the state directory, clock and randomness, the seams the protocol engine is given, the reading of client secrets | the only code that builds a `Context` |
@@ -103,9 +103,7 @@ pub(crate) mod ui;
 use std::ffi::OsString;
 use std::rc::Rc;
 
-use clap::{CommandFactory, FromArgMatches};
-
-use cli::Cli;
+pub use cli::command;
 use clock::{Clock, Rng, SystemClock, SystemRng};
 use error::exit;
 use io::Io;
@@ -116,8 +114,9 @@ use settings::{Env, ProcessEnv, Settings};
 pub type WarnSink = Box<dyn Fn(&str)>;
 
 /// Run vmauth in this process: its arguments, environment, streams, clock and
-/// random source. Returns the exit code.
+/// random source, after [`harden_process`]. Returns the exit code.
 pub fn run() -> i32 {
+    harden_process();
     run_with(
         std::env::args_os(),
         &ProcessEnv,
@@ -140,166 +139,6 @@ pub fn harden_process() {
     }
 }
 
-/// The clap command with its generated "Exit codes" and "Environment" help.
-pub fn command() -> clap::Command {
-    Cli::command()
-        .mut_arg("store", env_vars::annotate)
-        .mut_arg("profile", env_vars::annotate)
-        .after_help(format!(
-            "{}\n{}",
-            cli::exit_codes_help(),
-            settings::env_help()
-        ))
-}
-
-/// `vmauth token` in the forms scripts, kubectl and notebooks use (a login by
-/// `--issuer`/`--client-id`/`--audience`, `--profile`, `--store`, `-o`,
-/// `--min-ttl`, `--token-type`, `--scope`, `--force-refresh`), read without
-/// building the command-line definition, which is most of the instructions
-/// a cached token costs. Anything else (another flag, a flag given twice, a
-/// value that looks like a flag, `--help`) is left to clap. It is the value
-/// clap gives for the same arguments; a test checks many forms.
-fn parse_fast(args: &[OsString]) -> Option<Cli> {
-    use clap::ValueEnum;
-    let mut words = args.iter().skip(1).map(|a| a.to_str());
-    let (mut store, mut profile, mut in_token) = (None, None, false);
-    let mut t = cli::TokenArgs::default();
-    // A flag's value: the rest of `--flag=value`, else the next word, which
-    // must not look like a flag.
-    fn value<'a>(
-        inline: Option<&'a str>,
-        words: &mut impl Iterator<Item = Option<&'a str>>,
-    ) -> Option<&'a str> {
-        match inline {
-            Some(v) => Some(v),
-            None => words.next()?.filter(|v| !v.starts_with('-')),
-        }
-    }
-    // Each flag at most once, as clap requires.
-    fn once<T>(slot: &mut Option<T>, v: Option<T>) -> Option<()> {
-        if slot.is_some() {
-            return None;
-        }
-        *slot = Some(v?);
-        Some(())
-    }
-    while let Some(word) = words.next() {
-        let word = word?;
-        if !in_token && word == "token" {
-            in_token = true;
-            continue;
-        }
-        let (name, inline) = match word.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
-            _ => (word, None),
-        };
-        let s = |v: &str| v.to_string();
-        match name {
-            "--store" => once(
-                &mut store,
-                value(inline, &mut words).and_then(|v| cli::StoreChoice::from_str(v, false).ok()),
-            )?,
-            "--profile" => once(&mut profile, value(inline, &mut words).map(s))?,
-            _ if !in_token => return None,
-            "--issuer" => once(
-                &mut t.acquire.selector.issuer,
-                value(inline, &mut words).map(s),
-            )?,
-            "--client-id" => once(
-                &mut t.acquire.selector.client_id,
-                value(inline, &mut words).map(s),
-            )?,
-            "--audience" => once(
-                &mut t.acquire.selector.audience,
-                value(inline, &mut words).map(s),
-            )?,
-            "--scope" => once(
-                &mut t.acquire.request.scope,
-                value(inline, &mut words).map(s),
-            )?,
-            "--min-ttl" => once(
-                &mut t.acquire.min_ttl,
-                value(inline, &mut words).and_then(|v| cli::parse_duration_secs(v).ok()),
-            )?,
-            "--token-type" => once(
-                &mut t.acquire.token_type,
-                value(inline, &mut words).and_then(|v| cli::TokenChoice::from_str(v, false).ok()),
-            )?,
-            "-o" | "--output" => once(
-                &mut t.output,
-                value(inline, &mut words).and_then(|v| cli::OutputFormat::from_str(v, false).ok()),
-            )?,
-            "--force-refresh" if inline.is_none() && !t.acquire.force_refresh => {
-                t.acquire.force_refresh = true;
-            }
-            _ => return None,
-        }
-    }
-    in_token.then_some(Cli {
-        store,
-        profile,
-        command: cli::Command::Token(cli::Lazy(t)),
-    })
-}
-
-/// clap's multi-line error as vmauth's one line: what is wrong, clap's hint
-/// (possible values, a similar flag), and where to read more:
-/// `<what>; see 'vmauth <command> --help'`.
-fn usage_error(rendered: &str, args: &[OsString]) -> String {
-    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-    let what = lines
-        .next()
-        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
-        .unwrap_or("invalid arguments")
-        .to_string();
-    // An unexpected bare value may be a secret typed in the wrong place
-    // (`--client-secret-stdin s3cr3t`): name it without quoting it.
-    let mut out = match what.strip_prefix("unexpected argument '") {
-        Some(rest) if !rest.starts_with('-') => {
-            "unexpected argument (a value where none belongs; it is not repeated here)".to_string()
-        }
-        _ => what,
-    };
-    // "the following required arguments were not provided:" is followed by
-    // their names, one a line, before "Usage:".
-    if out.ends_with(':') {
-        let mut missing = Vec::new();
-        while let Some(l) = lines.clone().next().filter(|l| !l.starts_with("Usage:")) {
-            missing.push(l.to_string());
-            lines.next();
-        }
-        if missing.is_empty() {
-            out.pop();
-        } else {
-            out.push(' ');
-            out.push_str(&missing.join(", "));
-        }
-    }
-    for line in lines {
-        if let Some(values) = line
-            .strip_prefix("[possible values: ")
-            .and_then(|v| v.strip_suffix(']'))
-        {
-            out.push_str(&format!(" (possible values: {values})"));
-        } else if let Some(tip) = line.strip_prefix("tip: ") {
-            out.push_str(&format!("; {tip}"));
-        }
-    }
-    let names: Vec<String> = command()
-        .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .collect();
-    let sub = args
-        .iter()
-        .skip(1)
-        .filter_map(|a| a.to_str())
-        .find(|a| names.iter().any(|n| n == a));
-    match sub {
-        Some(sub) => format!("{out}; see 'vmauth {sub} --help'"),
-        None => format!("{out}; see 'vmauth --help'"),
-    }
-}
-
 /// Parse `args`, resolve the settings, run the command and report errors on
 /// `io`'s stderr; returns the exit code. Everything from outside is injected.
 pub fn run_with(
@@ -310,13 +149,7 @@ pub fn run_with(
     rng: Rc<dyn Rng>,
 ) -> i32 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let parsed = match parse_fast(&args) {
-        Some(cli) => Ok(cli),
-        None => command()
-            .try_get_matches_from(&args)
-            .and_then(|m| Cli::from_arg_matches(&m)),
-    };
-    let cli = match parsed {
+    let cli = match cli::parse(&args) {
         Ok(cli) => cli,
         Err(e) => {
             return match e.kind() {
@@ -332,7 +165,7 @@ pub fn run_with(
                 }
                 _ => {
                     let ui = ui::Ui::new(io.clone(), settings::no_color(env));
-                    ui.error(&usage_error(&e.render().to_string(), &args));
+                    ui.error(&cli::usage_error(&e.render().to_string(), &args));
                     exit::USAGE
                 }
             };
@@ -341,7 +174,7 @@ pub fn run_with(
     if let cli::Command::Completions(a) = &cli.command {
         // A pure function of the command-line definitions: no settings, no store.
         let mut script = Vec::new();
-        clap_complete::generate(a.shell, &mut command(), "vmauth", &mut script);
+        clap_complete::generate(a.shell, &mut cli::command(), "vmauth", &mut script);
         return match io.out(&script) {
             Ok(()) => exit::OK,
             Err(e) if e.is_broken_pipe() => exit::OK,

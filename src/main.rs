@@ -31,7 +31,6 @@ extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> lib
         }
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    vmauth::harden_process();
     // A panic must not unwind into C: report it as Rust's start-up would (101).
     let code = std::panic::catch_unwind(vmauth::run).unwrap_or(101);
     // Flushes stdout, as returning from a Rust main does.
@@ -40,6 +39,5 @@ extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> lib
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn main() {
-    vmauth::harden_process();
     std::process::exit(vmauth::run());
 }

@@ -27,12 +27,13 @@ use std::time::Duration;
 use clap::ValueEnum;
 pub use types::*;
 
+pub use crate::cli::env_help;
 use crate::cli::{
     AcquireArgs, AssertionAudienceChoice, Cli, ClientAuthArgs, ClientAuthChoice, Command,
     OutputFormat, RequestArgs, Selector, StoreChoice, TokenChoice, parse_duration_secs,
 };
 use crate::credential::{LoginId, normalize, parse_scopes};
-pub use crate::env_vars::{ENV_VARS, EnvVar, env_help, vars};
+pub use crate::env_vars::{ENV_VARS, EnvVar, vars};
 use crate::error::{Error, Result};
 use crate::oidc::client_auth::{AssertionAudience, Method};
 use crate::oidc::discovery::EndpointOverrides;
