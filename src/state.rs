@@ -21,8 +21,8 @@ use crate::WarnSink;
 use crate::credential::Credential;
 use crate::error::{Error, Kind, Result};
 use crate::fsutil::{
-    LockGuard, ensure_private_dir, ensure_private_subdir, lock_exclusive, lock_exclusive_within,
-    lock_file_name, read_private, read_trusted, remove_stale_temp_files, write_atomic,
+    LockGuard, ensure_private_dir, ensure_private_subdir, lock_exclusive_within, lock_file_name,
+    read_private, read_trusted, rewrite_locked, write_private,
 };
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -98,10 +98,8 @@ impl ConfigDir {
         bytes: &[u8],
         warn: &dyn Fn(&str),
     ) -> Result<PathBuf> {
-        ensure_private_dir(&self.dir, self.own, warn)?;
-        ensure_private_subdir(&self.dir.join(sub), warn)?;
         let path = cache_path(&self.dir, sub, key);
-        write_atomic(&path, bytes)?;
+        write_private(&self.dir, self.own, &self.dir.join(sub), &path, bytes, warn)?;
         Ok(path)
     }
 
@@ -125,10 +123,14 @@ impl ConfigDir {
         warn: &dyn Fn(&str),
         change: impl FnOnce(Option<Vec<u8>>) -> Result<Vec<u8>>,
     ) -> Result<()> {
-        ensure_private_dir(&self.dir, self.own, warn)?;
-        let _lock = lock_exclusive(&self.dir.join(format!("{name}.lock")))?;
-        let bytes = change(self.read_file(name))?;
-        write_atomic(&self.dir.join(name), &bytes)
+        rewrite_locked(
+            &self.dir,
+            self.own,
+            &self.dir.join(format!("{name}.lock")),
+            &self.dir.join(name),
+            warn,
+            || Ok((change(self.read_file(name))?, ())),
+        )
     }
 }
 
@@ -199,15 +201,21 @@ impl StateDir {
     }
 
     fn update(&self, change: impl FnOnce(&mut State)) -> Result<()> {
-        self.ensure()?;
-        let _lock = lock_exclusive(&self.cfg.dir.join("state.lock"))?;
-        remove_stale_temp_files(&self.cfg.dir);
-        // Under the lock, what another process may have written since.
-        let mut state = self.read_file();
-        change(&mut state);
-        let bytes = serde_json::to_vec_pretty(&state)
-            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode state", e))?;
-        write_atomic(&self.path(), &bytes)?;
+        let state = rewrite_locked(
+            &self.cfg.dir,
+            self.cfg.own,
+            &self.cfg.dir.join("state.lock"),
+            &self.path(),
+            &*self.warn,
+            || {
+                // Under the lock, what another process may have written since.
+                let mut state = self.read_file();
+                change(&mut state);
+                let bytes = serde_json::to_vec_pretty(&state)
+                    .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode state", e))?;
+                Ok((bytes, state))
+            },
+        )?;
         *self.cached.borrow_mut() = Some(state);
         Ok(())
     }

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::{self, MapAccess, Visitor};
@@ -16,10 +16,7 @@ use serde_json::value::RawValue;
 use super::offsets::{self, Identity, Offsets, entry_at};
 use super::{Credential, CredentialStore, StoreKind, WarnSink};
 use crate::error::{Error, Kind, Result};
-use crate::fsutil::{
-    LockGuard, check_dir_for_read, check_owner, ensure_private_dir, lock_exclusive, open_no_link,
-    open_refusal, probe_writable, remove_stale_temp_files, tighten_open, write_atomic,
-};
+use crate::fsutil::{LockGuard, ensure_private_dir, open_private, probe_writable, rewrite_locked};
 
 pub const FORMAT_VERSION: u64 = 1;
 
@@ -71,37 +68,7 @@ impl FileStore {
 
     /// The file, open, and what `fstat` says of it; `None` when there is none.
     fn open(&self) -> Result<Option<(fs::File, fs::Metadata)>> {
-        check_dir_for_read(self.dir(), self.own_dir, &*self.warn)?;
-        // Never through a link: the file is replaced by rename, so a link
-        // there is not vmauth's (and would be replaced by the next write).
-        let file = match open_no_link(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(open_refusal(&self.path, "files", e)),
-        };
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::io(format_args!("read {}", self.path.display()), e))?;
-        if !meta.is_file() {
-            return Err(Error::storage(format!(
-                "{} is not a regular file; move it away and log in again",
-                self.path.display()
-            )));
-        }
-        check_owner(&self.path, &meta, "credentials file")?;
-        tighten_open(&file, &self.path, 0o600, &meta, &*self.warn)?;
-        #[cfg(unix)]
-        let meta = {
-            use std::os::unix::fs::PermissionsExt;
-            // Tightened: its change time is new.
-            if meta.permissions().mode() & 0o077 != 0 {
-                file.metadata()
-                    .map_err(|e| Error::io(format_args!("read {}", self.path.display()), e))?
-            } else {
-                meta
-            }
-        };
-        Ok(Some((file, meta)))
+        open_private(&self.path, self.own_dir, "credentials file", &*self.warn)
     }
 
     /// The rest of the open file.
@@ -193,9 +160,21 @@ impl FileStore {
     /// and members `change` leaves alone are written back as they were read,
     /// byte for byte (other tools' formatting and numbers included).
     fn modify<T>(&self, change: impl FnOnce(&mut BTreeMap<Key<'_>, Entry<'_>>) -> T) -> Result<T> {
-        ensure_private_dir(self.dir(), self.own_dir, &*self.warn)?;
-        let _guard = lock_exclusive(&self.lock_path())?;
-        remove_stale_temp_files(self.dir());
+        rewrite_locked(
+            self.dir(),
+            self.own_dir,
+            &self.lock_path(),
+            &self.path,
+            &*self.warn,
+            || self.rewrite(change),
+        )
+    }
+
+    /// [`FileStore::modify`] under the lock: the new bytes, and what `change` gave.
+    fn rewrite<T>(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<Key<'_>, Entry<'_>>) -> T,
+    ) -> Result<(Vec<u8>, T)> {
         let bytes = self.read_bytes()?;
         let doc = self.parse(&bytes)?;
         let mut logins: BTreeMap<Key<'_>, Entry<'_>> = doc
@@ -217,8 +196,7 @@ impl FileStore {
         let mut out_bytes = serde_json::to_vec_pretty(&members)
             .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
         out_bytes.push(b'\n');
-        write_atomic(&self.path, &out_bytes)?;
-        Ok(out)
+        Ok((out_bytes, out))
     }
 }
 
