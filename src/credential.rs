@@ -73,8 +73,10 @@ impl LoginId {
         // Found by fuzzing: URL parsing drops some control characters (so the
         // issuer asked for and the one contacted differ); none belongs in these.
         let has_control = |s: &str| {
-            s.chars()
-                .any(|c| c.is_control() || crate::error::is_format_char(c))
+            // Printable ASCII (the usual case) has neither.
+            !s.bytes().all(|b| (0x20..0x7f).contains(&b))
+                && s.chars()
+                    .any(|c| c.is_control() || crate::error::is_format_char(c))
         };
         if has_control(&issuer) || has_control(&client_id) || audience.is_some_and(has_control) {
             return Err(Error::usage(
@@ -211,6 +213,43 @@ pub struct ClientSettings {
 }
 
 impl Credential {
+    /// Whether this entry, stored under `key`, is about the login the key
+    /// names: a planted or edited entry must not send its tokens, or the
+    /// client's secret, to another issuer.
+    pub fn check_key(&self, key: &str) -> std::result::Result<(), String> {
+        let c = self;
+        let id = LoginId::from_key(key);
+        // A key must name a login `vmauth login` could have made: the rules of
+        // `LoginId::new` (no control or invisible characters, no empty parts).
+        if LoginId::new(&id.issuer, &id.client_id, id.audience.as_deref()).is_err() {
+            return Err("is stored under a key no login can have (an empty part, or control or invisible characters)".into());
+        }
+        let audience = c
+            .audience
+            .as_deref()
+            .map(normalize)
+            .filter(|a| !a.is_empty());
+        if normalize_issuer(&c.issuer) != id.issuer {
+            return Err(format!(
+                "names the issuer {:?}, which does not match its key",
+                crate::error::from_server(&c.issuer, 100)
+            ));
+        }
+        if normalize(&c.client_id) != id.client_id {
+            return Err(format!(
+                "names the client {:?}, which does not match its key",
+                crate::error::from_server(&c.client_id, 100)
+            ));
+        }
+        if audience != id.audience {
+            return Err(format!(
+                "names the audience {:?}, which does not match its key",
+                crate::error::from_server(c.audience.as_deref().unwrap_or(""), 100)
+            ));
+        }
+        Ok(())
+    }
+
     /// Seconds of validity left at `now` (negative when expired).
     pub fn ttl(&self, now: i64) -> i64 {
         self.expires_at.saturating_sub(now)

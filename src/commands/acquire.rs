@@ -240,7 +240,7 @@ fn with_rescued(ctx: &Context, key: &str, stored: Option<Credential>) -> Option<
         return stored;
     };
     ctx.guard(&rescued);
-    if crate::context::check_entry(key, &rescued).is_err() {
+    if rescued.check_key(key).is_err() {
         ctx.state.forget_rescued(key);
         return stored;
     }

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use crate::credential::{ClientSettings, Credential, LoginId};
+use crate::credential::{Credential, LoginId};
 use crate::error::{Error, Result};
-use crate::oidc::device::{Poll, PollError, PollEvent, authorize};
-use crate::oidc::grant::{TokenResponse, new_credential};
+use crate::oidc::device::{PollError, PollEvent, authorize};
+use crate::oidc::grant::new_credential;
 use crate::oidc::http::require_secure;
 use crate::settings::{DEFAULT_SCOPE, LoginSettings};
 use crate::store::StoreKind;
@@ -16,7 +16,7 @@ use crate::ui::human_duration;
 use super::Context;
 use super::output::{print_token, who};
 use crate::context::client_source::Source;
-use crate::oidc::provider::{Ask, MetadataSource, Provider};
+use crate::oidc::provider::{Ask, Login, MetadataSource, Provider};
 
 /// Run `vmauth login`.
 pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
@@ -41,7 +41,7 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     }
     let scopes = s.request.scopes_or(DEFAULT_SCOPE);
     let rt = ctx.runtime()?;
-    let DeviceLogin {
+    let Login {
         tokens,
         client_auth,
         userinfo,
@@ -55,7 +55,6 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     let mut credential = new_credential(&id, tokens, ctx.now(), &scopes, &s.request.resources);
     credential.id_token_verified = verified;
     credential.userinfo = userinfo;
-    ctx.guard(&credential);
     credential.client_auth = client_auth;
     save(ctx, &id, credential)?;
     // Tokens a refresh of the old login put aside as another party's.
@@ -120,15 +119,10 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
         ));
         return print_token(ctx, &credential.access_token);
     }
-    ctx.store()?.put(&key, &credential)?;
+    let (kind, location) = ctx.store()?.put_located(&key, &credential)?;
     // Tokens an earlier refresh kept aside are older than this login.
     ctx.state.forget_rescued(&key);
     ctx.state.set(Some(&key))?;
-    let store = ctx.store()?;
-    let (kind, location) = store
-        .get_located(&key)?
-        .map(|l| (l.kind, l.location))
-        .unwrap_or((store.kind(), store.location()));
     ctx.ui.info(&format!(
         "Logged in as {} at {} (stored in {}: {location}).",
         who(&credential),
@@ -146,22 +140,12 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
     Ok(())
 }
 
-/// What a completed device flow gives.
-struct DeviceLogin {
-    /// The tokens, their ID token verified.
-    tokens: TokenResponse,
-    /// How a confidential client authenticated, to be used again on refresh.
-    client_auth: Option<ClientSettings>,
-    /// Who logged in, from the userinfo endpoint, when no ID token came.
-    userinfo: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
 async fn device_flow(
     s: &LoginSettings,
     ctx: &Context,
     id: &LoginId,
     scopes: &[String],
-) -> Result<DeviceLogin> {
+) -> Result<Login> {
     let source = s
         .client
         .requested()
@@ -210,14 +194,8 @@ async fn device_flow(
     }
 
     let waiting = ui.waiting(auth.expires_in);
-    let poll = Poll {
-        http: &provider.http,
-        clock: &*ctx.clock,
-        token_endpoint: provider.token_endpoint(),
-        client: &provider.client,
-    };
-    let result = poll
-        .run(&auth, |event| match event {
+    let tokens = provider
+        .device_tokens(&auth, |event| match event {
             PollEvent::SlowDown(i) => waiting.note(&format!(
                 "the identity provider asked to poll more slowly; now every {}",
                 human_duration(i)
@@ -228,7 +206,7 @@ async fn device_flow(
         })
         .await;
     drop(waiting);
-    let tokens = result.map_err(|e| match e {
+    let tokens = tokens.map_err(|e| match e {
         PollError::Denied => Error::not_completed("login denied at the identity provider"),
         PollError::Expired => {
             Error::not_completed("the code expired before it was approved; run vmauth login again")
@@ -236,43 +214,10 @@ async fn device_flow(
         PollError::Failed(e) if e.refuses_client() => refused_client(e, id, source.is_some()),
         PollError::Failed(e) => Error::from(e).context("login failed"),
     })?;
-    if let Some(idt) = &tokens.id_token {
-        provider
-            .verify_id_token(idt, &id.issuer, &id.client_id)
-            .await
-            .map_err(|why| Error::idp(format!("refusing the login: the ID token: {why}")))?;
-    }
-    // No ID token (django-oauth-toolkit sends none on the device grant): ask the
-    // userinfo endpoint once who logged in (OIDC Core §5.3), when openid was granted.
-    let granted = tokens.scope.as_deref().map(crate::credential::parse_scopes);
-    let openid = granted
-        .as_deref()
-        .unwrap_or(scopes)
-        .iter()
-        .any(|s| s == "openid");
-    // The new tokens are secrets from here on, whatever happens next.
-    ctx.io.redact(&tokens.access_token);
-    if let Some(r) = &tokens.refresh_token {
-        ctx.io.redact(r);
-    }
-    let userinfo = match (&tokens.id_token, &provider.meta.userinfo_endpoint) {
-        (None, Some(endpoint)) if openid => {
-            match provider.userinfo(endpoint, &tokens.access_token).await {
-                // Only the claims vmauth shows are kept.
-                Ok(claims) => Some(super::output::pick(&claims, super::output::SHOWN_CLAIMS)),
-                Err(e) => {
-                    ctx.ui.warn(&format!("cannot tell who logged in: {e}"));
-                    None
-                }
-            }
-        }
-        _ => None,
-    };
-    Ok(DeviceLogin {
-        tokens,
-        userinfo,
-        client_auth: provider.client_settings,
-    })
+    provider
+        .accept_login(tokens, scopes, super::output::SHOWN_CLAIMS)
+        .await
+        .map_err(|why| Error::idp(format!("refusing the login: the ID token: {why}")))
 }
 
 /// A device authorization or poll failure; one that refuses the client is a

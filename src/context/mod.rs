@@ -37,6 +37,8 @@ pub struct Context {
     pub(crate) selected_profile: Option<SelectedProfile>,
     /// Warnings for the person, for the layers that never print.
     pub(crate) warn: crate::WarnSink,
+    /// Registers a value no message may show (new tokens, for the protocol engine).
+    redact: Box<dyn Fn(&str)>,
     /// config.toml (for `--save-profile`).
     pub(crate) config_file: std::path::PathBuf,
     /// The async runtime, built the first time a command uses the network,
@@ -98,8 +100,13 @@ impl Context {
             common.config_dir.own,
             ui.warn_sink(),
         );
+        let redact = {
+            let io = io.clone();
+            Box::new(move |secret: &str| io.redact(secret))
+        };
         Context {
             io,
+            redact,
             warn: ui.warn_sink(),
             ui,
             store: Default::default(),
@@ -150,7 +157,7 @@ impl Context {
 
     fn checked(&self, key: &str, c: Credential) -> Result<Credential> {
         self.guard(&c);
-        check_entry(key, &c).map_err(|why| {
+        c.check_key(key).map_err(|why| {
             let id = LoginId::from_key(key);
             Error::storage(format!(
                 "the stored login {key:?} in {} {why}, so it was not used; log in again ({}) or remove it (vmauth logout --issuer {} --client-id {}{})",
@@ -170,7 +177,7 @@ impl Context {
         let mut out = Vec::new();
         for (key, l) in self.store()?.list_located()? {
             self.guard(&l.credential);
-            match check_entry(&key, &l.credential) {
+            match l.credential.check_key(&key) {
                 Ok(()) => out.push((key, l)),
                 Err(why) => self
                     .ui
@@ -207,6 +214,7 @@ impl Context {
         crate::oidc::provider::Seams {
             cache: &self.state,
             warn: &*self.warn,
+            secret: &*self.redact,
             clock: &*self.clock,
             overrides: self
                 .selected_profile
@@ -247,41 +255,6 @@ impl Context {
     pub(crate) fn now(&self) -> i64 {
         self.clock.now_unix()
     }
-}
-
-/// Whether the entry stored under `key` is about the login the key names.
-pub(crate) fn check_entry(key: &str, c: &Credential) -> Result<(), String> {
-    use crate::credential::{normalize, normalize_issuer};
-    let id = LoginId::from_key(key);
-    // A key must name a login `vmauth login` could have made: the rules of
-    // `LoginId::new` (no control or invisible characters, no empty parts).
-    if LoginId::new(&id.issuer, &id.client_id, id.audience.as_deref()).is_err() {
-        return Err("is stored under a key no login can have (an empty part, or control or invisible characters)".into());
-    }
-    let audience = c
-        .audience
-        .as_deref()
-        .map(normalize)
-        .filter(|a| !a.is_empty());
-    if normalize_issuer(&c.issuer) != id.issuer {
-        return Err(format!(
-            "names the issuer {:?}, which does not match its key",
-            crate::error::from_server(&c.issuer, 100)
-        ));
-    }
-    if normalize(&c.client_id) != id.client_id {
-        return Err(format!(
-            "names the client {:?}, which does not match its key",
-            crate::error::from_server(&c.client_id, 100)
-        ));
-    }
-    if audience != id.audience {
-        return Err(format!(
-            "names the audience {:?}, which does not match its key",
-            crate::error::from_server(c.audience.as_deref().unwrap_or(""), 100)
-        ));
-    }
-    Ok(())
 }
 
 impl Context {

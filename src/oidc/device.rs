@@ -298,3 +298,23 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
 #[cfg(test)]
 #[path = "device_tests.rs"]
 mod tests;
+
+impl super::provider::Provider<'_> {
+    /// Poll this session's token endpoint for `auth` until the person decides
+    /// ([`Poll::run`], on the session's clock); `on_event` hears of slow-downs
+    /// and retries.
+    pub async fn device_tokens(
+        &self,
+        auth: &Authorization,
+        on_event: impl FnMut(PollEvent),
+    ) -> Result<TokenResponse, PollError> {
+        Poll {
+            http: &self.http,
+            clock: self.clock(),
+            token_endpoint: self.token_endpoint(),
+            client: &self.client,
+        }
+        .run(auth, on_event)
+        .await
+    }
+}

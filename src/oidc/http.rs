@@ -14,7 +14,8 @@ use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use reqwest::redirect;
 use url::{Host, Url};
 
-use super::ProtocolError;
+use super::{ErrorCode, OAuthError, ProtocolError};
+use crate::error::from_server;
 use crate::secret::Secret;
 
 /// Largest response body vmauth reads (discovery documents and token responses are small).
@@ -492,6 +493,94 @@ fn classify(e: &reqwest::Error) -> TransportKind {
         }
     }
     TransportKind::Other
+}
+
+/// Parse a JSON success body, or turn an error reply into the right [`ProtocolError`].
+/// Bodies are never quoted in messages: they may hold tokens.
+pub(crate) fn parse_reply<T: serde::de::DeserializeOwned>(
+    reply: &Reply,
+    url: &str,
+) -> Result<T, ProtocolError> {
+    let url = strip_query(url);
+    // The body is read once, as a value, and the error document is taken
+    // from that value: a body that repeats a member (`{"error":"slow_down",
+    // "error":"slow_down"}`) is then the same error to both readings.
+    let value = serde_json::from_slice::<serde_json::Value>(&reply.body).ok();
+    let oauth_error = || {
+        let value = value.clone().filter(serde_json::Value::is_object)?;
+        serde_json::from_value::<OAuthError>(value)
+            .ok()
+            .filter(|e| !e.error.as_str().is_empty())
+            .map(|e| OAuthError {
+                status: reply.status,
+                retry_after: reply.retry_after,
+                ..e
+            })
+    };
+    if (200..300).contains(&reply.status) {
+        // Some servers (GitHub's device flow) answer errors with 200.
+        if let Some(serde_json::Value::Object(map)) = &value
+            && map.get("error").is_some_and(|e| e.is_string())
+            && !map.contains_key("access_token")
+            && let Some(err) = oauth_error()
+        {
+            return Err(ProtocolError::OAuth(err));
+        }
+        return serde_json::from_slice(&reply.body).map_err(|e| ProtocolError::BadResponse {
+            url,
+            what: if reply.is_json() || reply.body.first() == Some(&b'{') {
+                format!("malformed JSON ({})", json_error_category(&e))
+            } else {
+                format!(
+                    "expected JSON, got {}",
+                    from_server(&reply.content_type, 60)
+                )
+            },
+        });
+    }
+    if let Some(err) = oauth_error().or_else(|| www_authenticate_error(reply)) {
+        return Err(ProtocolError::OAuth(err));
+    }
+    Err(ProtocolError::Status {
+        status: reply.status,
+        content_type: reply.content_type.clone(),
+        url,
+        retry_after: reply.retry_after,
+    })
+}
+
+/// An OAuth error in a `WWW-Authenticate` header (a 401 without a JSON body,
+/// RFC 6750 §3): `Bearer error="invalid_client", error_description="…"`.
+fn www_authenticate_error(reply: &Reply) -> Option<OAuthError> {
+    let header = reply.www_authenticate.as_deref()?;
+    let param = |name: &str| {
+        let start = header.find(&format!("{name}=\""))? + name.len() + 2;
+        let len = header[start..].find('"')?;
+        Some(header[start..start + len].to_string())
+    };
+    Some(OAuthError {
+        error: ErrorCode::parse(&param("error").filter(|e| !e.is_empty())?),
+        error_description: param("error_description"),
+        interval: None,
+        status: reply.status,
+        retry_after: reply.retry_after,
+    })
+}
+
+/// serde_json's message without any quoted input (it can echo values).
+fn json_error_category(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => {
+            format!("syntax error at line {} column {}", e.line(), e.column())
+        }
+        Category::Data => format!(
+            "wrong field type at line {} column {}",
+            e.line(),
+            e.column()
+        ),
+        Category::Io => "read error".to_string(),
+    }
 }
 
 #[cfg(test)]

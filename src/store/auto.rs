@@ -113,6 +113,17 @@ impl CredentialStore for AutoStore {
     /// goes back where it was read from, and no copy keeps a spent refresh
     /// token that a notebook or a later run would send.
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
+        self.put_located(key, credential).map(|_| ())
+    }
+
+    /// The keychain, unless the login is in the file only (then the file), or
+    /// the keychain refuses the write; a login in both is written to both.
+    fn put_located(&self, key: &str, credential: &Credential) -> Result<(StoreKind, String)> {
+        let file = || {
+            self.file.put(key, credential)?;
+            Ok((StoreKind::File, self.file.location()))
+        };
+        let keyring = || (StoreKind::Keyring, self.keyring.location());
         let in_file = match self.file.get(key) {
             Ok(c) => c.is_some(),
             Err(e) => {
@@ -129,18 +140,21 @@ impl CredentialStore for AutoStore {
         };
         let in_keyring = in_file && self.keyring.get(key).ok().flatten().is_some();
         if in_file && !in_keyring {
-            return self.file.put(key, credential);
+            return file();
         }
         match self.keyring.put(key, credential) {
-            Ok(()) if in_file => self.file.put(key, credential),
-            Ok(()) => Ok(()),
+            Ok(()) if in_file => {
+                self.file.put(key, credential)?;
+                Ok(keyring())
+            }
+            Ok(()) => Ok(keyring()),
             Err(e) => {
                 (self.warn)(&format!(
                     "could not write to the OS keychain ({}); stored in {} instead",
                     e.message(),
                     self.file.location()
                 ));
-                self.file.put(key, credential)
+                file()
             }
         }
     }

@@ -50,6 +50,12 @@ pub trait CredentialStore {
     fn get(&self, key: &str) -> Result<Option<Credential>>;
     /// Insert or replace one login, leaving every other login untouched.
     fn put(&self, key: &str, credential: &Credential) -> Result<()>;
+    /// [`put`](Self::put), and which store took it, with its location (what
+    /// a login reports).
+    fn put_located(&self, key: &str, credential: &Credential) -> Result<(StoreKind, String)> {
+        self.put(key, credential)?;
+        Ok((self.kind(), self.location()))
+    }
     /// Remove one login; `false` when there was none.
     fn delete(&self, key: &str) -> Result<bool>;
     /// Every login, sorted by key.

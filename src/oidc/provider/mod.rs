@@ -5,9 +5,13 @@
 //! keys (cached, refetched on rotation: `keys.rs`). Set up once per command and used by
 //! every grant (device code, refresh, client credentials) and by revocation.
 //!
+//! A login's tokens, whatever the grant that got them, are accepted in one
+//! place ([`Provider::accept_login`]): the ID token verified, or who logged in
+//! asked of the userinfo endpoint.
+//!
 //! It reaches outside the protocol only through the [`Seams`] it is given: a
-//! [`ProviderCache`] for metadata and keys, a warning sink, the clock, and the
-//! endpoint overrides as plain data.
+//! [`ProviderCache`] for metadata and keys, a warning sink, a sink for the
+//! secrets it receives, the clock, and the endpoint overrides as plain data.
 
 mod keys;
 
@@ -49,6 +53,9 @@ pub struct Seams<'a> {
     pub cache: &'a dyn ProviderCache,
     /// Warnings for the person (the session never prints).
     pub warn: &'a dyn Fn(&str),
+    /// Told each secret the session receives (tokens), before anything else
+    /// is done with it, so no message can show it.
+    pub secret: &'a dyn Fn(&str),
     /// Time.
     pub clock: &'a dyn Clock,
     /// Endpoints that replace the metadata's, for this login only.
@@ -64,6 +71,17 @@ pub struct Ask<'a> {
     pub resources: &'a [String],
     /// Client authentication, for a confidential client.
     pub auth: Option<&'a dyn CredentialSource>,
+}
+
+/// A login's tokens, accepted by [`Provider::accept_login`].
+#[derive(Debug)]
+pub struct Login {
+    /// The tokens (the ID token, if any, verified).
+    pub tokens: super::grant::TokenResponse,
+    /// Who logged in, from the userinfo endpoint, when no ID token came.
+    pub userinfo: Option<serde_json::Map<String, serde_json::Value>>,
+    /// How a confidential client authenticated (to store with the login).
+    pub client_auth: Option<ClientSettings>,
 }
 
 /// A provider session.
@@ -281,6 +299,64 @@ impl<'a> Provider<'a> {
         super::parse_reply(&reply, endpoint)
             .map_err(scrub)
             .map_err(Error::from)
+    }
+
+    /// A login's new tokens, accepted: registered as secrets; the ID token, if
+    /// one came, verified ([`Provider::verify_id_token`]); else, when `openid`
+    /// was granted (or asked for, if the answer names no scope) and the issuer
+    /// has a userinfo endpoint, who logged in asked of it once (OIDC Core §5.3;
+    /// django-oauth-toolkit sends no ID token on the device grant), keeping
+    /// only the `shown` claims. A userinfo failure is a warning, not a failure.
+    pub async fn accept_login(
+        &self,
+        tokens: super::grant::TokenResponse,
+        asked: &[String],
+        shown: &[&str],
+    ) -> Result<Login, IdTokenFailure> {
+        (self.seams.secret)(&tokens.access_token);
+        for t in [&tokens.refresh_token, &tokens.id_token]
+            .into_iter()
+            .flatten()
+        {
+            (self.seams.secret)(t);
+        }
+        if let Some(idt) = &tokens.id_token {
+            self.verify_id_token(idt, &self.id.issuer, &self.id.client_id)
+                .await?;
+        }
+        let granted = tokens.scope.as_deref().map(crate::credential::parse_scopes);
+        let openid = granted
+            .as_deref()
+            .unwrap_or(asked)
+            .iter()
+            .any(|s| s == "openid");
+        let userinfo = match (&tokens.id_token, &self.meta.userinfo_endpoint) {
+            (None, Some(endpoint)) if openid => {
+                match self.userinfo(endpoint, &tokens.access_token).await {
+                    Ok(claims) => Some(
+                        claims
+                            .into_iter()
+                            .filter(|(k, _)| shown.contains(&k.as_str()))
+                            .collect(),
+                    ),
+                    Err(e) => {
+                        (self.seams.warn)(&format!("cannot tell who logged in: {e}"));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        Ok(Login {
+            tokens,
+            userinfo,
+            client_auth: self.client_settings.clone(),
+        })
+    }
+
+    /// The session's clock.
+    pub fn clock(&self) -> &'a dyn Clock {
+        self.seams.clock
     }
 
     /// The token endpoint (checked present and secure by discovery).
