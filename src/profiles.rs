@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Read by the settings layer (which decides precedence), written by
-//! `vmauth login --save-profile` (with `toml_edit`, so comments and order stay).
+//! `vmauth login --save-profile` (with `toml_edit`, so comments and order stay;
+//! reading uses `toml`, which builds no editable document).
 //! Secrets never live here: a `client_secret` key is refused.
 
 use std::collections::BTreeMap;
@@ -130,7 +131,7 @@ impl Config {
     /// Parse the text of `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let shown = path.display();
-        let parsed: std::result::Result<Config, _> = toml_edit::de::from_str(text);
+        let parsed: std::result::Result<Config, _> = toml::from_str(text);
         if parsed.is_err() {
             // A secret key is one of the errors: say so, with the ways that work.
             if let Ok(doc) = toml_edit::Document::parse(text)
