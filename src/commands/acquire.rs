@@ -66,7 +66,7 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
     }
     let serves = |c: &Credential| {
         !want.force
-            && fresh(c, want, ctx.now())
+            && fresh(c, want, ctx.clock.now_unix())
             && (!want.request.explicit || same_request(want.request, c))
     };
     match &cached {
@@ -130,7 +130,7 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
     let _lock = ctx.lock_login(key, LOCK_WAIT)?;
     let cred = with_rescued(ctx, key, ctx.load_latest(key)?)
         .ok_or_else(|| ctx.not_logged_in(Some(key), "not logged in"))?;
-    if !want.force && fresh(&cred, want, ctx.now()) {
+    if !want.force && fresh(&cred, want, ctx.clock.now_unix()) {
         return Ok(cred);
     }
     let Some(rt) = cred.refresh_token.clone() else {
@@ -148,7 +148,9 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
     match refresh_once(ctx, &cred, &rt, input) {
         Ok(new) => {
             let new = save(ctx, key, new)?;
-            if want.token == TokenChoice::Id && !new.id_token_fresh_enough(ctx.now(), min_ttl) {
+            if want.token == TokenChoice::Id
+                && !new.id_token_fresh_enough(ctx.clock.now_unix(), min_ttl)
+            {
                 return Err(ctx.not_logged_in(
                     Some(key),
                     "the identity provider sent no new ID token on refresh, and the stored one has expired",
@@ -160,7 +162,7 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
             // The refresh token was refused. If another writer (the ValidMind library,
             // an older vmauth) saved a newer one meanwhile, try once with that.
             match ctx.load_latest(key)? {
-                Some(c) if !want.force && fresh(&c, want, ctx.now()) => Ok(c),
+                Some(c) if !want.force && fresh(&c, want, ctx.clock.now_unix()) => Ok(c),
                 // Only a newer login (another writer refreshed since): never an
                 // older refresh token, which the provider may treat as a replay.
                 Some(c)
@@ -191,7 +193,7 @@ fn refresh_single_flight(ctx: &Context, want: &Want) -> Result<Credential> {
 /// Cannot refresh now (IdP down, network, an unwritable store), but the cached
 /// token still works for a while: use it, with a warning. Otherwise fail with `e`.
 fn serve_cached_or(ctx: &Context, cred: Credential, e: Error) -> Result<Credential> {
-    let left = cred.ttl(ctx.now());
+    let left = cred.ttl(ctx.clock.now_unix());
     if left > 0 {
         ctx.ui.warn(&format!(
             "{e}; using the cached token, valid for {left}s more"
@@ -347,7 +349,7 @@ fn refresh_once(
             if let Some(why) = refreshed_mix_up(&idt, cred, &provider.meta.issuer) {
                 // A real mix-up: these tokens are not this login's. Put them
                 // aside where `vmauth logout` revokes them, and refuse.
-                let mut aside = merge_refresh(cred, tokens, ctx.now());
+                let mut aside = merge_refresh(cred, tokens, ctx.clock.now_unix());
                 aside.id_token_verified = false;
                 ctx.guard(&aside);
                 let kept = match ctx.state.set_aside(&id.cache_key(), &aside) {
@@ -388,7 +390,7 @@ fn refresh_once(
         Ok::<_, RefreshError>(tokens)
     })?;
     let verified = tokens.id_token.is_some();
-    let mut new = merge_refresh(cred, tokens, ctx.now());
+    let mut new = merge_refresh(cred, tokens, ctx.clock.now_unix());
     new.id_token_verified |= verified;
     ctx.guard(&new);
     Ok(new)
@@ -447,7 +449,7 @@ pub(crate) fn fetch_client_credentials(
             .map_err(explain)?;
         Ok::<_, Error>((tokens, provider.client_settings))
     })?;
-    let mut credential = new_credential(id, tokens, ctx.now(), &scopes, &resources);
+    let mut credential = new_credential(id, tokens, ctx.clock.now_unix(), &scopes, &resources);
     // This grant has no refresh token (RFC 6749 §4.4.3) and no ID token.
     credential.refresh_token = None;
     credential.id_token = None;

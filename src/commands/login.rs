@@ -52,7 +52,13 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
         }
     })?;
     let verified = tokens.id_token.is_some();
-    let mut credential = new_credential(&id, tokens, ctx.now(), &scopes, &s.request.resources);
+    let mut credential = new_credential(
+        &id,
+        tokens,
+        ctx.clock.now_unix(),
+        &scopes,
+        &s.request.resources,
+    );
     credential.id_token_verified = verified;
     credential.userinfo = userinfo;
     credential.client_auth = client_auth;

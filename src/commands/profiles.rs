@@ -15,7 +15,7 @@ pub(crate) fn run(s: &ProfilesSettings, ctx: &Context) -> Result<()> {
         ));
         return Ok(());
     }
-    let now = ctx.now();
+    let now = ctx.clock.now_unix();
     let mut out = String::new();
     for p in &s.profiles {
         let (login, state) = match &p.login {

@@ -27,7 +27,7 @@ pub(crate) fn run(args: &StatusSettings, ctx: &Context) -> Result<()> {
             None => Vec::new(),
         }
     };
-    let now = ctx.now();
+    let now = ctx.clock.now_unix();
     let views: Vec<Value> = logins
         .iter()
         // Starred: the login this selection (for a plain `status --all`: a plain

@@ -19,7 +19,7 @@ pub(crate) fn run(s: &TokenSettings, ctx: &Context) -> Result<()> {
         s.output,
         &credential,
         s.acquire.token,
-        ctx.now(),
+        ctx.clock.now_unix(),
         margin,
         s.exec_info.as_deref(),
     )?;

@@ -250,11 +250,6 @@ impl Context {
         }
         Ok(held)
     }
-
-    /// Wall-clock time, Unix seconds.
-    pub(crate) fn now(&self) -> i64 {
-        self.clock.now_unix()
-    }
 }
 
 impl Context {

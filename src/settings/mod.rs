@@ -102,9 +102,11 @@ impl Settings {
                 output: match a.output {
                     Some(o) => o,
                     None => vars
-                        .choice_or_profile::<OutputFormat>(vars::OUTPUT, "output", |p| {
-                            p.output.clone()
-                        })?
+                        .choice_or::<OutputFormat>(
+                            vars::OUTPUT,
+                            "output",
+                            vars.profile(|p| p.output.clone()),
+                        )?
                         .unwrap_or(OutputFormat::Raw),
                 },
                 exec_info: vars.get(vars::EXEC_INFO),
@@ -167,9 +169,11 @@ fn acquire(a: &AcquireArgs, vars: &Vars) -> Result<AcquireSettings> {
         token: match a.token_type {
             Some(t) => t,
             None => vars
-                .choice_or_profile::<TokenChoice>(vars::TOKEN_TYPE, "token_type", |p| {
-                    p.token_type.clone()
-                })?
+                .choice_or::<TokenChoice>(
+                    vars::TOKEN_TYPE,
+                    "token_type",
+                    vars.profile(|p| p.token_type.clone()),
+                )?
                 .unwrap_or(TokenChoice::Access),
         },
     })
@@ -438,18 +442,18 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
         };
     let method = match args.client_auth {
         Some(m) => Some(m),
-        None => vars.choice_or_login_profile::<ClientAuthChoice>(
+        None => vars.choice_or::<ClientAuthChoice>(
             vars::CLIENT_AUTH,
             "client_auth",
-            |p| p.client_auth.clone(),
+            vars.login_profile(|p| p.client_auth.clone()),
         )?,
     };
     let assertion_audience = match args.assertion_audience {
         Some(a) => Some(a),
-        None => vars.choice_or_login_profile::<AssertionAudienceChoice>(
+        None => vars.choice_or::<AssertionAudienceChoice>(
             vars::ASSERTION_AUDIENCE,
             "assertion_audience",
-            |p| p.assertion_audience.clone(),
+            vars.login_profile(|p| p.assertion_audience.clone()),
         )?,
     };
     let profile_path = |f: fn(&Profile) -> Option<PathBuf>| vars.login_profile(f).map(|(p, _)| p);
@@ -624,19 +628,6 @@ impl<'a> Vars<'a> {
         self.login.and_then(|(name, p)| f(p).map(|v| (v, name)))
     }
 
-    /// A login-bound `ValueEnum` setting: its variable, else the login's profile.
-    fn choice_or_login_profile<T: ValueEnum>(
-        &self,
-        v: EnvVar,
-        key: &str,
-        f: impl Fn(&Profile) -> Option<String>,
-    ) -> Result<Option<T>> {
-        match self.choice::<T>(v)? {
-            Some(t) => Ok(Some(t)),
-            None => self.parse_profile_value(key, self.login_profile(f)),
-        }
-    }
-
     fn get(&self, v: EnvVar) -> Option<String> {
         self.env.var(v.name).filter(|s| !s.trim().is_empty())
     }
@@ -686,16 +677,17 @@ impl<'a> Vars<'a> {
         })
     }
 
-    /// A `ValueEnum` setting: its variable, else the profiles.
-    fn choice_or_profile<T: ValueEnum>(
+    /// A `ValueEnum` setting: its variable, else the profile value `found`
+    /// ([`Vars::profile`] or [`Vars::login_profile`]).
+    fn choice_or<T: ValueEnum>(
         &self,
         v: EnvVar,
         key: &str,
-        f: impl Fn(&Profile) -> Option<String>,
+        found: Option<(String, &str)>,
     ) -> Result<Option<T>> {
         match self.choice::<T>(v)? {
             Some(t) => Ok(Some(t)),
-            None => self.profile_choice(key, f),
+            None => self.parse_profile_value(key, found),
         }
     }
 
