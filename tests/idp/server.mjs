@@ -8,8 +8,10 @@
 //   1. exactly one line `IDP_READY issuer=http://127.0.0.1:<port>` once it is listening
 //      (IDP_PORT=0, the default, picks a free port; the issuer uses the real bound port);
 //   2. then one access-log line per request, e.g.
-//      `POST /token 400 grant_type=refresh_token error=invalid_grant`
-//      (grant_type for the token endpoint, error when the answer is an OAuth error).
+//      `POST /token 400 grant_type=refresh_token error=invalid_grant client_id=vmauth-cli`
+//      (grant_type for the token endpoint, error when the answer is an OAuth error, then the
+//      non-secret request details of requestDetail(): client_id, and for authorization/PAR
+//      requests response_type, redirect_uri, code_challenge_method, state/nonce presence, ...).
 // Everything else (settings, the Node 20 "Unsupported runtime" warning, library notices,
 // server errors) goes to stderr.
 import * as crypto from 'node:crypto';
@@ -63,6 +65,13 @@ const ACCESS_LOG = boolEnv('IDP_ACCESS_LOG', true);
 const EXIT_ON_STDIN_EOF = boolEnv('IDP_EXIT_ON_STDIN_EOF', false);
 const CONFIG_FILE = path.resolve(here, process.env.IDP_CONFIG_FILE || 'config.json');
 const EXTRA_AUDIENCES = (process.env.IDP_EXTRA_AUDIENCES || '').split(',').map((s) => s.trim()).filter(Boolean);
+const OPAQUE_AUDIENCES = (process.env.IDP_OPAQUE_AUDIENCES || '').split(',').map((s) => s.trim()).filter(Boolean);
+// RFC 7591 dynamic client registration (+ RFC 7592 management): off unless asked for.
+const REGISTRATION_IAT = process.env.IDP_REGISTRATION_INITIAL_ACCESS_TOKEN || '';
+const REGISTRATION = boolEnv('IDP_REGISTRATION', false) || REGISTRATION_IAT !== '';
+const REGISTRATIONS_FILE = process.env.IDP_REGISTRATIONS_FILE ? path.resolve(process.env.IDP_REGISTRATIONS_FILE) : '';
+// RFC 6749 section 5.2 error code for a grant the client is not registered for (see README)
+const UNAUTHORIZED_CLIENT = boolEnv('IDP_UNAUTHORIZED_CLIENT', true);
 
 if (!['offline_access', 'always'].includes(ISSUE_REFRESH_TOKEN)) {
   throw new Error('IDP_ISSUE_REFRESH_TOKEN must be "offline_access" or "always"');
@@ -87,6 +96,9 @@ const users = fixtures.users || {};
 const resources = { ...(fixtures.resources || {}) };
 for (const aud of EXTRA_AUDIENCES) {
   resources[aud] ??= { scope: 'api:read api:write', accessTokenFormat: 'jwt' };
+}
+for (const aud of OPAQUE_AUDIENCES) {
+  resources[aud] ??= { scope: 'api:read api:write', accessTokenFormat: 'opaque' };
 }
 
 // login by user name or (case-insensitive) email
@@ -291,8 +303,23 @@ const configuration = {
     },
   },
 
+  // RFC 7591 section 2 metadata that oidc-provider does not know by itself (it drops unknown
+  // client metadata otherwise)
+  extraClientMetadata: { properties: ['software_id', 'software_version'] },
+
+  // The authorization-code flow for native clients needs no switch here: oidc-provider 9.13.3's
+  // defaults already give PKCE (S256 only, required for public clients, see pkce.required), PAR
+  // (RFC 9126, POST /request, enabled but not required), RFC 9207 `iss` in every authorization
+  // response, and RFC 8252 loopback redirect URIs that match any port for application_type
+  // native clients (client `vmauth-cli-browser` in config.json).
   features: {
     devInteractions: { enabled: false }, // real login/consent pages below instead
+    registration: {
+      enabled: REGISTRATION,
+      initialAccessToken: REGISTRATION_IAT || false,
+      issueRegistrationAccessToken: true,
+    },
+    registrationManagement: { enabled: REGISTRATION, rotateRegistrationAccessToken: false },
     clientCredentials: { enabled: true },
     // allowedPolicy: same rules as the library defaults, but configured explicitly so the
     // library does not print a "you SHOULD change it" notice on first use
@@ -409,7 +436,9 @@ ${form}
 // middleware (installed on the provider once it exists, see start())
 // ---------------------------------------------------------------------------
 
-// 1. access log: `METHOD /path STATUS[ grant_type=...][ error=...]` on stdout
+// 1. access log: `METHOD /path STATUS[ grant_type=...][ error=...][ details...]` on stdout
+// (tests/support/idp.rs matches substrings of these lines, so keep this order: the details
+// come last).
 async function accessLog(ctx, next) {
   await next();
   if (!ACCESS_LOG) return;
@@ -419,7 +448,72 @@ async function accessLog(ctx, next) {
   if (ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) && ctx.body.error) {
     line += ` error=${ctx.body.error}`;
   }
+  line += requestDetail(ctx);
   process.stdout.write(`${line}\n`);
+}
+
+// Non-secret request details appended to the access-log line: which client asked, and for an
+// authorization request (front channel or PAR) the parameters a browser login must get right.
+// Values never contain spaces (URL-encoded where needed); `state`/`nonce` are logged as
+// present or absent only.
+const CLIENT_ROUTES = ['device_authorization', 'token', 'authorization', 'pushed_authorization_request', 'registration',
+  'resume', 'client', 'client_update', 'client_delete'];
+const RESOURCE_ROUTES = ['device_authorization', 'token', 'authorization', 'pushed_authorization_request'];
+function requestDetail(ctx) {
+  const route = ctx.oidc?.route;
+  const params = ctx.oidc?.params || {};
+  const out = [];
+  const clientId = ctx.oidc?.client?.clientId
+    ?? (route === 'registration' && ctx.body && typeof ctx.body === 'object' ? ctx.body.client_id : undefined);
+  if (clientId && CLIENT_ROUTES.includes(route)) out.push(`client_id=${encodeURIComponent(clientId)}`);
+  if (route === 'authorization' || route === 'pushed_authorization_request') {
+    if (params.response_type) out.push(`response_type=${encodeURIComponent(params.response_type)}`);
+    if (params.redirect_uri) out.push(`redirect_uri=${encodeURIComponent(params.redirect_uri)}`);
+    if (params.code_challenge_method || params.code_challenge) {
+      out.push(`code_challenge_method=${encodeURIComponent(params.code_challenge_method || 'plain')}`);
+    }
+    if (params.request_uri) out.push('request_uri=present');
+    out.push(`state=${params.state ? 'present' : 'absent'}`, `nonce=${params.nonce ? 'present' : 'absent'}`);
+    if (params.prompt) out.push(`prompt=${encodeURIComponent(params.prompt)}`);
+  }
+  if (RESOURCE_ROUTES.includes(route) && params.resource) {
+    const r = Array.isArray(params.resource) ? params.resource : [params.resource];
+    out.push(`resource=${r.map(encodeURIComponent).join(',')}`);
+  }
+  return out.length ? ` ${out.join(' ')}` : '';
+}
+
+// 1a. RFC 6749 section 5.2 / RFC 8628 section 3.2: a request for a grant type the client is not
+// registered for is `unauthorized_client`. oidc-provider 9.13.3 answers `invalid_request`
+// ("... is not allowed for this client") on the device authorization and token endpoints;
+// Entra, Okta, Keycloak and Auth0 answer unauthorized_client, which is what a client's
+// policy-refusal detection looks for. The description is kept. IDP_UNAUTHORIZED_CLIENT=0 keeps
+// the library's answer.
+async function unauthorizedClient(ctx, next) {
+  await next();
+  if (!UNAUTHORIZED_CLIENT) return;
+  const route = ctx.oidc?.route;
+  if (['device_authorization', 'token', 'backchannel_authentication'].includes(route)
+    && ctx.status === 400 && ctx.body && typeof ctx.body === 'object' && ctx.body.error === 'invalid_request'
+    && /grant.type.* is not allowed for this client$/.test(ctx.body.error_description || '')) {
+    ctx.body = { ...ctx.body, error: 'unauthorized_client' };
+  }
+}
+
+// 1b. IDP_REGISTRATIONS_FILE: one JSON line per dynamic registration (RFC 7591) and deletion
+// (RFC 7592), including the registration access token, so tests can check that a client never
+// shows it.
+async function registrationsLog(ctx, next) {
+  await next();
+  if (!REGISTRATIONS_FILE) return;
+  const route = ctx.oidc?.route;
+  let entry;
+  if (route === 'registration' && ctx.status === 201 && ctx.body && typeof ctx.body === 'object') {
+    entry = { event: 'registered', ...ctx.body };
+  } else if (route === 'client_delete' && ctx.status === 204) {
+    entry = { event: 'deleted', client_id: ctx.oidc.client?.clientId ?? ctx.params?.clientId };
+  }
+  if (entry) fs.appendFileSync(REGISTRATIONS_FILE, `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`, { mode: 0o600 });
 }
 
 // 2. upstream quirk guard: GET /device/auth matches the provider's `GET /device/:uid` resume
@@ -622,6 +716,8 @@ server.listen(PORT, HOST, () => {
 
   const provider = new Provider(issuer, configuration);
   provider.use(accessLog); // outermost: sees the final status and body
+  provider.use(unauthorizedClient);
+  provider.use(registrationsLog);
   provider.use(deviceAuthGetGuard);
   provider.use(intervalAndSlowDown);
   provider.use(interactions(provider));
@@ -634,7 +730,9 @@ server.listen(PORT, HOST, () => {
     + `id_token_ttl=${ID_TOKEN_TTL}s device_code_ttl=${DEVICE_CODE_TTL}s poll_interval=${POLL_INTERVAL}s `
     + `slow_down=${SLOW_DOWN ? `on(+${SLOW_DOWN_INCREMENT}s,tol=${SLOW_DOWN_TOLERANCE_MS}ms)` : 'off'} `
     + `refresh_ttl=${REFRESH_TOKEN_TTL}s rotation=${ROTATE_REFRESH_TOKEN} issue_refresh=${ISSUE_REFRESH_TOKEN} `
-    + `resources=${Object.keys(resources).join(',')}`);
+    + `resources=${Object.keys(resources).join(',')} `
+    + `registration=${REGISTRATION ? (REGISTRATION_IAT ? 'on(initial-access-token)' : 'on(open)') : 'off'} `
+    + `unauthorized_client=${UNAUTHORIZED_CLIENT ? 'on' : 'off'}`);
   process.stdout.write(`IDP_READY issuer=${issuer}\n`);
 });
 
