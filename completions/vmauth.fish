@@ -32,7 +32,7 @@ helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
 complete -c vmauth -n "__fish_vmauth_needs_command" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_needs_command" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "login" -d 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'
+complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "login" -d 'Log in (device flow or browser) and store the tokens'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "token" -d 'Print a valid access token on stdout, refreshing it when needed'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "exec" -d 'Run a command with a valid token in its environment'
 complete -c vmauth -n "__fish_vmauth_needs_command" -f -a "status" -d 'Show who is logged in, until when, and where the credentials are stored'
@@ -61,12 +61,21 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-assertion
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l assertion-audience -d 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]' -r -f -a "token-endpoint\t'The token endpoint the assertion is sent to (Okta, Entra, Keycloak)'
 issuer\t'The issuer exactly as its metadata publishes it (Auth0)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret -d 'Not accepted: secrets on the command line leak into ps and shell history' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l flow -d 'How to sign in: auto (the device flow when the provider offers it, else the browser), device, or browser [env: VMAUTH_FLOW; default: auto]' -r -f -a "auto\t'The device flow when the identity provider offers it, else the browser; the browser also when the device flow is refused by policy'
+device\t'A code to enter on any device (RFC 8628)'
+browser\t'This machine\'s browser, or an address to paste back (authorization code with PKCE)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l redirect-port -d 'The browser flow\'s loopback port, for a provider that registers the redirect URI with its port (default: any free port)' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l redirect-uri -d 'The browser flow\'s redirect URI exactly as registered: `http://127.0.0.1:PORT/PATH` or `http://[::1]:PORT/PATH`' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l timeout -d 'How long to wait for the sign-in in the browser' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l save-profile -d 'After logging in, save the options used as profile NAME in config.toml' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l no-qr -d 'Do not show the QR code'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l qr -d 'Show the QR code even when stderr is not a terminal'
-complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l open -d 'Open the verification page in the default browser'
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l browser -d 'Sign in with this machine\'s browser (or paste the address it was sent to): --flow browser'
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l device -d 'Sign in with a code entered on any device: --flow device'
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l open -d 'Open the sign-in page in a browser (the browser flow does where one is plausible; the device flow only with this flag)'
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l no-open -d 'Never open a browser; only print the address'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -s V -l version -d 'Print version'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
@@ -174,7 +183,7 @@ helper\t'An external credential helper (VMAUTH_CREDENTIAL_HELPER)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -l profile -d 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "login" -d 'Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens'
+complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "login" -d 'Log in (device flow or browser) and store the tokens'
 complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "token" -d 'Print a valid access token on stdout, refreshing it when needed'
 complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "exec" -d 'Run a command with a valid token in its environment'
 complete -c vmauth -n "__fish_vmauth_using_subcommand help; and not __fish_seen_subcommand_from login token exec status logout profiles completions help" -f -a "status" -d 'Show who is logged in, until when, and where the credentials are stored'

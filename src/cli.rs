@@ -136,6 +136,19 @@ pub enum OutputFormat {
     ExecCredential,
 }
 
+/// `--flow`: how `vmauth login` signs the person in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlowChoice {
+    /// The device flow when the identity provider offers it, else the browser;
+    /// the browser also when the device flow is refused by policy.
+    Auto,
+    /// A code to enter on any device (RFC 8628).
+    Device,
+    /// This machine's browser, or an address to paste back (authorization code
+    /// with PKCE).
+    Browser,
+}
+
 /// `--token-type`: which token of the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TokenChoice {
@@ -209,10 +222,13 @@ impl<T: clap::FromArgMatches> clap::FromArgMatches for Lazy<T> {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Log in with the OAuth 2.0 device flow (RFC 8628) and store the tokens.
+    /// Log in (device flow or browser) and store the tokens.
     ///
-    /// Shows a QR code, a URL and a code; approve in any browser, on any device.
-    /// The new login becomes the current one.
+    /// The device flow (RFC 8628) shows a QR code, a URL and a code to approve
+    /// in any browser, on any device; the browser flow (authorization code with
+    /// PKCE) opens this machine's browser, or takes the address it was sent to
+    /// pasted on the terminal. By default the device flow when the provider
+    /// offers it, else the browser. The new login becomes the current one.
     #[command(after_help = LOGIN_EXAMPLES)]
     Login(Lazy<LoginArgs>),
     /// Print a valid access token on stdout, refreshing it when needed.
@@ -335,9 +351,35 @@ pub struct LoginArgs {
     /// Show the QR code even when stderr is not a terminal.
     #[arg(long)]
     pub qr: bool,
-    /// Open the verification page in the default browser.
+    /// How to sign in: auto (the device flow when the provider offers it, else
+    /// the browser), device, or browser.
+    #[arg(long, value_name = "FLOW", conflicts_with_all = ["browser", "device"])]
+    pub flow: Option<FlowChoice>,
+    /// Sign in with this machine's browser (or paste the address it was sent
+    /// to): --flow browser.
+    #[arg(long, conflicts_with = "device")]
+    pub browser: bool,
+    /// Sign in with a code entered on any device: --flow device.
     #[arg(long)]
+    pub device: bool,
+    /// Open the sign-in page in a browser (the browser flow does where one is
+    /// plausible; the device flow only with this flag).
+    #[arg(long, conflicts_with = "no_open")]
     pub open: bool,
+    /// Never open a browser; only print the address.
+    #[arg(long)]
+    pub no_open: bool,
+    /// The browser flow's loopback port, for a provider that registers the
+    /// redirect URI with its port (default: any free port).
+    #[arg(long, value_name = "PORT", conflicts_with = "redirect_uri")]
+    pub redirect_port: Option<u16>,
+    /// The browser flow's redirect URI exactly as registered:
+    /// `http://127.0.0.1:PORT/PATH` or `http://[::1]:PORT/PATH`.
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+    /// How long to wait for the sign-in in the browser.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_secs)]
+    pub timeout: Option<u64>,
     /// After logging in, save the options used as profile NAME in config.toml.
     #[arg(long, value_name = "NAME")]
     pub save_profile: Option<String>,
@@ -346,6 +388,9 @@ pub struct LoginArgs {
 const LOGIN_EXAMPLES: &str = "\
 Examples:
   vmauth login --issuer https://idp.example.com --client-id my-cli
+  vmauth login --browser --issuer https://idp.example.com --client-id my-cli
+  vmauth login --browser --redirect-port 8400 --issuer https://idp.example.com --client-id my-cli
+  vmauth login --device --issuer https://idp.example.com --client-id my-cli
   vmauth login --issuer https://idp.example.com --client-id my-cli --save-profile work
   vmauth login --profile work
   VMAUTH_CLIENT_SECRET=... vmauth login --client-credentials --issuer https://idp.example.com --client-id my-ci";

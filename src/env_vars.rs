@@ -96,11 +96,26 @@ env_vars! {
     KEYRING_MAX_ITEM = "VMAUTH_KEYRING_MAX_ITEM", "bytes per keychain item before a value is split", Some("2560 on Windows, 16384 elsewhere");
     /// No styling.
     NO_COLOR = "NO_COLOR", "any non-empty value: no ANSI styling", None;
+    /// `--flow`.
+    FLOW = "VMAUTH_FLOW", "how vmauth login signs in, as --flow", Some("auto");
+    /// An X11 display: a browser can be opened.
+    DISPLAY = "DISPLAY", "set by X11: the browser flow may open a browser (Linux)", None;
+    /// A Wayland display: a browser can be opened.
+    WAYLAND_DISPLAY = "WAYLAND_DISPLAY", "set by Wayland: the browser flow may open a browser (Linux)", None;
+    /// An SSH session: the browser would open on the remote machine.
+    SSH_CONNECTION = "SSH_CONNECTION", "set by ssh: the browser flow opens no browser (unless BROWSER is set) and waits for a pasted address", None;
+    /// An SSH session with a terminal.
+    SSH_TTY = "SSH_TTY", "set by ssh: as SSH_CONNECTION", None;
+    /// The user's browser command.
+    BROWSER = "BROWSER", "the browser to open (run without a shell); set, it also allows one in an SSH session", None;
+    /// Windows Subsystem for Linux.
+    WSL_DISTRO_NAME = "WSL_DISTRO_NAME", "set by WSL: the browser flow opens the Windows browser", None;
 }
 
 /// The flags the variables stand for (by long name), for their `--help` notes.
 pub(crate) const FLAG_VARS: &[(&str, EnvVar)] = &[
     ("issuer", vars::ISSUER),
+    ("flow", vars::FLOW),
     ("client-id", vars::CLIENT_ID),
     ("audience", vars::AUDIENCE),
     ("scope", vars::SCOPE),

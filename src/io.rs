@@ -27,6 +27,8 @@ pub struct Io {
     pub stdout_tty: bool,
     /// stderr is a terminal (spinner, QR code by default, styling).
     pub stderr_tty: bool,
+    /// stdin is a terminal (a person can paste into it).
+    pub stdin_tty: bool,
     /// The process's own stderr, so a progress spinner may draw on it directly.
     system: bool,
 }
@@ -41,6 +43,7 @@ impl Io {
         Io {
             stdout_tty: std::io::stdout().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
+            stdin_tty: std::io::stdin().is_terminal(),
             stdout: Arc::new(Mutex::new(Box::new(std::io::stdout()))),
             stderr: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
             stdin: Arc::new(Mutex::new(Box::new(std::io::stdin()))),
@@ -108,6 +111,27 @@ impl Io {
         Ok(s)
     }
 
+    /// Read one line of standard input (without its line end), at most
+    /// `limit` bytes; `None` at the end of input.
+    pub fn read_line(&self, limit: usize) -> std::io::Result<Option<String>> {
+        let mut input = lock(&self.stdin);
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match input.read(&mut byte)? {
+                0 if line.is_empty() => return Ok(None),
+                0 => break,
+                _ if byte[0] == b'\n' => break,
+                _ if line.len() >= limit => {}
+                _ => line.push(byte[0]),
+            }
+        }
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Ok(Some(String::from_utf8_lossy(&line).into_owned()))
+    }
+
     /// Whether stderr is the process's own (a spinner may draw on it directly).
     pub(crate) fn is_system(&self) -> bool {
         self.system
@@ -154,6 +178,7 @@ pub struct TestIo {
     stdin: Vec<u8>,
     stdout_tty: bool,
     stderr_tty: bool,
+    stdin_tty: bool,
     broken_stdout: bool,
 }
 
@@ -171,6 +196,11 @@ impl TestIo {
     pub fn terminal(mut self) -> TestIo {
         self.stdout_tty = true;
         self.stderr_tty = true;
+        self
+    }
+    /// Pretend stdin is a terminal (a person could paste into it).
+    pub fn stdin_terminal(mut self) -> TestIo {
+        self.stdin_tty = true;
         self
     }
     /// Every write to stdout fails with a broken pipe.
@@ -193,6 +223,7 @@ impl TestIo {
             secrets: Arc::default(),
             stdout_tty: self.stdout_tty,
             stderr_tty: self.stderr_tty,
+            stdin_tty: self.stdin_tty,
             system: false,
         };
         (io, out, err)

@@ -16,6 +16,7 @@
 //! | `env_vars` | the registry of every environment variable (`env_vars::ENV_VARS`): name, meaning, default, the flag it stands for | the one source of the `[env: …; default: …]` notes, the help's and man pages' Environment sections |
 //! | `context` | the one place a command's world is put together: streams, UI, the store `--store` names, the state directory, clock and randomness, the seams the protocol engine is given, the reading of client secrets | the only code that builds a `Context` |
 //! | `commands` | one file per subcommand, plus `commands::acquire` (a valid credential for a selection) and `commands::output` (token formats, what is shown about a login) | the only layer that combines protocol, storage and UI |
+//! | `loopback` | the browser login's listener on `127.0.0.1`: reads request heads (bounded), answers the redirect path, 404 elsewhere, sends the browser on to an address without the code | no protocol: whether an answer is this sign-in's is the caller's (`oidc::browser`) |
 //! | `ui`, `io` | everything for humans, on stderr (prompt, QR code, spinner, warnings); stdout, stderr, stdin and their terminal flags (`io::TestIo` captures them) | all server text passes through `error::terminal_safe`; stdout carries only a command's product |
 //! | `oidc` | the protocol engine: discovery and its cache policy, endpoint overrides, client authentication and its negotiation, the grants, JWKS and ID-token verification, revocation, userinfo, the moved-endpoint retry (`oidc::provider`), HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source; reaches outside only through `oidc::provider::Seams` and the `CredentialSource` it is handed (secrets, keys, the random source of assertions; an assertion file it names is re-read per request) |
 //! | `store` | the `store::CredentialStore` trait and its backends: file, keychain, memory, helper, auto | same as `oidc`; warnings go to a `WarnSink` it is given |
@@ -35,10 +36,15 @@
 //! and fetch it again when an endpoint it names is gone; client authentication
 //! for a confidential client from a `CredentialSource` the context reads), asks
 //! for a device code (`oidc::device::authorize`), shows the prompt through
-//! `ui::Ui`, polls with `oidc::device::Poll` on the injected clock, checks the
-//! ID token (`Provider::verify_id_token`), builds the credential
-//! (`oidc::grant::new_credential`), stores it and records it as the current
-//! login in `state`.
+//! `ui::Ui`, polls with `Provider::device_tokens` on the injected clock; or,
+//! for the browser (`--flow`, or `auto` when the provider offers no device
+//! flow or refuses it by policy), binds a `loopback::Listener`, builds the
+//! request with `Provider::authorization_request` (PKCE, `state`, `nonce`,
+//! PAR), waits for the listener or a pasted address, checks the answer
+//! (`AuthorizationRequest::code`) and redeems it (`Provider::exchange_code`).
+//! Either way `Provider::accept_login` verifies the ID token (and its nonce),
+//! the credential is built (`oidc::grant::new_credential`), stored and recorded
+//! as the current login in `state`.
 //!
 //! # How `vmauth token` flows
 //!
@@ -61,11 +67,15 @@
 //!
 //! A new grant is one new file in `oidc/` (its request and answer, built on
 //! `oidc::grant::ClientRequest` and sent through `Provider::send`, which keeps
-//! the moved-endpoint retry and client authentication) plus a thin command (or
-//! a branch of `commands::login` / `commands::acquire`) that opens a
-//! `Provider` with `Context::seams` and stores the result. Nothing in `oidc/`
-//! may print, read the environment or the wall clock, or find a secret itself:
-//! what it needs comes through the seams or a `CredentialSource`.
+//! the moved-endpoint retry and client authentication; `oidc/browser.rs` is
+//! the latest, an `impl Provider` block beside its own parsers) plus a thin
+//! command (or a branch of `commands::login` / `commands::acquire`) that opens
+//! a `Provider` with `Context::seams`, hands the tokens to
+//! `Provider::accept_login` and stores the result. Nothing in `oidc/` may
+//! print, read the environment, the wall clock or the OS random source, or
+//! find a secret itself: what it needs comes through the seams (cache,
+//! warnings, secrets, clock, random source, endpoint overrides) or a
+//! `CredentialSource`.
 //!
 //! # Testing
 //!
@@ -90,6 +100,7 @@ pub(crate) mod fsutil;
 pub mod fuzzing;
 pub mod io;
 pub mod jwt;
+pub mod loopback;
 pub mod oidc;
 pub mod profiles;
 pub mod secret;

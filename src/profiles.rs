@@ -69,6 +69,12 @@ pub struct Profile {
     pub revocation_endpoint: Option<String>,
     /// Overrides the metadata's `userinfo_endpoint`.
     pub userinfo_endpoint: Option<String>,
+    /// `auto`, `device` or `browser`: how `vmauth login` signs in.
+    pub flow: Option<String>,
+    /// The browser flow's loopback port.
+    pub redirect_port: Option<u16>,
+    /// The browser flow's redirect URI, exactly as registered.
+    pub redirect_uri: Option<String>,
     /// Hosts other than the issuer's that the endpoint overrides may name
     /// (tokens and client secrets are sent there); any other host is refused.
     pub trusted_endpoint_hosts: Option<Vec<String>>,

@@ -987,3 +987,99 @@ fn tokens_put_aside_stay_until_the_provider_confirms_their_revocation() {
     );
     assert!(!kept.exists());
 }
+
+#[test]
+fn auto_takes_the_device_flow_when_offered_else_the_browser() {
+    use super::login::choose_flow;
+    use crate::cli::FlowChoice;
+    assert_eq!(choose_flow(true, true), (FlowChoice::Device, None));
+    assert_eq!(choose_flow(true, false), (FlowChoice::Device, None));
+    let (flow, why) = choose_flow(false, true);
+    assert_eq!(flow, FlowChoice::Browser);
+    assert!(why.unwrap().contains("offers no device flow"));
+    // Neither: the device flow, whose error says what is missing.
+    assert_eq!(choose_flow(false, false), (FlowChoice::Device, None));
+}
+
+/// A provider that offers both flows and refuses the device flow with `answer`
+/// (at the device authorization request, or at the first poll).
+fn idp_refusing_device(at_poll: bool, answer: Value) -> wiremock::MockServer {
+    let both = |uri: &str| {
+        let mut m = crate::testing::mock_idp::metadata(uri);
+        m["authorization_endpoint"] = json!(format!("{uri}/auth"));
+        m
+    };
+    let refusal = move |_: &str| ResponseTemplate::new(400).set_body_json(answer.clone());
+    let idp = MockIdp::new().metadata(both);
+    let idp = if at_poll {
+        idp.post("/device/auth", |uri| {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": "dev-1", "user_code": "WDJB-MJHT",
+                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+            }))
+        })
+        .post("/token", refusal)
+    } else {
+        idp.post("/device/auth", refusal)
+    };
+    rt().block_on(idp.start())
+}
+
+#[test]
+fn a_device_flow_refused_by_policy_says_to_use_the_browser() {
+    let h = Harness::new();
+    for (at_poll, answer) in [
+        (false, json!({"error": "unauthorized_client"})),
+        (
+            true,
+            json!({"error": "access_denied", "error_description": "AADSTS53003: Access has been blocked by Conditional Access policies."}),
+        ),
+        (
+            true,
+            json!({"error": "invalid_grant", "error_description": "AADSTS50199: user confirmation is required"}),
+        ),
+    ] {
+        let s = idp_refusing_device(at_poll, answer.clone());
+        // --flow device: exit 5 with the fix.
+        let r = h.run(&[
+            "login",
+            "--device",
+            "--issuer",
+            &s.uri(),
+            "--client-id",
+            "cli",
+        ]);
+        assert_eq!(r.code, 5, "{answer}: {r:?}");
+        assert!(
+            r.stderr.contains("does not allow the device flow"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("vmauth login --flow browser"),
+            "{}",
+            r.stderr
+        );
+        // auto, with no browser to open and nothing to paste into: the same, and why.
+        let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
+        assert_eq!(r.code, 5, "{answer}: {r:?}");
+        assert!(
+            r.stderr.contains("no browser can be opened here"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            h.credentials().get("credentials").is_none(),
+            "nothing stored"
+        );
+    }
+    // A person who says no is not a policy.
+    let s = idp_refusing_device(true, json!({"error": "access_denied"}));
+    let r = h.run(&["login", "--issuer", &s.uri(), "--client-id", "cli"]);
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(
+        r.stderr.contains("login denied at the identity provider"),
+        "{}",
+        r.stderr
+    );
+}

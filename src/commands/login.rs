@@ -1,15 +1,21 @@
-//! `vmauth login`: discovery → device authorization → show QR/URL/code →
-//! poll → check the ID token → store → make it the current login.
+//! `vmauth login`: discovery → the sign-in (the device flow: a code to enter
+//! anywhere; or the browser flow: this machine's browser, or an address
+//! pasted back) → check the ID token → store → make it the current login.
+//! `--flow auto` takes the device flow when the provider offers it, else the
+//! browser, and the browser when the device flow is refused by policy.
 //! With client credentials: request a token as the client and store it.
 
 use std::time::Duration;
 
+use crate::cli::FlowChoice;
 use crate::credential::{Credential, LoginId};
 use crate::error::{Error, Result};
-use crate::oidc::device::{PollError, PollEvent, authorize};
+use crate::loopback::{BindError, Listener, Verdict};
+use crate::oidc::browser::{AuthorizationRequest, MAX_PARAM, Refused, Returned, parse_pasted};
+use crate::oidc::device::{PollError, PollEvent, authorize, refused_by_policy};
 use crate::oidc::grant::new_credential;
 use crate::oidc::http::require_secure;
-use crate::settings::{DEFAULT_SCOPE, LoginSettings};
+use crate::settings::{DEFAULT_SCOPE, LoginSettings, Redirect};
 use crate::store::StoreKind;
 use crate::ui::human_duration;
 
@@ -37,17 +43,20 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
             previous.as_ref(),
         )?;
         save(ctx, &id, credential)?;
-        return save_profile(s, ctx, &id);
+        return save_profile(s, ctx, &id, None);
     }
     let scopes = s.request.scopes_or(DEFAULT_SCOPE);
     let rt = ctx.runtime()?;
-    let Login {
-        tokens,
-        client_auth,
-        userinfo,
-    } = rt.block_on(async {
+    let (
+        Login {
+            tokens,
+            client_auth,
+            userinfo,
+        },
+        flow,
+    ) = rt.block_on(async {
         tokio::select! {
-            r = device_flow(s, ctx, &id, &scopes) => r,
+            r = sign_in(s, ctx, &id, &scopes) => r,
             _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
         }
     })?;
@@ -68,12 +77,18 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
         ctx.ui
             .info(&format!("Tokens put aside after a refused refresh: {r}."));
     }
-    save_profile(s, ctx, &id)
+    save_profile(s, ctx, &id, Some(flow))
 }
 
 /// `--save-profile NAME`: the options this login used, as `[profiles.NAME]` in
-/// config.toml (secrets never; the file keeps its comments and order).
-fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
+/// config.toml (secrets never; the file keeps its comments and order), with
+/// the flow that worked.
+fn save_profile(
+    s: &LoginSettings,
+    ctx: &Context,
+    id: &LoginId,
+    flow: Option<FlowChoice>,
+) -> Result<()> {
     let Some(name) = &s.save_profile else {
         return Ok(());
     };
@@ -103,6 +118,19 @@ fn save_profile(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
         }),
+        flow: flow.map(|f| flow_name(f).to_string()),
+        redirect_port: match s.redirect {
+            Redirect::Port(p) => Some(p),
+            _ => None,
+        },
+        redirect_uri: match &s.redirect {
+            Redirect::Uri { ipv6, port, path } => Some(if *ipv6 {
+                format!("http://[::1]:{port}{path}")
+            } else {
+                format!("http://127.0.0.1:{port}{path}")
+            }),
+            _ => None,
+        },
         ..Default::default()
     };
     ctx.state.save_profile(name, &profile)?;
@@ -146,12 +174,14 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
     Ok(())
 }
 
-async fn device_flow(
+/// The flow `s` asks for (`auto`: chosen here, with a notice saying which and
+/// why), run to accepted tokens; and which flow it was.
+async fn sign_in(
     s: &LoginSettings,
     ctx: &Context,
     id: &LoginId,
     scopes: &[String],
-) -> Result<Login> {
+) -> Result<(Login, FlowChoice)> {
     let source = s
         .client
         .requested()
@@ -170,7 +200,95 @@ async fn device_flow(
         Provider::open(ctx.seams(id), id, ask, limit, MetadataSource::Fresh),
     )
     .await?;
-    let endpoint = provider.meta.device_endpoint()?;
+    let confidential = source.is_some();
+    let flow = match s.flow {
+        FlowChoice::Auto => {
+            let (flow, why) = choose_flow(
+                provider.meta.device_authorization_endpoint.is_some(),
+                provider.offers_browser(),
+            );
+            if let Some(why) = why {
+                ctx.ui.info(&format!("{} {why}.", id.issuer));
+            }
+            flow
+        }
+        f => f,
+    };
+    if flow == FlowChoice::Browser {
+        return Ok((browser_flow(s, ctx, &provider).await?, FlowChoice::Browser));
+    }
+    match device_flow(s, ctx, id, &provider, scopes, confidential).await {
+        Err(Failure::Blocked(e)) if s.flow == FlowChoice::Auto => {
+            let paste = ctx.io.stdin_tty;
+            if !provider.offers_browser() || (s.desktop.can_open_browser().is_err() && !paste) {
+                return Err(blocked(
+                    &e,
+                    id,
+                    "and no browser can be opened here, nor an address pasted (stdin is not a terminal)",
+                ));
+            }
+            ctx.ui.info(&format!(
+                "The device flow is not allowed for this sign-in ({e}); signing in with the browser instead."
+            ));
+            Ok((browser_flow(s, ctx, &provider).await?, FlowChoice::Browser))
+        }
+        Err(Failure::Blocked(e)) => Err(blocked(&e, id, "")),
+        Err(Failure::Other(e)) => Err(e),
+        Ok(login) => Ok((login, FlowChoice::Device)),
+    }
+}
+
+/// `auto`'s choice from what the issuer offers: the device flow when it has a
+/// device authorization endpoint, else the browser (saying why); with neither,
+/// the device flow, whose error says what is missing.
+pub(crate) fn choose_flow(device: bool, browser: bool) -> (FlowChoice, Option<&'static str>) {
+    match (device, browser) {
+        (false, true) => (
+            FlowChoice::Browser,
+            Some("offers no device flow; signing in with the browser"),
+        ),
+        _ => (FlowChoice::Device, None),
+    }
+}
+
+/// The device flow refused by policy, as an error that says what to do.
+fn blocked(e: &crate::oidc::ProtocolError, id: &LoginId, also: &str) -> Error {
+    let also = if also.is_empty() {
+        String::new()
+    } else {
+        format!(" {also}")
+    };
+    Error::not_completed(format!(
+        "the identity provider does not allow the device flow for client {:?} ({e}){also}; sign in with the browser: vmauth login --flow browser (over SSH, paste the address the browser is sent to)",
+        id.client_id
+    ))
+}
+
+/// How the device flow ended without tokens.
+enum Failure {
+    /// Refused by the client's registration or the organisation's policy
+    /// (`auto` goes on with the browser).
+    Blocked(crate::oidc::ProtocolError),
+    /// Anything else.
+    Other(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Other(e)
+    }
+}
+
+async fn device_flow(
+    s: &LoginSettings,
+    ctx: &Context,
+    id: &LoginId,
+    provider: &Provider<'_>,
+    scopes: &[String],
+    confidential: bool,
+) -> std::result::Result<Login, Failure> {
+    let limit = Duration::from_secs(30);
+    let endpoint = provider.meta.device_endpoint().map_err(Error::from)?;
     let auth = said_if_slow(
         ctx,
         endpoint,
@@ -179,7 +297,7 @@ async fn device_flow(
         authorize(&provider.http, endpoint, &provider.client),
     )
     .await
-    .map_err(|e| refused_client(e, id, source.is_some()))?;
+    .map_err(|e| failure(e, id, confidential))?;
 
     let ui = &ctx.ui;
     let show_qr = s.qr.unwrap_or(ui.tty);
@@ -189,13 +307,15 @@ async fn device_flow(
         &auth.user_code,
         show_qr,
     );
-    if s.open {
+    if s.open == Some(true) {
         let url = auth
             .verification_uri_complete
             .as_deref()
             .unwrap_or(&auth.verification_uri);
-        if webbrowser::open(url).is_err() {
-            ui.warn("could not open a browser; open the URL above yourself");
+        if let Err(why) = crate::ui::open_browser(url) {
+            ui.warn(&format!(
+                "could not open a browser ({why}); open the URL above yourself"
+            ));
         }
     }
 
@@ -213,17 +333,169 @@ async fn device_flow(
         .await;
     drop(waiting);
     let tokens = tokens.map_err(|e| match e {
-        PollError::Denied => Error::not_completed("login denied at the identity provider"),
-        PollError::Expired => {
-            Error::not_completed("the code expired before it was approved; run vmauth login again")
-        }
-        PollError::Failed(e) if e.refuses_client() => refused_client(e, id, source.is_some()),
-        PollError::Failed(e) => Error::from(e).context("login failed"),
+        PollError::Denied => Failure::Other(Error::not_completed(
+            "login denied at the identity provider",
+        )),
+        PollError::Expired => Failure::Other(Error::not_completed(
+            "the code expired before it was approved; run vmauth login again",
+        )),
+        PollError::Failed(e) => failure(e, id, confidential),
     })?;
+    Ok(accept(provider, tokens, scopes, None).await?)
+}
+
+/// The tokens of a sign-in, accepted ([`Provider::accept_login`]).
+async fn accept(
+    provider: &Provider<'_>,
+    tokens: crate::oidc::grant::TokenResponse,
+    scopes: &[String],
+    nonce: Option<&str>,
+) -> Result<Login> {
     provider
-        .accept_login(tokens, scopes, super::output::SHOWN_CLAIMS)
+        .accept_login(tokens, scopes, nonce, super::output::SHOWN_CLAIMS)
         .await
         .map_err(|why| Error::idp(format!("refusing the login: the ID token: {why}")))
+}
+
+/// A device authorization or poll failure: refused by policy, or an error.
+fn failure(e: crate::oidc::ProtocolError, id: &LoginId, confidential: bool) -> Failure {
+    if refused_by_policy(&e) {
+        Failure::Blocked(e)
+    } else {
+        Failure::Other(refused_client(e, id, confidential))
+    }
+}
+
+/// The browser flow: a loopback listener, the sign-in page (opened where a
+/// browser is plausible, always printed), and, when stdin is a terminal, a
+/// prompt for the address the browser was sent to, whichever answers first
+/// within `--timeout`; then the code is redeemed and the tokens accepted.
+async fn browser_flow(s: &LoginSettings, ctx: &Context, provider: &Provider<'_>) -> Result<Login> {
+    let listener = Listener::bind(&s.redirect).await.map_err(|e| match e {
+        BindError::InUse(port) => Error::usage(format!(
+            "port {port} on 127.0.0.1 is in use, so the browser cannot be sent back to vmauth; close what listens there (another vmauth login?) or register and use another port (--redirect-port)"
+        )),
+        BindError::Other(e) => Error::with_cause(
+            crate::error::Kind::Idp,
+            "cannot listen on the loopback interface for the browser's answer",
+            e,
+        ),
+    })?;
+    let request = provider
+        .authorization_request(&listener.redirect_uri)
+        .await
+        .map_err(|e| Error::from(e).context("cannot start the browser sign-in"))?;
+    let ui = &ctx.ui;
+    let paste = ctx.io.stdin_tty;
+    ui.browser_prompt(&request.url, s.qr.unwrap_or(ui.tty), paste);
+    let open = match s.open {
+        Some(open) => open,
+        None => match s.desktop.can_open_browser() {
+            Ok(()) => true,
+            Err(why) => {
+                ui.info(&format!("Not opening a browser: {why}."));
+                false
+            }
+        },
+    };
+    if open && let Err(why) = crate::ui::open_browser(&request.url) {
+        ui.warn(&format!(
+            "could not open a browser ({why}); open the address above yourself"
+        ));
+    }
+    let waiting = ui.waiting_for_browser(s.timeout);
+    let answer = tokio::time::timeout(s.timeout, async {
+        let mut judge = |params: Vec<(String, String)>| match request.code(&Returned::Query(params))
+        {
+            Ok(code) => Verdict::Accept(Ok(code)),
+            Err(Refused::NotOurs(why)) => {
+                ui.warn(&format!("refused a request to the sign-in listener: {why}"));
+                Verdict::Ignore(why)
+            }
+            Err(e @ Refused::Error { .. }) => {
+                let msg = e.to_string();
+                Verdict::Reject(Err(e), msg)
+            }
+        };
+        let listened = listener.answer(&mut judge);
+        if paste {
+            tokio::select! {
+                r = listened => r.unwrap_or_else(|(r, _)| r),
+                r = pasted(ctx, &request) => r,
+            }
+        } else {
+            listened.await.unwrap_or_else(|(r, _)| r)
+        }
+    })
+    .await;
+    drop(waiting);
+    let code = match answer {
+        Err(_) => {
+            return Err(Error::not_completed(format!(
+                "no answer from the browser within {}; run vmauth login again (--timeout gives more time; over SSH, paste the address the browser was sent to)",
+                human_duration(s.timeout)
+            )));
+        }
+        Ok(Err(Refused::Error { error, description })) => {
+            let text = match description {
+                Some(d) => format!("{error}: {d}"),
+                None => error,
+            };
+            return Err(Error::not_completed(format!(
+                "the sign-in was not completed: the identity provider answered {text}"
+            )));
+        }
+        Ok(Err(Refused::NotOurs(why))) => return Err(Error::not_completed(why)),
+        Ok(Ok(code)) => code,
+    };
+    let tokens = provider.exchange_code(&request, &code).await.map_err(|e| {
+        Error::from(e).context("the identity provider did not redeem the sign-in's code")
+    })?;
+    let scopes = &provider.client.scopes;
+    accept(provider, tokens, scopes, Some(&request.nonce)).await
+}
+
+/// Lines pasted on the terminal, until one is this sign-in's answer (an
+/// address or code that is not says why and asks again); never ends at the
+/// end of input (the listener may still answer).
+async fn pasted(
+    ctx: &Context,
+    request: &AuthorizationRequest,
+) -> std::result::Result<String, Refused> {
+    loop {
+        let io = ctx.io.clone();
+        let line = tokio::task::spawn_blocking(move || io.read_line(4 * MAX_PARAM))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .flatten();
+        let Some(line) = line else {
+            return std::future::pending().await;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some(returned) = parse_pasted(&line) else {
+            ctx.ui.warn("that is neither the address the browser was sent to nor a code; paste the whole address from the browser's address bar");
+            continue;
+        };
+        match request.code(&returned) {
+            Ok(code) => return Ok(code),
+            Err(Refused::NotOurs(why)) => ctx
+                .ui
+                .warn(&format!("{why}; paste the address of this sign-in")),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The name `--flow` and the profile key `flow` take.
+fn flow_name(f: FlowChoice) -> &'static str {
+    match f {
+        FlowChoice::Auto => "auto",
+        FlowChoice::Device => "device",
+        FlowChoice::Browser => "browser",
+    }
 }
 
 /// A device authorization or poll failure; one that refuses the client is a

@@ -216,6 +216,7 @@ impl Context {
             warn: &*self.warn,
             secret: &*self.redact,
             clock: &*self.clock,
+            rng: &*self.rng,
             overrides: self
                 .selected_profile
                 .as_ref()

@@ -244,6 +244,10 @@ impl Poll<'_> {
                             interval = next_interval(interval, &e);
                             on_event(PollEvent::SlowDown(interval));
                         }
+                        // Not the person: a policy (Entra Conditional Access).
+                        ErrorCode::AccessDenied if blocked_by_policy(&e) => {
+                            return Err(PollError::Failed(ProtocolError::OAuth(e)));
+                        }
                         ErrorCode::AccessDenied => return Err(PollError::Denied),
                         ErrorCode::ExpiredToken => return Err(PollError::Expired),
                         _ => {}
@@ -263,6 +267,35 @@ impl Poll<'_> {
                 Err(e) => return Err(PollError::Failed(e)),
             }
         }
+    }
+}
+
+/// Conditional Access codes in an Entra error description that mean the
+/// device flow itself is blocked for this user or client (AADSTS53003: blocked
+/// by Conditional Access; AADSTS50199: confirmation the device flow cannot
+/// give).
+const POLICY_CODES: &[&str] = &["AADSTS53003", "AADSTS50199"];
+
+fn blocked_by_policy(e: &super::OAuthError) -> bool {
+    e.error_description
+        .as_deref()
+        .is_some_and(|d| POLICY_CODES.iter().any(|c| d.contains(c)))
+}
+
+/// Whether `e`, the answer to a device authorization request or a poll, says
+/// the device flow is not allowed here (the client's registration, or the
+/// organisation's policy) rather than that it failed: `unauthorized_client`,
+/// `unsupported_grant_type`, or an `access_denied`/`invalid_grant` whose
+/// description carries a Conditional Access code (`POLICY_CODES`). The
+/// browser flow may still be allowed.
+pub fn refused_by_policy(e: &ProtocolError) -> bool {
+    let ProtocolError::OAuth(o) = e else {
+        return false;
+    };
+    match o.error {
+        ErrorCode::UnauthorizedClient | ErrorCode::UnsupportedGrantType => true,
+        ErrorCode::AccessDenied | ErrorCode::InvalidGrant => blocked_by_policy(o),
+        _ => false,
     }
 }
 

@@ -29,6 +29,15 @@ pub struct Metadata {
     /// Client authentication methods the token endpoint accepts.
     #[serde(default)]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// RFC 6749 §3.1 authorization endpoint (the browser flow).
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// RFC 9126 pushed authorization request endpoint.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9207: the authorization response always carries `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 impl Metadata {
@@ -145,6 +154,11 @@ fn check(meta: &Metadata, issuer: &str) -> Result<(), ProtocolError> {
         ("revocation endpoint", &meta.revocation_endpoint),
         ("jwks_uri", &meta.jwks_uri),
         ("userinfo endpoint", &meta.userinfo_endpoint),
+        ("authorization endpoint", &meta.authorization_endpoint),
+        (
+            "pushed authorization request endpoint",
+            &meta.pushed_authorization_request_endpoint,
+        ),
     ] {
         if let Some(u) = url {
             require_secure(u, what)?;

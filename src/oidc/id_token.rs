@@ -38,6 +38,17 @@ pub fn check_id_token(id_token: &str, e: &Expected) -> Result<(), String> {
     check_times(&c, e.now)
 }
 
+/// The ID token of a login that sent `nonce` carries it (OIDC Core §3.1.3.7
+/// item 11): an ID token replayed from another sign-in does not.
+pub fn check_nonce(id_token: &str, nonce: &str) -> Result<(), String> {
+    let c = claims(id_token).ok_or("the id_token is not a JWT")?;
+    match c.get("nonce").and_then(Value::as_str) {
+        Some(n) if n == nonce => Ok(()),
+        Some(_) => Err("the id_token's nonce is not this sign-in's (a replayed token)".into()),
+        None => Err("the id_token carries no nonce, though the sign-in sent one".into()),
+    }
+}
+
 /// Who issued the token and to whom: `iss`, `aud`, `azp`.
 fn check_parties(c: &serde_json::Map<String, Value>, e: &Expected) -> Result<(), String> {
     let (issuer, client_id) = (e.issuer, e.client_id);

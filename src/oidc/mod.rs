@@ -3,6 +3,7 @@
 //! variables, exits, or calls the wall clock or the OS random source: time,
 //! randomness and HTTP are passed in.
 
+pub mod browser;
 pub mod client_auth;
 pub mod device;
 pub mod discovery;

@@ -30,7 +30,7 @@ pub use types::*;
 pub use crate::cli::env_help;
 use crate::cli::{
     AcquireArgs, AssertionAudienceChoice, Cli, ClientAuthArgs, ClientAuthChoice, Command,
-    OutputFormat, RequestArgs, Selector, StoreChoice, TokenChoice, parse_duration_secs,
+    FlowChoice, OutputFormat, RequestArgs, Selector, StoreChoice, TokenChoice, parse_duration_secs,
 };
 use crate::credential::{LoginId, normalize, parse_scopes};
 pub use crate::env_vars::{ENV_VARS, EnvVar, vars};
@@ -42,6 +42,8 @@ use crate::secret::Secret;
 
 /// Default scopes requested by `vmauth login`.
 pub const DEFAULT_SCOPE: &str = "openid profile email offline_access";
+/// Default `vmauth login --timeout`, in seconds.
+pub const DEFAULT_LOGIN_TIMEOUT: u64 = 300;
 /// Default `--min-ttl`, in seconds.
 pub const DEFAULT_MIN_TTL: u64 = crate::default_min_ttl!();
 /// Every keychain call gives up after this long.
@@ -84,6 +86,7 @@ impl Settings {
             Command::Login(a) => {
                 let login = login_id(&a.selector, &vars)?;
                 let lv = vars.for_login(login.as_ref());
+                let flow = flow(a, &lv)?;
                 CommandSettings::Login(LoginSettings {
                     login,
                     request: request(&a.request, &lv)?,
@@ -93,8 +96,17 @@ impl Settings {
                     } else {
                         a.qr.then_some(true)
                     },
-                    open: a.open,
+                    open: if a.no_open {
+                        Some(false)
+                    } else {
+                        a.open.then_some(true)
+                    },
                     save_profile: a.save_profile.clone(),
+                    flow: flow.0,
+                    flow_source: flow.1,
+                    redirect: redirect(a, &lv)?,
+                    timeout: Duration::from_secs(a.timeout.unwrap_or(DEFAULT_LOGIN_TIMEOUT)),
+                    desktop: desktop(&vars),
                 })
             }
             Command::Token(a) => CommandSettings::Token(TokenSettings {
@@ -177,6 +189,101 @@ fn acquire(a: &AcquireArgs, vars: &Vars) -> Result<AcquireSettings> {
                 .unwrap_or(TokenChoice::Access),
         },
     })
+}
+
+/// `--flow` (or `--browser`/`--device`), `VMAUTH_FLOW`, the login's profile,
+/// else `auto`; with where it came from.
+fn flow(a: &crate::cli::LoginArgs, vars: &Vars) -> Result<(FlowChoice, Option<String>)> {
+    if a.browser {
+        return Ok((FlowChoice::Browser, Some("--browser".into())));
+    }
+    if a.device {
+        return Ok((FlowChoice::Device, Some("--device".into())));
+    }
+    if let Some(f) = a.flow {
+        return Ok((f, Some("--flow".into())));
+    }
+    if let Some(f) = vars.choice::<FlowChoice>(vars::FLOW)? {
+        return Ok((f, Some(vars::FLOW.name.into())));
+    }
+    let found = vars.login_profile(|p| p.flow.clone());
+    let name = found.as_ref().map(|(_, n)| format!("profile {n:?}"));
+    match vars.parse_profile_value::<FlowChoice>("flow", found)? {
+        Some(f) => Ok((f, name)),
+        None => Ok((FlowChoice::Auto, None)),
+    }
+}
+
+/// `--redirect-port`, `--redirect-uri`, else the login's profile's; a URI
+/// must be a loopback one with an explicit port (RFC 8252 §7.3; never
+/// `localhost`, which may resolve elsewhere).
+fn redirect(a: &crate::cli::LoginArgs, vars: &Vars) -> Result<Redirect> {
+    if let Some(port) = a.redirect_port {
+        return Ok(Redirect::Port(port));
+    }
+    let (uri, source) = match &a.redirect_uri {
+        Some(u) => (u.clone(), "--redirect-uri".to_string()),
+        None => match vars.login_profile(|p| p.redirect_uri.clone()) {
+            Some((u, name)) => (u, format!("redirect_uri of profile {name:?}")),
+            None => {
+                return Ok(match vars.login_profile(|p| p.redirect_port) {
+                    Some((port, _)) => Redirect::Port(port),
+                    None => Redirect::AnyPort,
+                });
+            }
+        },
+    };
+    parse_redirect_uri(&uri).map_err(|why| {
+        Error::usage(format!(
+            "{source} {uri:?} {why}; use the redirect URI registered for the client, e.g. http://127.0.0.1:8400/callback"
+        ))
+    })
+}
+
+/// A loopback redirect URI: `http://127.0.0.1:PORT/PATH` or `http://[::1]:PORT/PATH`.
+pub fn parse_redirect_uri(uri: &str) -> std::result::Result<Redirect, &'static str> {
+    let u = url::Url::parse(uri).map_err(|_| "is not a URL")?;
+    if u.scheme() != "http" {
+        return Err("is not an http:// loopback address (RFC 8252 §7.3)");
+    }
+    let ipv6 = match u.host() {
+        Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST => false,
+        Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST => true,
+        Some(url::Host::Domain(_)) => {
+            return Err(
+                "names a host; use 127.0.0.1 or [::1] (a name such as localhost may resolve elsewhere)",
+            );
+        }
+        _ => return Err("is not on 127.0.0.1 or [::1]"),
+    };
+    let port = u.port().ok_or("has no port")?;
+    if port == 0 {
+        return Err("has port 0");
+    }
+    if u.query().is_some()
+        || u.fragment().is_some()
+        || !u.username().is_empty()
+        || u.password().is_some()
+    {
+        return Err("has a query, fragment or user part");
+    }
+    Ok(Redirect::Uri {
+        ipv6,
+        port,
+        path: u.path().to_string(),
+    })
+}
+
+/// What the environment says about opening a browser.
+fn desktop(vars: &Vars) -> Desktop {
+    let set = |v: EnvVar| vars.get(v).is_some();
+    Desktop {
+        display: set(vars::DISPLAY) || set(vars::WAYLAND_DISPLAY),
+        ssh: set(vars::SSH_CONNECTION) || set(vars::SSH_TTY),
+        browser_var: set(vars::BROWSER),
+        wsl: set(vars::WSL_DISTRO_NAME),
+        desktop_os: cfg!(any(target_os = "macos", target_os = "windows")),
+    }
 }
 
 /// `--env NAME`: a name a shell and `execve` accept.

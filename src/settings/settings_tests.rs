@@ -561,3 +561,150 @@ fn a_config_directory_others_can_write_is_refused() {
     let e = Settings::resolve(&cli, &env).unwrap_err();
     assert!(e.message().contains("is writable by other users"), "{e}");
 }
+
+fn login_settings(args: &[&str], env: &[(&str, &str)]) -> Result<LoginSettings> {
+    let mut a = vec![
+        "login",
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "c",
+    ];
+    a.extend_from_slice(args);
+    match resolve(&a, env)?.command {
+        CommandSettings::Login(l) => Ok(l),
+        other => panic!("not login settings: {other:?}"),
+    }
+}
+
+#[test]
+fn the_flow_comes_from_the_flags_then_the_variable_then_the_profile() {
+    let l = login_settings(&[], &[]).unwrap();
+    assert_eq!((l.flow, l.flow_source), (FlowChoice::Auto, None));
+    let l = login_settings(&["--browser"], &[("VMAUTH_FLOW", "device")]).unwrap();
+    assert_eq!(l.flow, FlowChoice::Browser);
+    let l = login_settings(&["--flow", "device"], &[]).unwrap();
+    assert_eq!(
+        (l.flow, l.flow_source.as_deref()),
+        (FlowChoice::Device, Some("--flow"))
+    );
+    let l = login_settings(&[], &[("VMAUTH_FLOW", "browser")]).unwrap();
+    assert_eq!(
+        (l.flow, l.flow_source.as_deref()),
+        (FlowChoice::Browser, Some("VMAUTH_FLOW"))
+    );
+    let e = login_settings(&[], &[("VMAUTH_FLOW", "carrier-pigeon")]).unwrap_err();
+    assert!(
+        e.message()
+            .contains("VMAUTH_FLOW=\"carrier-pigeon\" is not valid"),
+        "{}",
+        e.message()
+    );
+    // The login's profile.
+    let config = "[profiles.w]\nissuer = \"https://idp.example.com\"\nclient_id = \"c\"\nflow = \"browser\"\nredirect_port = 8400\n";
+    match with_config(config, &["login", "--profile", "w"], &[])
+        .unwrap()
+        .command
+    {
+        CommandSettings::Login(l) => {
+            assert_eq!(l.flow, FlowChoice::Browser);
+            assert_eq!(l.flow_source.as_deref(), Some("profile \"w\""));
+            assert_eq!(l.redirect, Redirect::Port(8400));
+        }
+        other => panic!("{other:?}"),
+    }
+    let config = "[profiles.w]\nissuer = \"https://idp.example.com\"\nclient_id = \"c\"\nflow = \"sometimes\"\n";
+    let e = with_config(config, &["login", "--profile", "w"], &[]).unwrap_err();
+    assert!(
+        e.message().contains("flow = \"sometimes\" is not valid"),
+        "{}",
+        e.message()
+    );
+}
+
+#[test]
+fn a_redirect_uri_must_be_a_loopback_address_with_a_port() {
+    let l = login_settings(&["--redirect-uri", "http://127.0.0.1:8400/cb"], &[]).unwrap();
+    assert_eq!(
+        l.redirect,
+        Redirect::Uri {
+            ipv6: false,
+            port: 8400,
+            path: "/cb".into()
+        }
+    );
+    let l = login_settings(&["--redirect-uri", "http://[::1]:9000/callback"], &[]).unwrap();
+    assert_eq!(
+        l.redirect,
+        Redirect::Uri {
+            ipv6: true,
+            port: 9000,
+            path: "/callback".into()
+        }
+    );
+    assert_eq!(
+        login_settings(&["--redirect-port", "8400"], &[])
+            .unwrap()
+            .redirect,
+        Redirect::Port(8400)
+    );
+    assert_eq!(
+        login_settings(&[], &[]).unwrap().redirect,
+        Redirect::AnyPort
+    );
+    for (uri, why) in [
+        ("http://localhost:8400/callback", "names a host"),
+        ("https://127.0.0.1:8400/callback", "not an http:// loopback"),
+        ("http://127.0.0.1/callback", "has no port"),
+        ("http://10.0.0.1:8400/callback", "not on 127.0.0.1 or [::1]"),
+        ("http://127.0.0.1:8400/callback?x=1", "has a query"),
+        ("not a url", "is not a URL"),
+    ] {
+        let e = login_settings(&["--redirect-uri", uri], &[]).unwrap_err();
+        assert!(
+            e.message().contains(why) && e.message().contains("--redirect-uri"),
+            "{uri}: {}",
+            e.message()
+        );
+        assert_eq!(e.exit_code(), crate::error::exit::USAGE);
+    }
+}
+
+#[test]
+fn a_browser_is_opened_only_where_one_is_plausible() {
+    let desktop = |env: &[(&str, &str)]| login_settings(&[], env).unwrap().desktop;
+    let linux_or_desktop_os = cfg!(any(target_os = "macos", target_os = "windows"));
+    // Nothing set: only macOS and Windows have a browser for sure.
+    assert_eq!(desktop(&[]).can_open_browser().is_ok(), linux_or_desktop_os);
+    assert!(desktop(&[("DISPLAY", ":0")]).can_open_browser().is_ok());
+    assert!(
+        desktop(&[("WAYLAND_DISPLAY", "wayland-0")])
+            .can_open_browser()
+            .is_ok()
+    );
+    assert!(
+        desktop(&[("WSL_DISTRO_NAME", "Debian")])
+            .can_open_browser()
+            .is_ok()
+    );
+    // Over SSH a display is the remote one's (X forwarding) unless BROWSER names a browser.
+    for ssh in [
+        ("SSH_CONNECTION", "10.0.0.1 5000 10.0.0.2 22"),
+        ("SSH_TTY", "/dev/pts/1"),
+    ] {
+        let e = desktop(&[ssh, ("DISPLAY", "localhost:10.0")])
+            .can_open_browser()
+            .unwrap_err();
+        assert!(e.contains("SSH"), "{e}");
+        assert!(
+            desktop(&[ssh, ("BROWSER", "w3m")])
+                .can_open_browser()
+                .is_ok()
+        );
+    }
+    // Empty values count as unset.
+    assert_eq!(
+        desktop(&[("DISPLAY", "")]).can_open_browser().is_ok(),
+        linux_or_desktop_os
+    );
+}

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{OutputFormat, StoreChoice, TokenChoice};
+use crate::cli::{FlowChoice, OutputFormat, StoreChoice, TokenChoice};
 use crate::credential::{LoginId, parse_scopes};
 use crate::oidc::client_auth::{AssertionAudience, Method};
 use crate::secret::Secret;
@@ -139,10 +139,69 @@ pub struct LoginSettings {
     pub client: ClientInput,
     /// `--qr` (`Some(true)`), `--no-qr` (`Some(false)`), else by terminal.
     pub qr: Option<bool>,
-    /// `--open`.
-    pub open: bool,
+    /// `--open` (`Some(true)`), `--no-open` (`Some(false)`), else the flow's default.
+    pub open: Option<bool>,
     /// `--save-profile NAME`.
     pub save_profile: Option<String>,
+    /// How to sign in.
+    pub flow: FlowChoice,
+    /// Where `flow` came from (`--flow`, `VMAUTH_FLOW`, a profile), when not the default.
+    pub flow_source: Option<String>,
+    /// The browser flow's redirect URI.
+    pub redirect: Redirect,
+    /// How long the browser flow waits for the sign-in.
+    pub timeout: Duration,
+    /// What the machine offers for opening a browser.
+    pub desktop: Desktop,
+}
+
+/// The browser flow's loopback redirect URI (RFC 8252 §7.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redirect {
+    /// `http://127.0.0.1:<any free port>/callback`.
+    AnyPort,
+    /// `http://127.0.0.1:<port>/callback`.
+    Port(u16),
+    /// A URI as registered: `http://127.0.0.1:PORT/PATH` or `http://[::1]:PORT/PATH`.
+    Uri {
+        /// IPv6 loopback (`[::1]`) rather than `127.0.0.1`.
+        ipv6: bool,
+        /// The port.
+        port: u16,
+        /// The path (starts with `/`).
+        path: String,
+    },
+}
+
+/// What the environment says about opening a browser here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desktop {
+    /// `DISPLAY` or `WAYLAND_DISPLAY` is set.
+    pub display: bool,
+    /// `SSH_CONNECTION` or `SSH_TTY` is set.
+    pub ssh: bool,
+    /// `BROWSER` is set.
+    pub browser_var: bool,
+    /// `WSL_DISTRO_NAME` is set.
+    pub wsl: bool,
+    /// macOS or Windows: a browser is always there.
+    pub desktop_os: bool,
+}
+
+impl Desktop {
+    /// Whether a browser can plausibly be opened here, or why not: macOS,
+    /// Windows, WSL (through the Windows browser) and Linux with a display,
+    /// unless this is an SSH session (the browser would open on the remote
+    /// machine) and `BROWSER` names none.
+    pub fn can_open_browser(&self) -> Result<(), &'static str> {
+        if self.ssh && !self.browser_var {
+            return Err("this is an SSH session");
+        }
+        if self.desktop_os || self.wsl || self.display || self.browser_var {
+            return Ok(());
+        }
+        Err("there is no display (DISPLAY, WAYLAND_DISPLAY) and no BROWSER")
+    }
 }
 
 /// One profile, as `vmauth profiles` lists it.

@@ -110,6 +110,48 @@ impl Ui {
         self.io.err(&out);
     }
 
+    /// The browser flow's prompt: the QR code (when `qr`), the sign-in page's
+    /// address, always (a browser may not open, or open elsewhere), and, when
+    /// the person can paste, how to finish where the browser cannot reach this
+    /// machine.
+    pub fn browser_prompt(&self, url: &str, qr: bool, paste: bool) {
+        let url = terminal_safe(url);
+        let host = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_else(|| "an unknown host".into());
+        let mut out = String::new();
+        if qr && let Some(code) = render_qr(&url) {
+            out.push_str(&code);
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "To sign in, open this page in a browser (it is on {host}):"
+        );
+        let _ = writeln!(out, "  {url}");
+        if paste {
+            let _ = writeln!(
+                out,
+                "If the browser cannot reach this machine (SSH, a container), paste here the address it was sent to after signing in:"
+            );
+        }
+        self.io.err(&out);
+    }
+
+    /// Show that vmauth waits for the browser sign-in: one plain line.
+    pub fn waiting_for_browser(&self, limit: Duration) -> Waiting {
+        // One line, no spinner: the person may be pasting on this terminal.
+        self.info(&format!(
+            "Waiting for the sign-in in the browser (giving up after {}) …",
+            human_duration(limit)
+        ));
+        Waiting {
+            bar: None,
+            io: self.io.clone(),
+        }
+    }
+
     /// Show that vmauth is waiting: a spinner with the time left on a terminal,
     /// one plain line otherwise.
     pub fn waiting(&self, expires_in: Duration) -> Waiting {
@@ -174,6 +216,16 @@ impl Drop for Waiting {
             bar.finish_and_clear();
         }
     }
+}
+
+/// Open `url` in the person's browser: only an http(s) URL, and never through
+/// a shell (the `webbrowser` crate runs the opener, or `BROWSER`, directly).
+pub fn open_browser(url: &str) -> Result<(), String> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => return Err("not an http(s) address".into()),
+    }
+    webbrowser::open(url).map_err(|e| crate::error::one_line(&e.to_string()))
 }
 
 /// A QR code in Unicode half blocks, light on dark (for dark terminals, like

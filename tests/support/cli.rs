@@ -33,6 +33,16 @@ impl Home {
                 || k.starts_with("VM_OIDC_")
                 || k.to_ascii_lowercase().ends_with("_proxy")
                 || k == "NO_COLOR"
+                // Whether a browser can be opened: never the developer's.
+                || [
+                    "DISPLAY",
+                    "WAYLAND_DISPLAY",
+                    "BROWSER",
+                    "SSH_CONNECTION",
+                    "SSH_TTY",
+                    "WSL_DISTRO_NAME",
+                ]
+                .contains(&k.as_str())
             {
                 c.env_remove(&k);
             }

@@ -320,6 +320,27 @@ impl Idp {
         }
     }
 
+    /// Runs `node authorize.mjs --issuer <issuer> <args...>`: the headless browser of
+    /// the authorization code flow (see its header for the arguments).
+    pub fn run_authorize(&self, args: &[&str]) -> ApproveRun {
+        let dir = idp_dir();
+        let out = Command::new("node")
+            .arg(dir.join("authorize.mjs"))
+            .arg("--issuer")
+            .arg(&self.issuer)
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("IDP_CONFIG_FILE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `node tests/idp/authorize.mjs`: {e}"));
+        ApproveRun {
+            status: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Approves a device authorization as alice. `code_or_url` is the user_code or the
     /// verification_uri_complete. Panics with approve.mjs's output unless it printed `approved`.
     pub fn approve(&self, code_or_url: &str) {

@@ -58,6 +58,8 @@ pub struct Seams<'a> {
     pub secret: &'a dyn Fn(&str),
     /// Time.
     pub clock: &'a dyn Clock,
+    /// Randomness (PKCE verifiers, `state`, `nonce`).
+    pub rng: &'a dyn crate::clock::Rng,
     /// Endpoints that replace the metadata's, for this login only.
     pub overrides: Option<&'a EndpointOverrides>,
 }
@@ -302,7 +304,8 @@ impl<'a> Provider<'a> {
     }
 
     /// A login's new tokens, accepted: registered as secrets; the ID token, if
-    /// one came, verified ([`Provider::verify_id_token`]); else, when `openid`
+    /// one came, verified ([`Provider::verify_id_token`]) and, when the sign-in
+    /// sent a `nonce`, checked to carry it; else, when `openid`
     /// was granted (or asked for, if the answer names no scope) and the issuer
     /// has a userinfo endpoint, who logged in asked of it once (OIDC Core §5.3;
     /// django-oauth-toolkit sends no ID token on the device grant), keeping
@@ -311,6 +314,7 @@ impl<'a> Provider<'a> {
         &self,
         tokens: super::grant::TokenResponse,
         asked: &[String],
+        nonce: Option<&str>,
         shown: &[&str],
     ) -> Result<Login, IdTokenFailure> {
         (self.seams.secret)(&tokens.access_token);
@@ -323,6 +327,9 @@ impl<'a> Provider<'a> {
         if let Some(idt) = &tokens.id_token {
             self.verify_id_token(idt, &self.id.issuer, &self.id.client_id)
                 .await?;
+            if let Some(nonce) = nonce {
+                super::id_token::check_nonce(idt, nonce).map_err(IdTokenFailure::Refused)?;
+            }
         }
         let granted = tokens.scope.as_deref().map(crate::credential::parse_scopes);
         let openid = granted
@@ -357,6 +364,16 @@ impl<'a> Provider<'a> {
     /// The session's clock.
     pub fn clock(&self) -> &'a dyn Clock {
         self.seams.clock
+    }
+
+    /// Tell the secret seam that `value` is a secret from now on.
+    pub fn keep_secret(&self, value: &str) {
+        (self.seams.secret)(value)
+    }
+
+    /// The session's random source.
+    pub fn rng(&self) -> &'a dyn crate::clock::Rng {
+        self.seams.rng
     }
 
     /// The token endpoint (checked present and secure by discovery).
