@@ -158,6 +158,20 @@ pub fn parse_pasted(text: &str) -> Option<Returned> {
 }
 
 impl AuthorizationRequest {
+    /// A request as sent, with fixed values (for the fuzz targets).
+    #[cfg(feature = "fuzzing")]
+    pub fn fixed(state: &str, issuer: &str, iss_required: bool) -> AuthorizationRequest {
+        AuthorizationRequest {
+            url: format!("{issuer}/auth"),
+            redirect_uri: "http://127.0.0.1:1/callback".into(),
+            state: state.into(),
+            nonce: "nonce".into(),
+            verifier: "verifier".into(),
+            issuer: issuer.into(),
+            iss_required,
+        }
+    }
+
     /// The code in `returned`, checked: the `state` is this request's (a
     /// callback for another request, or a forged one, is refused), the `iss`
     /// is the issuer's when present or required (RFC 9207 §2.4, simple string
