@@ -738,22 +738,46 @@ fn check_answer(returned: &crate::oidc::browser::Returned) {
         let request = AuthorizationRequest::fixed("st-8J", "https://fuzz.example", iss_required);
         match request.code(returned) {
             Ok(code) => {
-                assert!(!code.is_empty() && code.len() <= 4 * MAX_PARAM, "code of {} bytes", code.len());
+                assert!(
+                    !code.is_empty() && code.len() <= 4 * MAX_PARAM,
+                    "code of {} bytes",
+                    code.len()
+                );
                 if let Returned::Query(params) = returned {
                     let one = |k: &str| params.iter().filter(|(n, _)| n == k).count();
                     assert_eq!(one("state"), 1, "accepted without exactly one state");
-                    assert!(params.iter().any(|(k, v)| k == "state" && v == "st-8J"), "accepted another state");
-                    assert!(params.iter().all(|(k, v)| k != "iss" || v == "https://fuzz.example"), "accepted another iss");
-                    assert!(!iss_required || one("iss") == 1, "accepted without the required iss");
-                    assert!(params.iter().all(|(k, _)| k != "error"), "accepted an error answer");
+                    assert!(
+                        params.iter().any(|(k, v)| k == "state" && v == "st-8J"),
+                        "accepted another state"
+                    );
+                    assert!(
+                        params
+                            .iter()
+                            .all(|(k, v)| k != "iss" || v == "https://fuzz.example"),
+                        "accepted another iss"
+                    );
+                    assert!(
+                        !iss_required || one("iss") == 1,
+                        "accepted without the required iss"
+                    );
+                    assert!(
+                        params.iter().all(|(k, _)| k != "error"),
+                        "accepted an error answer"
+                    );
                 }
             }
             Err(e) => {
                 let text = e.to_string();
-                assert!(!text.chars().any(|c| c.is_control()), "control characters in {text:?}");
+                assert!(
+                    !text.chars().any(|c| c.is_control()),
+                    "control characters in {text:?}"
+                );
                 let page = crate::loopback::page("Sign-in not completed", &text);
                 let body = page.split("<p>").nth(1).unwrap_or("");
-                assert!(!body.trim_end_matches("</p></body></html>").contains('<'), "markup from the input: {page}");
+                assert!(
+                    !body.trim_end_matches("</p></body></html>").contains('<'),
+                    "markup from the input: {page}"
+                );
                 if let Refused::Error { error, .. } = &e {
                     assert!(error.len() <= 200, "an error code of {} bytes", error.len());
                 }
@@ -769,7 +793,11 @@ pub fn callback_request(data: &[u8]) {
     let Some(head) = crate::loopback::parse_head(data) else {
         return;
     };
-    assert!(head.path.starts_with('/'), "a path not in origin form: {:?}", head.path);
+    assert!(
+        head.path.starts_with('/'),
+        "a path not in origin form: {:?}",
+        head.path
+    );
     assert!(!head.path.contains('?'), "the query left in the path");
     let params = crate::oidc::browser::parse_query(head.query.as_deref().unwrap_or(""));
     check_answer(&crate::oidc::browser::Returned::Query(params));
@@ -786,7 +814,10 @@ pub fn pasted_answer(data: &[u8]) {
     };
     if let Returned::Code(code) = &returned {
         assert!(code.len() <= MAX_PARAM, "a code of {} bytes", code.len());
-        assert!(code.bytes().all(|b| (0x21..0x7f).contains(&b)), "a code with {code:?}");
+        assert!(
+            code.bytes().all(|b| (0x21..0x7f).contains(&b)),
+            "a code with {code:?}"
+        );
     }
     check_answer(&returned);
 }
@@ -802,13 +833,22 @@ pub fn par_answer(data: &[u8]) {
     };
     if check_par_answer(&answer, URL).is_ok() {
         let uri = &answer.request_uri;
-        assert!(!uri.is_empty() && uri.len() <= MAX_PARAM, "request_uri of {} bytes", uri.len());
-        assert!(!uri.chars().any(|c| c.is_control() || c == ' '), "request_uri {uri:?}");
+        assert!(
+            !uri.is_empty() && uri.len() <= MAX_PARAM,
+            "request_uri of {} bytes",
+            uri.len()
+        );
+        assert!(
+            !uri.chars().any(|c| c.is_control() || c == ' '),
+            "request_uri {uri:?}"
+        );
         // It goes into the URL the browser opens: it must come back out the same.
         let mut url = url::Url::parse("https://fuzz.example/auth").expect("a URL");
         url.query_pairs_mut().append_pair("request_uri", uri);
-        let back = url.query_pairs().find(|(k, _)| k == "request_uri").map(|(_, v)| v.into_owned());
+        let back = url
+            .query_pairs()
+            .find(|(k, _)| k == "request_uri")
+            .map(|(_, v)| v.into_owned());
         assert_eq!(back.as_deref(), Some(uri.as_str()));
     }
 }
-

@@ -1083,3 +1083,48 @@ fn a_device_flow_refused_by_policy_says_to_use_the_browser() {
         r.stderr
     );
 }
+
+#[test]
+fn auto_goes_on_in_the_browser_when_the_device_flow_is_refused_and_a_person_can_paste() {
+    let h = Harness::new();
+    let s = idp_refusing_device(false, json!({"error": "unauthorized_client"}));
+    let io = TestIo::new().stdin_terminal();
+    let r = h.run_with(
+        &[
+            "login",
+            "--issuer",
+            &s.uri(),
+            "--client-id",
+            "cli",
+            "--timeout",
+            "1s",
+            "--no-open",
+        ],
+        io,
+    );
+    // The browser flow started (the pushed request is absent: a plain URL) and,
+    // with nobody answering, timed out.
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("The device flow is not allowed for this sign-in"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("{}/auth?", s.uri())),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("code_challenge_method=S256"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("paste here the address"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no answer from the browser within 1s"),
+        "{}",
+        r.stderr
+    );
+}

@@ -109,3 +109,30 @@ fn a_user_code_nobody_can_see_is_refused() {
         );
     }
 }
+
+/// Recorded error bodies: which say the device flow is refused by policy (the
+/// browser may still work) and which are failures or a person's "no".
+#[test]
+fn policy_refusals_are_told_from_failures_and_denials() {
+    let err = |body: serde_json::Value| {
+        ProtocolError::OAuth(serde_json::from_value::<crate::oidc::OAuthError>(body).unwrap())
+    };
+    for refused in [
+        // Entra, after a device sign-in a Conditional Access policy blocks (azure-cli#32809).
+        serde_json::json!({"error": "invalid_grant", "error_description": "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance. Trace ID: 0c2d… Correlation ID: 5b1e… Timestamp: 2026-02-11 09:12:41Z", "error_codes": [53003]}),
+        serde_json::json!({"error": "access_denied", "error_description": "AADSTS50199: For security reasons, user confirmation is required for this request."}),
+        // oidc-provider, Okta, Keycloak: a client without the device grant.
+        serde_json::json!({"error": "unauthorized_client", "error_description": "urn:ietf:params:oauth:grant-type:device_code is not allowed for this client"}),
+        serde_json::json!({"error": "unsupported_grant_type"}),
+    ] {
+        assert!(refused_by_policy(&err(refused.clone())), "{refused}");
+    }
+    for not in [
+        serde_json::json!({"error": "access_denied", "error_description": "The end-user denied the authorization request"}),
+        serde_json::json!({"error": "invalid_grant", "error_description": "AADSTS70000: The provided value for the 'code' parameter is not valid."}),
+        serde_json::json!({"error": "invalid_client"}),
+        serde_json::json!({"error": "expired_token"}),
+    ] {
+        assert!(!refused_by_policy(&err(not.clone())), "{not}");
+    }
+}
