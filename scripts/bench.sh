@@ -178,6 +178,16 @@ if have node && have npm; then
     die "the test IdP did not start: $(cat "$work/idp.err")"
   idp_port=${IDP_ISSUER##*:}; idp_port=${idp_port%%/*}
   lines() { wc -l <"$IDP_LOG"; }
+  wait_for() { # PID FILE REGEX: the first match in FILE (spaces dropped), polled up to 30 s
+    local found=""
+    for _ in $(seq 300); do
+      found=$(grep -oE "$3" "$2" | head -1 | tr -d ' ' || true)
+      [ -n "$found" ] && break
+      kill -0 "$1" 2>/dev/null || break
+      sleep 0.1
+    done
+    printf '%s' "$found"
+  }
   requests_of() { # FROM-LINE: the access-log lines (requests) since then
     tail -n +"$(( $1 + 1 ))" "$IDP_LOG" | grep -cE '^(GET|POST|PUT|DELETE|HEAD|OPTIONS) ' || true
   }
@@ -188,13 +198,7 @@ if have node && have npm; then
     use_set "$d"
     "$b" login --issuer "$IDP_ISSUER" --client-id vmauth-cli --no-qr 2>"$d/login.err" &
     login_pid=$!
-    code=""
-    for _ in $(seq 300); do # poll for the user code, up to 30 s
-      code=$(grep -oE '^  [A-Z0-9]{4}-[A-Z0-9]{4}$' "$d/login.err" | tr -d ' ' || true)
-      [ -n "$code" ] && break
-      kill -0 "$login_pid" 2>/dev/null || break
-      sleep 0.1
-    done
+    code=$(wait_for "$login_pid" "$d/login.err" '^  [A-Z0-9]{4}-[A-Z0-9]{4}$')
     [ -n "$code" ] || die "$b login showed no user code: $(cat "$d/login.err")"
     node tests/idp/approve.mjs --issuer "$IDP_ISSUER" "$code" >/dev/null || die "approving $code failed"
     wait "$login_pid" || die "$b login failed: $(cat "$d/login.err")"
@@ -221,13 +225,7 @@ if have node && have npm; then
     "$bin" login --browser --no-open --no-qr --issuer "$IDP_ISSUER" --client-id vmauth-cli-browser \
       </dev/null 2>"$d/login.err" &
     login_pid=$!
-    url=""
-    for _ in $(seq 300); do # poll for the sign-in address, up to 30 s
-      url=$(grep -oE "^  ${IDP_ISSUER}/auth\?.*" "$d/login.err" | tr -d ' ' || true)
-      [ -n "$url" ] && break
-      kill -0 "$login_pid" 2>/dev/null || break
-      sleep 0.1
-    done
+    url=$(wait_for "$login_pid" "$d/login.err" "^  ${IDP_ISSUER}/auth\\?.*")
     [ -n "$url" ] || die "browser login showed no address: $(cat "$d/login.err")"
     redirect=$(node tests/idp/authorize.mjs --issuer "$IDP_ISSUER" --no-follow "$url" | tail -1)
     t0=$(date +%s%N)

@@ -59,17 +59,16 @@ fn get(port: u16, target: &str) -> String {
     )
 }
 
+/// The port a listener is bound to, from its redirect URI.
+fn port_of(listener: &Listener) -> u16 {
+    let after_colon = listener.redirect_uri.rsplit(':').next().unwrap();
+    after_colon.split('/').next().unwrap().parse().unwrap()
+}
+
 #[tokio::test]
 async fn the_listener_takes_one_answer_and_ends_on_an_address_without_the_code() {
     let listener = Listener::bind(&Redirect::AnyPort).await.unwrap();
-    let port: u16 = listener
-        .redirect_uri
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches("/callback")
-        .parse()
-        .unwrap();
+    let port = port_of(&listener);
     assert_eq!(
         listener.redirect_uri,
         format!("http://127.0.0.1:{port}/callback")
@@ -126,14 +125,7 @@ async fn the_listener_takes_one_answer_and_ends_on_an_address_without_the_code()
 #[tokio::test]
 async fn a_rejected_answer_shows_why_and_ends() {
     let listener = Listener::bind(&Redirect::AnyPort).await.unwrap();
-    let port: u16 = listener
-        .redirect_uri
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches("/callback")
-        .parse()
-        .unwrap();
+    let port = port_of(&listener);
     let browser =
         tokio::task::spawn_blocking(move || get(port, "/callback?error=access_denied&state=s"));
     let mut judge =

@@ -302,30 +302,20 @@ impl Idp {
 
     /// Runs `node approve.mjs --issuer <issuer> <args...>` and returns what happened.
     pub fn run_approve(&self, args: &[&str]) -> ApproveRun {
-        let dir = idp_dir();
-        let out = Command::new("node")
-            .arg(dir.join("approve.mjs"))
-            .arg("--issuer")
-            .arg(&self.issuer)
-            .args(args)
-            .current_dir(&dir)
-            .env_remove("IDP_CONFIG_FILE")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `node tests/idp/approve.mjs`: {e}"));
-        ApproveRun {
-            status: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        self.run_node("approve.mjs", args)
     }
 
     /// Runs `node authorize.mjs --issuer <issuer> <args...>`: the headless browser of
     /// the authorization code flow (see its header for the arguments).
     pub fn run_authorize(&self, args: &[&str]) -> ApproveRun {
+        self.run_node("authorize.mjs", args)
+    }
+
+    /// Runs `node tests/idp/<script> --issuer <issuer> <args...>`.
+    fn run_node(&self, script: &str, args: &[&str]) -> ApproveRun {
         let dir = idp_dir();
         let out = Command::new("node")
-            .arg(dir.join("authorize.mjs"))
+            .arg(dir.join(script))
             .arg("--issuer")
             .arg(&self.issuer)
             .args(args)
@@ -333,7 +323,7 @@ impl Idp {
             .env_remove("IDP_CONFIG_FILE")
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run `node tests/idp/authorize.mjs`: {e}"));
+            .unwrap_or_else(|e| panic!("cannot run `node tests/idp/{script}`: {e}"));
         ApproveRun {
             status: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
