@@ -4,7 +4,9 @@
 // real login and consent pages (path-aware cookie jar, redirects followed by hand, only the HTML forms
 // the provider serves: no backdoor), and then either follows the final redirect to the client's
 // redirect_uri (e.g. a loopback listener on 127.0.0.1) or prints it. The approve.mjs counterpart for
-// the device flow.
+// the device flow; the browser itself (options, cookie jar, HTTP, page parsing, login/consent
+// answers) is browser.mjs, shared with approve.mjs. This file has the flow's own options, the
+// client-redirect detection (also response_mode=form_post), the following of that redirect, and the loop.
 //
 //   node authorize.mjs [options] <AUTHORIZATION_URL>
 //
@@ -35,133 +37,38 @@
 // .../confirm -> 303 /auth/:uid2 -> 303 redirect_uri?code=...&state=...&iss=... Every provider page
 // carries <body data-op-state="...">, which drives the loop below.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { answerInteraction, createBrowser, done, lookUpPassword, makeUsage, parseArgs, readPage, run } from './browser.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-function usage(msg) {
-  if (msg) console.error(`authorize.mjs: ${msg}`);
-  console.error('usage: node authorize.mjs [--issuer URL] [--user NAME] [--password PW] [--deny | --deny-at login|consent] [--no-follow] [--report FILE] [-v] <AUTHORIZATION_URL>');
-  process.exit(2);
-}
+const usage = makeUsage('authorize.mjs', 'node authorize.mjs [--issuer URL] [--user NAME] [--password PW] [--deny | --deny-at login|consent] [--no-follow] [--report FILE] [-v] <AUTHORIZATION_URL>');
 
 // ---------------------------------------------------------------- arguments
-const opts = {
-  issuer: process.env.IDP_ISSUER || `http://127.0.0.1:${process.env.IDP_PORT || 9090}`,
-  user: 'alice',
-  password: undefined,
-  denyAt: undefined,
-  follow: true,
-  report: undefined,
-  verbose: false,
-  url: undefined,
-};
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 1) {
-  const a = argv[i];
-  const val = () => {
-    if (i + 1 >= argv.length) usage(`${a} needs a value`);
-    i += 1;
-    return argv[i];
-  };
-  switch (a) {
-    case '--issuer': opts.issuer = val(); break;
-    case '--user': opts.user = val(); break;
-    case '--password': opts.password = val(); break;
-    case '--deny': opts.denyAt ??= 'consent'; break;
-    case '--deny-at': opts.denyAt = val(); break;
-    case '--no-follow': opts.follow = false; break;
-    case '--report': opts.report = val(); break;
-    case '-v': case '--verbose': opts.verbose = true; break;
-    case '-h': case '--help': usage(); break;
-    default:
-      if (a.startsWith('-')) usage(`unknown option ${a}`);
-      if (opts.url) usage('only one URL expected');
-      opts.url = a;
-  }
-}
-if (!opts.url) usage('missing authorization URL');
-if (!/^https?:\/\//.test(opts.url)) usage('the authorization URL must be http(s)');
-if (opts.denyAt && !['login', 'consent'].includes(opts.denyAt)) usage('--deny-at must be login or consent');
+const opts = parseArgs(process.argv.slice(2), usage, {
+  deny: 'consent',
+  denyStages: ['login', 'consent'],
+  positional: {
+    key: 'url',
+    missing: 'missing authorization URL',
+    duplicate: 'only one URL expected',
+    pattern: /^https?:\/\//,
+    invalid: 'the authorization URL must be http(s)',
+  },
+  defaults: { follow: true, report: undefined },
+  extra: {
+    '--no-follow': (o) => { o.follow = false; },
+    '--report': (o, val) => { o.report = val(); },
+  },
+});
 const idpOrigin = new URL(opts.issuer).origin;
+lookUpPassword(opts, usage, ['login']);
 
-if (opts.password === undefined) {
-  try {
-    const cfg = JSON.parse(fs.readFileSync(path.resolve(here, process.env.IDP_CONFIG_FILE || 'config.json'), 'utf8'));
-    const users = cfg.users || {};
-    const entry = users[opts.user]
-      || Object.values(users).find((u) => u.email?.toLowerCase() === opts.user.toLowerCase());
-    opts.password = entry?.password;
-  } catch { /* no config: password must be given */ }
-  if (opts.password === undefined && opts.denyAt !== 'login') usage(`no password known for user ${opts.user}; pass --password`);
-}
-
-const log = (...args) => { if (opts.verbose) console.error(...args); };
-
-// ---------------------------------------------------------------- cookie jar (RFC 6265 subset)
-const jar = []; // { name, value, path }
-function defaultPath(url) {
-  const p = url.pathname;
-  if (!p.startsWith('/') || p.lastIndexOf('/') === 0) return '/';
-  return p.slice(0, p.lastIndexOf('/'));
-}
-function pathMatches(reqPath, cookiePath) {
-  if (reqPath === cookiePath) return true;
-  if (!reqPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || reqPath.charAt(cookiePath.length) === '/';
-}
-function storeCookies(res, url) {
-  for (const line of res.headers.getSetCookie()) {
-    const [pair, ...attrs] = line.split(';');
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    let cpath = defaultPath(url);
-    let expired = false;
-    for (const attr of attrs) {
-      const [k, ...rest] = attr.split('=');
-      const key = k.trim().toLowerCase();
-      const v = rest.join('=').trim();
-      if (key === 'path' && v.startsWith('/')) cpath = v;
-      if (key === 'max-age' && Number(v) <= 0) expired = true;
-      if (key === 'expires' && Date.parse(v) <= Date.now()) expired = true;
-    }
-    const idx = jar.findIndex((c) => c.name === name && c.path === cpath);
-    if (idx !== -1) jar.splice(idx, 1);
-    if (!expired) jar.push({ name, value, path: cpath });
-  }
-}
-function cookieHeader(url) {
-  return jar
-    .filter((c) => pathMatches(url.pathname, c.path))
-    .sort((a, b) => b.path.length - a.path.length)
-    .map((c) => `${c.name}=${c.value}`)
-    .join('; ');
-}
-
-// ---------------------------------------------------------------- http
+// ---------------------------------------------------------------- the browser
 // Cookies go only to the provider's origin (a browser would not send them to the client's listener).
-async function send(method, url, form) {
-  const headers = { accept: 'text/html', 'user-agent': 'vmauth-idp-authorize/1.0' };
-  if (url.origin === idpOrigin) {
-    const cookie = cookieHeader(url);
-    if (cookie) headers.cookie = cookie;
-  }
-  let body;
-  if (form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(form).toString();
-  }
-  const res = await fetch(url, {
-    method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(20000),
-  });
-  if (url.origin === idpOrigin) storeCookies(res, url);
-  const text = await res.text();
-  log(`${method} ${url.href} -> ${res.status}${res.headers.get('location') ? ` Location: ${res.headers.get('location')}` : ''}`);
-  return { res, text };
-}
+const { log, send, navigate, formRequest } = createBrowser({
+  userAgent: 'vmauth-idp-authorize/1.0',
+  verbose: opts.verbose,
+  cookieOrigin: idpOrigin,
+  timeoutMs: 20000,
+});
 
 // A redirect that leaves the provider and carries an authorization response is the client redirect.
 function isClientRedirect(url) {
@@ -172,22 +79,14 @@ function isClientRedirect(url) {
 
 // Navigate the provider's pages. Returns { page } for a provider page, or { client: URL } when the
 // provider redirects to the client (or renders an auto-submitting form_post page aimed at it).
-async function navigate(method, url, form) {
-  let { res, text } = await send(method, url, form);
-  for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.get('location'); hops += 1) {
-    if (hops > 15) throw new Error('too many redirects');
-    const next = new URL(res.headers.get('location'), url);
-    if (isClientRedirect(next)) return { client: next };
-    url = next;
-    ({ res, text } = await send('GET', url));
-  }
-  const page = {
-    url, status: res.status, text, state: pageState(text), forms: parseForms(text), message: pageMessage(text),
-  };
+async function open(method, url, form) {
+  const r = await navigate(method, url, form, { maxHops: 15, stopAt: isClientRedirect });
+  if (r.redirect) return { client: r.redirect };
+  const page = readPage(r);
   // response_mode=form_post: a page whose only form posts hidden fields to another origin
   if (page.forms.length === 1 && page.forms[0].action) {
     const f = page.forms[0];
-    const target = new URL(f.action, url);
+    const target = new URL(f.action, page.url);
     if (target.origin !== idpOrigin && f.fields.every((x) => x.type === 'hidden') && f.fields.some((x) => ['code', 'error', 'state'].includes(x.name))) {
       const u = new URL(target);
       for (const x of f.fields) u.searchParams.set(x.name, x.value);
@@ -197,51 +96,8 @@ async function navigate(method, url, form) {
   return { page };
 }
 
-// ---------------------------------------------------------------- html form parsing
-const decode = (s) => s
-  .replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(parseInt(h, 16)))
-  .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d)))
-  .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>')
-  .replace(/&amp;/g, '&');
-function attrs(tag) {
-  const out = {};
-  for (const m of tag.matchAll(/([a-zA-Z_:.-]+)\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/g)) {
-    out[m[1].toLowerCase()] = decode(m[3] ?? m[4] ?? m[5] ?? '');
-  }
-  return out;
-}
-function parseForms(html) {
-  const forms = [];
-  for (const m of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
-    const a = attrs(m[1]);
-    const fields = [];
-    for (const i of m[2].matchAll(/<input\b([^>]*?)\/?>/gi)) {
-      const ia = attrs(i[1]);
-      if (ia.name) fields.push({ name: ia.name, value: ia.value ?? '', type: (ia.type || 'text').toLowerCase() });
-    }
-    forms.push({
-      id: a.id, action: a.action, method: (a.method || 'get').toUpperCase(), fields,
-    });
-  }
-  return forms;
-}
-function pageState(html) {
-  return /<body[^>]*\bdata-op-state="([^"]*)"/i.exec(html)?.[1];
-}
-function pageMessage(html) {
-  const m = /id="op-message"[^>]*>([\s\S]*?)<\//i.exec(html);
-  return m ? decode(m[1]).replace(/\s+/g, ' ').trim() : '';
-}
-
 async function submit(page, formId, overrides = {}) {
-  const form = page.forms.find((f) => f.id === formId);
-  if (!form) throw new Error(`form ${formId} not found on ${page.url}`);
-  const data = {};
-  for (const f of form.fields) data[f.name] = f.value;
-  Object.assign(data, overrides);
-  const target = new URL(form.action || page.url.href, page.url);
-  log(`  submit ${formId} fields=${Object.keys(data).join(',')}`);
-  return navigate(form.method, target, form.method === 'POST' ? data : undefined);
+  return open(...formRequest(page, formId, overrides));
 }
 
 // ---------------------------------------------------------------- the client side of the redirect
@@ -274,26 +130,15 @@ async function followToClient(first, formPost) {
 }
 
 // ---------------------------------------------------------------- the flow
-function done(outcome, code) {
-  console.log(outcome);
-  process.exit(code);
-}
-
 async function main() {
-  let step = await navigate('GET', new URL(opts.url));
+  let step = await open('GET', new URL(opts.url));
   for (let n = 0; n < 25 && step.page; n += 1) {
     const { page } = step;
     log(`page state=${page.state ?? '(none)'} status=${page.status} url=${page.url.pathname}`);
     switch (page.state) {
       case 'login':
-        step = opts.denyAt === 'login'
-          ? await submit(page, 'abort-form')
-          : await submit(page, 'login-form', { login: opts.user, password: opts.password ?? '' });
-        break;
       case 'consent':
-        step = opts.denyAt === 'consent'
-          ? await submit(page, 'abort-form')
-          : await submit(page, 'consent-form');
+        step = await answerInteraction(page, opts, submit);
         break;
       case undefined:
         return done(`failed: unexpected-page HTTP ${page.status} at ${page.url.href}: ${page.text.replace(/\s+/g, ' ').slice(0, 200)}`, 3);
@@ -312,7 +157,4 @@ async function main() {
   return done(`followed ${r.status} ${r.final_url}`, isError ? 5 : 0);
 }
 
-main().catch((err) => {
-  console.error(`authorize.mjs: ${err.stack || err}`);
-  done(`failed: exception ${err.message}`, 3);
-});
+run('authorize.mjs', main);
