@@ -266,6 +266,19 @@ pub enum Command {
     /// (README.md, "Shell completions").
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(Lazy<CompletionsArgs>),
+    /// git's credential helper: a fresh token for the hosts a login serves.
+    ///
+    /// git runs it (`credential.helper`) with get, store or erase and the
+    /// request on stdin (gitcredentials(7)). A host no login serves gets no
+    /// answer, so git goes on to its next helper; vmauth never prompts.
+    #[command(after_help = GIT_CREDENTIAL_EXAMPLES)]
+    GitCredential(Lazy<GitCredentialArgs>),
+    /// cargo's credential provider: a fresh token for the registries a login serves.
+    ///
+    /// cargo runs it (`credential-provider`, or `global-credential-providers`)
+    /// as `vmauth --cargo-plugin` and talks JSON on stdin and stdout.
+    #[command(after_help = CARGO_CREDENTIAL_EXAMPLES)]
+    CargoCredential(Lazy<CargoCredentialArgs>),
 }
 
 /// Which login: issuer, client and audience. Without --issuer and --client-id,
@@ -482,6 +495,33 @@ pub struct TokenArgs {
     pub output: Option<OutputFormat>,
 }
 
+/// `vmauth git-credential`.
+#[derive(Debug, Default, Args)]
+pub struct GitCredentialArgs {
+    /// What git asks: get (a credential), store or erase (git's report on it).
+    #[arg(value_name = "OPERATION")]
+    pub operation: String,
+}
+
+/// `vmauth cargo-credential`.
+#[derive(Debug, Default, Args)]
+pub struct CargoCredentialArgs {
+    /// Added by cargo when it runs a credential provider.
+    #[arg(long, hide = true)]
+    pub cargo_plugin: bool,
+}
+
+const GIT_CREDENTIAL_EXAMPLES: &str = "\
+Examples:
+  git config --global credential.https://git.example.com.helper '!vmauth git-credential'
+  git config --global credential.https://git.example.com.helper '!vmauth --profile work git-credential'";
+
+const CARGO_CREDENTIAL_EXAMPLES: &str = "\
+Examples (in ~/.cargo/config.toml):
+  [registries.my-registry]
+  index = \"sparse+https://crates.example.com/index/\"
+  credential-provider = [\"vmauth\", \"--profile\", \"work\"]";
+
 /// `vmauth completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -534,6 +574,15 @@ pub fn parse_duration_secs(s: &str) -> Result<u64, String> {
 /// The command line: the cached-token forms of `vmauth token` without
 /// building the definitions (`parse_fast`), everything else through clap.
 pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    // cargo runs a credential provider as `PROGRAM --cargo-plugin` (the rest
+    // of the configured line comes in its requests).
+    if args.get(1).is_some_and(|a| a == "--cargo-plugin") {
+        let mut rewritten = vec![args[0].clone(), "cargo-credential".into()];
+        rewritten.extend(args.iter().skip(1).cloned());
+        return command()
+            .try_get_matches_from(&rewritten)
+            .and_then(|m| Cli::from_arg_matches(&m));
+    }
     match parse_fast(args) {
         Some(cli) => Ok(cli),
         None => command()

@@ -75,6 +75,12 @@ pub struct Profile {
     pub redirect_port: Option<u16>,
     /// The browser flow's redirect URI, exactly as registered.
     pub redirect_uri: Option<String>,
+    /// The git hosts (`host` or `host:port`) whose credentials this login is.
+    pub git_hosts: Option<Vec<String>>,
+    /// The user name git gets with the token as password (default `oauth2`).
+    pub git_username: Option<String>,
+    /// The cargo registries (names, or index URLs) whose credentials this login is.
+    pub cargo_registries: Option<Vec<String>>,
     /// Hosts other than the issuer's that the endpoint overrides may name
     /// (tokens and client secrets are sent there); any other host is refused.
     pub trusted_endpoint_hosts: Option<Vec<String>>,

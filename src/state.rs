@@ -257,6 +257,26 @@ impl StateDir {
         (r.key == key).then_some(r.credential)
     }
 
+    /// Remember that the token of `key` was refused by a server (git erased
+    /// it): the next request refreshes before it hands a token out.
+    pub fn mark_stale(&self, key: &str) -> Result<()> {
+        self.cfg
+            .write("stale", key, key.as_bytes(), &*self.warn)
+            .map(|_| ())
+    }
+
+    /// Whether `key` was marked stale; the mark is gone after this.
+    pub fn take_stale(&self, key: &str) -> bool {
+        let marked = self
+            .cfg
+            .read("stale", key)
+            .is_some_and(|k| k == key.as_bytes());
+        if marked {
+            self.cfg.forget("stale", key);
+        }
+        marked
+    }
+
     /// Keep refreshed tokens the credential store refused (0600, in `rescue/`),
     /// so the next call finds them.
     pub fn rescue(&self, key: &str, credential: &Credential) -> Result<PathBuf> {

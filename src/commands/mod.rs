@@ -6,7 +6,9 @@
 //! `crate::oidc`.
 
 pub(crate) mod acquire;
+pub(crate) mod cargo_credential;
 pub(crate) mod exec;
+pub(crate) mod git_credential;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod output;
@@ -27,6 +29,8 @@ pub fn run(command: &CommandSettings, ctx: &Context) -> Result<()> {
         CommandSettings::Status(s) => status::run(s, ctx),
         CommandSettings::Logout(s) => logout::run(s, ctx),
         CommandSettings::Profiles(s) => profiles::run(s, ctx),
+        CommandSettings::GitCredential(s) => git_credential::run(s, ctx),
+        CommandSettings::CargoCredential(s) => cargo_credential::run(s, ctx),
     }
 }
 
@@ -37,3 +41,7 @@ mod tests;
 #[cfg(test)]
 #[path = "provider_tests.rs"]
 mod provider_tests;
+
+#[cfg(test)]
+#[path = "tool_tests.rs"]
+mod tool_tests;

@@ -144,6 +144,13 @@ impl Settings {
                     })
                     .collect(),
             }),
+            Command::GitCredential(a) => CommandSettings::GitCredential(GitCredentialSettings {
+                operation: a.operation.clone(),
+                logins: tool_logins(&vars, &config)?,
+            }),
+            Command::CargoCredential(_) => {
+                CommandSettings::CargoCredential(tool_logins(&vars, &config)?)
+            }
             Command::Completions(_) => {
                 return Err(Error::usage(
                     "completions need no settings (handled before settings are resolved)",
@@ -284,6 +291,44 @@ fn desktop(vars: &Vars) -> Desktop {
         wsl: set(vars::WSL_DISTRO_NAME),
         desktop_os: cfg!(any(target_os = "macos", target_os = "windows")),
     }
+}
+
+/// The logins a tool may be answered with: the named profile (`--profile`,
+/// `VMAUTH_PROFILE`) alone, else every profile (the tool's request picks one by
+/// its `git_hosts` or `cargo_registries`, or by name); each with what
+/// `vmauth token --profile NAME` would resolve to.
+fn tool_logins(vars: &Vars, config: &Config) -> Result<ToolLogins> {
+    let explicit = vars.named_by_flag || vars.get(vars::PROFILE).is_some();
+    let chosen: Vec<(&str, &profiles::Profile)> = match (explicit, vars.named) {
+        (true, Some(named)) => vec![named],
+        _ => config
+            .profiles
+            .iter()
+            .map(|(n, p)| (n.as_str(), p))
+            .collect(),
+    };
+    let candidates = chosen
+        .into_iter()
+        .map(|(name, p)| {
+            let v = Vars {
+                named: Some((name, p)),
+                named_by_flag: true,
+                default: None,
+                ..*vars
+            };
+            ToolLogin {
+                profile: name.to_string(),
+                git_hosts: p.git_hosts.clone().unwrap_or_default(),
+                git_username: p.git_username.clone(),
+                cargo_registries: p.cargo_registries.clone().unwrap_or_default(),
+                acquire: acquire(&crate::cli::AcquireArgs::default(), &v).map_err(|e| e.message()),
+            }
+        })
+        .collect();
+    Ok(ToolLogins {
+        candidates,
+        named: explicit,
+    })
 }
 
 /// `--env NAME`: a name a shell and `execve` accept.

@@ -300,6 +300,45 @@ pub enum CommandSettings {
     Logout(LogoutSettings),
     /// `vmauth profiles`.
     Profiles(ProfilesSettings),
+    /// `vmauth git-credential`.
+    GitCredential(GitCredentialSettings),
+    /// `vmauth cargo-credential`.
+    CargoCredential(ToolLogins),
+}
+
+/// `vmauth git-credential`.
+#[derive(Debug, Clone)]
+pub struct GitCredentialSettings {
+    /// What git asks (`get`, `store`, `erase`; anything else is ignored).
+    pub operation: String,
+    /// The logins that may answer.
+    pub logins: ToolLogins,
+}
+
+/// The logins a tool's credential request may be answered with: the one
+/// `--profile` (or `VMAUTH_PROFILE`) names, else every profile (the request
+/// picks by host, registry or name).
+#[derive(Debug, Clone, Default)]
+pub struct ToolLogins {
+    /// The candidates, in config.toml's order.
+    pub candidates: Vec<ToolLogin>,
+    /// One profile was named: it answers whatever host or registry is asked.
+    pub named: bool,
+}
+
+/// One profile a tool may be answered with.
+#[derive(Debug, Clone)]
+pub struct ToolLogin {
+    /// The profile's name.
+    pub profile: String,
+    /// `git_hosts`.
+    pub git_hosts: Vec<String>,
+    /// `git_username`.
+    pub git_username: Option<String>,
+    /// `cargo_registries`.
+    pub cargo_registries: Vec<String>,
+    /// What `vmauth token --profile NAME` would do, or why it cannot.
+    pub acquire: std::result::Result<AcquireSettings, String>,
 }
 
 /// Everything a run of vmauth needs to know, resolved once.

@@ -1,6 +1,7 @@
 //! Shared test support; each integration test includes the parts it needs.
 #![allow(dead_code)]
 pub mod cli;
+pub mod git_server;
 pub mod idp;
 pub mod login;
 pub mod mock_idp;
