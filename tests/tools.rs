@@ -213,3 +213,141 @@ fn a_host_no_login_serves_gets_no_answer_and_store_keeps_nothing() {
     assert!(out.status.success() && out.stdout.is_empty());
     assert_eq!(std::fs::read(home.credentials()).unwrap(), before);
 }
+
+/// A cargo project that depends on the registry's crate, with vmauth as the
+/// registry's credential provider (`provider` after the program), and cargo's
+/// own home in the project (nothing of the developer's).
+fn cargo_project(
+    registry: &support::cargo_registry::Registry,
+    provider: &[&str],
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::create_dir_all(dir.path().join(".cargo")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"uses-dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nvmtest-dep = { version = \"0.1\", registry = \"vmtest\" }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), "").unwrap();
+    let mut line = vec![format!("\"{}\"", env!("CARGO_BIN_EXE_vmauth"))];
+    line.extend(provider.iter().map(|a| format!("\"{a}\"")));
+    std::fs::write(
+        dir.path().join(".cargo/config.toml"),
+        format!(
+            "[registries.vmtest]\nindex = \"{}\"\ncredential-provider = [{}]\n",
+            registry.index,
+            line.join(", ")
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn cargo(home: &Home, project: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    cmd.args(args)
+        .current_dir(project)
+        .env("CARGO_HOME", project.join("cargo-home"))
+        .env_remove("CARGO_REGISTRIES_CRATES_IO_PROTOCOL")
+        .env_remove("RUSTC_WRAPPER")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env_of(home) {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.output().expect("run cargo")
+}
+
+use std::path::Path;
+
+#[test]
+fn cargo_fetches_from_a_registry_that_needs_the_login_and_says_when_there_is_none() {
+    let idp = Idp::start();
+    let registry = support::cargo_registry::Registry::start(&idp.issuer);
+    let home = logged_in_for(&idp, "git.example.net");
+    let project = cargo_project(&registry, &["--profile", "git"]);
+    let out = cargo(&home, project.path(), &["fetch"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = registry.seen();
+    assert!(
+        seen.iter()
+            .any(|(p, s)| p == "/dl/vmtest-dep-0.1.0.crate" && *s == 200),
+        "{seen:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&std::fs::read(project.path().join("Cargo.lock")).unwrap())
+            .contains("vmtest-dep")
+    );
+
+    // Logged out: cargo fails, showing vmauth's message.
+    home.run(&["logout", "--all"]).expect_code(0);
+    let project = cargo_project(&registry, &["--profile", "git"]);
+    let out = cargo(&home, project.path(), &["generate-lockfile"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("vmauth login --profile git"), "{err}");
+}
+
+#[test]
+fn the_cargo_provider_answers_by_registry_and_refuses_login() {
+    let idp = Idp::start();
+    let home = Home::new();
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::set_permissions(home.config_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let config = home.config_dir().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[profiles.crates]\nissuer = \"{}\"\nclient_id = \"{CLIENT}\"\ncargo_registries = [\"vmtest\"]\n", idp.issuer),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    login(&home, &idp, &["--profile", "crates"]).expect_code(0);
+    let talk = |lines: &str| {
+        let mut cmd = home.cmd(&["--cargo-plugin"]);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), lines.as_bytes()).unwrap();
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = talk(concat!(
+        r#"{"v":1,"kind":"get","operation":"read","registry":{"index-url":"sparse+https://crates.example/index/","name":"vmtest"},"args":[]}"#,
+        "\n",
+        r#"{"v":1,"kind":"get","operation":"read","registry":{"index-url":"sparse+https://other.example/index/","name":"other"},"args":[]}"#,
+        "\n",
+        r#"{"v":1,"kind":"login","registry":{"index-url":"sparse+https://crates.example/index/","name":"vmtest"},"args":[]}"#,
+        "\n",
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], r#"{"v":[1]}"#);
+    let get: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    let key = format!("{}|{CLIENT}", idp.issuer);
+    let at = stored(&home, &key)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(get["Ok"]["token"], format!("Bearer {at}"));
+    assert_eq!(get["Ok"]["cache"], "expires");
+    assert_eq!(get["Ok"]["operation_independent"], true);
+    assert!(get["Ok"]["expiration"].as_i64().unwrap() > 0);
+    assert_eq!(lines[2], r#"{"Err":{"kind":"not-found"}}"#);
+    let login: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
+    assert_eq!(login["Err"]["kind"], "other");
+    assert!(
+        login["Err"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("vmauth login --profile crates")
+    );
+}

@@ -1,5 +1,6 @@
 //! Shared test support; each integration test includes the parts it needs.
 #![allow(dead_code)]
+pub mod cargo_registry;
 pub mod cli;
 pub mod git_server;
 pub mod idp;
