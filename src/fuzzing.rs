@@ -739,7 +739,7 @@ fn check_answer(returned: &crate::oidc::browser::Returned) {
         match request.code(returned) {
             Ok(code) => {
                 assert!(
-                    !code.is_empty() && code.len() <= 4 * MAX_PARAM,
+                    !code.is_empty() && code.len() <= MAX_PARAM,
                     "code of {} bytes",
                     code.len()
                 );

@@ -27,10 +27,22 @@ pub struct Io {
     pub stdout_tty: bool,
     /// stderr is a terminal (spinner, QR code by default, styling).
     pub stderr_tty: bool,
-    /// stdin is a terminal (a person can paste into it).
+    /// stdin is a terminal and this process is in its foreground (a person
+    /// can paste into it; a background process reading it would be stopped).
     pub stdin_tty: bool,
     /// The process's own stderr, so a progress spinner may draw on it directly.
     system: bool,
+}
+
+/// Whether this process is in the foreground process group of the terminal on stdin.
+fn foreground() -> bool {
+    #[cfg(unix)]
+    // SAFETY: tcgetpgrp and getpgrp take a descriptor or nothing and touch no memory.
+    unsafe {
+        libc::tcgetpgrp(0) == libc::getpgrp()
+    }
+    #[cfg(not(unix))]
+    true
 }
 
 fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -43,7 +55,7 @@ impl Io {
         Io {
             stdout_tty: std::io::stdout().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
-            stdin_tty: std::io::stdin().is_terminal(),
+            stdin_tty: std::io::stdin().is_terminal() && foreground(),
             stdout: Arc::new(Mutex::new(Box::new(std::io::stdout()))),
             stderr: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
             stdin: Arc::new(Mutex::new(Box::new(std::io::stdin()))),
@@ -111,20 +123,28 @@ impl Io {
         Ok(s)
     }
 
-    /// Read one line of standard input (without its line end), at most
-    /// `limit` bytes; `None` at the end of input.
+    /// Read one line of standard input (without its line end); `None` at the
+    /// end of input. A line longer than `limit` bytes is read to its end and
+    /// is an error (`InvalidData`), never cut short.
     pub fn read_line(&self, limit: usize) -> std::io::Result<Option<String>> {
         let mut input = lock(&self.stdin);
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
+        let mut long = false;
         loop {
             match input.read(&mut byte)? {
-                0 if line.is_empty() => return Ok(None),
+                0 if line.is_empty() && !long => return Ok(None),
                 0 => break,
                 _ if byte[0] == b'\n' => break,
-                _ if line.len() >= limit => {}
+                _ if line.len() >= limit => long = true,
                 _ => line.push(byte[0]),
             }
+        }
+        if long {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "line too long",
+            ));
         }
         if line.last() == Some(&b'\r') {
             line.pop();

@@ -67,6 +67,8 @@ pub struct RequestHead {
     pub path: String,
     /// The query string (without `?`), if any.
     pub query: Option<String>,
+    /// The `Host` header, if one came.
+    pub host: Option<String>,
 }
 
 /// Parse a request head (`GET /callback?code=… HTTP/1.1\r\n…\r\n\r\n`).
@@ -88,10 +90,17 @@ pub fn parse_head(bytes: &[u8]) -> Option<RequestHead> {
         Some((p, q)) => (p, Some(q.to_string())),
         None => (target, None),
     };
+    let host = req
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("host"))
+        .and_then(|h| std::str::from_utf8(h.value).ok())
+        .map(|h| h.trim().to_string());
     Some(RequestHead {
         method: req.method?.to_string(),
         path: path.to_string(),
         query,
+        host,
     })
 }
 
@@ -146,40 +155,27 @@ impl Listener {
 
     /// Serve requests until `judge` accepts or rejects the query of one to the
     /// redirect path; requests elsewhere get a 404, requests that are not
-    /// well-formed a 400. After an accepted answer the browser is sent to the
-    /// redirect path without the query, and that page (saying to return to
-    /// the terminal) is served before this returns, for at most a few
-    /// seconds. Never returns on its own otherwise: the caller bounds it.
-    pub async fn answer<T>(self, judge: &mut Judge<'_, T>) -> Result<T, (T, String)> {
+    /// well-formed (or name another `Host`, as a DNS-rebinding page would) a
+    /// 400. Connections are read side by side (at most [`MAX_CONNECTIONS`]),
+    /// so an idle one cannot hold up the browser's. An accepted answer sends
+    /// the browser on to the redirect path without the query; the page it
+    /// lands on is served by the returned [`DonePage`], which the caller runs
+    /// while it redeems the code. Never returns on its own otherwise: the
+    /// caller bounds it.
+    pub async fn answer<T>(self, judge: &mut Judge<'_, T>) -> Result<(T, DonePage), (T, String)> {
+        let mut heads = Heads::new();
         loop {
-            let Some(mut conn) = accept(&self.tcp).await else {
-                continue;
-            };
-            let Some(head) = read_head(&mut conn).await else {
-                respond(
-                    &mut conn,
-                    400,
-                    &page("Bad request", "This is vmauth's sign-in listener."),
-                )
-                .await;
+            let (mut conn, head) = heads.next(&self.tcp).await;
+            let Some(head) = head.filter(|h| self.host_ok(h)) else {
+                respond(&mut conn, 400, &page("Bad request", LISTENER)).await;
                 continue;
             };
             if head.path != self.path {
-                respond(
-                    &mut conn,
-                    404,
-                    &page("Not found", "This is vmauth's sign-in listener."),
-                )
-                .await;
+                respond(&mut conn, 404, &page("Not found", LISTENER)).await;
                 continue;
             }
             if head.method != "GET" && head.method != "HEAD" {
-                respond(
-                    &mut conn,
-                    405,
-                    &page("Method not allowed", "This is vmauth's sign-in listener."),
-                )
-                .await;
+                respond(&mut conn, 405, &page("Method not allowed", LISTENER)).await;
                 continue;
             }
             let params = crate::oidc::browser::parse_query(head.query.as_deref().unwrap_or(""));
@@ -187,8 +183,13 @@ impl Listener {
                 Verdict::Accept(t) => {
                     redirect(&mut conn, &self.path).await;
                     drop(conn);
-                    self.serve_done_page().await;
-                    return Ok(t);
+                    return Ok((
+                        t,
+                        DonePage {
+                            listener: self,
+                            heads,
+                        },
+                    ));
                 }
                 Verdict::Reject(t, message) => {
                     respond(&mut conn, 200, &page("Sign-in not completed", &message)).await;
@@ -201,25 +202,37 @@ impl Listener {
         }
     }
 
-    /// After the answer: the page the browser lands on, once, for at most
-    /// [`DONE_PAGE_WAIT`]; other requests get a 404.
-    async fn serve_done_page(self) {
+    /// Whether the request names this listener as its `Host` (a page on
+    /// another name that resolves to 127.0.0.1 does not).
+    fn host_ok(&self, head: &RequestHead) -> bool {
+        let ours = self.redirect_uri.trim_start_matches("http://");
+        let ours = ours.split('/').next().unwrap_or(ours);
+        head.host
+            .as_deref()
+            .is_some_and(|h| h.eq_ignore_ascii_case(ours))
+    }
+}
+
+/// The page an accepted answer's browser lands on, still to be served.
+pub struct DonePage {
+    listener: Listener,
+    heads: Heads,
+}
+
+impl DonePage {
+    /// Serve it once, for at most [`DONE_PAGE_WAIT`]; other requests get a
+    /// 404. The listener closes when this returns.
+    pub async fn serve(mut self) {
         let serve = async {
             loop {
-                let Some(mut conn) = accept(&self.tcp).await else {
-                    continue;
-                };
-                match read_head(&mut conn).await {
-                    Some(h) if h.path == self.path && h.query.is_none() && h.method == "GET" => {
-                        respond(
-                            &mut conn,
-                            200,
-                            &page(
-                                "Signed in",
-                                "vmauth has the sign-in. You can close this tab and return to the terminal.",
-                            ),
-                        )
-                        .await;
+                let (mut conn, head) = self.heads.next(&self.listener.tcp).await;
+                match head.filter(|h| self.listener.host_ok(h)) {
+                    Some(h)
+                        if h.path == self.listener.path
+                            && h.query.is_none()
+                            && h.method == "GET" =>
+                    {
+                        respond(&mut conn, 200, &page("Signed in", DONE)).await;
                         return;
                     }
                     _ => respond(&mut conn, 404, &page("Not found", "This sign-in is over.")).await,
@@ -227,6 +240,51 @@ impl Listener {
             }
         };
         let _ = tokio::time::timeout(DONE_PAGE_WAIT, serve).await;
+    }
+}
+
+/// What the listener's own pages say.
+const LISTENER: &str = "This is vmauth's sign-in listener.";
+/// What the page after an accepted answer says.
+const DONE: &str = "vmauth received the sign-in. You can close this tab and return to the terminal, which shows the result.";
+
+/// The most connections read at once (each for at most [`READ_TIMEOUT`]);
+/// more wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Connections accepted and read side by side: each head is read in its own
+/// task (bounded by [`READ_TIMEOUT`]), and they come out as they are complete.
+struct Heads {
+    tasks: tokio::task::JoinSet<(TcpStream, Option<RequestHead>)>,
+}
+
+impl Heads {
+    fn new() -> Heads {
+        Heads {
+            tasks: tokio::task::JoinSet::new(),
+        }
+    }
+
+    /// The next connection whose head is read (`None`: not a request head).
+    async fn next(&mut self, tcp: &TcpListener) -> (TcpStream, Option<RequestHead>) {
+        loop {
+            let room = self.tasks.len() < MAX_CONNECTIONS;
+            tokio::select! {
+                conn = accept(tcp), if room => {
+                    if let Some(mut conn) = conn {
+                        self.tasks.spawn(async move {
+                            let head = read_head(&mut conn).await;
+                            (conn, head)
+                        });
+                    }
+                }
+                Some(done) = self.tasks.join_next() => {
+                    if let Ok(read) = done {
+                        return read;
+                    }
+                }
+            }
+        }
     }
 }
 

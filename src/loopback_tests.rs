@@ -11,6 +11,7 @@ fn a_request_head_is_read_in_origin_form_only() {
             method: "GET".into(),
             path: "/callback".into(),
             query: Some("code=a&state=b".into()),
+            host: Some("x".into()),
         }
     );
     assert_eq!(
@@ -55,8 +56,15 @@ fn send(port: u16, request: &str) -> String {
 fn get(port: u16, target: &str) -> String {
     send(
         port,
-        &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+        &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
     )
+}
+
+/// `f`, or a failed test after 30 s (a listener that waits forever is a bug).
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), f)
+        .await
+        .expect("the listener answered within 30 s")
 }
 
 /// The port a listener is bound to, from its redirect URI.
@@ -76,8 +84,19 @@ async fn the_listener_takes_one_answer_and_ends_on_an_address_without_the_code()
     let browser = tokio::task::spawn_blocking(move || {
         let favicon = get(port, "/favicon.ico");
         let garbage = send(port, "\x16\x03\x01 not http\r\n\r\n");
-        let post = send(port, "POST /callback HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        let post = send(
+            port,
+            &format!(
+                "POST /callback HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"
+            ),
+        );
         let forged = get(port, "/callback?code=x&state=forged");
+        // Another name for 127.0.0.1 (a DNS-rebinding page): refused.
+        let rebound = send(
+            port,
+            "GET /callback?code=x&state=ours HTTP/1.1\r\nHost: evil.example:80\r\n\r\n",
+        );
+        assert!(rebound.starts_with("HTTP/1.1 400"), "{rebound}");
         let answer = get(port, "/callback?code=the-code&state=ours");
         let done = get(port, "/callback");
         (favicon, garbage, post, forged, answer, done)
@@ -90,8 +109,9 @@ async fn the_listener_takes_one_answer_and_ends_on_an_address_without_the_code()
             _ => Verdict::Ignore("another sign-in's answer".to_string()),
         }
     };
-    let got = listener.answer(&mut judge).await;
-    assert_eq!(got.ok().as_deref(), Some("the-code"));
+    let (code, done) = within(listener.answer(&mut judge)).await.ok().unwrap();
+    assert_eq!(code, "the-code");
+    done.serve().await;
     let (favicon, garbage, post, forged, answer, done) = browser.await.unwrap();
     assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
     assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
@@ -122,6 +142,32 @@ async fn the_listener_takes_one_answer_and_ends_on_an_address_without_the_code()
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
+/// Idle connections (a local process, or a browser's preconnects) do not hold
+/// up the browser's answer.
+#[tokio::test]
+async fn idle_connections_do_not_hold_up_the_answer() {
+    let listener = Listener::bind(&Redirect::AnyPort).await.unwrap();
+    let port = port_of(&listener);
+    let browser = tokio::task::spawn_blocking(move || {
+        let idle: Vec<_> = (0..40)
+            .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+            .collect();
+        let started = std::time::Instant::now();
+        let answer = get(port, "/callback?code=c&state=ours");
+        drop(idle);
+        (answer, started.elapsed())
+    });
+    let mut judge = |_: Vec<(String, String)>| Verdict::Accept(());
+    let (_, done) = within(listener.answer(&mut judge)).await.ok().unwrap();
+    drop(done);
+    let (answer, took) = browser.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    assert!(
+        took < READ_TIMEOUT,
+        "the answer waited {took:?} behind idle connections"
+    );
+}
+
 #[tokio::test]
 async fn a_rejected_answer_shows_why_and_ends() {
     let listener = Listener::bind(&Redirect::AnyPort).await.unwrap();
@@ -130,8 +176,10 @@ async fn a_rejected_answer_shows_why_and_ends() {
         tokio::task::spawn_blocking(move || get(port, "/callback?error=access_denied&state=s"));
     let mut judge =
         |_: Vec<(String, String)>| Verdict::Reject((), "the provider said <no>".to_string());
-    let got = listener.answer(&mut judge).await;
-    assert_eq!(got.unwrap_err().1, "the provider said <no>");
+    let Err((_, message)) = within(listener.answer(&mut judge)).await else {
+        panic!("a rejected answer ends the wait");
+    };
+    assert_eq!(message, "the provider said <no>");
     let page = browser.await.unwrap();
     assert!(page.contains("the provider said &lt;no&gt;"), "{page}");
 }

@@ -224,7 +224,9 @@ struct OnTerminal {
 
 impl OnTerminal {
     fn start(home: &Home, args: &[&str]) -> OnTerminal {
-        let vmauth = home.cmd(args);
+        let mut vmauth = home.cmd(args);
+        // As over SSH: no browser is opened, and the address is to be pasted.
+        vmauth.env("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22");
         let mut line = format!("exec {}", shell_quote(env!("CARGO_BIN_EXE_vmauth")));
         for a in args {
             line.push(' ');
@@ -276,6 +278,13 @@ impl OnTerminal {
         }
     }
 
+    /// Type Ctrl-C: the terminal sends SIGINT to vmauth.
+    fn interrupt(&mut self) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(b"\x03").unwrap();
+        stdin.flush().unwrap();
+    }
+
     fn type_line(&mut self, text: &str) {
         let stdin = self.child.stdin.as_mut().unwrap();
         stdin.write_all(format!("{text}\n").as_bytes()).unwrap();
@@ -315,6 +324,7 @@ fn over_ssh_the_address_the_browser_was_sent_to_is_pasted() {
         &[
             "login",
             "--browser",
+            "--no-open",
             "--no-qr",
             "--issuer",
             &idp.issuer,
@@ -366,7 +376,7 @@ fn only_this_sign_ins_answer_is_taken_by_the_listener() {
     )
     .unwrap();
     assert!(
-        r.starts_with("HTTP/1.1 400") && r.contains("not this login"),
+        r.starts_with("HTTP/1.1 400") && r.contains("not for the sign-in vmauth is waiting for"),
         "{r}"
     );
     let iss = param(&redirect, "iss").unwrap();
@@ -376,7 +386,7 @@ fn only_this_sign_ins_answer_is_taken_by_the_listener() {
     )
     .unwrap();
     assert!(
-        r.starts_with("HTTP/1.1 400") && r.contains("RFC 9207"),
+        r.starts_with("HTTP/1.1 400") && !r.contains("evil.example"),
         "{r}"
     );
     // This sign-in's answer: taken.
@@ -390,6 +400,11 @@ fn only_this_sign_ins_answer_is_taken_by_the_listener() {
         r.stderr
             .contains("refused a request to the sign-in listener"),
         "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("RFC 9207"),
+        "the mix-up is named: {}",
         r.stderr
     );
     assert_eq!(
@@ -445,7 +460,7 @@ fn a_taken_port_a_timeout_and_ctrl_c_end_cleanly() {
     r.expect_code(2);
     assert!(
         r.stderr
-            .contains(&format!("port {port} on 127.0.0.1 is in use")),
+            .contains(&format!("port {port} on the loopback interface is in use")),
         "{}",
         r.stderr
     );
@@ -509,5 +524,53 @@ fn a_taken_port_a_timeout_and_ctrl_c_end_cleanly() {
         get(&origin, "/favicon.ico").is_err(),
         "the listener is closed"
     );
+    assert!(!home.credentials().exists(), "nothing stored");
+}
+
+/// On a terminal the paste prompt reads stdin; a timeout and Ctrl-C still end
+/// the login at once (the read is not waited for), and the listener is closed.
+#[test]
+fn on_a_terminal_a_timeout_and_ctrl_c_end_the_login() {
+    let idp = Idp::start();
+    let home = Home::new();
+    let mut t = OnTerminal::start(
+        &home,
+        &[
+            "login",
+            "--browser",
+            "--no-qr",
+            "--timeout",
+            "2s",
+            "--issuer",
+            &idp.issuer,
+            "--client-id",
+            BROWSER_CLIENT,
+        ],
+    );
+    t.wait_for("paste here the address");
+    let (code, out) = t.finish();
+    assert_eq!(code, 5, "{out}");
+    assert!(
+        out.contains("no answer from the browser within 2s"),
+        "{out}"
+    );
+
+    let mut t = OnTerminal::start(
+        &home,
+        &[
+            "login",
+            "--browser",
+            "--no-qr",
+            "--issuer",
+            &idp.issuer,
+            "--client-id",
+            BROWSER_CLIENT,
+        ],
+    );
+    t.wait_for("paste here the address");
+    t.wait_for("Waiting for the sign-in");
+    t.interrupt();
+    let (code, out) = t.finish();
+    assert_eq!(code, 130, "{out}");
     assert!(!home.credentials().exists(), "nothing stored");
 }

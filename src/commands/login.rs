@@ -220,7 +220,11 @@ async fn sign_in(
     match device_flow(s, ctx, id, &provider, scopes, confidential).await {
         Err(Failure::Blocked(e)) if s.flow == FlowChoice::Auto => {
             let paste = ctx.io.stdin_tty;
-            if !provider.offers_browser() || (s.desktop.can_open_browser().is_err() && !paste) {
+            let browser = match s.open {
+                Some(open) => open,
+                None => s.desktop.can_open_browser().is_ok(),
+            };
+            if !provider.offers_browser() || (!browser && !paste) {
                 return Err(blocked(
                     &e,
                     id,
@@ -367,17 +371,18 @@ fn failure(e: crate::oidc::ProtocolError, id: &LoginId, confidential: bool) -> F
 }
 
 /// The browser flow: a loopback listener, the sign-in page (opened where a
-/// browser is plausible, always printed), and, when stdin is a terminal, a
-/// prompt for the address the browser was sent to, whichever answers first
-/// within `--timeout`; then the code is redeemed and the tokens accepted.
+/// browser is plausible, always printed), and, when stdin is a terminal in
+/// the foreground, a prompt for the address the browser was sent to,
+/// whichever answers first within `--timeout`; then the code is redeemed (while
+/// the browser gets its page) and the tokens accepted.
 async fn browser_flow(s: &LoginSettings, ctx: &Context, provider: &Provider<'_>) -> Result<Login> {
     let listener = Listener::bind(&s.redirect).await.map_err(|e| match e {
         BindError::InUse(port) => Error::usage(format!(
-            "port {port} on 127.0.0.1 is in use, so the browser cannot be sent back to vmauth; close what listens there (another vmauth login?) or register and use another port (--redirect-port)"
+            "port {port} on the loopback interface is in use, so the browser cannot be sent back to vmauth; close what listens there (another vmauth login?) or register another redirect URI for the client and give it with --redirect-port or --redirect-uri"
         )),
         BindError::Other(e) => Error::with_cause(
             crate::error::Kind::Idp,
-            "cannot listen on the loopback interface for the browser's answer",
+            "cannot listen on the loopback interface (127.0.0.1 or [::1]) for the browser's answer",
             e,
         ),
     })?;
@@ -388,55 +393,69 @@ async fn browser_flow(s: &LoginSettings, ctx: &Context, provider: &Provider<'_>)
     let ui = &ctx.ui;
     let paste = ctx.io.stdin_tty;
     ui.browser_prompt(&request.url, s.qr.unwrap_or(ui.tty), paste);
-    let open = match s.open {
-        Some(open) => open,
-        None => match s.desktop.can_open_browser() {
-            Ok(()) => true,
-            Err(why) => {
-                ui.info(&format!("Not opening a browser: {why}."));
-                false
-            }
-        },
-    };
-    if open && let Err(why) = crate::ui::open_browser(&request.url) {
-        ui.warn(&format!(
-            "could not open a browser ({why}); open the address above yourself"
+    if let Some(within) = request.expires_in.filter(|d| *d < s.timeout) {
+        ui.info(&format!(
+            "The address is good for {}: open it before then.",
+            human_duration(within)
         ));
     }
+    if open_browser_here(s, ui) {
+        // On its own thread: a text browser (BROWSER=w3m) runs until it is quit.
+        let (ui, url) = (ui.clone(), request.url.clone());
+        std::thread::spawn(move || {
+            if let Err(why) = crate::ui::open_browser(&url) {
+                ui.warn(&format!(
+                    "could not open a browser ({why}); open the address above yourself"
+                ));
+            }
+        });
+    }
     let waiting = ui.waiting_for_browser(s.timeout);
+    let mut warned = 0;
     let answer = tokio::time::timeout(s.timeout, async {
         let mut judge = |params: Vec<(String, String)>| match request.code(&Returned::Query(params))
         {
             Ok(code) => Verdict::Accept(Ok(code)),
             Err(Refused::NotOurs(why)) => {
-                ui.warn(&format!("refused a request to the sign-in listener: {why}"));
-                Verdict::Ignore(why)
+                // Anyone on this machine can send these: a few are said, not all.
+                match warned {
+                    0..3 => ui.warn(&format!("refused a request to the sign-in listener: {why}")),
+                    3 => ui.warn("refused more requests to the sign-in listener (not shown)"),
+                    _ => {}
+                }
+                warned += 1;
+                Verdict::Ignore("This answer is not for the sign-in vmauth is waiting for.".into())
             }
             Err(e @ Refused::Error { .. }) => {
                 let msg = e.to_string();
                 Verdict::Reject(Err(e), msg)
             }
         };
-        let listened = listener.answer(&mut judge);
+        let listened = async {
+            match listener.answer(&mut judge).await {
+                Ok((code, done)) => (code, Some(done)),
+                Err((refused, _)) => (refused, None),
+            }
+        };
         if paste {
             tokio::select! {
-                r = listened => r.unwrap_or_else(|(r, _)| r),
-                r = pasted(ctx, &request) => r,
+                r = listened => r,
+                r = pasted(ctx, &request) => (r, None),
             }
         } else {
-            listened.await.unwrap_or_else(|(r, _)| r)
+            listened.await
         }
     })
     .await;
     drop(waiting);
-    let code = match answer {
+    let (code, done) = match answer {
         Err(_) => {
             return Err(Error::not_completed(format!(
                 "no answer from the browser within {}; run vmauth login again (--timeout gives more time; over SSH, paste the address the browser was sent to)",
                 human_duration(s.timeout)
             )));
         }
-        Ok(Err(Refused::Error { error, description })) => {
+        Ok((Err(Refused::Error { error, description }), _)) => {
             let text = match description {
                 Some(d) => format!("{error}: {d}"),
                 None => error,
@@ -445,32 +464,67 @@ async fn browser_flow(s: &LoginSettings, ctx: &Context, provider: &Provider<'_>)
                 "the sign-in was not completed: the identity provider answered {text}"
             )));
         }
-        Ok(Err(Refused::NotOurs(why))) => return Err(Error::not_completed(why)),
-        Ok(Ok(code)) => code,
+        Ok((Err(Refused::NotOurs(why)), _)) => return Err(Error::not_completed(why)),
+        Ok((Ok(code), done)) => (code, done),
     };
-    let tokens = provider.exchange_code(&request, &code).await.map_err(|e| {
+    // The browser gets its page while the code is redeemed.
+    let serve = async {
+        if let Some(done) = done {
+            done.serve().await;
+        }
+    };
+    let (tokens, ()) = tokio::join!(provider.exchange_code(&request, &code), serve);
+    let tokens = tokens.map_err(|e| {
         Error::from(e).context("the identity provider did not redeem the sign-in's code")
     })?;
     let scopes = &provider.client.scopes;
-    accept(provider, tokens, scopes, Some(&request.nonce)).await
+    accept(provider, tokens, scopes, request.nonce.as_deref()).await
+}
+
+/// Whether the browser flow opens a browser: `--open`/`--no-open`, else where
+/// one is plausible (saying why not).
+fn open_browser_here(s: &LoginSettings, ui: &crate::ui::Ui) -> bool {
+    match s.open {
+        Some(open) => open,
+        None => match s.desktop.can_open_browser() {
+            Ok(()) => true,
+            Err(why) => {
+                ui.info(&format!("Not opening a browser: {why}."));
+                false
+            }
+        },
+    }
 }
 
 /// Lines pasted on the terminal, until one is this sign-in's answer (an
 /// address or code that is not says why and asks again); never ends at the
-/// end of input (the listener may still answer).
+/// end of input (the listener may still answer). The terminal is read on a
+/// thread of its own, which a finished login leaves behind (a blocked read
+/// cannot be cancelled; the process's exit ends it).
 async fn pasted(
     ctx: &Context,
     request: &AuthorizationRequest,
 ) -> std::result::Result<String, Refused> {
+    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let io = ctx.io.clone();
+    std::thread::spawn(move || {
+        loop {
+            let line = io.read_line(4 * MAX_PARAM);
+            let end = !matches!(line, Ok(Some(_)) | Err(_));
+            if tx.send(line).is_err() || end {
+                return;
+            }
+        }
+    });
     loop {
-        let io = ctx.io.clone();
-        let line = tokio::task::spawn_blocking(move || io.read_line(4 * MAX_PARAM))
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .flatten();
-        let Some(line) = line else {
-            return std::future::pending().await;
+        let line = match lines.recv().await {
+            Some(Ok(Some(line))) => line,
+            Some(Err(_)) => {
+                ctx.ui.warn("that line is too long to be the address the browser was sent to; paste it again");
+                continue;
+            }
+            // The end of input: only the listener can answer now.
+            Some(Ok(None)) | None => return std::future::pending().await,
         };
         if line.trim().is_empty() {
             continue;

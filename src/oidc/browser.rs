@@ -66,8 +66,10 @@ pub struct AuthorizationRequest {
     pub redirect_uri: String,
     /// The one-time `state` the answer must carry.
     pub state: String,
-    /// The `nonce` the ID token must carry.
-    pub nonce: String,
+    /// The `nonce` the ID token must carry (sent when `openid` is asked for).
+    pub nonce: Option<String>,
+    /// How long a pushed request's URL is good for (RFC 9126 `expires_in`).
+    pub expires_in: Option<std::time::Duration>,
     /// The PKCE verifier (secret).
     verifier: String,
     /// The issuer the answer's `iss` must name (RFC 9207).
@@ -145,15 +147,25 @@ pub fn parse_pasted(text: &str) -> Option<Returned> {
         let params = parse_query(url.query().unwrap_or(""));
         return (!params.is_empty()).then_some(Returned::Query(params));
     }
-    // A query without the address (`code=…&state=…`), as some pages show it.
-    if text.contains('=') && !text.contains(char::is_whitespace) {
-        let params = parse_query(text.trim_start_matches('?'));
-        if params.iter().any(|(k, _)| k == "code" || k == "error") {
-            return Some(Returned::Query(params));
+    // The answer's query, with or without the address before it
+    // (`127.0.0.1:5555/callback?code=…` copied without its scheme, or
+    // `code=…&state=…` as some pages show it).
+    if text.contains("code=") || text.contains("error=") {
+        if text.contains(char::is_whitespace) {
+            return None;
         }
+        let query = text.rsplit_once('?').map_or(text, |(_, q)| q);
+        let params = parse_query(query);
+        return params
+            .iter()
+            .any(|(k, _)| k == "code" || k == "error")
+            .then_some(Returned::Query(params));
     }
-    // A bare code: visible ASCII (RFC 6749 Appendix A.11: VSCHAR), no spaces.
-    let code_like = text.len() <= MAX_PARAM && text.bytes().all(|b| (0x21..0x7f).contains(&b));
+    // A bare code: visible ASCII (RFC 6749 Appendix A.11: VSCHAR), no spaces,
+    // and nothing of an address or a query.
+    let code_like = text.len() <= MAX_PARAM
+        && text.bytes().all(|b| (0x21..0x7f).contains(&b))
+        && !text.contains(['?', '&', '=']);
     code_like.then(|| Returned::Code(text.to_string()))
 }
 
@@ -165,7 +177,8 @@ impl AuthorizationRequest {
             url: format!("{issuer}/auth"),
             redirect_uri: "http://127.0.0.1:1/callback".into(),
             state: state.into(),
-            nonce: "nonce".into(),
+            nonce: Some("nonce".into()),
+            expires_in: None,
             verifier: "verifier".into(),
             issuer: issuer.into(),
             iss_required,
@@ -178,7 +191,17 @@ impl AuthorizationRequest {
     /// comparison), and an `error` is reported sanitised.
     pub fn code(&self, returned: &Returned) -> Result<String, Refused> {
         let params = match returned {
-            Returned::Code(code) => return Ok(code.clone()),
+            // A bare code has no `state` to check: taken only when the ID
+            // token must carry this sign-in's nonce (an attacker's code would
+            // come with an ID token for another nonce).
+            Returned::Code(code) if self.nonce.is_some() && code.len() <= MAX_PARAM => {
+                return Ok(code.clone());
+            }
+            Returned::Code(_) => {
+                return Err(Refused::NotOurs(
+                    "a code alone cannot be checked for this sign-in (no openid scope, so no nonce); paste the whole address the browser was sent to".into(),
+                ));
+            }
             Returned::Query(params) => params,
         };
         let get = |name: &str| -> Result<Option<&str>, Refused> {
@@ -237,6 +260,22 @@ impl AuthorizationRequest {
 }
 
 impl Provider<'_> {
+    /// Whether an offline-access request should carry `prompt=consent` here.
+    fn takes_consent_prompt(&self) -> bool {
+        let listed = self
+            .meta
+            .prompt_values_supported
+            .as_ref()
+            .is_none_or(|v| v.iter().any(|p| p == "consent"));
+        let entra = url::Url::parse(&self.meta.issuer).is_ok_and(|u| {
+            matches!(
+                u.host_str(),
+                Some("login.microsoftonline.com" | "sts.windows.net" | "login.microsoftonline.us")
+            )
+        });
+        listed && !entra
+    }
+
     /// Whether the issuer offers the browser flow (an authorization endpoint).
     pub fn offers_browser(&self) -> bool {
         self.meta.authorization_endpoint.is_some()
@@ -273,18 +312,23 @@ impl Provider<'_> {
         if !scope.is_empty() {
             params.push(("scope", &scope));
         }
-        if self.client.scopes.iter().any(|s| s == "openid") {
+        let openid = self.client.scopes.iter().any(|s| s == "openid");
+        if openid {
             params.push(("nonce", &nonce));
         }
-        // OIDC Core §11: a request for offline access carries prompt=consent
-        // (providers that follow it drop offline_access otherwise, and no
-        // refresh token comes).
-        if self.client.scopes.iter().any(|s| s == "offline_access") {
+        // OIDC Core §11: a request for offline access carries prompt=consent,
+        // and providers that follow it (oidc-provider) drop offline_access
+        // otherwise. Not where the metadata lists the prompt values without
+        // `consent`, nor to Microsoft Entra, which grants offline_access
+        // without it and would ask for consent at every sign-in.
+        if self.client.scopes.iter().any(|s| s == "offline_access") && self.takes_consent_prompt() {
             params.push(("prompt", "consent"));
         }
+        let mut expires_in = None;
         let url = match &self.meta.pushed_authorization_request_endpoint {
             Some(par) => {
                 let answer = self.push(par, &params).await?;
+                expires_in = answer.expires_in.map(std::time::Duration::from_secs);
                 let mut url = url::Url::parse(endpoint).map_err(|_| {
                     ProtocolError::Config(format!(
                         "the authorization endpoint {} is not a URL",
@@ -323,7 +367,8 @@ impl Provider<'_> {
             url,
             redirect_uri: redirect_uri.to_string(),
             state,
-            nonce,
+            nonce: openid.then_some(nonce),
+            expires_in,
             verifier: pkce.verifier,
             issuer: self.meta.issuer.clone(),
             iss_required: self.meta.authorization_response_iss_parameter_supported,

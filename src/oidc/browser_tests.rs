@@ -45,7 +45,8 @@ fn request(iss_required: bool) -> AuthorizationRequest {
         url: "https://idp.example.com/auth?x".into(),
         redirect_uri: "http://127.0.0.1:5555/callback".into(),
         state: "st-1".into(),
-        nonce: "n-1".into(),
+        nonce: Some("n-1".into()),
+        expires_in: None,
         verifier: "v".into(),
         issuer: "https://idp.example.com".into(),
         iss_required,
@@ -80,6 +81,18 @@ fn the_code_is_taken_only_with_this_requests_state_and_issuer() {
     // An issuer that says it always sends iss (RFC 9207 §3).
     let e = request(true).code(&q("code=abc&state=st-1")).unwrap_err();
     assert!(e.to_string().contains("carries no iss"), "{e}");
+}
+
+#[test]
+fn a_bare_code_is_taken_only_when_the_id_token_must_carry_the_nonce() {
+    assert_eq!(
+        request(false).code(&Returned::Code("c".into())),
+        Ok("c".into())
+    );
+    let mut no_openid = request(false);
+    no_openid.nonce = None;
+    let e = no_openid.code(&Returned::Code("c".into())).unwrap_err();
+    assert!(e.to_string().contains("paste the whole address"), "{e}");
 }
 
 #[test]
@@ -126,6 +139,17 @@ fn pasted_text_is_an_address_a_query_or_a_bare_code() {
         parse_pasted("4/0AbCdEf-gh_ij.kl~"),
         Some(Returned::Code("4/0AbCdEf-gh_ij.kl~".into()))
     );
+    // An address copied without its scheme: its query.
+    assert_eq!(
+        parse_pasted("127.0.0.1:5555/callback?code=x&state=s"),
+        Some(Returned::Query(vec![
+            ("code".into(), "x".into()),
+            ("state".into(), "s".into())
+        ]))
+    );
+    // Never a "code" with something of a query in it.
+    assert_eq!(parse_pasted("state=s"), None);
+    assert_eq!(parse_pasted("a?b"), None);
     assert_eq!(parse_pasted(""), None);
     assert_eq!(parse_pasted("two words"), None);
     assert_eq!(parse_pasted("http://127.0.0.1:5555/callback"), None);

@@ -38,6 +38,9 @@ pub struct Metadata {
     /// RFC 9207: the authorization response always carries `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// The `prompt` values the authorization endpoint takes.
+    #[serde(default)]
+    pub prompt_values_supported: Option<Vec<String>>,
 }
 
 impl Metadata {

@@ -248,32 +248,40 @@ fn redirect(a: &crate::cli::LoginArgs, vars: &Vars) -> Result<Redirect> {
 }
 
 /// A loopback redirect URI: `http://127.0.0.1:PORT/PATH` or `http://[::1]:PORT/PATH`.
-pub fn parse_redirect_uri(uri: &str) -> std::result::Result<Redirect, &'static str> {
-    let u = url::Url::parse(uri).map_err(|_| "is not a URL")?;
+pub fn parse_redirect_uri(uri: &str) -> std::result::Result<Redirect, String> {
+    let u = url::Url::parse(uri).map_err(|_| "is not a URL".to_string())?;
     if u.scheme() != "http" {
-        return Err("is not an http:// loopback address (RFC 8252 §7.3)");
+        return Err("is not an http:// loopback address (RFC 8252 §7.3)".into());
     }
     let ipv6 = match u.host() {
         Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST => false,
         Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST => true,
         Some(url::Host::Domain(_)) => {
             return Err(
-                "names a host; use 127.0.0.1 or [::1] (a name such as localhost may resolve elsewhere)",
+                "names a host; use 127.0.0.1 or [::1] (a name such as localhost may resolve elsewhere)"
+                    .into(),
             );
         }
-        _ => return Err("is not on 127.0.0.1 or [::1]"),
+        _ => return Err("is not on 127.0.0.1 or [::1]".into()),
     };
-    let port = u.port().ok_or("has no port")?;
-    if port == 0 {
-        return Err("has port 0");
-    }
     if u.query().is_some()
         || u.fragment().is_some()
         || !u.username().is_empty()
         || u.password().is_some()
     {
-        return Err("has a query, fragment or user part");
+        return Err("has a query, fragment or user part".into());
     }
+    // Providers compare the URI as a string: it is sent exactly as given,
+    // so it must be given as it will be sent.
+    if u.as_str() != uri {
+        return Err(format!(
+            "is not written the way it is sent: write it {:?}, and register it so",
+            u.as_str()
+        ));
+    }
+    // No port (`http://127.0.0.1/callback`, as Entra and Keycloak register
+    // it): any free port, RFC 8252 §7.3.
+    let port = u.port().unwrap_or(0);
     Ok(Redirect::Uri {
         ipv6,
         port,

@@ -655,7 +655,14 @@ fn a_redirect_uri_must_be_a_loopback_address_with_a_port() {
     for (uri, why) in [
         ("http://localhost:8400/callback", "names a host"),
         ("https://127.0.0.1:8400/callback", "not an http:// loopback"),
-        ("http://127.0.0.1/callback", "has no port"),
+        (
+            "http://127.0.0.1:80/callback",
+            "write it \"http://127.0.0.1/callback\"",
+        ),
+        (
+            "http://127.0.0.1:8400",
+            "write it \"http://127.0.0.1:8400/\"",
+        ),
         ("http://10.0.0.1:8400/callback", "not on 127.0.0.1 or [::1]"),
         ("http://127.0.0.1:8400/callback?x=1", "has a query"),
         ("not a url", "is not a URL"),

@@ -330,6 +330,12 @@ impl<'a> Provider<'a> {
             if let Some(nonce) = nonce {
                 super::id_token::check_nonce(idt, nonce).map_err(IdTokenFailure::Refused)?;
             }
+        } else if nonce.is_some() {
+            // OIDC Core §3.1.3.3: a sign-in that asked for openid gets an ID
+            // token; without one, nothing ties the code to this sign-in.
+            return Err(IdTokenFailure::Refused(
+                "the sign-in asked for openid (with a nonce) but the answer has no id_token".into(),
+            ));
         }
         let granted = tokens.scope.as_deref().map(crate::credential::parse_scopes);
         let openid = granted
