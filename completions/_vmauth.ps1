@@ -34,6 +34,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke the tokens at the identity provider and remove the login')
             [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
+            [CompletionResult]::new('git-credential', 'git-credential', [CompletionResultType]::ParameterValue, 'git''s credential helper: a fresh token for the hosts a login serves')
+            [CompletionResult]::new('cargo-credential', 'cargo-credential', [CompletionResultType]::ParameterValue, 'cargo''s credential provider: a fresh token for the registries a login serves')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -171,6 +173,25 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'vmauth;git-credential' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vmauth;cargo-credential' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where credentials live [env: VMAUTH_STORE; default: auto]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]')
+            [CompletionResult]::new('--cargo-plugin', '--cargo-plugin', [CompletionResultType]::ParameterName, 'Added by cargo when it runs a credential provider')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'vmauth;help' {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in (device flow or browser) and store the tokens')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print a valid access token on stdout, refreshing it when needed')
@@ -179,6 +200,8 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke the tokens at the identity provider and remove the login')
             [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL')
+            [CompletionResult]::new('git-credential', 'git-credential', [CompletionResultType]::ParameterValue, 'git''s credential helper: a fresh token for the hosts a login serves')
+            [CompletionResult]::new('cargo-credential', 'cargo-credential', [CompletionResultType]::ParameterValue, 'cargo''s credential provider: a fresh token for the registries a login serves')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -201,6 +224,12 @@ Register-ArgumentCompleter -Native -CommandName 'vmauth' -ScriptBlock {
             break
         }
         'vmauth;help;completions' {
+            break
+        }
+        'vmauth;help;git-credential' {
+            break
+        }
+        'vmauth;help;cargo-credential' {
             break
         }
         'vmauth;help;help' {

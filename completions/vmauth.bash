@@ -16,11 +16,17 @@ _vmauth() {
             ",$1")
                 cmd="vmauth"
                 ;;
+            vmauth,cargo-credential)
+                cmd="vmauth__subcmd__cargo__subcmd__credential"
+                ;;
             vmauth,completions)
                 cmd="vmauth__subcmd__completions"
                 ;;
             vmauth,exec)
                 cmd="vmauth__subcmd__exec"
+                ;;
+            vmauth,git-credential)
+                cmd="vmauth__subcmd__git__subcmd__credential"
                 ;;
             vmauth,help)
                 cmd="vmauth__subcmd__help"
@@ -40,11 +46,17 @@ _vmauth() {
             vmauth,token)
                 cmd="vmauth__subcmd__token"
                 ;;
+            vmauth__subcmd__help,cargo-credential)
+                cmd="vmauth__subcmd__help__subcmd__cargo__subcmd__credential"
+                ;;
             vmauth__subcmd__help,completions)
                 cmd="vmauth__subcmd__help__subcmd__completions"
                 ;;
             vmauth__subcmd__help,exec)
                 cmd="vmauth__subcmd__help__subcmd__exec"
+                ;;
+            vmauth__subcmd__help,git-credential)
+                cmd="vmauth__subcmd__help__subcmd__git__subcmd__credential"
                 ;;
             vmauth__subcmd__help,help)
                 cmd="vmauth__subcmd__help__subcmd__help"
@@ -71,8 +83,30 @@ _vmauth() {
 
     case "${cmd}" in
         vmauth)
-            opts="-h -V --store --profile --help --version login token exec status logout profiles completions help"
+            opts="-h -V --store --profile --help --version login token exec status logout profiles completions git-credential cargo-credential help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmauth__subcmd__cargo__subcmd__credential)
+            opts="-h -V --store --profile --cargo-plugin --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -196,9 +230,45 @@ _vmauth() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vmauth__subcmd__help)
-            opts="login token exec status logout profiles completions help"
+        vmauth__subcmd__git__subcmd__credential)
+            opts="-h -V --store --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -W "auto keyring file memory helper" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmauth__subcmd__help)
+            opts="login token exec status logout profiles completions git-credential cargo-credential help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmauth__subcmd__help__subcmd__cargo__subcmd__credential)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -225,6 +295,20 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__help__subcmd__exec)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vmauth__subcmd__help__subcmd__git__subcmd__credential)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

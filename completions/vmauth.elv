@@ -31,6 +31,8 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand logout 'Revoke the tokens at the identity provider and remove the login'
             cand profiles 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each'
             cand completions 'Print the shell completion script for SHELL'
+            cand git-credential 'git''s credential helper: a fresh token for the hosts a login serves'
+            cand cargo-credential 'cargo''s credential provider: a fresh token for the registries a login serves'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vmauth;login'= {
@@ -160,6 +162,23 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'vmauth;git-credential'= {
+            cand --store 'Where credentials live [env: VMAUTH_STORE; default: auto]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vmauth;cargo-credential'= {
+            cand --store 'Where credentials live [env: VMAUTH_STORE; default: auto]'
+            cand --profile 'The profile of config.toml to use [env: VMAUTH_PROFILE; default: default_profile in config.toml]'
+            cand --cargo-plugin 'Added by cargo when it runs a credential provider'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'vmauth;help'= {
             cand login 'Log in (device flow or browser) and store the tokens'
             cand token 'Print a valid access token on stdout, refreshing it when needed'
@@ -168,6 +187,8 @@ set edit:completion:arg-completer[vmauth] = {|@words|
             cand logout 'Revoke the tokens at the identity provider and remove the login'
             cand profiles 'List the profiles of config.toml, with their issuer and client and whether a usable login exists for each'
             cand completions 'Print the shell completion script for SHELL'
+            cand git-credential 'git''s credential helper: a fresh token for the hosts a login serves'
+            cand cargo-credential 'cargo''s credential provider: a fresh token for the registries a login serves'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vmauth;help;login'= {
@@ -183,6 +204,10 @@ set edit:completion:arg-completer[vmauth] = {|@words|
         &'vmauth;help;profiles'= {
         }
         &'vmauth;help;completions'= {
+        }
+        &'vmauth;help;git-credential'= {
+        }
+        &'vmauth;help;cargo-credential'= {
         }
         &'vmauth;help;help'= {
         }

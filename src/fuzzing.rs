@@ -852,3 +852,39 @@ pub fn par_answer(data: &[u8]) {
         assert_eq!(back.as_deref(), Some(uri.as_str()));
     }
 }
+
+/// git's request to a credential helper, as it arrives on stdin (all of
+/// `data`, as text): `key=value` lines up to a blank line. Every attribute
+/// read is one git could have sent (a non-empty key, no NUL, no line end),
+/// nothing after the blank line is read, and reading is idempotent.
+pub fn git_request(data: &[u8]) {
+    use crate::commands::git_credential::parse_request;
+    let text = String::from_utf8_lossy(data);
+    let attrs = parse_request(&text);
+    let head = text.split("\n\n").next().unwrap_or("");
+    for (k, v) in &attrs {
+        assert!(!k.is_empty() && !k.contains(['\0', '\n', '=']), "key {k:?}");
+        assert!(!v.contains(['\0', '\n']), "value {v:?}");
+        assert!(
+            head.contains(&format!("{k}={v}")),
+            "{k}={v} not in the head {head:?}"
+        );
+    }
+    let again: String = attrs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    assert_eq!(parse_request(&again), attrs, "read twice differently");
+}
+
+/// A request line from cargo to a credential provider (all of `data`, as
+/// text): taken only as version 1 with a registry; a refusal is a one-line
+/// message that names vmauth.
+pub fn cargo_request(data: &[u8]) {
+    use crate::commands::cargo_credential::parse_request;
+    let text = String::from_utf8_lossy(data);
+    match parse_request(&text) {
+        Ok(r) => assert_eq!(r.v, 1, "version {}", r.v),
+        Err(why) => {
+            assert!(why.starts_with("vmauth: "), "{why}");
+            assert!(!why.contains('\n'), "{why:?}");
+        }
+    }
+}

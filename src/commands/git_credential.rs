@@ -131,15 +131,16 @@ fn pick<'a>(candidates: &'a [ToolLogin], named: bool, host: &str) -> Option<&'a 
         .find(|c| c.git_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
 }
 
-/// git's request: `key=value` lines up to a blank line or the end; a key that
-/// ends in `[]` may repeat. Lines without `=`, and keys or values with a NUL
-/// (which git never sends), are passed over.
+/// git's request: `key=value` lines (ending in `\n` or `\r\n`) up to a blank
+/// line or the end; a key that ends in `[]` may repeat. Lines without `=`, and
+/// keys or values with a NUL or a carriage return (which git refuses to send),
+/// are passed over.
 pub(crate) fn parse_request(text: &str) -> Vec<(String, String)> {
-    text.lines()
+    text.split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .take_while(|l| !l.is_empty())
         .filter_map(|l| l.split_once('='))
-        .filter(|(k, v)| !k.is_empty() && !k.contains('\0') && !v.contains('\0'))
+        .filter(|(k, v)| !k.is_empty() && !k.contains(['\0', '\r']) && !v.contains(['\0', '\r']))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }

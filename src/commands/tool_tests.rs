@@ -32,3 +32,15 @@ fn cargos_requests_are_version_1_with_a_registry() {
         "no registry"
     );
 }
+
+/// Found by fuzzing (fuzz/regressions/git_request/): a value of carriage
+/// returns lost one at each reading; git never sends one, so it is passed over.
+#[test]
+fn a_carriage_return_in_a_value_is_not_gits() {
+    assert!(parse_request("WW=\r\r\r").is_empty());
+    assert!(parse_request("a=b\rc\n").is_empty());
+    assert_eq!(
+        parse_request("a=b\r\n"),
+        vec![("a".to_string(), "b".to_string())]
+    );
+}
