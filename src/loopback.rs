@@ -24,7 +24,7 @@ pub const MAX_HEAD: usize = 8 * 1024;
 /// How long one connection may take to send its request head.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the page after an accepted answer is waited for.
-const DONE_PAGE_WAIT: Duration = Duration::from_secs(5);
+pub const DONE_PAGE_WAIT: Duration = Duration::from_secs(5);
 
 /// Why the listener could not be set up.
 #[derive(Debug)]
