@@ -117,6 +117,8 @@ fn a_browser_login_goes_through_the_listener_and_keeps_a_refreshable_login() {
 
     // What the provider saw: a pushed request with PKCE S256, state, nonce and
     // prompt=consent (offline_access), then the code redeemed.
+    // count() waits until the IdP's log holds every request made so far.
+    assert_eq!(idp.count("grant_type=authorization_code"), 1);
     let log = idp.log().join("\n");
     let par = log
         .lines()
@@ -495,7 +497,12 @@ fn a_taken_port_a_timeout_and_ctrl_c_end_cleanly() {
     let mut p = browser_login(&home, &idp, BROWSER_CLIENT, &["--browser", "--no-open"]);
     let url = p.verification_url();
     let redirect_uri = {
-        // The redirect URI vmauth registered with the pushed request.
+        // The redirect URI vmauth registered with the pushed request (this
+        // login's is the second; the log is read once it holds it).
+        assert!(
+            idp.wait_for_count("POST /request 201", 2, std::time::Duration::from_secs(10)),
+            "the pushed request is in the IdP's log"
+        );
         let log = idp.log().join("\n");
         let line = log
             .lines()
