@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -83,18 +82,10 @@ fn mlflow_requests_and_httpx_get_fresh_tokens_from_vmauth() {
     // Access tokens live 4 s: the first one expires during the MLflow calls.
     let idp = Idp::start_with(&[("IDP_ACCESS_TOKEN_TTL", "4")]);
     let home = Home::new();
-    std::fs::create_dir_all(home.config_dir()).unwrap();
-    std::fs::set_permissions(home.config_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let config = home.config_dir().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
+    home.write_config(&format!(
             "[profiles.ml]\nissuer = \"{i}\"\nclient_id = \"vmauth-cli\"\n\n[profiles.nobody]\nissuer = \"{i}\"\nclient_id = \"vmauth-cli-es256\"\n",
             i = idp.issuer
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+        ));
     login(&home, &idp, &["--profile", "ml"]).expect_code(0);
 
     let mut cmd = Command::new(python());

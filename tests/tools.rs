@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 
 use support::cli::Home;
 use support::git_server::{GitServer, Scheme, git_with_helper};
@@ -15,18 +14,10 @@ use support::login::{CLIENT, expire_in_file, login, stored};
 /// serving `host`, logged in.
 fn logged_in_for(idp: &Idp, host: &str) -> Home {
     let home = Home::new();
-    std::fs::create_dir_all(home.config_dir()).unwrap();
-    std::fs::set_permissions(home.config_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let config = home.config_dir().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
+    home.write_config(&format!(
             "[profiles.git]\nissuer = \"{}\"\nclient_id = \"{CLIENT}\"\ngit_hosts = [\"{host}\"]\n\n[profiles.other]\nissuer = \"{}\"\nclient_id = \"{CLIENT}\"\ngit_hosts = [\"git.example.com\"]\n",
             idp.issuer, idp.issuer
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+        ));
     login(&home, idp, &["--profile", "git"]).expect_code(0);
     home
 }
@@ -327,15 +318,7 @@ fn cargo_fetches_from_a_registry_that_needs_the_login_and_says_when_there_is_non
 fn the_cargo_provider_answers_by_registry_and_refuses_login() {
     let idp = Idp::start();
     let home = Home::new();
-    std::fs::create_dir_all(home.config_dir()).unwrap();
-    std::fs::set_permissions(home.config_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let config = home.config_dir().join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[profiles.crates]\nissuer = \"{}\"\nclient_id = \"{CLIENT}\"\ncargo_registries = [\"vmtest\"]\n", idp.issuer),
-    )
-    .unwrap();
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    home.write_config(&format!("[profiles.crates]\nissuer = \"{}\"\nclient_id = \"{CLIENT}\"\ncargo_registries = [\"vmtest\"]\n", idp.issuer));
     login(&home, &idp, &["--profile", "crates"]).expect_code(0);
     let talk = |lines: &str| {
         let mut cmd = home.cmd(&["--cargo-plugin"]);

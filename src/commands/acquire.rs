@@ -482,3 +482,55 @@ fn explain(e: ProtocolError) -> Error {
 #[cfg(test)]
 #[path = "acquire_tests.rs"]
 mod tests;
+
+/// A tool's login (git's, cargo's): what `vmauth token --profile NAME` would
+/// use, and its cache key; or why the profile cannot serve.
+pub(crate) fn tool_login(
+    login: &crate::settings::ToolLogin,
+) -> Result<(&crate::settings::AcquireSettings, String)> {
+    let settings = login
+        .acquire
+        .as_ref()
+        .map_err(|why| Error::usage(format!("profile {:?}: {why}", login.profile)))?;
+    let Some(id) = &settings.login else {
+        return Err(Error::usage(format!(
+            "profile {:?} names no login (issuer and client_id); a tool's credentials come from a profile's login",
+            login.profile
+        )));
+    };
+    Ok((settings, id.cache_key()))
+}
+
+/// A valid credential of a tool's login (`force`: refreshed first); a login
+/// that must be made again is said with the profile's own command, and `what`
+/// asked (the tool came through a profile, not through flags).
+pub(crate) fn acquire_tool(
+    ctx: &Context,
+    login: &crate::settings::ToolLogin,
+    force: bool,
+    what: &str,
+) -> Result<Credential> {
+    let (settings, key) = tool_login(login)?;
+    acquire(
+        ctx,
+        &Want {
+            key: &key,
+            min_ttl: settings.min_ttl,
+            force: settings.force_refresh || force,
+            token: settings.token,
+            request: &settings.request,
+            client: &settings.client,
+        },
+    )
+    .map_err(|e| {
+        if e.kind() != crate::error::Kind::AuthRequired {
+            return e;
+        }
+        let message = e.message();
+        let why = message.split("; run: ").next().unwrap_or(&message);
+        Error::auth_required(format!(
+            "{why} (profile {p:?}, {what}); run: vmauth login --profile {p}",
+            p = login.profile
+        ))
+    })
+}

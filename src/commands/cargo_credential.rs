@@ -15,7 +15,6 @@ use crate::error::{Error, Result};
 use crate::settings::{ToolLogin, ToolLogins};
 
 use super::Context;
-use super::acquire::{Want, acquire};
 
 /// The longest request line read.
 const MAX_REQUEST: usize = 1024 * 1024;
@@ -191,28 +190,8 @@ fn pick<'a>(
 
 /// A fresh token of `login`, and until when cargo may use it (the refresh margin before it expires).
 fn token(ctx: &Context, login: &ToolLogin) -> Result<(String, i64)> {
-    let settings = login
-        .acquire
-        .as_ref()
-        .map_err(|why| Error::usage(format!("profile {:?}: {why}", login.profile)))?;
-    let Some(id) = &settings.login else {
-        return Err(Error::usage(format!(
-            "profile {:?} names no login (issuer and client_id)",
-            login.profile
-        )));
-    };
-    let credential = acquire(
-        ctx,
-        &Want {
-            key: &id.cache_key(),
-            min_ttl: settings.min_ttl,
-            force: settings.force_refresh,
-            token: settings.token,
-            request: &settings.request,
-            client: &settings.client,
-        },
-    )
-    .map_err(|e| super::git_credential::login_needed(e, &login.profile, "cargo registry"))?;
+    let (settings, _) = super::acquire::tool_login(login)?;
+    let credential = super::acquire::acquire_tool(ctx, login, false, "cargo registry")?;
     let until = credential.expires_at - credential.refresh_margin(settings.min_ttl);
     Ok((credential.access_token.expose().to_string(), until))
 }

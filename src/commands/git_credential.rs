@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::settings::{GitCredentialSettings, ToolLogin};
 
 use super::Context;
-use super::acquire::{Want, acquire};
+use super::acquire::{acquire_tool, tool_login};
 
 /// The most of git's request read.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -42,17 +42,7 @@ pub(crate) fn run(s: &GitCredentialSettings, ctx: &Context) -> Result<()> {
         ));
         return Ok(());
     }
-    let settings = login
-        .acquire
-        .as_ref()
-        .map_err(|why| Error::usage(format!("profile {:?}: {why}", login.profile)))?;
-    let Some(id) = &settings.login else {
-        return Err(Error::usage(format!(
-            "profile {:?} names no login (issuer and client_id); git's credentials come from a profile's login",
-            login.profile
-        )));
-    };
-    let key = id.cache_key();
+    let (settings, key) = tool_login(login)?;
     if operation == "erase" {
         // git erases what the server refused: when that is vmauth's token, the
         // next `get` refreshes first rather than hand it out again.
@@ -65,18 +55,7 @@ pub(crate) fn run(s: &GitCredentialSettings, ctx: &Context) -> Result<()> {
         return Ok(());
     }
     let stale = ctx.state.take_stale(&key);
-    let credential = acquire(
-        ctx,
-        &Want {
-            key: &key,
-            min_ttl: settings.min_ttl,
-            force: settings.force_refresh || stale,
-            token: settings.token,
-            request: &settings.request,
-            client: &settings.client,
-        },
-    )
-    .map_err(|e| login_needed(e, &login.profile, &format!("git host {host}")))?;
+    let credential = acquire_tool(ctx, login, stale, &format!("git host {host}"))?;
     let token = match settings.token {
         crate::cli::TokenChoice::Access => credential.access_token.expose(),
         crate::cli::TokenChoice::Id => credential.id_token.as_ref().map_or("", |t| t.expose()),
@@ -102,19 +81,6 @@ pub(crate) fn run(s: &GitCredentialSettings, ctx: &Context) -> Result<()> {
         )
     };
     ctx.io.out(answer.as_bytes())
-}
-
-/// A login that must be made again, said with the profile's own command (the
-/// tool's request came through a profile, not through flags).
-pub(crate) fn login_needed(e: Error, profile: &str, what: &str) -> Error {
-    if e.kind() != crate::error::Kind::AuthRequired {
-        return e;
-    }
-    let message = e.message();
-    let why = message.split("; run: ").next().unwrap_or(&message);
-    Error::auth_required(format!(
-        "{why} (profile {profile:?}, {what}); run: vmauth login --profile {profile}"
-    ))
 }
 
 /// The login for `host`: the named one, else the first whose `git_hosts`

@@ -77,21 +77,6 @@ impl Registry {
     }
 }
 
-fn active(issuer: &str, token: &str) -> bool {
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "--data-urlencode",
-            "client_id=vmauth-cli",
-            "--data-urlencode",
-        ])
-        .arg(format!("token={token}"))
-        .arg(format!("{issuer}/token/introspection"))
-        .output()
-        .expect("run curl");
-    serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok_and(|v| v["active"] == true)
-}
-
 fn serve(
     mut conn: TcpStream,
     issuer: &str,
@@ -119,7 +104,7 @@ fn serve(
     let ok = auth
         .as_deref()
         .and_then(|a| a.strip_prefix("Bearer "))
-        .is_some_and(|t| active(issuer, t));
+        .is_some_and(|t| super::idp::active(issuer, t));
     let (status, body): (u16, &[u8]) = if !ok {
         (401, b"")
     } else {

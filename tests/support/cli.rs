@@ -24,6 +24,17 @@ impl Home {
         self.dir.path().join("config")
     }
 
+    /// Write `text` as config.toml (0600 in a 0700 config directory).
+    pub fn write_config(&self, text: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(self.config_dir()).unwrap();
+        std::fs::set_permissions(self.config_dir(), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        let config = self.config_dir().join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
     /// A `vmauth` command with a clean environment pointing at this home.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_vmauth"));

@@ -104,22 +104,6 @@ fn make_repo(root: &Path) {
     git(root, &["clone", "-q", "--bare", "work", "repo.git"]);
 }
 
-/// Whether the IdP says `token` is active.
-fn active(issuer: &str, token: &str) -> bool {
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "--data-urlencode",
-            "client_id=vmauth-cli",
-            "--data-urlencode",
-        ])
-        .arg(format!("token={token}"))
-        .arg(format!("{issuer}/token/introspection"))
-        .output()
-        .expect("run curl");
-    serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok_and(|v| v["active"] == true)
-}
-
 fn serve(
     mut conn: TcpStream,
     root: &Path,
@@ -178,7 +162,7 @@ fn serve(
     let refused_now = token
         .as_ref()
         .is_some_and(|t| refused.lock().unwrap().contains(t));
-    if !right_scheme || refused_now || !token.is_some_and(|t| active(issuer, &t)) {
+    if !right_scheme || refused_now || !token.is_some_and(|t| super::idp::active(issuer, &t)) {
         seen.lock().unwrap().push((what, 401));
         let challenge = match scheme {
             Scheme::Bearer => "Bearer realm=\"git\"",

@@ -558,3 +558,20 @@ fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
         body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
+
+/// Whether the IdP at `issuer` says `token` is active (introspection, as the
+/// device client; for loopback servers that check tokens in another thread).
+pub fn active(issuer: &str, token: &str) -> bool {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--data-urlencode",
+            "client_id=vmauth-cli",
+            "--data-urlencode",
+        ])
+        .arg(format!("token={token}"))
+        .arg(format!("{issuer}/token/introspection"))
+        .output()
+        .expect("run curl");
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok_and(|v| v["active"] == true)
+}
