@@ -4,7 +4,6 @@
 
 mod support;
 
-
 use support::cli::Home;
 use support::git_server::{GitServer, Scheme, git_with_helper};
 use support::idp::Idp;
