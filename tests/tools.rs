@@ -204,6 +204,35 @@ fn a_host_no_login_serves_gets_no_answer_and_store_keeps_nothing() {
         out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
         "{out:?}"
     );
+    // A VMAUTH_PROFILE exported for other programs does not change that.
+    let mut cmd = home.cmd(&["git-credential", "get"]);
+    cmd.env("VMAUTH_PROFILE", "git")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        b"protocol=https\nhost=github.com\n\n",
+    )
+    .unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    // Nor does --profile on the helper line, for a host the profile does not list.
+    let mut cmd = home.cmd(&["--profile", "git", "git-credential", "get"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        b"protocol=https\nhost=github.com\n\n",
+    )
+    .unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
     // http to a host that is not loopback: never a token.
     let out = helper("get", "protocol=http\nhost=git.example.net\n\n");
     assert!(out.stdout.is_empty(), "{out:?}");
@@ -338,6 +367,8 @@ fn the_cargo_provider_answers_by_registry_and_refuses_login() {
         "\n",
         r#"{"v":1,"kind":"login","registry":{"index-url":"sparse+https://crates.example/index/","name":"vmtest"},"args":[]}"#,
         "\n",
+        r#"{"v":1,"kind":"get","operation":"read","registry":{"index-url":"sparse+http://crates.example/index/","name":"vmtest"},"args":[]}"#,
+        "\n",
     ));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], r#"{"v":[1]}"#);
@@ -350,8 +381,28 @@ fn the_cargo_provider_answers_by_registry_and_refuses_login() {
     assert_eq!(get["Ok"]["token"], format!("Bearer {at}"));
     assert_eq!(get["Ok"]["cache"], "expires");
     assert_eq!(get["Ok"]["operation_independent"], true);
-    assert!(get["Ok"]["expiration"].as_i64().unwrap() > 0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let expiration = get["Ok"]["expiration"].as_i64().unwrap();
+    assert!(
+        now < expiration && expiration < now + 3600,
+        "{expiration} vs {now}"
+    );
     assert_eq!(lines[2], r#"{"Err":{"kind":"not-found"}}"#);
+    let plain: serde_json::Value = serde_json::from_str(lines[4]).unwrap();
+    assert_eq!(
+        plain["Err"]["kind"], "other",
+        "no token over plain http: {plain}"
+    );
+    assert!(
+        plain["Err"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only https"),
+        "{plain}"
+    );
     let login: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
     assert_eq!(login["Err"]["kind"], "other");
     assert!(

@@ -118,6 +118,20 @@ class TokenTest(unittest.TestCase):
             vmauth.Token(vmauth=program).value()
         self.assertIn("printed something else", str(e.exception))
 
+    def test_a_token_goes_only_to_https_or_loopback(self):
+        for ok in ["https://api.example.com/x", "http://127.0.0.1:5000/x", "http://[::1]:80/", "http://localhost/"]:
+            vmauth.check_url(ok)
+        for bad in ["http://api.example.com/x", "ftp://x/", "http://127.0.0.1.evil.example/"]:
+            with self.assertRaises(vmauth.VmauthError) as e:
+                vmauth.check_url(bad)
+            self.assertEqual(e.exception.exit_code, 2)
+
+    def test_non_ascii_claims_are_not_headers(self):
+        program, _ = fake_vmauth(self.dir.name, dict(ANSWER, claims={"sub": "alice", "name": "Łukasz"}))
+        h = vmauth.Token(vmauth=program).headers(user_headers=True)
+        self.assertEqual(h["X-User-Id"], "alice")
+        self.assertNotIn("X-User-Name", h)
+
     def test_the_token_is_not_in_the_repr(self):
         program, _ = fake_vmauth(self.dir.name, ANSWER)
         t = vmauth.Token(vmauth=program)

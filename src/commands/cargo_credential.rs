@@ -141,9 +141,10 @@ fn answer(s: &ToolLogins, ctx: &Context, request: &Request) -> String {
     }
 }
 
-/// The login for a request: `--profile NAME` among its args, else the one
-/// vmauth's own flags named, else the first whose `cargo_registries` lists the
-/// registry's name or index URL.
+/// The login for a request: `--profile NAME` among its args (or vmauth's own
+/// `--profile`), which answers the registries it lists or any when it lists
+/// none; else the first whose `cargo_registries` lists the registry's name or
+/// index URL. Only for an https (or loopback) index.
 fn pick<'a>(
     s: &'a ToolLogins,
     request: &Request,
@@ -154,7 +155,14 @@ fn pick<'a>(
         match a.as_str() {
             // The subcommand, when the provider line names it.
             "cargo-credential" => {}
-            "--profile" => named = args.next().cloned(),
+            "--profile" => match args.next() {
+                Some(p) => named = Some(p.clone()),
+                None => {
+                    return Err(
+                        "vmauth: --profile in the provider line needs a profile name".into(),
+                    );
+                }
+            },
             other => match other.strip_prefix("--profile=") {
                 Some(p) => named = Some(p.to_string()),
                 None => {
@@ -165,27 +173,38 @@ fn pick<'a>(
             },
         }
     }
-    if let Some(name) = named {
-        return s
-            .candidates
-            .iter()
-            .find(|c| c.profile == name)
-            .map(Some)
-            .ok_or_else(|| {
-                format!(
-                    "vmauth: no profile {name:?} in config.toml (the provider line's --profile)"
-                )
-            });
-    }
-    if s.named {
-        return Ok(s.candidates.first());
-    }
     let index = request.registry.index_url.trim_end_matches('/');
-    Ok(s.candidates.iter().find(|c| {
+    let lists = |c: &ToolLogin| {
         c.cargo_registries.iter().any(|r| {
             Some(r.as_str()) == request.registry.name.as_deref() || r.trim_end_matches('/') == index
         })
-    }))
+    };
+    let login = match named.or_else(|| s.named.clone()) {
+        // The provider line's (or vmauth's own --profile): the registries it
+        // lists, or any when it lists none.
+        Some(name) => {
+            let Some(c) = s.candidates.iter().find(|c| c.profile == name) else {
+                return Err(format!(
+                    "vmauth: no profile {name:?} in config.toml (the provider line's --profile)"
+                ));
+            };
+            (c.cargo_registries.is_empty() || lists(c)).then_some(c)
+        }
+        None => s.candidates.iter().find(|c| lists(c)),
+    };
+    // Tokens go over HTTPS only (loopback excepted).
+    if let Some(c) = login {
+        let url = index
+            .trim_start_matches("sparse+")
+            .trim_start_matches("registry+");
+        if crate::oidc::http::require_secure(url, "registry").is_err() {
+            return Err(format!(
+                "vmauth: not giving the token of profile {:?} to {url}: only https (or http on loopback) carries tokens",
+                c.profile
+            ));
+        }
+    }
+    Ok(login)
 }
 
 /// A fresh token of `login`, and until when cargo may use it (the refresh margin before it expires).

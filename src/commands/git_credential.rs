@@ -31,7 +31,7 @@ pub(crate) fn run(s: &GitCredentialSettings, ctx: &Context) -> Result<()> {
     let request = parse_request(&text);
     let host = attr(&request, "host").unwrap_or("");
     let protocol = attr(&request, "protocol").unwrap_or("");
-    let Some(login) = pick(&s.logins.candidates, s.logins.named, host) else {
+    let Some(login) = pick(&s.logins.candidates, s.logins.named.as_deref(), host) else {
         return Ok(());
     };
     // Tokens go over HTTPS only (loopback excepted), whatever git asks.
@@ -55,7 +55,16 @@ pub(crate) fn run(s: &GitCredentialSettings, ctx: &Context) -> Result<()> {
         return Ok(());
     }
     let stale = ctx.state.take_stale(&key);
-    let credential = acquire_tool(ctx, login, stale, &format!("git host {host}"))?;
+    let credential = match acquire_tool(ctx, login, stale, &format!("git host {host}")) {
+        Ok(c) => c,
+        Err(e) => {
+            // Not refreshed: the refused token must not be handed out next time either.
+            if stale {
+                let _ = ctx.state.mark_stale(&key);
+            }
+            return Err(e);
+        }
+    };
     let token = match settings.token {
         crate::cli::TokenChoice::Access => credential.access_token.expose(),
         crate::cli::TokenChoice::Id => credential.id_token.as_ref().map_or("", |t| t.expose()),
@@ -83,18 +92,22 @@ pub(crate) fn run(s: &GitCredentialSettings, ctx: &Context) -> Result<()> {
     ctx.io.out(answer.as_bytes())
 }
 
-/// The login for `host`: the named one, else the first whose `git_hosts`
-/// lists it (host names compared case-insensitively, ports exactly).
-fn pick<'a>(candidates: &'a [ToolLogin], named: bool, host: &str) -> Option<&'a ToolLogin> {
-    if named {
-        return candidates.first();
-    }
+/// The login for `host`: the profile the helper line names (when it lists
+/// hosts, only for those), else the first whose `git_hosts` lists it (host
+/// names compared case-insensitively, ports exactly).
+fn pick<'a>(candidates: &'a [ToolLogin], named: Option<&str>, host: &str) -> Option<&'a ToolLogin> {
     if host.is_empty() {
         return None;
     }
-    candidates
-        .iter()
-        .find(|c| c.git_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+    let lists = |c: &ToolLogin| c.git_hosts.iter().any(|h| h.eq_ignore_ascii_case(host));
+    match named {
+        // The helper line's profile: the hosts it lists, or any when it lists none.
+        Some(name) => candidates
+            .iter()
+            .find(|c| c.profile == name)
+            .filter(|c| c.git_hosts.is_empty() || lists(c)),
+        None => candidates.iter().find(|c| lists(c)),
+    }
 }
 
 /// git's request: `key=value` lines (ending in `\n` or `\r\n`) up to a blank

@@ -301,31 +301,29 @@ fn desktop(vars: &Vars) -> Desktop {
     }
 }
 
-/// The logins a tool may be answered with: the named profile (`--profile`,
-/// `VMAUTH_PROFILE`) alone, else every profile (the tool's request picks one by
-/// its `git_hosts` or `cargo_registries`, or by name); each with what
-/// `vmauth token --profile NAME` would resolve to.
+/// The logins a tool may be answered with: every profile, each with what
+/// `vmauth token --profile NAME` would resolve to, and the one `--profile`
+/// names (never `VMAUTH_PROFILE`).
 fn tool_logins(vars: &Vars, config: &Config) -> Result<ToolLogins> {
-    let explicit = vars.named_by_flag || vars.get(vars::PROFILE).is_some();
-    let chosen: Vec<(&str, &profiles::Profile)> = match (explicit, vars.named) {
-        (true, Some(named)) => vec![named],
-        _ => config
-            .profiles
-            .iter()
-            .map(|(n, p)| (n.as_str(), p))
-            .collect(),
-    };
-    let candidates = chosen
-        .into_iter()
+    // Only the tool's own configuration names a profile (`--profile` on the
+    // helper line): a VMAUTH_PROFILE exported for other programs must not
+    // make git or cargo hand its token to any host that asks.
+    let named = vars
+        .named_by_flag
+        .then(|| vars.named.map(|(n, _)| n.to_string()))
+        .flatten();
+    let candidates = config
+        .profiles
+        .iter()
         .map(|(name, p)| {
             let v = Vars {
-                named: Some((name, p)),
+                named: Some((name.as_str(), p)),
                 named_by_flag: true,
                 default: None,
                 ..*vars
             };
             ToolLogin {
-                profile: name.to_string(),
+                profile: name.clone(),
                 git_hosts: p.git_hosts.clone().unwrap_or_default(),
                 git_username: p.git_username.clone(),
                 cargo_registries: p.cargo_registries.clone().unwrap_or_default(),
@@ -333,10 +331,7 @@ fn tool_logins(vars: &Vars, config: &Config) -> Result<ToolLogins> {
             }
         })
         .collect();
-    Ok(ToolLogins {
-        candidates,
-        named: explicit,
-    })
+    Ok(ToolLogins { candidates, named })
 }
 
 /// `--env NAME`: a name a shell and `execve` accept.

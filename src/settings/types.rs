@@ -316,14 +316,14 @@ pub struct GitCredentialSettings {
 }
 
 /// The logins a tool's credential request may be answered with: the one
-/// `--profile` (or `VMAUTH_PROFILE`) names, else every profile (the request
-/// picks by host, registry or name).
+/// `--profile` names, else the profile that lists the host or registry.
 #[derive(Debug, Clone, Default)]
 pub struct ToolLogins {
-    /// The candidates, in config.toml's order.
+    /// Every profile, by name.
     pub candidates: Vec<ToolLogin>,
-    /// One profile was named: it answers whatever host or registry is asked.
-    pub named: bool,
+    /// The profile `--profile` names (the helper line's): it answers the
+    /// hosts or registries it lists, or any when it lists none.
+    pub named: Option<String>,
 }
 
 /// One profile a tool may be answered with.

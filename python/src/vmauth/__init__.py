@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-__all__ = ["Token", "VmauthError", "token_for"]
+__all__ = ["Token", "VmauthError", "check_url", "token_for"]
 
 #: Used again until this many seconds before it expires (vmauth's default --min-ttl).
 MARGIN = 60
@@ -83,7 +83,9 @@ class Token:
             claims = a.get("claims") or {}
             for header, claim in (("X-User-Id", "sub"), ("X-User-Email", "email"), ("X-User-Name", "name")):
                 v = claims.get(claim)
-                if isinstance(v, str) and v and "\n" not in v and "\r" not in v:
+                # Printable ASCII only: HTTP clients encode headers as Latin-1
+                # or ASCII, and a line break would end the header.
+                if isinstance(v, str) and v and all(" " <= ch <= "~" for ch in v):
                     out[header] = v
         return out
 
@@ -105,6 +107,25 @@ class Token:
         except (ValueError, KeyError, TypeError):
             raise VmauthError("vmauth: error: vmauth token -o json printed something else than its JSON", 1) from None
         return answer
+
+
+def check_url(url):
+    """Refuse to send a token to ``url`` unless it is https, or http on a
+    loopback address (as vmauth itself): raises ``VmauthError`` (exit 2)."""
+    import ipaddress
+    import urllib.parse
+    u = urllib.parse.urlsplit(str(url))
+    host = (u.hostname or "").strip("[]")
+    if u.scheme == "https":
+        return
+    if u.scheme == "http":
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                return
+        except ValueError:
+            if host == "localhost":
+                return
+    raise VmauthError(f"vmauth: error: not sending a token to {u.scheme}://{u.hostname}: only https (or http on loopback) carries tokens", 2)
 
 
 _shared = {}

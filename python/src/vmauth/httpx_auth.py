@@ -2,7 +2,7 @@
 
 import httpx
 
-from . import token_for
+from . import check_url, token_for
 
 
 class VmauthAuth(httpx.Auth):
@@ -13,6 +13,7 @@ class VmauthAuth(httpx.Auth):
         self.user_headers = user_headers
 
     def auth_flow(self, request):
+        check_url(request.url)
         request.headers.update(self.token.headers(self.user_headers))
         yield request
 

@@ -2,7 +2,7 @@
 
 import requests.auth
 
-from . import token_for
+from . import check_url, token_for
 
 
 class VmauthAuth(requests.auth.AuthBase):
@@ -14,6 +14,7 @@ class VmauthAuth(requests.auth.AuthBase):
         self.user_headers = user_headers
 
     def __call__(self, request):
+        check_url(request.url)
         request.headers.update(self.token.headers(self.user_headers))
         return request
 
