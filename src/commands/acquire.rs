@@ -501,14 +501,11 @@ pub(crate) fn tool_login(
     Ok((settings, id.cache_key()))
 }
 
-/// A valid credential of a tool's login (`force`: refreshed first); a login
-/// that must be made again is said with the profile's own command, and `what`
-/// asked (the tool came through a profile, not through flags).
+/// A valid credential of a tool's login (`force`: refreshed first).
 pub(crate) fn acquire_tool(
     ctx: &Context,
     login: &crate::settings::ToolLogin,
     force: bool,
-    what: &str,
 ) -> Result<Credential> {
     let (settings, key) = tool_login(login)?;
     acquire(
@@ -522,15 +519,4 @@ pub(crate) fn acquire_tool(
             client: &settings.client,
         },
     )
-    .map_err(|e| {
-        if e.kind() != crate::error::Kind::AuthRequired {
-            return e;
-        }
-        let message = e.message();
-        let why = message.split("; run: ").next().unwrap_or(&message);
-        Error::auth_required(format!(
-            "{why} (profile {p:?}, {what}); run: vmauth login --profile {p}",
-            p = login.profile
-        ))
-    })
 }

@@ -210,7 +210,7 @@ fn pick<'a>(
 /// A fresh token of `login`, and until when cargo may use it (the refresh margin before it expires).
 fn token(ctx: &Context, login: &ToolLogin) -> Result<(String, i64)> {
     let (settings, _) = super::acquire::tool_login(login)?;
-    let credential = super::acquire::acquire_tool(ctx, login, false, "cargo registry")?;
+    let credential = super::acquire::acquire_tool(ctx, login, false)?;
     let until = credential.expires_at - credential.refresh_margin(settings.min_ttl);
     Ok((credential.access_token.expose().to_string(), until))
 }

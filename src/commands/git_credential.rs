@@ -55,7 +55,7 @@ pub(crate) fn run(s: &GitCredentialSettings, ctx: &Context) -> Result<()> {
         return Ok(());
     }
     let stale = ctx.state.take_stale(&key);
-    let credential = match acquire_tool(ctx, login, stale, &format!("git host {host}")) {
+    let credential = match acquire_tool(ctx, login, stale) {
         Ok(c) => c,
         Err(e) => {
             // Not refreshed: the refused token must not be handed out next time either.

@@ -254,12 +254,17 @@ impl Context {
 }
 
 impl Context {
-    /// The "not logged in" error, naming the command that fixes it: the
-    /// selected profile's login is made with `vmauth login --profile NAME`
-    /// (which keeps its scopes and the rest), any other from its parts.
+    /// The "not logged in" error, naming the command that fixes it: a login a
+    /// profile names (the selected one first) is made with `vmauth login
+    /// --profile NAME` (which keeps its scopes and the rest), any other from
+    /// its parts.
     pub(crate) fn not_logged_in(&self, key: Option<&str>, why: &str) -> Error {
         let hint = match (key, &self.selected_profile) {
             (Some(k), Some(p)) if p.key == k => format!("vmauth login --profile {}", p.profile),
+            // A profile names this login (git and cargo reach it that way).
+            (Some(k), _) if let Some(p) = self.profile_of(k) => {
+                format!("vmauth login --profile {}", p.name)
+            }
             (Some(k), _) => LoginId::from_key(k).login_hint(),
             (None, _) => "vmauth login --issuer URL --client-id ID".to_string(),
         };
