@@ -324,47 +324,37 @@ impl Provider<'_> {
         if self.client.scopes.iter().any(|s| s == "offline_access") && self.takes_consent_prompt() {
             params.push(("prompt", "consent"));
         }
+        let mut url = url::Url::parse(endpoint).map_err(|_| {
+            ProtocolError::Config(format!(
+                "the authorization endpoint {} is not a URL",
+                from_server(endpoint, 100)
+            ))
+        })?;
         let mut expires_in = None;
-        let url = match &self.meta.pushed_authorization_request_endpoint {
+        match &self.meta.pushed_authorization_request_endpoint {
             Some(par) => {
                 let answer = self.push(par, &params).await?;
                 expires_in = answer.expires_in.map(std::time::Duration::from_secs);
-                let mut url = url::Url::parse(endpoint).map_err(|_| {
-                    ProtocolError::Config(format!(
-                        "the authorization endpoint {} is not a URL",
-                        from_server(endpoint, 100)
-                    ))
-                })?;
                 url.query_pairs_mut()
                     .append_pair("client_id", &self.client.client_id)
                     .append_pair("request_uri", &answer.request_uri);
-                url.to_string()
             }
             None => {
-                let mut url = url::Url::parse(endpoint).map_err(|_| {
-                    ProtocolError::Config(format!(
-                        "the authorization endpoint {} is not a URL",
-                        from_server(endpoint, 100)
-                    ))
-                })?;
-                {
-                    let mut q = url.query_pairs_mut();
-                    q.append_pair("client_id", &self.client.client_id);
-                    if let Some(aud) = &self.client.audience {
-                        q.append_pair("audience", aud);
-                    }
-                    for r in &self.client.resources {
-                        q.append_pair("resource", r);
-                    }
-                    for (k, v) in &params {
-                        q.append_pair(k, v);
-                    }
+                let mut q = url.query_pairs_mut();
+                q.append_pair("client_id", &self.client.client_id);
+                if let Some(aud) = &self.client.audience {
+                    q.append_pair("audience", aud);
                 }
-                url.to_string()
+                for r in &self.client.resources {
+                    q.append_pair("resource", r);
+                }
+                for (k, v) in &params {
+                    q.append_pair(k, v);
+                }
             }
-        };
+        }
         Ok(AuthorizationRequest {
-            url,
+            url: url.to_string(),
             redirect_uri: redirect_uri.to_string(),
             state,
             nonce: openid.then_some(nonce),
