@@ -48,17 +48,26 @@ fn git_has_authtype() -> bool {
     (n.next().unwrap_or(0), n.next().unwrap_or(0)) >= (2, 46)
 }
 
-#[test]
-fn git_gets_a_bearer_token_and_a_fresh_one_after_expiry() {
-    if !git_has_authtype() {
+/// A test IdP, a git server wanting `scheme`, and a home logged in for it;
+/// `None` (with a visible note) when this git cannot take a Bearer credential.
+fn git_fixture(scheme: Scheme) -> Option<(Idp, GitServer, Home)> {
+    if scheme == Scheme::Bearer && !git_has_authtype() {
         eprintln!(
             "NOTE: skipped: this git is older than 2.46 and cannot take a Bearer credential from a helper (the password form is tested)"
         );
-        return;
+        return None;
     }
     let idp = Idp::start();
-    let server = GitServer::start(&idp.issuer, Scheme::Bearer);
+    let server = GitServer::start(&idp.issuer, scheme);
     let home = logged_in_for(&idp, &host_of(&server));
+    Some((idp, server, home))
+}
+
+#[test]
+fn git_gets_a_bearer_token_and_a_fresh_one_after_expiry() {
+    let Some((idp, server, home)) = git_fixture(Scheme::Bearer) else {
+        return;
+    };
     let env = env_of(&home);
     let dir = tempfile::tempdir().unwrap();
     let out = git_with_helper(
@@ -115,9 +124,7 @@ fn git_gets_a_bearer_token_and_a_fresh_one_after_expiry() {
 
 #[test]
 fn git_gets_the_token_as_a_password_when_the_server_wants_basic() {
-    let idp = Idp::start();
-    let server = GitServer::start(&idp.issuer, Scheme::Basic);
-    let home = logged_in_for(&idp, &host_of(&server));
+    let (_idp, server, home) = git_fixture(Scheme::Basic).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = git_with_helper(
         dir.path(),
@@ -143,15 +150,9 @@ fn git_gets_the_token_as_a_password_when_the_server_wants_basic() {
 
 #[test]
 fn a_refused_token_is_erased_and_the_next_get_refreshes() {
-    if !git_has_authtype() {
-        eprintln!(
-            "NOTE: skipped: this git is older than 2.46 (no Bearer credentials from helpers)"
-        );
+    let Some((idp, server, home)) = git_fixture(Scheme::Bearer) else {
         return;
-    }
-    let idp = Idp::start();
-    let server = GitServer::start(&idp.issuer, Scheme::Bearer);
-    let home = logged_in_for(&idp, &host_of(&server));
+    };
     let env = env_of(&home);
     let key = format!("{}|{CLIENT}", idp.issuer);
     let token = stored(&home, &key)["access_token"]
