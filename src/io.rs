@@ -123,6 +123,12 @@ impl Io {
         Ok(s)
     }
 
+    /// Read standard input to its end and throw it away, so that a program
+    /// writing to us is never cut off with a broken pipe.
+    pub fn drain_stdin(&self) -> std::io::Result<u64> {
+        std::io::copy(&mut *lock(&self.stdin), &mut std::io::sink())
+    }
+
     /// Read one line of standard input (without its line end); `None` at the
     /// end of input. A line longer than `limit` bytes is read to its end and
     /// is an error (`InvalidData`), never cut short.

@@ -413,3 +413,34 @@ fn the_cargo_provider_answers_by_registry_and_refuses_login() {
             .contains("vmauth login --profile crates")
     );
 }
+
+/// git writes its whole request before it reads an answer; a helper that
+/// leaves without reading it would cut git off with a broken pipe (seen in
+/// CI with `store`, which has nothing to answer). Every operation reads its
+/// request to the end, even one larger than a pipe holds.
+#[test]
+fn every_operation_reads_gits_whole_request() {
+    let home = Home::new();
+    let mut request = String::from("protocol=https\nhost=unknown.example\n");
+    while request.len() < 256 * 1024 {
+        request.push_str("wwwauth[]=Bearer realm=\"padding\"\n");
+    }
+    request.push('\n');
+    for op in ["store", "erase", "get", "some-later-operation"] {
+        let mut child = home
+            .cmd(&["git-credential", op])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let written = std::io::Write::write_all(child.stdin.as_mut().unwrap(), request.as_bytes());
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(written.is_ok(), "{op}: {written:?} {out:?}");
+        assert!(
+            out.status.success() && out.stdout.is_empty(),
+            "{op}: {out:?}"
+        );
+    }
+}

@@ -21,13 +21,17 @@ const MAX_REQUEST: u64 = 64 * 1024;
 pub(crate) fn run(s: &GitCredentialSettings, ctx: &Context) -> Result<()> {
     let operation = s.operation.as_str();
     if !matches!(operation, "get" | "erase") {
-        // `store`, and operations a later git may add: nothing to do.
+        // `store`, and operations a later git may add: nothing to do but to
+        // take git's request, so that git's write never meets a closed pipe.
+        let _ = ctx.io.drain_stdin();
         return Ok(());
     }
     let text = ctx
         .io
         .read_stdin(MAX_REQUEST)
         .map_err(|e| Error::io("read git's request on stdin", e))?;
+    // A request longer than git ever sends is read to its end all the same.
+    let _ = ctx.io.drain_stdin();
     let request = parse_request(&text);
     let host = attr(&request, "host").unwrap_or("");
     let protocol = attr(&request, "protocol").unwrap_or("");
