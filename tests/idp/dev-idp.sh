@@ -4,7 +4,8 @@
 # port through tests/support/idp.rs.
 #
 #   tests/idp/dev-idp.sh start     # npm ci if needed, start in the background, wait until
-#                                  # discovery answers, print IDP_ISSUER=... IDP_PID=... IDP_LOG=...
+#                                  # discovery answers, print IDP_ISSUER=... IDP_PLATFORM=...
+#                                  # IDP_PID=... IDP_LOG=... (IDP_PLATFORM: the CI-platform stub)
 #   eval "$(tests/idp/dev-idp.sh start)"   # same, and set those variables in your shell
 #   tests/idp/dev-idp.sh status    # is it running? (prints the same variables)
 #   tests/idp/dev-idp.sh stop      # stop it (SIGTERM, then SIGKILL after 5 s)
@@ -77,7 +78,9 @@ live_pid() {
   note "removed stale pid file ${file#"$here"/} (pid ${p:-?} is not a running server.mjs)"
 }
 
-issuer_of() { sed -n 's/^IDP_READY issuer=//p' "$1" 2>/dev/null | head -n 1; }
+# the ready line is `IDP_READY issuer=<issuer> platform=<issuer of the CI-platform stub>`
+issuer_of() { sed -n 's/^IDP_READY issuer=\([^ ]*\).*/\1/p' "$1" 2>/dev/null | head -n 1; }
+platform_of() { sed -n 's/^IDP_READY .* platform=\([^ ]*\).*/\1/p' "$1" 2>/dev/null | head -n 1; }
 
 # port in issuer $1 (http://host:port...), else empty
 port_of() { [[ $1 =~ ^https?://(\[[^]]*\]|[^/:]*):([0-9]+) ]] && echo "${BASH_REMATCH[2]}"; return 0; }
@@ -104,6 +107,7 @@ lookup() {
 
 print_vars() {
   printf 'IDP_ISSUER=%q\n' "$1"
+  printf 'IDP_PLATFORM=%q\n' "$(platform_of "$log")"
   printf 'IDP_PID=%q\n' "$2"
   printf 'IDP_LOG=%q\n' "$log"
 }

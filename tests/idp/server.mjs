@@ -5,13 +5,18 @@
 // state is kept in memory (lost on restart).
 //
 // Configured by environment variables (see README.md) and config.json. Protocol on stdout:
-//   1. exactly one line `IDP_READY issuer=http://127.0.0.1:<port>` once it is listening
-//      (IDP_PORT=0, the default, picks a free port; the issuer uses the real bound port);
+//   1. exactly one line `IDP_READY issuer=http://127.0.0.1:<port> platform=http://127.0.0.1:<port2>`
+//      once it is listening (IDP_PORT=0, the default, picks a free port; the issuer uses the
+//      real bound port). `platform=` is the issuer of the CI-platform stub (platform.mjs), which
+//      always runs in this process on its own ephemeral port;
 //   2. then one access-log line per request, e.g.
 //      `POST /token 400 grant_type=refresh_token error=invalid_grant client_id=vmauth-cli`
 //      (grant_type for the token endpoint, error when the answer is an OAuth error, then the
 //      non-secret request details of requestDetail(): client_id, and for authorization/PAR
-//      requests response_type, redirect_uri, code_challenge_method, state/nonce presence, ...).
+//      requests response_type, redirect_uri, code_challenge_method, state/nonce presence, ...),
+//      and one `PLATFORM <METHOD> <path> <status> key=value...` line per request to the stub.
+// Secretless CI (federation.mjs): the IdP trusts the stub's tokens as federated client
+// credentials, as RFC 7523 JWT-bearer grants and as RFC 8693 token-exchange subject tokens.
 // Everything else (settings, the Node 20 "Unsupported runtime" warning, library notices,
 // server errors) goes to stderr.
 import * as crypto from 'node:crypto';
@@ -21,6 +26,11 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import Provider, { errors } from 'oidc-provider';
+
+import {
+  FEDERATION_GTYS, TOKEN_EXCHANGE_GRANT, federationExtraClaims, federationTrust, installFederation,
+} from './federation.mjs';
+import { DEFAULT_REQUEST_TOKEN, startPlatform } from './platform.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -72,6 +82,10 @@ const REGISTRATION = boolEnv('IDP_REGISTRATION', false) || REGISTRATION_IAT !== 
 const REGISTRATIONS_FILE = process.env.IDP_REGISTRATIONS_FILE ? path.resolve(process.env.IDP_REGISTRATIONS_FILE) : '';
 // RFC 6749 section 5.2 error code for a grant the client is not registered for (see README)
 const UNAUTHORIZED_CLIENT = boolEnv('IDP_UNAUTHORIZED_CLIENT', true);
+// CI-platform stub: the request token its GitHub and Azure endpoints expect
+const PLATFORM_REQUEST_TOKEN = process.env.IDP_PLATFORM_REQUEST_TOKEN || DEFAULT_REQUEST_TOKEN;
+// a jwt-bearer grant request must name a federation rule (federation_rule_id)
+const REQUIRE_FEDERATION_RULE = boolEnv('IDP_REQUIRE_FEDERATION_RULE', false);
 
 if (!['offline_access', 'always'].includes(ISSUE_REFRESH_TOKEN)) {
   throw new Error('IDP_ISSUE_REFRESH_TOKEN must be "offline_access" or "always"');
@@ -99,6 +113,38 @@ for (const aud of EXTRA_AUDIENCES) {
 }
 for (const aud of OPAQUE_AUDIENCES) {
   resources[aud] ??= { scope: 'api:read api:write', accessTokenFormat: 'opaque' };
+}
+
+// resource server info for oidc-provider (getResourceServerInfo) and the federation grants
+async function resourceServerInfo(ctx, resourceIndicator) {
+  const rs = Object.hasOwn(resources, resourceIndicator) ? resources[resourceIndicator] : undefined;
+  if (!rs) throw new errors.InvalidTarget(`unknown resource/audience ${resourceIndicator}`);
+  return {
+    scope: rs.scope ?? '',
+    audience: rs.audience,
+    accessTokenTTL: rs.accessTokenTTL,
+    accessTokenFormat: rs.accessTokenFormat ?? 'jwt',
+    jwt: { sign: { alg: rs.alg ?? 'RS256' } },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// CI-platform stub (platform.mjs), started before the IdP listens, and the IdP's trust in it
+// (config.json `federation`, its issuer "platform" being the stub's URL)
+// ---------------------------------------------------------------------------
+let platform;
+try {
+  platform = await startPlatform({ host: HOST, requestToken: PLATFORM_REQUEST_TOKEN, accessLog: ACCESS_LOG });
+} catch (err) {
+  console.error(`cannot listen on ${HOST}:0 (CI-platform stub): ${err.code || err.message}`);
+  process.exit(1);
+}
+const trust = federationTrust(fixtures.federation, { platformIssuer: platform.issuer });
+// a client with a federated credential authenticates with its platform token only; the
+// client_secret oidc-provider checks is a random one that only this process knows
+for (const client of clients) {
+  const credential = trust.credentials.get(client.client_id);
+  if (credential) client.client_secret = credential.secret;
 }
 
 // login by user name or (case-insensitive) email
@@ -265,11 +311,12 @@ const RERENDER_STATES = {
 // ---------------------------------------------------------------------------
 // provider configuration
 // ---------------------------------------------------------------------------
+const jwks = signingKeys(); // kept: the token exchange verifies this IdP's own JWTs with it
 const configuration = {
   adapter: TestAdapter,
   clockTolerance: CLOCK_TOLERANCE,
   clients,
-  jwks: signingKeys(),
+  jwks: structuredClone(jwks),
   cookies: { keys: ['vmauth-test-idp-cookie-key-1', 'vmauth-test-idp-cookie-key-2'] },
 
   async findAccount(ctx, sub) {
@@ -326,7 +373,10 @@ const configuration = {
     introspection: {
       enabled: true,
       async allowedPolicy(ctx, client, token) {
-        // a public client may only introspect its own tokens
+        // anyone may introspect the tokens of secretless CI (so tests can check them as the
+        // device client, like tests/support/idp.rs active()); otherwise a public client may
+        // only introspect its own tokens
+        if (FEDERATION_GTYS.has(token.gty) || trust.credentials.has(token.clientId)) return true;
         return !(client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client.clientId);
       },
     },
@@ -387,26 +437,18 @@ ${form}
       async useGrantedResource() {
         return true;
       },
-      async getResourceServerInfo(ctx, resourceIndicator) {
-        const rs = resources[resourceIndicator];
-        if (!rs) throw new errors.InvalidTarget(`unknown resource/audience ${resourceIndicator}`);
-        return {
-          scope: rs.scope ?? '',
-          audience: rs.audience,
-          accessTokenTTL: rs.accessTokenTTL,
-          accessTokenFormat: rs.accessTokenFormat ?? 'jwt',
-          jwt: { sign: { alg: rs.alg ?? 'RS256' } },
-        };
-      },
+      getResourceServerInfo: resourceServerInfo,
     },
   },
 
   async extraTokenClaims(ctx, token) {
+    // token exchange: RFC 8693 `act` (JWT claim / introspection member)
+    const extra = { ...federationExtraClaims(token) };
     // user-bound access tokens carry the user's roles (JWT claim / introspection member)
     if (token.accountId && Object.hasOwn(users, token.accountId)) {
-      return { roles: users[token.accountId].roles ?? [] };
+      extra.roles = users[token.accountId].roles ?? [];
     }
-    return undefined;
+    return Object.keys(extra).length ? extra : undefined;
   },
 
   async issueRefreshToken(ctx, client, code) {
@@ -416,7 +458,9 @@ ${form}
   rotateRefreshToken: () => ROTATE_REFRESH_TOKEN,
 
   ttl: {
-    AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL || ACCESS_TOKEN_TTL,
+    // the jwt-bearer and token-exchange grants' tokens live as long as client_credentials ones
+    AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL
+      || (FEDERATION_GTYS.has(token.gty) ? CLIENT_CREDENTIALS_TTL : ACCESS_TOKEN_TTL),
     ClientCredentials: (ctx, token) => token.resourceServer?.accessTokenTTL || CLIENT_CREDENTIALS_TTL,
     DeviceCode: DEVICE_CODE_TTL,
     IdToken: ID_TOKEN_TTL,
@@ -443,7 +487,9 @@ async function accessLog(ctx, next) {
   await next();
   if (!ACCESS_LOG) return;
   let line = `${ctx.method} ${ctx.path} ${ctx.status}`;
-  const gt = ctx.oidc?.params?.grant_type;
+  // (a token request the federation middleware answered itself never reached oidc-provider,
+  // so it has no ctx.oidc: its details come from the form that middleware read)
+  const gt = ctx.oidc ? ctx.oidc.params?.grant_type : ctx.state.tokenForm?.grant_type;
   if (gt) line += ` grant_type=${gt}`;
   if (ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) && ctx.body.error) {
     line += ` error=${ctx.body.error}`;
@@ -453,18 +499,20 @@ async function accessLog(ctx, next) {
 }
 
 // Non-secret request details appended to the access-log line: which client asked, and for an
-// authorization request (front channel or PAR) the parameters a browser login must get right.
-// Values never contain spaces (URL-encoded where needed); `state`/`nonce` are logged as
-// present or absent only.
+// authorization request (front channel or PAR) the parameters a browser login must get right;
+// for token requests also the secretless-CI details (tokenDetail). Values never contain
+// spaces (URL-encoded where needed); `state`/`nonce` are logged as present or absent only.
 const CLIENT_ROUTES = ['device_authorization', 'token', 'authorization', 'pushed_authorization_request', 'registration',
   'resume', 'client', 'client_update', 'client_delete'];
 const RESOURCE_ROUTES = ['device_authorization', 'token', 'authorization', 'pushed_authorization_request'];
 function requestDetail(ctx) {
-  const route = ctx.oidc?.route;
-  const params = ctx.oidc?.params || {};
+  const route = ctx.oidc ? ctx.oidc.route : (ctx.state.tokenForm && 'token');
+  const params = (ctx.oidc ? ctx.oidc.params : ctx.state.tokenForm) || {};
   const out = [];
   const clientId = ctx.oidc?.client?.clientId
-    ?? (route === 'registration' && ctx.body && typeof ctx.body === 'object' ? ctx.body.client_id : undefined);
+    ?? (route === 'registration' && ctx.body && typeof ctx.body === 'object' ? ctx.body.client_id : undefined)
+    // a federated client whose assertion failed (answered by the federation middleware)
+    ?? (!ctx.oidc && ctx.state.federatedClientId);
   if (clientId && CLIENT_ROUTES.includes(route)) out.push(`client_id=${encodeURIComponent(clientId)}`);
   if (route === 'authorization' || route === 'pushed_authorization_request') {
     if (params.response_type) out.push(`response_type=${encodeURIComponent(params.response_type)}`);
@@ -480,7 +528,29 @@ function requestDetail(ctx) {
     const r = Array.isArray(params.resource) ? params.resource : [params.resource];
     out.push(`resource=${r.map(encodeURIComponent).join(',')}`);
   }
+  if (route === 'token') out.push(...tokenDetail(ctx));
   return out.length ? ` ${out.join(' ')}` : '';
+}
+
+// Token requests, from the form as sent (ctx.state.tokenForm, read by the federation
+// middleware; never a token value): `audience=`, for token exchange `subject_token_type=`,
+// `requested_token_type=` (when sent) and `actor_token=yes|no`, `federation_rule_id=` when
+// sent, and the unverified `client_assertion_iss=` of a client assertion (`-` when it has none).
+// Token type URNs are logged like grant_type (colons kept), other values URL-encoded.
+function tokenDetail(ctx) {
+  const form = ctx.state.tokenForm || ctx.oidc?.body || {};
+  const one = (v) => (Array.isArray(v) ? v.join(',') : String(v));
+  const urn = (v) => encodeURIComponent(one(v)).replace(/%3A/g, ':');
+  const out = [];
+  if (form.audience) out.push(`audience=${[].concat(form.audience).map(encodeURIComponent).join(',')}`);
+  if (form.grant_type === TOKEN_EXCHANGE_GRANT) {
+    if (form.subject_token_type) out.push(`subject_token_type=${urn(form.subject_token_type)}`);
+    if (form.requested_token_type) out.push(`requested_token_type=${urn(form.requested_token_type)}`);
+    out.push(`actor_token=${form.actor_token ? 'yes' : 'no'}`);
+  }
+  if (form.federation_rule_id) out.push(`federation_rule_id=${encodeURIComponent(one(form.federation_rule_id))}`);
+  if (ctx.state.clientAssertionIss !== undefined) out.push(`client_assertion_iss=${encodeURIComponent(ctx.state.clientAssertionIss)}`);
+  return out;
 }
 
 // 1a. RFC 6749 section 5.2 / RFC 8628 section 3.2: a request for a grant type the client is not
@@ -714,6 +784,12 @@ server.listen(PORT, HOST, () => {
   const hostPart = HOST.includes(':') ? `[${HOST}]` : HOST;
   const issuer = process.env.IDP_ISSUER || `http://${hostPart}:${port}`;
 
+  // a jwt-bearer / token-exchange token without a resource may carry the OpenID scopes (but
+  // offline_access: those grants issue no refresh token) and any resource's scopes
+  const untargetedScopes = new Set([
+    ...configuration.scopes.filter((s) => s !== 'offline_access'),
+    ...Object.values(resources).flatMap((rs) => (rs.scope ?? '').split(' ').filter(Boolean)),
+  ]);
   const provider = new Provider(issuer, configuration);
   provider.use(accessLog); // outermost: sees the final status and body
   provider.use(unauthorizedClient);
@@ -721,6 +797,15 @@ server.listen(PORT, HOST, () => {
   provider.use(deviceAuthGetGuard);
   provider.use(intervalAndSlowDown);
   provider.use(interactions(provider));
+  // secretless CI: registers the jwt-bearer and token-exchange grants; its middleware reads
+  // every token request body first (federated client credentials)
+  provider.use(installFederation(provider, {
+    trust,
+    ownJwks: jwks,
+    resourceServerInfo,
+    untargetedScopes,
+    requireRule: REQUIRE_FEDERATION_RULE,
+  }));
   provider.on('server_error', (ctx, err) => {
     console.error(`server_error on ${ctx.method} ${ctx.path}:`, err);
   });
@@ -732,12 +817,17 @@ server.listen(PORT, HOST, () => {
     + `refresh_ttl=${REFRESH_TOKEN_TTL}s rotation=${ROTATE_REFRESH_TOKEN} issue_refresh=${ISSUE_REFRESH_TOKEN} `
     + `resources=${Object.keys(resources).join(',')} `
     + `registration=${REGISTRATION ? (REGISTRATION_IAT ? 'on(initial-access-token)' : 'on(open)') : 'off'} `
-    + `unauthorized_client=${UNAUTHORIZED_CLIENT ? 'on' : 'off'}`);
-  process.stdout.write(`IDP_READY issuer=${issuer}\n`);
+    + `unauthorized_client=${UNAUTHORIZED_CLIENT ? 'on' : 'off'} `
+    + `platform=${platform.issuer} trusted_issuers=${[...trust.issuers.keys()].join(',') || '-'} `
+    + `federated_clients=${[...trust.credentials.keys()].join(',') || '-'} `
+    + `require_federation_rule=${REQUIRE_FEDERATION_RULE ? 'on' : 'off'}`);
+  process.stdout.write(`IDP_READY issuer=${issuer} platform=${platform.issuer}\n`);
 });
 
 function shutdown(signal) {
   console.error(`received ${signal}, shutting down`);
+  platform.server.close();
+  platform.server.closeAllConnections?.();
   server.close(() => process.exit(0));
   server.closeAllConnections?.();
   setTimeout(() => process.exit(0), 2000).unref();

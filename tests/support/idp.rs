@@ -66,6 +66,9 @@ impl Lines {
 pub struct Idp {
     /// e.g. `http://127.0.0.1:41234` (equals discovery's `issuer`; no trailing slash).
     pub issuer: String,
+    /// The CI-platform stub's issuer (GitHub/Azure/Google contracts, `/mint`),
+    /// e.g. `http://127.0.0.1:41235`.
+    pub platform: String,
     child: Child,
     /// Kept open so the server's stdin stays open; closing it makes the server exit.
     _stdin: Option<ChildStdin>,
@@ -194,8 +197,11 @@ impl Idp {
             }
         });
 
-        let issuer = match ready_rx.recv_timeout(START_TIMEOUT) {
-            Ok(issuer) => issuer,
+        let (issuer, platform) = match ready_rx.recv_timeout(START_TIMEOUT) {
+            Ok(ready) => match ready.split_once(" platform=") {
+                Some((i, p)) => (i.trim().to_string(), p.trim().to_string()),
+                None => (ready, String::new()),
+            },
             Err(e) => {
                 let why = match e {
                     mpsc::RecvTimeoutError::Timeout => {
@@ -224,11 +230,48 @@ impl Idp {
 
         Idp {
             issuer,
+            platform,
             _stdin: child.stdin.take(),
             child,
             log,
             stderr,
         }
+    }
+
+    /// A token of the CI-platform stub for `aud` and `sub`, expiring in
+    /// `exp_in` seconds (negative: already expired).
+    pub fn mint(&self, aud: &str, sub: &str, exp_in: i64) -> String {
+        let body = serde_json::json!({"aud": aud, "sub": sub, "exp_in": exp_in}).to_string();
+        let out = Command::new("curl")
+            .args([
+                "-sf",
+                "-H",
+                "content-type: application/json",
+                "--data",
+                &body,
+            ])
+            .arg(format!("{}/mint", self.platform))
+            .output()
+            .expect("run curl");
+        assert!(out.status.success(), "mint: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Make the platform stub's next `n` token requests answer `status`.
+    pub fn platform_fail_next(&self, n: u32, status: u16) {
+        let body = serde_json::json!({"fail_next": n, "status": status}).to_string();
+        let out = Command::new("curl")
+            .args([
+                "-sf",
+                "-H",
+                "content-type: application/json",
+                "--data",
+                &body,
+            ])
+            .arg(format!("{}/control", self.platform))
+            .output()
+            .expect("run curl");
+        assert!(out.status.success(), "control: {out:?}");
     }
 
     /// Access-log lines seen so far, e.g. `POST /token 400 grant_type=refresh_token error=invalid_grant`.
