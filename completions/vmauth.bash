@@ -149,7 +149,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__exec)
-            opts="-h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --env --help --version"
+            opts="-h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --grant --federated-token --federated-audience --actor-token --subject-token-type --param --min-ttl --force-refresh --token-type --exchange --env --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,6 +208,30 @@ _vmauth() {
                     return 0
                     ;;
                 --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant)
+                    COMPREPLY=($(compgen -W "client_credentials jwt-bearer token-exchange" -- "${cur}"))
+                    return 0
+                    ;;
+                --federated-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --federated-audience)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subject-token-type)
+                    COMPREPLY=($(compgen -W "jwt id_token access_token" -- "${cur}"))
+                    return 0
+                    ;;
+                --param)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -407,7 +431,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__login)
-            opts="-h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --no-qr --qr --flow --browser --device --open --no-open --redirect-port --redirect-uri --timeout --save-profile --help --version"
+            opts="-h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --grant --federated-token --federated-audience --actor-token --subject-token-type --param --no-qr --qr --flow --browser --device --open --no-open --redirect-port --redirect-uri --timeout --save-profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -466,6 +490,30 @@ _vmauth() {
                     return 0
                     ;;
                 --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant)
+                    COMPREPLY=($(compgen -W "client_credentials jwt-bearer token-exchange" -- "${cur}"))
+                    return 0
+                    ;;
+                --federated-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --federated-audience)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subject-token-type)
+                    COMPREPLY=($(compgen -W "jwt id_token access_token" -- "${cur}"))
+                    return 0
+                    ;;
+                --param)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -587,7 +635,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__token)
-            opts="-o -h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --min-ttl --force-refresh --token-type --output --help --version"
+            opts="-o -h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --grant --federated-token --federated-audience --actor-token --subject-token-type --param --min-ttl --force-refresh --token-type --exchange --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,6 +694,30 @@ _vmauth() {
                     return 0
                     ;;
                 --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant)
+                    COMPREPLY=($(compgen -W "client_credentials jwt-bearer token-exchange" -- "${cur}"))
+                    return 0
+                    ;;
+                --federated-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --federated-audience)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subject-token-type)
+                    COMPREPLY=($(compgen -W "jwt id_token access_token" -- "${cur}"))
+                    return 0
+                    ;;
+                --param)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

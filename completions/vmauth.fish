@@ -63,6 +63,16 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-assertion
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l assertion-audience -d 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]' -r -f -a "token-endpoint\t'The token endpoint the assertion is sent to (Okta, Entra, Keycloak)'
 issuer\t'The issuer exactly as its metadata publishes it (Auth0)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret -d 'Not accepted: secrets on the command line leak into ps and shell history' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l grant -d 'The grant of a CI job: client_credentials (the default; with --federated-token, the platform\'s token is the client assertion), jwt-bearer or token-exchange (the platform\'s token is the grant) [env: VMAUTH_GRANT; default: device_code]' -r -f -a "client_credentials\t'The client credentials grant (RFC 6749)'
+jwt-bearer\t'The JWT-bearer authorization grant (RFC 7523)'
+token-exchange\t'Token exchange (RFC 8693)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l federated-token -d 'Where the CI platform\'s own OIDC token comes from, fetched fresh for each token request: auto, github, gitlab (or gitlab:VAR), azure-pipelines:CONNECTION, circleci, buildkite, kubernetes (or kubernetes:PATH), gcp, file:PATH, env:VAR or exec:COMMAND (README: CI without secrets) [env: VMAUTH_FEDERATED_TOKEN]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l federated-audience -d 'The audience to ask the CI platform\'s token for (github, gcp, circleci, buildkite); not the `aud` of assertions vmauth signs (--assertion-audience) [env: VMAUTH_FEDERATED_AUDIENCE]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l actor-token -d 'Token exchange: who acts for the subject, from a SOURCE as for --federated-token [env: VMAUTH_ACTOR_TOKEN]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l subject-token-type -d 'Token exchange: the type of the federated token: jwt (the default), id_token or access_token' -r -f -a "jwt\t'`urn:ietf:params:oauth:token-type:jwt`'
+id_token\t'`urn:ietf:params:oauth:token-type:id_token`'
+access_token\t'`urn:ietf:params:oauth:token-type:access_token`'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l param -d 'An extra parameter of the token request a provider requires (e.g. a federation rule id); repeatable. Parameters vmauth sets are refused' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l flow -d 'How to sign in: auto (the device flow when the provider offers it, else the browser), device, or browser [env: VMAUTH_FLOW; default: auto]' -r -f -a "auto\t'The device flow when the identity provider offers it, else the browser; the browser also when the device flow is refused by policy'
 device\t'A code to enter on any device (RFC 8628)'
 browser\t'This machine\'s browser, or an address to paste back (authorization code with PKCE)'"
@@ -101,6 +111,16 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-assertion
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l assertion-audience -d 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]' -r -f -a "token-endpoint\t'The token endpoint the assertion is sent to (Okta, Entra, Keycloak)'
 issuer\t'The issuer exactly as its metadata publishes it (Auth0)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret -d 'Not accepted: secrets on the command line leak into ps and shell history' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l grant -d 'The grant of a CI job: client_credentials (the default; with --federated-token, the platform\'s token is the client assertion), jwt-bearer or token-exchange (the platform\'s token is the grant) [env: VMAUTH_GRANT; default: device_code]' -r -f -a "client_credentials\t'The client credentials grant (RFC 6749)'
+jwt-bearer\t'The JWT-bearer authorization grant (RFC 7523)'
+token-exchange\t'Token exchange (RFC 8693)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l federated-token -d 'Where the CI platform\'s own OIDC token comes from, fetched fresh for each token request: auto, github, gitlab (or gitlab:VAR), azure-pipelines:CONNECTION, circleci, buildkite, kubernetes (or kubernetes:PATH), gcp, file:PATH, env:VAR or exec:COMMAND (README: CI without secrets) [env: VMAUTH_FEDERATED_TOKEN]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l federated-audience -d 'The audience to ask the CI platform\'s token for (github, gcp, circleci, buildkite); not the `aud` of assertions vmauth signs (--assertion-audience) [env: VMAUTH_FEDERATED_AUDIENCE]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l actor-token -d 'Token exchange: who acts for the subject, from a SOURCE as for --federated-token [env: VMAUTH_ACTOR_TOKEN]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l subject-token-type -d 'Token exchange: the type of the federated token: jwt (the default), id_token or access_token' -r -f -a "jwt\t'`urn:ietf:params:oauth:token-type:jwt`'
+id_token\t'`urn:ietf:params:oauth:token-type:id_token`'
+access_token\t'`urn:ietf:params:oauth:token-type:access_token`'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l param -d 'An extra parameter of the token request a provider requires (e.g. a federation rule id); repeatable. Parameters vmauth sets are refused' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l min-ttl -d 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token\'s lifetime) [env: VMAUTH_MIN_TTL; default: 60]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l token-type -d 'Which token of the login [env: VMAUTH_TOKEN_TYPE; default: access]' -r -f -a "access\t'The access token (for APIs)'
 id\t'The OpenID Connect ID token (for APIs that accept only it, e.g. some Entra APIs)'"
@@ -112,6 +132,7 @@ exec-credential\t'A Kubernetes ExecCredential, for kubectl\'s exec credential pl
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l force-refresh -d 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
+complete -c vmauth -n "__fish_vmauth_using_subcommand token" -l exchange -d 'Exchange the login\'s access token (RFC 8693) for one for --audience AUD, kept as its own login and exchanged again when it runs out'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand token" -s V -l version -d 'Print version'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'
@@ -135,6 +156,16 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-assertion-
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l assertion-audience -d 'The `aud` of signed client assertions [env: VMAUTH_ASSERTION_AUDIENCE; default: token-endpoint]' -r -f -a "token-endpoint\t'The token endpoint the assertion is sent to (Okta, Entra, Keycloak)'
 issuer\t'The issuer exactly as its metadata publishes it (Auth0)'"
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-secret -d 'Not accepted: secrets on the command line leak into ps and shell history' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l grant -d 'The grant of a CI job: client_credentials (the default; with --federated-token, the platform\'s token is the client assertion), jwt-bearer or token-exchange (the platform\'s token is the grant) [env: VMAUTH_GRANT; default: device_code]' -r -f -a "client_credentials\t'The client credentials grant (RFC 6749)'
+jwt-bearer\t'The JWT-bearer authorization grant (RFC 7523)'
+token-exchange\t'Token exchange (RFC 8693)'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l federated-token -d 'Where the CI platform\'s own OIDC token comes from, fetched fresh for each token request: auto, github, gitlab (or gitlab:VAR), azure-pipelines:CONNECTION, circleci, buildkite, kubernetes (or kubernetes:PATH), gcp, file:PATH, env:VAR or exec:COMMAND (README: CI without secrets) [env: VMAUTH_FEDERATED_TOKEN]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l federated-audience -d 'The audience to ask the CI platform\'s token for (github, gcp, circleci, buildkite); not the `aud` of assertions vmauth signs (--assertion-audience) [env: VMAUTH_FEDERATED_AUDIENCE]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l actor-token -d 'Token exchange: who acts for the subject, from a SOURCE as for --federated-token [env: VMAUTH_ACTOR_TOKEN]' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l subject-token-type -d 'Token exchange: the type of the federated token: jwt (the default), id_token or access_token' -r -f -a "jwt\t'`urn:ietf:params:oauth:token-type:jwt`'
+id_token\t'`urn:ietf:params:oauth:token-type:id_token`'
+access_token\t'`urn:ietf:params:oauth:token-type:access_token`'"
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l param -d 'An extra parameter of the token request a provider requires (e.g. a federation rule id); repeatable. Parameters vmauth sets are refused' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l min-ttl -d 'Refresh when less than this is left (seconds, or with s/m/h suffix; at most half the token\'s lifetime) [env: VMAUTH_MIN_TTL; default: 60]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l token-type -d 'Which token of the login [env: VMAUTH_TOKEN_TYPE; default: access]' -r -f -a "access\t'The access token (for APIs)'
 id\t'The OpenID Connect ID token (for APIs that accept only it, e.g. some Entra APIs)'"
@@ -142,6 +173,7 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l env -d 'The envir
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l force-refresh -d 'Refresh now (for client credentials: request a new token) even when the cached token is still good, e.g. after it was revoked at the identity provider'
+complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -l exchange -d 'Exchange the login\'s access token (RFC 8693) for one for --audience AUD, kept as its own login and exchanged again when it runs out'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c vmauth -n "__fish_vmauth_using_subcommand status" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::credential::{AssertionAudience, Method};
+use crate::credential::{AssertionAudience, MachineGrant, Method};
 use crate::env_vars::{ENV_VARS, FLAG_VARS};
 
 /// The files vmauth reads and writes: the man pages' FILES section.
@@ -344,6 +344,70 @@ pub struct ClientAuthArgs {
     /// Not accepted: secrets on the command line leak into ps and shell history.
     #[arg(long, hide = true, value_name = "SECRET")]
     pub client_secret: Option<String>,
+    /// The grant of a CI job: client_credentials (the default; with
+    /// --federated-token, the platform's token is the client assertion),
+    /// jwt-bearer or token-exchange (the platform's token is the grant).
+    #[arg(long, value_name = "GRANT", conflicts_with = "client_credentials")]
+    pub grant: Option<GrantChoice>,
+    /// Where the CI platform's own OIDC token comes from, fetched fresh for each
+    /// token request: auto, github, gitlab (or gitlab:VAR), azure-pipelines:CONNECTION,
+    /// circleci, buildkite, kubernetes (or kubernetes:PATH), gcp, file:PATH,
+    /// env:VAR or exec:COMMAND (README: CI without secrets).
+    #[arg(long, value_name = "SOURCE")]
+    pub federated_token: Option<String>,
+    /// The audience to ask the CI platform's token for (github, gcp, circleci,
+    /// buildkite); not the `aud` of assertions vmauth signs (--assertion-audience).
+    #[arg(long, value_name = "AUD")]
+    pub federated_audience: Option<String>,
+    /// Token exchange: who acts for the subject, from a SOURCE as for
+    /// --federated-token.
+    #[arg(long, value_name = "SOURCE")]
+    pub actor_token: Option<String>,
+    /// Token exchange: the type of the federated token: jwt (the default),
+    /// id_token or access_token.
+    #[arg(long, value_name = "TYPE")]
+    pub subject_token_type: Option<SubjectTokenChoice>,
+    /// An extra parameter of the token request a provider requires (e.g. a
+    /// federation rule id); repeatable. Parameters vmauth sets are refused.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+/// `--grant`: how a CI job gets its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GrantChoice {
+    /// The client credentials grant (RFC 6749).
+    #[value(name = "client_credentials", alias = "client-credentials")]
+    ClientCredentials,
+    /// The JWT-bearer authorization grant (RFC 7523).
+    #[value(name = "jwt-bearer", alias = "jwt_bearer")]
+    JwtBearer,
+    /// Token exchange (RFC 8693).
+    #[value(name = "token-exchange", alias = "token_exchange")]
+    TokenExchange,
+}
+
+impl From<GrantChoice> for MachineGrant {
+    fn from(c: GrantChoice) -> MachineGrant {
+        match c {
+            GrantChoice::ClientCredentials => MachineGrant::ClientCredentials,
+            GrantChoice::JwtBearer => MachineGrant::JwtBearer,
+            GrantChoice::TokenExchange => MachineGrant::TokenExchange,
+        }
+    }
+}
+
+/// `--subject-token-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SubjectTokenChoice {
+    /// `urn:ietf:params:oauth:token-type:jwt`.
+    Jwt,
+    /// `urn:ietf:params:oauth:token-type:id_token`.
+    #[value(name = "id_token")]
+    IdToken,
+    /// `urn:ietf:params:oauth:token-type:access_token`.
+    #[value(name = "access_token")]
+    AccessToken,
 }
 
 /// `vmauth login`.
@@ -468,6 +532,10 @@ pub struct AcquireArgs {
     /// Which token of the login.
     #[arg(long, value_name = "TYPE")]
     pub token_type: Option<TokenChoice>,
+    /// Exchange the login's access token (RFC 8693) for one for --audience
+    /// AUD, kept as its own login and exchanged again when it runs out.
+    #[arg(long)]
+    pub exchange: bool,
 }
 
 /// `vmauth exec`.

@@ -181,6 +181,11 @@ pub struct Credential {
     /// a secret): how the client authenticates on refresh (never the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_auth: Option<ClientSettings>,
+    /// Set for a token got by exchanging another login's access token (`vmauth
+    /// token --exchange`): that login's key, whose token is exchanged again
+    /// when this one runs out. Same issuer and client as this login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchanged_from: Option<String>,
     /// Who logged in, from the userinfo endpoint (OIDC Core §5.3), for providers
     /// that send no ID token on the device grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +215,37 @@ pub struct ClientSettings {
     /// What signed assertions name as `aud` (the token endpoint when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion_audience: Option<AssertionAudience>,
+    /// The grant (absent: client credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<MachineGrant>,
+    /// Where the CI platform's token came from (`github`, `file:PATH`, …; the
+    /// source, never the token): the next token needs it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_token: Option<String>,
+}
+
+/// How a CI job gets its token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MachineGrant {
+    /// The client credentials grant (RFC 6749 §4.4).
+    #[default]
+    ClientCredentials,
+    /// The JWT-bearer authorization grant (RFC 7523 §2.1).
+    JwtBearer,
+    /// Token exchange (RFC 8693).
+    TokenExchange,
+}
+
+impl MachineGrant {
+    /// The name `--grant` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            MachineGrant::ClientCredentials => "client_credentials",
+            MachineGrant::JwtBearer => "jwt-bearer",
+            MachineGrant::TokenExchange => "token-exchange",
+        }
+    }
 }
 
 impl Credential {

@@ -69,7 +69,13 @@ env_vars! {
     /// Set by kubectl for exec credential plugins.
     EXEC_INFO = "KUBERNETES_EXEC_INFO", "set by kubectl for credential plugins: its apiVersion decides the ExecCredential version of -o exec-credential", Some("client.authentication.k8s.io/v1");
     /// `--client-credentials`.
-    GRANT = "VMAUTH_GRANT", "client_credentials: the same as --client-credentials (device_code: the device flow)", Some("device_code");
+    GRANT = "VMAUTH_GRANT", "client_credentials, jwt-bearer or token-exchange: a CI job's grant, as --grant (device_code: a person's login)", Some("device_code");
+    /// `--federated-token`.
+    FEDERATED_TOKEN = "VMAUTH_FEDERATED_TOKEN", "where the CI platform's OIDC token comes from, as --federated-token", None;
+    /// `--federated-audience`.
+    FEDERATED_AUDIENCE = "VMAUTH_FEDERATED_AUDIENCE", "the audience asked of the CI platform, as --federated-audience", None;
+    /// `--actor-token`.
+    ACTOR_TOKEN = "VMAUTH_ACTOR_TOKEN", "the actor token's source (token exchange), as --actor-token", None;
     /// `--client-auth`.
     CLIENT_AUTH = "VMAUTH_CLIENT_AUTH", "client authentication method, as --client-auth", None;
     /// The client secret (never an argument).
@@ -130,4 +136,8 @@ pub(crate) const FLAG_VARS: &[(&str, EnvVar)] = &[
     ("key-id", vars::KEY_ID),
     ("client-assertion-file", vars::CLIENT_ASSERTION_FILE),
     ("assertion-audience", vars::ASSERTION_AUDIENCE),
+    ("grant", vars::GRANT),
+    ("federated-token", vars::FEDERATED_TOKEN),
+    ("federated-audience", vars::FEDERATED_AUDIENCE),
+    ("actor-token", vars::ACTOR_TOKEN),
 ];

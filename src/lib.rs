@@ -16,6 +16,7 @@
 //! | `env_vars` | the registry of every environment variable (`env_vars::ENV_VARS`): name, meaning, default, the flag it stands for | the one source of the `[env: …; default: …]` notes, the help's and man pages' Environment sections |
 //! | `context` | the one place a command's world is put together: streams, UI, the store `--store` names, the state directory, clock and randomness, the seams the protocol engine is given, the reading of client secrets | the only code that builds a `Context` |
 //! | `commands` | one file per subcommand, plus `commands::acquire` (a valid credential for a selection) and `commands::output` (token formats, what is shown about a login) | the only layer that combines protocol, storage and UI |
+//! | `federated` | where a CI platform's own OIDC token comes from (`--federated-token`: GitHub, GitLab, Azure Pipelines, CircleCI, Buildkite, Kubernetes, Google's metadata server, a file, variable or program); the settings layer resolves a source with the variables it needs, `federated::Source::fetch` gets a fresh token per request and checks it is an unexpired JWT | never stores or prints the token; programs run without a shell, with a deadline; each platform's answer has a fuzzed parser |
 //! | `loopback` | the browser login's listener on `127.0.0.1`: reads request heads (bounded), answers the redirect path, 404 elsewhere, sends the browser on to an address without the code | no protocol: whether an answer is this sign-in's is the caller's (`oidc::browser`) |
 //! | `ui`, `io` | everything for humans, on stderr (prompt, QR code, spinner, warnings); stdout, stderr, stdin and their terminal flags (`io::TestIo` captures them) | all server text passes through `error::terminal_safe`; stdout carries only a command's product |
 //! | `oidc` | the protocol engine: discovery and its cache policy, endpoint overrides, client authentication and its negotiation, the grants, JWKS and ID-token verification, revocation, userinfo, the moved-endpoint retry (`oidc::provider`), HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source; reaches outside only through `oidc::provider::Seams` and the `CredentialSource` it is handed (secrets, keys, the random source of assertions; an assertion file it names is re-read per request) |
@@ -63,6 +64,20 @@
 //! TLS handshake. The token goes to stdout through `io::Io`; a closed pipe
 //! there ends the command quietly.
 //!
+//! # How a CI job gets a token without a secret
+//!
+//! `settings` resolves `--grant` and `--federated-token` into
+//! `settings::ClientInput` (a `federated::Source`, the audience asked of the
+//! platform, `--param`s checked against `oidc::exchange::RESERVED_PARAMS`).
+//! `commands::acquire::fetch_client_credentials` fetches the platform's token
+//! (registered with `io::Io` so no message can show it) and sends it as the
+//! client assertion (`oidc::client_auth::ClientAuth::Assertion`), or as the
+//! grant of `oidc::exchange::jwt_bearer` / `oidc::exchange::token_exchange`;
+//! the result is cached like a client-credentials token, with the source (never
+//! the token) kept to get the next one. `vmauth token --exchange` trades a
+//! person's stored access token the same way (`renew_exchanged`), keyed by the
+//! new audience and exchanged again when it runs out.
+//!
 //! # How a grant is added
 //!
 //! A new grant is one new file in `oidc/` (its request and answer, built on
@@ -94,6 +109,7 @@ pub(crate) mod context;
 pub mod credential;
 pub mod env_vars;
 pub mod error;
+pub mod federated;
 pub(crate) mod fsutil;
 /// Entry points for the fuzz targets in `fuzz/` (only with the `fuzzing` feature).
 #[cfg(feature = "fuzzing")]

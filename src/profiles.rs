@@ -47,8 +47,18 @@ pub struct Profile {
     pub min_ttl: Option<String>,
     /// `vmauth token` output format.
     pub output: Option<String>,
-    /// `client_credentials` (or `device_code`).
+    /// `client_credentials`, `jwt-bearer`, `token-exchange` (or `device_code`).
     pub grant: Option<String>,
+    /// Where a CI platform's OIDC token comes from (`--federated-token`).
+    pub federated_token: Option<String>,
+    /// The audience asked of the CI platform.
+    pub federated_audience: Option<String>,
+    /// The actor token's source (token exchange).
+    pub actor_token: Option<String>,
+    /// The federated token's type for token exchange (`jwt`, `id_token`, `access_token`).
+    pub subject_token_type: Option<String>,
+    /// Extra token-request parameters a provider requires.
+    pub params: Option<BTreeMap<String, String>>,
     /// Client authentication method.
     pub client_auth: Option<String>,
     /// A file holding the client secret.

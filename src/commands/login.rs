@@ -104,9 +104,26 @@ fn save_profile(
         audience: id.audience.clone(),
         scope: s.request.scopes.as_ref().map(|v| v.join(" ")),
         resource: (!s.request.resources.is_empty()).then(|| s.request.resources.clone()),
-        grant: c
-            .client_credentials
-            .then(|| "client_credentials".to_string()),
+        grant: c.client_credentials.then(|| c.grant.name().to_string()),
+        federated_token: c.federated.as_ref().map(|f| f.source.spec.clone()),
+        federated_audience: c.federated.as_ref().and_then(|f| f.audience.clone()),
+        actor_token: c
+            .federated
+            .as_ref()
+            .and_then(|f| f.actor.as_ref().map(|a| a.spec.clone())),
+        subject_token_type: c
+            .federated
+            .as_ref()
+            .filter(|f| f.subject_type != crate::oidc::exchange::TokenType::Jwt)
+            .map(|f| {
+                f.subject_type
+                    .urn()
+                    .rsplit(':')
+                    .next()
+                    .unwrap_or("jwt")
+                    .to_string()
+            }),
+        params: (!c.params.is_empty()).then(|| c.params.iter().cloned().collect()),
         client_auth: c.method.map(|m| m.name().to_string()),
         client_secret_file: lossy(&c.secret_file),
         private_key: lossy(&c.private_key),

@@ -89,6 +89,25 @@ pub(crate) fn revoke_set_aside(ctx: &Context, key: &str, client: &ClientInput) -
 /// what the server confirmed, and whether nothing is left to revoke; never
 /// fails (local removal must always happen).
 fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput) -> (String, bool) {
+    if let Some(spec) = cred
+        .client_credentials
+        .as_ref()
+        .and_then(|s| s.federated_token.as_deref())
+        .filter(|_| {
+            cred.client_credentials
+                .as_ref()
+                .is_some_and(|s| s.auth != crate::credential::Method::None)
+        })
+    {
+        // Revoking would need a fresh platform token as the client's credential.
+        return (
+            format!(
+                "a CI job's token got with its platform's token ({spec}) is not revoked; it expires in {} s; removed locally",
+                cred.ttl(ctx.clock.now_unix()).max(0)
+            ),
+            true,
+        );
+    }
     let rt = match ctx.runtime() {
         Ok(rt) => rt,
         Err(e) => return (format!("tokens not revoked ({e}); removed locally"), false),

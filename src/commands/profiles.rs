@@ -22,7 +22,11 @@ pub(crate) fn run(s: &ProfilesSettings, ctx: &Context) -> Result<()> {
             Some(id) => {
                 let state = match ctx.load(&id.cache_key()) {
                     Ok(Some(c)) if c.ttl(now) > 0 => "logged in",
-                    Ok(Some(c)) if c.refresh_token.is_some() || c.is_client_credentials() => {
+                    Ok(Some(c))
+                        if c.refresh_token.is_some()
+                            || c.is_client_credentials()
+                            || c.exchanged_from.is_some() =>
+                    {
                         "logged in (refreshable)"
                     }
                     Ok(Some(_)) => "expired",

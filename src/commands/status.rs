@@ -83,7 +83,8 @@ fn view(key: &str, l: &Located, current: bool, ctx: &Context, now: i64) -> Value
         "issuer": c.issuer,
         "client_id": c.client_id,
         "audience": c.audience,
-        "grant": if c.is_client_credentials() { "client_credentials" } else { "device_code" },
+        "grant": grant_name(c),
+        "exchanged_from": c.exchanged_from,
         "current": current,
         "store": l.kind.name(),
         "location": l.location,
@@ -91,7 +92,7 @@ fn view(key: &str, l: &Located, current: bool, ctx: &Context, now: i64) -> Value
         "expires_at": timestamp::format(c.expires_at),
         "expires_in": c.ttl(now),
         "valid": c.ttl(now) > 0,
-        "refreshable": c.refresh_token.is_some() || c.is_client_credentials(),
+        "refreshable": c.refresh_token.is_some() || c.is_client_credentials() || c.exchanged_from.is_some(),
         "client_auth": c.client_credentials.as_ref().map(|s| s.auth.name()),
         "id_token_verified": c.id_token.as_ref().map(|_| c.id_token_verified),
         "access_token_audience": access_token_audience(c),
@@ -200,4 +201,13 @@ fn human(v: &Value) -> String {
     ));
     out.push_str(&format!("    store:    {}: {}", s("store"), s("location")));
     out
+}
+
+/// How the login got its tokens, as `status --json` names it.
+fn grant_name(c: &crate::credential::Credential) -> &'static str {
+    match &c.client_credentials {
+        Some(s) => s.grant.unwrap_or_default().name(),
+        None if c.exchanged_from.is_some() => "token-exchange",
+        None => "device_code",
+    }
 }

@@ -32,6 +32,34 @@ pub(crate) fn acquire_for(
     s: &AcquireSettings,
     ctx: &Context,
 ) -> Result<crate::credential::Credential> {
+    if let Some(x) = &s.exchange {
+        // The subject: the login selected without --audience (else the current one).
+        let Some(subject) = ctx.selected_key(&x.subject) else {
+            return Err(ctx.not_logged_in(None, "not logged in, so there is no token to exchange"));
+        };
+        let from = crate::credential::LoginId::from_key(&subject);
+        let key =
+            crate::credential::LoginId::new(&from.issuer, &from.client_id, Some(&x.audience))?
+                .cache_key();
+        if key == subject {
+            return Err(Error::usage(format!(
+                "the login already has audience {}; --exchange --audience names another one",
+                x.audience
+            )));
+        }
+        return acquire(
+            ctx,
+            &Want {
+                key: &key,
+                min_ttl: s.min_ttl,
+                force: s.force_refresh,
+                token: s.token,
+                request: &s.request,
+                client: &s.client,
+                exchange_from: Some(&subject),
+            },
+        );
+    }
     let Some(key) = ctx.selected_key(&s.login) else {
         return Err(if s.client.client_credentials {
             Error::usage(
@@ -50,6 +78,7 @@ pub(crate) fn acquire_for(
             token: s.token,
             request: &s.request,
             client: &s.client,
+            exchange_from: None,
         },
     )
 }

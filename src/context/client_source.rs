@@ -26,6 +26,12 @@ pub(crate) struct Source {
     secret_env: Option<Secret>,
     explicit_method: Option<Method>,
     assertion_audience: Option<AssertionAudience>,
+    /// The grant and federated source, stored with the login.
+    grant: crate::credential::MachineGrant,
+    federated_spec: Option<String>,
+    /// A CI platform's token fetched for this request: the client assertion
+    /// of `--grant client_credentials --federated-token`.
+    pub federated_assertion: Option<Secret>,
     io: crate::io::Io,
     clock: std::rc::Rc<dyn crate::clock::Clock>,
     rng: std::rc::Rc<dyn crate::clock::Rng>,
@@ -57,6 +63,9 @@ impl Source {
             explicit_method: input
                 .method
                 .or_else(|| stored.map(|s| s.auth).filter(|m| *m != Method::None)),
+            grant: input.grant,
+            federated_spec: input.federated.as_ref().map(|f| f.source.spec.clone()),
+            federated_assertion: None,
             io: ctx.io.clone(),
             clock: ctx.clock.clone(),
             rng: ctx.rng.clone(),
@@ -72,6 +81,9 @@ impl Source {
             key_id: self.key_id.clone(),
             assertion_file: self.assertion_file.clone(),
             assertion_audience: self.assertion_audience,
+            grant: Some(self.grant)
+                .filter(|g| *g != crate::credential::MachineGrant::ClientCredentials),
+            federated_token: self.federated_spec.clone(),
         }
     }
 
@@ -113,12 +125,17 @@ impl CredentialSource for Source {
     /// metadata decides: [`crate::oidc::client_auth::negotiate`]).
     fn method(&self) -> Option<Method> {
         self.explicit_method.or_else(|| {
-            (self.private_key.is_some() || self.assertion_file.is_some())
-                .then_some(Method::PrivateKeyJwt)
+            (self.private_key.is_some()
+                || self.assertion_file.is_some()
+                || self.federated_assertion.is_some())
+            .then_some(Method::PrivateKeyJwt)
         })
     }
 
     fn load(&self, method: Method) -> Result<ClientAuth> {
+        if let (Method::PrivateKeyJwt, Some(jwt)) = (method, &self.federated_assertion) {
+            return Ok(ClientAuth::Assertion(jwt.clone()));
+        }
         Ok(match method {
             Method::ClientSecretBasic => ClientAuth::SecretBasic(self.read_secret()?),
             Method::ClientSecretPost => ClientAuth::SecretPost(self.read_secret()?),

@@ -69,6 +69,9 @@ pub enum ClientAuth {
     PrivateKeyJwt(Signer),
     /// A JWT made elsewhere (a CI platform's federated token), re-read on every request.
     AssertionFile(PathBuf),
+    /// A JWT made elsewhere, fetched for this request (a CI platform's token
+    /// from `--federated-token`).
+    Assertion(Secret),
 }
 
 impl ClientAuth {
@@ -102,6 +105,10 @@ impl ClientAuth {
             ClientAuth::PrivateKeyJwt(signer) => {
                 let jwt = signer.assertion(client_id, audience)?;
                 push_assertion(form, jwt);
+                Ok(None)
+            }
+            ClientAuth::Assertion(jwt) => {
+                push_assertion(form, jwt.expose().to_string());
                 Ok(None)
             }
             ClientAuth::AssertionFile(path) => {

@@ -33,6 +33,9 @@ pub struct TokenResponse {
     /// Space-separated; a JSON array of scopes is accepted too.
     #[serde(default, deserialize_with = "lenient_string")]
     pub scope: Option<String>,
+    /// RFC 8693 §2.2.1: what a token exchange issued.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub issued_token_type: Option<String>,
 }
 
 /// A string, or an array of strings joined with spaces; anything else is ignored
@@ -184,12 +187,14 @@ pub async fn client_credentials(
     http: &Http,
     token_endpoint: &str,
     client: &ClientRequest,
+    params: &[(String, String)],
 ) -> Result<TokenResponse, ProtocolError> {
     let scope = client.scopes.join(" ");
     let mut extra = vec![("grant_type", "client_credentials")];
     if !scope.is_empty() {
         extra.push(("scope", scope.as_str()));
     }
+    extra.extend(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     token_request(http, token_endpoint, client, &extra).await
 }
 
@@ -232,6 +237,7 @@ pub fn new_credential(
         requested_scope: Some(scopes.join(" ")).filter(|s| !s.is_empty()),
         client_credentials: None,
         client_auth: None,
+        exchanged_from: None,
         userinfo: None,
         extra: Default::default(),
     }

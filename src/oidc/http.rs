@@ -67,6 +67,20 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// Google Cloud's metadata server (`metadata.google.internal`, or a
+/// link-local address such as 169.254.169.254): reached over http by design,
+/// and, like loopback, never through a proxy.
+pub fn is_metadata_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case("metadata.google.internal"),
+        Some(Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(Host::Ipv6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+        None => false,
+    }
+}
+
 /// Parse `value` and require `https`, or `http` on a loopback host.
 /// `what` names the URL in the message ("issuer", "token endpoint", …).
 pub fn require_secure(value: &str, what: &str) -> Result<Url, ProtocolError> {
@@ -297,7 +311,7 @@ impl Http {
     /// The client for `url`, built at its first use: loopback is never
     /// proxied, and a command that talks to one host builds one client.
     fn client_for(&self, url: &str) -> Result<&reqwest::Client, ProtocolError> {
-        let direct = Url::parse(url).is_ok_and(|u| is_loopback(&u));
+        let direct = Url::parse(url).is_ok_and(|u| is_loopback(&u) || is_metadata_host(&u));
         let cell = if direct { &self.direct } else { &self.proxied };
         cell.get_or_init(|| {
             let b = reqwest::Client::builder()
@@ -339,6 +353,34 @@ impl Http {
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::AUTHORIZATION, value);
+        self.send(req, url).await
+    }
+
+    /// GET (or, with `post`, POST with an empty body) `url` with one header
+    /// whose value is a secret (a CI platform's request token, or a fixed
+    /// value such as Google's `Metadata-Flavor`): the CI platforms' token
+    /// endpoints. Any content type is read.
+    pub async fn call_with_header(
+        &self,
+        post: bool,
+        url: &str,
+        header: (&'static str, &Secret),
+    ) -> Result<Reply, ProtocolError> {
+        let client = self.client_for(url)?;
+        let mut value =
+            reqwest::header::HeaderValue::from_str(header.1.expose()).map_err(|_| {
+                ProtocolError::Config(format!(
+                    "the {} header value has characters not allowed in an HTTP header",
+                    header.0
+                ))
+            })?;
+        value.set_sensitive(true);
+        let req = if post {
+            client.post(url)
+        } else {
+            client.get(url)
+        };
+        let req = req.header(header.0, value);
         self.send(req, url).await
     }
 

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod client_auth;
 pub mod device;
 pub mod discovery;
+pub mod exchange;
 pub mod grant;
 pub mod http;
 pub mod id_token;
@@ -324,6 +325,9 @@ const SECRET_FIELDS: &[&str] = &[
     "device_code",
     "code",
     "code_verifier",
+    "assertion",
+    "subject_token",
+    "actor_token",
 ];
 
 /// Every secret a request carries, in every form a server could echo: secret

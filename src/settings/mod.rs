@@ -30,13 +30,15 @@ pub use types::*;
 pub use crate::cli::env_help;
 use crate::cli::{
     AcquireArgs, AssertionAudienceChoice, Cli, ClientAuthArgs, ClientAuthChoice, Command,
-    FlowChoice, OutputFormat, RequestArgs, Selector, StoreChoice, TokenChoice, parse_duration_secs,
+    FlowChoice, GrantChoice, OutputFormat, RequestArgs, Selector, StoreChoice, SubjectTokenChoice,
+    TokenChoice, parse_duration_secs,
 };
-use crate::credential::{LoginId, normalize, parse_scopes};
+use crate::credential::{LoginId, MachineGrant, normalize, parse_scopes};
 pub use crate::env_vars::{ENV_VARS, EnvVar, vars};
 use crate::error::{Error, Result};
 use crate::oidc::client_auth::{AssertionAudience, Method};
 use crate::oidc::discovery::EndpointOverrides;
+use crate::oidc::exchange::TokenType;
 use crate::profiles::{self, Config, Profile};
 use crate::secret::Secret;
 
@@ -87,10 +89,16 @@ impl Settings {
                 let login = login_id(&a.selector, &vars)?;
                 let lv = vars.for_login(login.as_ref());
                 let flow = flow(a, &lv)?;
+                let client = client_input(&a.client, &lv)?;
+                if !a.client.params.is_empty() && !client.client_credentials {
+                    return Err(Error::usage(
+                        "--param adds parameters to a CI job's token request; a person's login (device or browser) sends none",
+                    ));
+                }
                 CommandSettings::Login(LoginSettings {
                     login,
                     request: request(&a.request, &lv)?,
-                    client: client_input(&a.client, &lv)?,
+                    client,
                     qr: if a.no_qr {
                         Some(false)
                     } else {
@@ -177,14 +185,35 @@ impl Settings {
 }
 
 fn acquire(a: &AcquireArgs, vars: &Vars) -> Result<AcquireSettings> {
-    let login = login_id(&a.selector, vars)?;
+    let exchange = exchange(a, vars)?;
+    let login = match &exchange {
+        // The exchanged login: the subject's issuer and client, the new audience.
+        Some(x) => x
+            .subject
+            .as_ref()
+            .map(|s| LoginId::new(&s.issuer, &s.client_id, Some(&x.audience)))
+            .transpose()?,
+        None => login_id(&a.selector, vars)?,
+    };
     let lv = vars.for_login(login.as_ref());
+    let client = client_input(&a.client, &lv)?;
+    if exchange.is_some() && client.client_credentials {
+        return Err(Error::usage(
+            "--exchange exchanges a person's login, but a CI job's grant is set (--federated-token, VMAUTH_FEDERATED_TOKEN or VMAUTH_GRANT); a CI job exchanges its platform's token with --grant token-exchange",
+        ));
+    }
+    if !a.client.params.is_empty() && !client.client_credentials && exchange.is_none() {
+        return Err(Error::usage(
+            "--param adds parameters to a CI job's token request or to --exchange; a person's login has none",
+        ));
+    }
     Ok(AcquireSettings {
         login,
         request: request(&a.request, &lv)?,
-        client: client_input(&a.client, &lv)?,
+        client,
         min_ttl: min_ttl(a.min_ttl, vars)?,
         force_refresh: a.force_refresh,
+        exchange,
         token: match a.token_type {
             Some(t) => t,
             None => vars
@@ -196,6 +225,32 @@ fn acquire(a: &AcquireArgs, vars: &Vars) -> Result<AcquireSettings> {
                 .unwrap_or(TokenChoice::Access),
         },
     })
+}
+
+/// `--exchange`: the subject is the login selected without `--audience`,
+/// which names the new token's audience.
+fn exchange(a: &AcquireArgs, vars: &Vars) -> Result<Option<ExchangeSettings>> {
+    if !a.exchange {
+        return Ok(None);
+    }
+    let Some(audience) = a.selector.audience.clone().filter(|s| !s.trim().is_empty()) else {
+        return Err(Error::usage(
+            "--exchange needs --audience AUD: the audience of the new token, which is kept as the login for that audience",
+        ));
+    };
+    if a.client.client_credentials || a.client.grant.is_some() {
+        return Err(Error::usage(
+            "--exchange exchanges a person's login; a CI job exchanges its platform's token with --grant token-exchange --federated-token SOURCE",
+        ));
+    }
+    let subject = Selector {
+        audience: None,
+        ..a.selector.clone()
+    };
+    Ok(Some(ExchangeSettings {
+        subject: login_id(&subject, vars)?,
+        audience: normalize(&audience),
+    }))
 }
 
 /// `--flow` (or `--browser`/`--device`), `VMAUTH_FLOW`, the login's profile,
@@ -582,19 +637,29 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
             "--client-secret is not accepted: secrets on the command line leak into ps and shell history; set VMAUTH_CLIENT_SECRET, or use --client-secret-file PATH or --client-secret-stdin",
         ));
     }
-    let grant = vars
-        .get(vars::GRANT)
-        .or_else(|| vars.login_profile(|p| p.grant.clone()).map(|(g, _)| g));
-    let client_credentials = args.client_credentials
-        || match grant.as_deref().map(str::trim) {
-            None | Some("device_code") => false,
-            Some("client_credentials") => true,
-            Some(other) => {
-                return Err(Error::usage(format!(
-                    "VMAUTH_GRANT={other:?} is not a grant vmauth knows; use client_credentials or device_code"
-                )));
-            }
-        };
+    let (grant, client_credentials) = grant(args, vars)?;
+    let federated = federated(args, vars)?;
+    if let Some(f) = &federated {
+        if client_credentials == Some(false) {
+            return Err(Error::usage(
+                "a federated token is for a CI job's grant, not a person's login (device_code); drop VMAUTH_GRANT=device_code or the profile's grant",
+            ));
+        }
+        if f.actor.is_some() && grant != MachineGrant::TokenExchange {
+            return Err(Error::usage(
+                "--actor-token is for --grant token-exchange only",
+            ));
+        }
+    }
+    if federated.is_none() && matches!(grant, MachineGrant::JwtBearer | MachineGrant::TokenExchange)
+    {
+        return Err(Error::usage(format!(
+            "--grant {} trades a CI platform's token: give --federated-token SOURCE (or VMAUTH_FEDERATED_TOKEN); to exchange your own login's token, use vmauth token --exchange --audience AUD",
+            grant.name()
+        )));
+    }
+    let client_credentials = client_credentials.unwrap_or(false) || federated.is_some();
+    let params = params(args, vars)?;
     let method = match args.client_auth {
         Some(m) => Some(m),
         None => vars.choice_or::<ClientAuthChoice>(
@@ -640,6 +705,18 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
             "a private key (--private-key or VMAUTH_PRIVATE_KEY) and a client assertion file (--client-assertion-file or VMAUTH_CLIENT_ASSERTION_FILE) were both given; use one",
         ));
     }
+    if federated.is_some()
+        && grant == MachineGrant::ClientCredentials
+        && (private_key.is_some()
+            || assertion_file.is_some()
+            || secret_file.is_some()
+            || secret_stdin
+            || matches!(method, Some(m) if Method::from(m) != Method::PrivateKeyJwt))
+    {
+        return Err(Error::usage(
+            "with --grant client_credentials the federated token is the client's credential (its client assertion); drop the client secret, key or assertion file, or use --grant jwt-bearer / token-exchange, where the client may authenticate as well",
+        ));
+    }
     Ok(ClientInput {
         client_credentials,
         method: method.map(Method::from),
@@ -658,7 +735,255 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
             .or_else(|| vars.login_profile(|p| p.key_id.clone()).map(|(k, _)| k)),
         assertion_file,
         assertion_audience: assertion_audience.map(AssertionAudience::from),
+        grant,
+        federated,
+        params,
     })
+}
+
+/// `--grant` / `--client-credentials`, `VMAUTH_GRANT`, the login's profile:
+/// the grant, and whether it is a CI job's (not a person's device login).
+/// `None`: not said (a federated token then makes it a CI job's).
+fn grant(args: &ClientAuthArgs, vars: &Vars) -> Result<(MachineGrant, Option<bool>)> {
+    if let Some(g) = args.grant {
+        return Ok((g.into(), Some(true)));
+    }
+    if args.client_credentials {
+        return Ok((MachineGrant::ClientCredentials, Some(true)));
+    }
+    let (value, source) = match vars.get(vars::GRANT) {
+        Some(v) => (v, vars::GRANT.name.to_string()),
+        None => match vars.login_profile(|p| p.grant.clone()) {
+            Some((v, name)) => (v, format!("grant of profile {name:?}")),
+            None => return Ok((MachineGrant::ClientCredentials, None)),
+        },
+    };
+    match value.trim() {
+        "device_code" => Ok((MachineGrant::ClientCredentials, Some(false))),
+        v => match GrantChoice::from_str(v, false) {
+            Ok(g) => Ok((g.into(), Some(true))),
+            Err(_) => Err(Error::usage(format!(
+                "{source}={v:?} is not a grant vmauth knows; use client_credentials, jwt-bearer, token-exchange or device_code"
+            ))),
+        },
+    }
+}
+
+/// `--federated-token` (`VMAUTH_FEDERATED_TOKEN`, profile `federated_token`)
+/// with its audience, actor token and token type.
+fn federated(args: &ClientAuthArgs, vars: &Vars) -> Result<Option<Federated>> {
+    let spec = args
+        .federated_token
+        .clone()
+        .or_else(|| vars.get(vars::FEDERATED_TOKEN))
+        .or_else(|| {
+            vars.login_profile(|p| p.federated_token.clone())
+                .map(|(v, _)| v)
+        });
+    let audience = args
+        .federated_audience
+        .clone()
+        .or_else(|| vars.get(vars::FEDERATED_AUDIENCE))
+        .or_else(|| {
+            vars.login_profile(|p| p.federated_audience.clone())
+                .map(|(v, _)| v)
+        })
+        .filter(|a| !a.trim().is_empty());
+    let actor = args
+        .actor_token
+        .clone()
+        .or_else(|| vars.get(vars::ACTOR_TOKEN))
+        .or_else(|| {
+            vars.login_profile(|p| p.actor_token.clone())
+                .map(|(v, _)| v)
+        });
+    let subject_type = match args.subject_token_type {
+        Some(SubjectTokenChoice::Jwt) => Some(TokenType::Jwt),
+        Some(SubjectTokenChoice::IdToken) => Some(TokenType::IdToken),
+        Some(SubjectTokenChoice::AccessToken) => Some(TokenType::AccessToken),
+        None => match vars.login_profile(|p| p.subject_token_type.clone()) {
+            Some((v, name)) => Some(TokenType::parse(&v).ok_or_else(|| {
+                Error::usage(format!(
+                    "{}: profile {name:?}: subject_token_type {v:?} is not jwt, id_token or access_token",
+                    vars.config.display()
+                ))
+            })?),
+            None => None,
+        },
+    };
+    let Some(spec) = spec.filter(|s| !s.trim().is_empty()) else {
+        if actor.is_some() || audience.is_some() || subject_type.is_some() {
+            return Err(Error::usage(
+                "--federated-audience, --actor-token and --subject-token-type go with --federated-token SOURCE",
+            ));
+        }
+        return Ok(None);
+    };
+    Ok(Some(Federated {
+        source: federated_source(&spec, vars.env).map_err(Error::usage)?,
+        audience,
+        actor: actor
+            .map(|a| federated_source(&a, vars.env))
+            .transpose()
+            .map_err(|e| Error::usage(format!("--actor-token: {e}")))?,
+        subject_type: subject_type.unwrap_or(TokenType::Jwt),
+    }))
+}
+
+/// The sources `--federated-token` takes, for messages.
+const FEDERATED_SOURCES: &str = "auto, github, gitlab[:VAR], azure-pipelines[:CONNECTION], circleci, buildkite, kubernetes[:PATH], gcp, file:PATH, env:VAR or exec:COMMAND";
+
+/// Resolve a `--federated-token` SOURCE, capturing the platform's variables
+/// (their absence is reported when a token is needed).
+pub fn federated_source(
+    spec: &str,
+    env: &dyn Env,
+) -> std::result::Result<crate::federated::Source, String> {
+    use crate::federated::{KUBERNETES_TOKEN, Source, SourceKind};
+    let spec = spec.trim();
+    let var = |n: &str| env.var(n).filter(|v| !v.trim().is_empty());
+    let secret = |n: &str| var(n).map(|v| Secret::new(v.trim().to_string()));
+    let (name, arg) = match spec.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (spec, None),
+    };
+    let needs = |what: &str| format!("--federated-token {name}: needs {name}:{what}");
+    let kind = match (name, arg) {
+        ("auto", None) => {
+            let is = |n: &str| var(n).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            let detected = if is("GITHUB_ACTIONS") {
+                "github"
+            } else if is("GITLAB_CI") {
+                "gitlab"
+            } else if is("TF_BUILD") {
+                "azure-pipelines"
+            } else if is("CIRCLECI") {
+                "circleci"
+            } else if is("BUILDKITE") {
+                "buildkite"
+            } else if var("AZURE_FEDERATED_TOKEN_FILE").is_some()
+                || var("AWS_WEB_IDENTITY_TOKEN_FILE").is_some()
+                || (var("KUBERNETES_SERVICE_HOST").is_some()
+                    && Path::new(KUBERNETES_TOKEN).is_file())
+            {
+                "kubernetes"
+            } else {
+                return Err(format!(
+                    "--federated-token auto found no CI platform (looked for GITHUB_ACTIONS, GITLAB_CI, TF_BUILD, CIRCLECI, BUILDKITE, and a Kubernetes token: AZURE_FEDERATED_TOKEN_FILE, AWS_WEB_IDENTITY_TOKEN_FILE, {KUBERNETES_TOKEN}); name the source: {FEDERATED_SOURCES}"
+                ));
+            };
+            let mut source = federated_source(detected, env)?;
+            source.detected = true;
+            return Ok(source);
+        }
+        ("github", None) => SourceKind::Github {
+            url: var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+            token: secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+        },
+        ("gitlab", arg) => {
+            let chosen = match arg.filter(|a| !a.is_empty()) {
+                Some(v) => Ok(v.to_string()),
+                None => {
+                    let mut found: Vec<String> = env
+                        .names()
+                        .into_iter()
+                        .filter(|n| n.ends_with("_ID_TOKEN") && var(n).is_some())
+                        .collect();
+                    found.sort();
+                    match found.len() {
+                        1 => Ok(found.remove(0)),
+                        0 => Err("GitLab gave this job no *_ID_TOKEN variable; declare one in .gitlab-ci.yml (`id_tokens: VMAUTH_ID_TOKEN: aud: <audience>`) or name it: --federated-token gitlab:VAR".to_string()),
+                        _ => Err(format!(
+                            "this job has several ID tokens ({}); name one: --federated-token gitlab:VAR",
+                            found.join(", ")
+                        )),
+                    }
+                }
+            };
+            let token = chosen.as_ref().ok().and_then(|v| secret(v));
+            SourceKind::Gitlab { var: chosen, token }
+        }
+        ("azure-pipelines", arg) => SourceKind::AzurePipelines {
+            uri: var("SYSTEM_OIDCREQUESTURI"),
+            token: secret("SYSTEM_ACCESSTOKEN"),
+            connection: arg
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .or_else(|| var("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID")),
+        },
+        ("circleci", None) => SourceKind::CircleCi {
+            token: secret("CIRCLE_OIDC_TOKEN_V2"),
+        },
+        ("buildkite", None) => SourceKind::Buildkite,
+        ("kubernetes", arg) => SourceKind::File {
+            path: arg
+                .filter(|a| !a.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from))
+                .or_else(|| var("AWS_WEB_IDENTITY_TOKEN_FILE").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from(KUBERNETES_TOKEN)),
+            platform: "Kubernetes",
+        },
+        ("gcp", None) => SourceKind::Gcp {
+            host: var("GCE_METADATA_HOST")
+                .unwrap_or_else(|| "metadata.google.internal".to_string()),
+        },
+        ("file", Some(path)) if !path.is_empty() => SourceKind::File {
+            path: PathBuf::from(path),
+            platform: "the token file",
+        },
+        ("env", Some(v)) if !v.is_empty() => SourceKind::Env {
+            var: v.to_string(),
+            token: secret(v),
+        },
+        ("exec", Some(command)) if !command.trim().is_empty() => SourceKind::Exec {
+            argv: command.split_whitespace().map(str::to_string).collect(),
+        },
+        ("file", _) => return Err(needs("PATH")),
+        ("env", _) => return Err(needs("VAR")),
+        ("exec", _) => return Err(needs("COMMAND")),
+        _ => {
+            return Err(format!(
+                "--federated-token {:?} is not a source vmauth knows; use {FEDERATED_SOURCES}",
+                crate::error::from_server(spec, 60)
+            ));
+        }
+    };
+    Ok(Source {
+        spec: spec.to_string(),
+        kind,
+        detected: false,
+    })
+}
+
+/// `--param KEY=VALUE` (all of them), else the profile's `params` table.
+fn params(args: &ClientAuthArgs, vars: &Vars) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    if args.params.is_empty() {
+        if let Some((table, name)) = vars.login_profile(|p| p.params.clone()) {
+            for (k, v) in table {
+                crate::oidc::exchange::check_param(&k).map_err(|e| {
+                    Error::usage(format!(
+                        "{}: profile {name:?}: params: {e}",
+                        vars.config.display()
+                    ))
+                })?;
+                out.push((k, v));
+            }
+        }
+        return Ok(out);
+    }
+    for p in &args.params {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(Error::usage(format!(
+                "--param {:?} is not KEY=VALUE",
+                crate::error::from_server(p, 60)
+            )));
+        };
+        crate::oidc::exchange::check_param(k).map_err(|e| Error::usage(format!("--param: {e}")))?;
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
 }
 
 fn min_ttl(flag: Option<u64>, vars: &Vars) -> Result<i64> {
@@ -689,6 +1014,11 @@ fn min_ttl(flag: Option<u64>, vars: &Vars) -> Result<i64> {
 pub trait Env {
     /// The variable's value, if set and valid Unicode.
     fn var(&self, name: &str) -> Option<String>;
+    /// The names of every variable (for the sources that look for one, such as
+    /// GitLab's `*_ID_TOKEN`).
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The real process environment.
@@ -697,6 +1027,12 @@ pub struct ProcessEnv;
 impl Env for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
+    }
+
+    fn names(&self) -> Vec<String> {
+        std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect()
     }
 }
 
@@ -719,6 +1055,10 @@ impl MapEnv {
 impl Env for MapEnv {
     fn var(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
     }
 }
 

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{FlowChoice, OutputFormat, StoreChoice, TokenChoice};
-use crate::credential::{LoginId, parse_scopes};
+use crate::credential::{LoginId, MachineGrant, parse_scopes};
 use crate::oidc::client_auth::{AssertionAudience, Method};
+use crate::oidc::exchange::TokenType;
 use crate::secret::Secret;
 
 /// A file or directory location, and whether it is vmauth's default one (which
@@ -109,9 +110,50 @@ pub struct ClientInput {
     pub assertion_file: Option<PathBuf>,
     /// `--assertion-audience`.
     pub assertion_audience: Option<AssertionAudience>,
+    /// `--grant` (`VMAUTH_GRANT`, profile `grant`): which grant a CI job
+    /// (`client_credentials` set) uses.
+    pub grant: MachineGrant,
+    /// `--federated-token` and what goes with it: secretless CI.
+    pub federated: Option<Federated>,
+    /// `--param KEY=VALUE`, then the profile's `params`: extra token-request
+    /// parameters, checked against the ones vmauth sets.
+    pub params: Vec<(String, String)>,
+}
+
+/// A CI platform's token as the client's credential (secretless CI).
+#[derive(Debug, Clone)]
+pub struct Federated {
+    /// Where the platform's token comes from.
+    pub source: crate::federated::Source,
+    /// `--federated-audience`: the audience asked of the platform.
+    pub audience: Option<String>,
+    /// `--actor-token` (token exchange).
+    pub actor: Option<crate::federated::Source>,
+    /// `--subject-token-type` (token exchange; `jwt` by default).
+    pub subject_type: TokenType,
+}
+
+/// `vmauth token --exchange`: the token is got by exchanging another login's.
+#[derive(Debug, Clone)]
+pub struct ExchangeSettings {
+    /// The login whose access token is exchanged (`None`: the current one).
+    pub subject: Option<LoginId>,
+    /// The audience of the new token (the exchanged login's audience).
+    pub audience: String,
 }
 
 impl ClientInput {
+    /// The client authenticates with a secret, key or assertion of its own
+    /// (else, for the grants that trade a token, it is a public client).
+    pub fn authenticates(&self) -> bool {
+        self.secret_file.is_some()
+            || self.secret_stdin
+            || self.secret_env.is_some()
+            || self.private_key.is_some()
+            || self.assertion_file.is_some()
+            || self.method.is_some()
+    }
+
     /// A credential source was named (secret file, stdin, key, assertion file):
     /// it replaces what an earlier login stored, as a whole.
     pub fn names_a_source(&self) -> bool {
@@ -119,6 +161,7 @@ impl ClientInput {
             || self.secret_stdin
             || self.private_key.is_some()
             || self.assertion_file.is_some()
+            || self.federated.is_some()
     }
 
     /// Client authentication was asked for at all (a method or a source; the
@@ -238,6 +281,8 @@ pub struct AcquireSettings {
     pub force_refresh: bool,
     /// `--token-type`: the access token or the ID token.
     pub token: TokenChoice,
+    /// `--exchange`.
+    pub exchange: Option<ExchangeSettings>,
 }
 
 /// `vmauth token`.

@@ -23,6 +23,7 @@ fn cred(at: &str) -> Credential {
         requested_scope: None,
         client_credentials: None,
         client_auth: None,
+        exchanged_from: None,
         userinfo: None,
         extra: Map::new(),
     }

@@ -94,6 +94,7 @@ fn credential() -> impl Strategy<Value = Credential> {
                     requested_scope: None,
                     client_credentials: None,
                     client_auth: None,
+                    exchanged_from: None,
                     userinfo: None,
                     extra: extra.into_iter().collect(),
                 }
