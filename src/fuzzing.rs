@@ -888,3 +888,61 @@ pub fn cargo_request(data: &[u8]) {
         }
     }
 }
+
+/// A CI platform's answer to a token request (`federated::parse_answer`):
+/// the first byte picks the shape (GitHub's `value`, Azure's `oidcToken`, or
+/// plain text as Google's metadata server and the CLIs give), the rest is the
+/// body. A failure never quotes the body; a token taken passes
+/// `federated::check_token` only when it is a compact JWT that has not expired.
+pub fn platform_answer(data: &[u8]) {
+    use crate::federated::{check_token, parse_answer};
+    let Some((&shape, body)) = data.split_first() else {
+        return;
+    };
+    let field = ["value", "oidcToken", ""][usize::from(shape % 3)];
+    match parse_answer(body, field) {
+        Err(why) => assert!(!why.contains(MARKER), "the answer was quoted: {why}"),
+        Ok(token) => {
+            if let Err(why) = check_token(&token, NOW) {
+                assert!(!why.contains(MARKER), "the token was quoted: {why}");
+                return;
+            }
+            assert!(!token.is_empty() && token.len() <= 64 * 1024);
+            assert_eq!(token.split('.').count(), 3, "not three parts");
+            assert!(
+                token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+                "a character a JWT cannot have"
+            );
+            if let Some(exp) = crate::jwt::expiry(&token) {
+                assert!(exp > NOW, "an expired token was taken");
+            }
+        }
+    }
+}
+
+/// A token-exchange answer (RFC 8693) from a reply
+/// `STATUS\nCONTENT-TYPE\nWWW-AUTHENTICATE\nRETRY-AFTER\nBODY`: taken only
+/// when what it issued is an access token (or a JWT), never with its tokens in
+/// the error.
+pub fn exchange_answer(data: &[u8]) {
+    use crate::oidc::exchange::{TokenType, check_issued};
+    let reply = reply_from(data);
+    let Some(tokens) = parse_checked::<TokenResponse>(&reply) else {
+        return;
+    };
+    match check_issued(&tokens, URL) {
+        Ok(()) => assert!(matches!(
+            tokens.issued_token_type.as_deref().map(TokenType::parse),
+            None | Some(Some(TokenType::AccessToken | TokenType::Jwt))
+        )),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                tokens.access_token.len() < 12 || !text.contains(&tokens.access_token),
+                "the issued token was shown: {text}"
+            );
+        }
+    }
+}
