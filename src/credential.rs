@@ -222,6 +222,11 @@ pub struct ClientSettings {
     /// source, never the token): the next token needs it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federated_token: Option<String>,
+    /// A digest of everything that decides a federated token (grant, source,
+    /// platform audience, actor, token type, parameters, and the CI job): the
+    /// cached token serves only a request with the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// How a CI job gets its token.

@@ -38,6 +38,11 @@ pub struct Source {
     pub kind: SourceKind,
     /// `auto` chose this source (the caller says which, when it is used).
     pub detected: bool,
+    /// The CI job this process runs in, from the platform's own variables
+    /// (GitHub's run, attempt and job; GitLab's, Azure's, CircleCI's or
+    /// Buildkite's job id): a token got for one job is never served to another
+    /// job sharing the same home directory.
+    pub job: Option<String>,
 }
 
 /// The kinds of source.
@@ -101,6 +106,17 @@ pub enum SourceKind {
 }
 
 impl Source {
+    /// The secrets this source sends to get a token (the job's request
+    /// token), to be kept out of every message.
+    pub fn request_secrets(&self) -> Vec<&Secret> {
+        match &self.kind {
+            SourceKind::Github { token, .. } | SourceKind::AzurePipelines { token, .. } => {
+                token.iter().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The platform's name in messages.
     pub fn platform(&self) -> &'static str {
         match &self.kind {
@@ -156,7 +172,7 @@ impl Source {
                     http,
                     false,
                     url.as_str(),
-                    ("authorization", &header),
+                    &[("authorization", &header)],
                     "value",
                 )
                 .await?
@@ -182,14 +198,19 @@ impl Source {
                     .append_pair("api-version", "7.1")
                     .append_pair("serviceConnectionId", connection);
                 let header = Secret::new(format!("Bearer {}", token.expose()));
-                self.call(
-                    http,
-                    true,
-                    url.as_str(),
+                // As Azure's own SDKs ask: JSON, and no sign-in redirect for a
+                // token that is not valid (a 401 instead).
+                let (json, suppress) = (
+                    Secret::new("application/json".to_string()),
+                    Secret::new("Suppress".to_string()),
+                );
+                let headers = [
                     ("authorization", &header),
-                    "oidcToken",
-                )
-                .await?
+                    ("content-type", &json),
+                    ("x-tfs-fedauthredirect", &suppress),
+                ];
+                self.call(http, true, url.as_str(), &headers, "oidcToken")
+                    .await?
             }
             SourceKind::Gcp { host } => {
                 let Some(aud) = audience else {
@@ -217,8 +238,14 @@ impl Source {
                     .append_pair("audience", aud)
                     .append_pair("format", "full");
                 let flavor = Secret::new("Google".to_string());
-                self.call(http, false, url.as_str(), ("metadata-flavor", &flavor), "")
-                    .await?
+                self.call(
+                    http,
+                    false,
+                    url.as_str(),
+                    &[("metadata-flavor", &flavor)],
+                    "",
+                )
+                .await?
             }
             SourceKind::Gitlab { var, token } => {
                 fixed("GitLab fixes the audience in .gitlab-ci.yml (id_tokens: NAME: aud: …)");
@@ -283,42 +310,69 @@ impl Source {
         Ok(Secret::new(token))
     }
 
-    /// One request to the platform's token endpoint; `field` names the JSON
-    /// member that holds the token (empty: the body is the token).
+    /// One request to the platform's token endpoint (GitHub and Azure: tried
+    /// again twice, after 1 and 2 seconds, when it answers 502, 503 or 504, as
+    /// GitHub's own toolkit does); `field` names the JSON member that holds
+    /// the token (empty: the body is the token).
     async fn call(
         &self,
         http: &Http,
         post: bool,
         url: &str,
-        header: (&'static str, &Secret),
+        headers: &[(&'static str, &Secret)],
         field: &str,
     ) -> Result<String> {
         let platform = self.platform();
-        let reply = http
-            .call_with_header(post, url, header)
-            .await
-            .map_err(|e| {
-                Error::from(e).context(format!("cannot get an OIDC token from {platform}"))
-            })?;
+        let retries = match self.kind {
+            SourceKind::Github { .. } | SourceKind::AzurePipelines { .. } => 2,
+            _ => 0,
+        };
+        let mut attempt = 0;
+        let reply = loop {
+            let reply = http
+                .call_with_headers(post, url, headers)
+                .await
+                .map_err(|e| {
+                    Error::from(e).context(format!("cannot get an OIDC token from {platform}"))
+                })?;
+            if attempt < retries && matches!(reply.status, 502..=504) {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs(attempt)).await;
+                continue;
+            }
+            break reply;
+        };
+        let refused = |status: String| {
+            let hint = match &self.kind {
+                SourceKind::Github { .. } => {
+                    "check that the job has `permissions: id-token: write` and that ACTIONS_ID_TOKEN_REQUEST_TOKEN is the job's own"
+                }
+                SourceKind::AzurePipelines { .. } => {
+                    "check SYSTEM_ACCESSTOKEN (env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)) and that the service connection uses workload identity federation"
+                }
+                SourceKind::Gcp { .. } => {
+                    "check the audience and that this machine has a service account"
+                }
+                _ => "check that this job or machine may ask for identity tokens",
+            };
+            Error::usage(format!(
+                "{platform} refused the OIDC token request ({status}); {hint}"
+            ))
+        };
+        let html = reply
+            .content_type
+            .to_ascii_lowercase()
+            .starts_with("text/html");
         match reply.status {
+            // A sign-in page (Azure without the suppress header, a proxy's
+            // portal) is a refusal, not a token.
+            200 if html && !field.is_empty() => Err(refused("it answered with a web page".into())),
             200 => parse_answer(&reply.body, field).map_err(|why| {
                 Error::idp(format!(
                     "{platform} answered the OIDC token request with {why}"
                 ))
             }),
-            s @ (401 | 403) => Err(Error::usage(format!(
-                "{platform} refused the OIDC token request (HTTP {s}); {}",
-                match &self.kind {
-                    SourceKind::Github { .. } =>
-                        "check that the job has `permissions: id-token: write`",
-                    SourceKind::AzurePipelines { .. } =>
-                        "check SYSTEM_ACCESSTOKEN and that the service connection uses workload identity federation",
-                    _ => "check that this job or machine may ask for identity tokens",
-                }
-            ))),
-            s @ 400..=499 => Err(Error::usage(format!(
-                "{platform} refused the OIDC token request (HTTP {s}); check the service connection or audience asked for"
-            ))),
+            s @ (203 | 300..=399 | 400..=499) => Err(refused(format!("HTTP {s}"))),
             s => Err(Error::idp(format!(
                 "{platform} could not issue an OIDC token (HTTP {s}); try again later"
             ))),
@@ -338,7 +392,7 @@ impl Source {
         if let Some(aud) = audience {
             command.env("VMAUTH_FEDERATED_AUDIENCE", aud);
         }
-        let child = command
+        let mut child = command
             .args(args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
@@ -347,7 +401,11 @@ impl Source {
             .spawn()
             .map_err(|e| {
                 let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("{program} is not on PATH")
+                    match &self.kind {
+                        SourceKind::CircleCi { .. } => "the circleci CLI is not on PATH; install it, or drop --federated-audience to use CIRCLE_OIDC_TOKEN_V2".to_string(),
+                        SourceKind::Buildkite => "buildkite-agent is not on PATH; run vmauth in a Buildkite job step".to_string(),
+                        _ => format!("{program} is not on PATH"),
+                    }
                 } else {
                     format!("cannot run {program}")
                 };
@@ -357,28 +415,43 @@ impl Source {
                     e,
                 )
             })?;
-        let out = tokio::time::timeout(PROGRAM_TIMEOUT, child.wait_with_output())
+        let mut stdout = child.stdout.take().ok_or_else(|| Error::idp("no pipe"))?;
+        let work = async {
+            use tokio::io::AsyncReadExt;
+            let mut out = Vec::new();
+            (&mut stdout)
+                .take(MAX_TOKEN as u64 + 1)
+                .read_to_end(&mut out)
+                .await?;
+            if out.len() > MAX_TOKEN {
+                // Killed when `child` is dropped.
+                return Ok::<_, std::io::Error>((None, out));
+            }
+            Ok((Some(child.wait().await?), out))
+        };
+        let (status, out) = tokio::time::timeout(PROGRAM_TIMEOUT, work)
             .await
             .map_err(|_| {
                 Error::idp(format!(
-                    "{program} did not give a token within {} s",
+                    "{program} gave no token within {} s ({platform})",
                     PROGRAM_TIMEOUT.as_secs()
                 ))
             })?
-            .map_err(|e| Error::with_cause(Kind::Idp, format!("{program} failed"), e))?;
-        if !out.status.success() {
+            .map_err(|e| {
+                Error::with_cause(Kind::Idp, format!("{program} failed ({platform})"), e)
+            })?;
+        let Some(status) = status else {
             return Err(Error::idp(format!(
-                "{program} failed ({}); see its message above",
-                out.status
-            )));
-        }
-        if out.stdout.len() > MAX_TOKEN {
-            return Err(Error::idp(format!(
-                "{program} printed more than {} KiB, which is no token",
+                "{program} printed more than {} KiB, which is no token ({platform})",
                 MAX_TOKEN / 1024
             )));
+        };
+        if !status.success() {
+            return Err(Error::idp(format!(
+                "{program} failed ({status}), so {platform} gave no token; see its message above"
+            )));
         }
-        String::from_utf8(out.stdout)
+        String::from_utf8(out)
             .map_err(|_| Error::idp(format!("{program} printed something that is not text")))
     }
 }
@@ -389,23 +462,29 @@ fn secure(value: &str, what: &str) -> Result<url::Url> {
 
 fn read_token_file(path: &std::path::Path, platform: &str) -> Result<String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| {
+    let cannot = |e: std::io::Error| {
         Error::with_cause(
             Kind::Usage,
             format!("cannot read the {platform} token file {}", path.display()),
             e,
         )
-    })?;
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // A FIFO or device must not block: only a regular file is read.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(cannot)?;
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(Error::usage(format!(
+            "the {platform} token file {} is not a regular file",
+            path.display()
+        )));
+    }
     let mut text = String::new();
     file.take(MAX_TOKEN as u64 + 1)
         .read_to_string(&mut text)
-        .map_err(|e| {
-            Error::with_cause(
-                Kind::Usage,
-                format!("cannot read the {platform} token file {}", path.display()),
-                e,
-            )
-        })?;
+        .map_err(cannot)?;
     Ok(text)
 }
 
@@ -453,7 +532,7 @@ pub fn check_token(token: &str, now: i64) -> std::result::Result<(), String> {
     {
         return Err(format!(
             "expired {} s ago; platform tokens live minutes: get a fresh one for each request (a built-in source does)",
-            now - exp
+            now.saturating_sub(exp)
         ));
     }
     Ok(())

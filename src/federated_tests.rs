@@ -40,3 +40,9 @@ fn a_platform_token_must_be_a_jwt_that_has_not_expired() {
         assert!(check_token(bad, now).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn an_expiry_at_the_edge_of_time_does_not_overflow() {
+    assert!(check_token(&jwt(r#"{"exp":-9223372036854775808}"#), i64::MAX).is_err());
+    assert!(check_token(&jwt(r#"{"exp":9223372036854775807}"#), i64::MIN).is_ok());
+}

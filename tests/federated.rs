@@ -48,7 +48,7 @@ fn fake_program(dir: &Path, name: &str, token: &str) {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{dir}/{name}.args'\nprintf '%s' \"$VMAUTH_FEDERATED_AUDIENCE\" > '{dir}/{name}.aud'\ncat '{dir}/{name}.token'\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{dir}/{name}.args'\nprintf '%s' \"$VMAUTH_FEDERATED_AUDIENCE\" > '{dir}/{name}.aud'\ncat /proc/$PPID/cmdline /proc/$$/cmdline > '{dir}/{name}.cmdline'\ncat '{dir}/{name}.token'\n",
             dir = dir.display()
         ),
     )
@@ -151,8 +151,8 @@ fn the_platforms_failures_name_the_platform_and_the_fix() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("GitHub Actions refused the OIDC token request (HTTP 401)"));
     assert!(!text(&out.stderr).contains("not-the-request-token"));
-    // The platform down: exit 1.
-    idp.platform_fail_next(1, 503);
+    // The platform down: tried three times (GitHub's own toolkit retries), then exit 1.
+    idp.platform_fail_next(3, 503);
     let mut cmd = home.cmd(&args);
     github(&idp, &mut cmd);
     let out = run(&mut cmd);
@@ -321,6 +321,11 @@ fn token_exchange_of_a_gitlab_id_token_with_an_actor_from_a_program() {
         std::fs::read_to_string(home.credentials()).unwrap()
     );
     assert_no_secret(&all, &[&subject, &actor]);
+    // Nor in the command lines of vmauth (the program's parent) or the program.
+    let cmdlines = std::fs::read(bin.path().join("actor-token.cmdline")).unwrap();
+    let cmdlines = String::from_utf8_lossy(&cmdlines).replace('\0', " ");
+    assert!(cmdlines.contains("--actor-token"), "{cmdlines}");
+    assert_no_secret(&cmdlines, &[&subject, &actor]);
 }
 
 #[test]

@@ -74,10 +74,13 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
             "this login has no ID token (client-credentials logins never have one; a device login needs the openid scope)",
         ));
     }
+    let fingerprint = want.client.federated_fingerprint();
     let serves = |c: &Credential| {
         !want.force
             && fresh(c, want, ctx.clock.now_unix())
             && (!want.request.explicit || same_request(want.request, c))
+            && same_federation(c, fingerprint.as_deref())
+            && (want.exchange_from.is_none() || c.exchanged_from.as_deref() == want.exchange_from)
     };
     match &cached {
         Some(c) if serves(c) => return Ok(c.clone()),
@@ -93,6 +96,22 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
         renew_client_credentials(ctx, want, &serves)
     } else {
         refresh_single_flight(ctx, want)
+    }
+}
+
+/// A token got with a CI platform's token serves only the same request from
+/// the same job (the same fingerprint); other tokens, any request without one.
+fn same_federation(c: &Credential, fingerprint: Option<&str>) -> bool {
+    let kept = c
+        .client_credentials
+        .as_ref()
+        .and_then(|s| s.fingerprint.as_deref());
+    match (kept, fingerprint) {
+        (None, None) => true,
+        (Some(k), Some(f)) => k == f,
+        // A federated token for a request that names no platform token (or the
+        // other way round): not served; the request decides what happens.
+        _ => false,
     }
 }
 
@@ -147,12 +166,32 @@ fn renew_exchanged(
     if from.issuer != target.issuer || from.client_id != target.client_id || subject == want.key {
         // A login's token goes only to its own issuer, for its own client.
         return Err(Error::storage(format!(
-            "the login {:?} is to be exchanged from {subject:?}, which is not a login of the same issuer and client; remove it (vmauth logout --issuer {} --client-id {} --audience {}) and exchange again",
+            "the login {:?} is to be exchanged from {subject:?}, which is not a login of the same issuer and client; remove it (vmauth logout --issuer {} --client-id {}{}) and exchange again",
             want.key,
             target.issuer,
             target.client_id,
-            target.audience.as_deref().unwrap_or("")
+            target
+                .audience
+                .as_deref()
+                .map(|a| format!(" --audience {a}"))
+                .unwrap_or_default()
         )));
+    }
+    // The subject must be a person's login: refused before any lock or request
+    // (a stored chain or cycle of exchanged logins goes no further).
+    match ctx.load(subject)? {
+        Some(s) if s.exchanged_from.is_some() || s.is_client_credentials() => {
+            return Err(Error::usage(format!(
+                "the login {subject:?} is not a person's login (it is exchanged or a CI job's); --exchange exchanges the token of a login made with vmauth login"
+            )));
+        }
+        Some(_) => {}
+        None => {
+            return Err(ctx.not_logged_in(
+                Some(subject),
+                "not logged in, so there is no token to exchange",
+            ));
+        }
     }
     let _lock = ctx.lock_login(want.key, LOCK_WAIT)?;
     let previous = ctx.load_latest(want.key)?;
@@ -160,6 +199,18 @@ fn renew_exchanged(
         && serves(c)
     {
         return Ok(c.clone());
+    }
+    if let Some(c) = &previous
+        && c.exchanged_from.is_none()
+    {
+        // Never replace a login of its own (it may hold a refresh token).
+        return Err(Error::usage(format!(
+            "there is a login of its own for {:?}; use it without --exchange, or log out of it first (vmauth logout --issuer {} --client-id {} --audience {})",
+            want.key,
+            target.issuer,
+            target.client_id,
+            target.audience.as_deref().unwrap_or("")
+        )));
     }
     let none = Request::default();
     let subject_login = acquire(
@@ -174,11 +225,6 @@ fn renew_exchanged(
             exchange_from: None,
         },
     )?;
-    if subject_login.exchanged_from.is_some() || subject_login.is_client_credentials() {
-        return Err(Error::usage(format!(
-            "the login {subject:?} is not a person's login (it is exchanged or a CI job's); --exchange exchanges the token of a login made with vmauth login"
-        )));
-    }
     let (scopes, resources) = match &previous {
         Some(p) if !want.request.explicit => (p.requested_scopes(), p.resource.clone()),
         _ => (want.request.scopes_or(""), want.request.resources.clone()),
@@ -558,6 +604,8 @@ pub(crate) fn fetch_client_credentials(
     }
     let grant = match &input.federated {
         Some(_) => input.grant,
+        // A secret, key or assertion named now: a plain client-credentials request.
+        None if input.names_a_source() => MachineGrant::ClientCredentials,
         None => stored.and_then(|s| s.grant).unwrap_or_default(),
     };
     let mut src = Source::new(ctx, input, stored);
@@ -574,6 +622,14 @@ pub(crate) fn fetch_client_credentials(
                 let http = crate::oidc::http::Http::new(Default::default())?;
                 let now = ctx.clock.now_unix();
                 let warn = |m: &str| ctx.ui.warn(m);
+                for s in f
+                    .source
+                    .request_secrets()
+                    .into_iter()
+                    .chain(f.actor.iter().flat_map(|a| a.request_secrets()))
+                {
+                    ctx.io.redact(s.expose());
+                }
                 if f.source.detected {
                     ctx.ui.info(&format!(
                         "using the OIDC token of {} (--federated-token auto chose {})",
@@ -605,7 +661,8 @@ pub(crate) fn fetch_client_credentials(
         // own: without one, the client is a public client.
         let public = grant != MachineGrant::ClientCredentials
             && !input.authenticates()
-            && stored.is_none_or(|s| s.auth == crate::credential::Method::None);
+            && (input.names_a_source()
+                || stored.is_none_or(|s| s.auth == crate::credential::Method::None));
         let ask = Ask {
             scopes: &scopes,
             resources: &resources,
@@ -641,7 +698,13 @@ pub(crate) fn fetch_client_credentials(
                             };
                             token_exchange(http, endpoint, client, &exchange, params).await
                         }
-                        _ => client_credentials(http, endpoint, client, params).await,
+                        (MachineGrant::ClientCredentials, _) => {
+                            client_credentials(http, endpoint, client, params).await
+                        }
+                        (_, None) => Err(ProtocolError::Config(format!(
+                            "--grant {} needs --federated-token SOURCE",
+                            grant.name()
+                        ))),
                     }
                 },
             )

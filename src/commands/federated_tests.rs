@@ -638,3 +638,378 @@ fn logout_of_a_federated_ci_login_removes_it_without_a_platform_token() {
             .is_none_or(|m| m.is_empty())
     );
 }
+
+#[test]
+fn a_cached_federated_token_serves_only_the_same_request_from_the_same_job() {
+    let s = provider(json!({"access_token": "at-ci", "token_type": "Bearer", "expires_in": 600}));
+    let jwt = platform_jwt("repo:o/r", 300);
+    let answer = jwt.clone();
+    rt().block_on(
+        Mock::given(method("GET"))
+            .and(path("/gh"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": answer})))
+            .mount(&s),
+    );
+    let mut h = Harness::new();
+    h.set_env(
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        &format!("{}/gh?api-version=2.0", s.uri()),
+    );
+    h.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "req");
+    h.set_env("GITHUB_RUN_ID", "100");
+    let uri = s.uri();
+    let run = |h: &Harness, extra: &[&str]| {
+        let mut args = vec![
+            "token",
+            "--issuer",
+            &uri,
+            "--client-id",
+            "ci",
+            "--federated-token",
+            "github",
+        ];
+        args.extend_from_slice(extra);
+        h.run(&args)
+    };
+    assert_eq!(run(&h, &[]).code, 0);
+    assert_eq!(run(&h, &[]).code, 0);
+    assert_eq!(
+        token_forms(&s).len(),
+        1,
+        "the same job and request: served from the store"
+    );
+    assert_eq!(run(&h, &["--param", "org=b"]).code, 0);
+    assert_eq!(token_forms(&s).len(), 2, "another parameter: a new request");
+    h.set_env("GITHUB_RUN_ID", "101");
+    assert_eq!(run(&h, &["--param", "org=b"]).code, 0);
+    assert_eq!(
+        token_forms(&s).len(),
+        3,
+        "another job on the same runner: a new request"
+    );
+    // Without its source, even a fresh federated token is not handed out.
+    let out = h.run(&["token", "--issuer", &s.uri(), "--client-id", "ci"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("give --federated-token github"),
+        "{out:?}"
+    );
+}
+
+/// The credentials document with `entries` added (each `(key, value)`), and
+/// `current` as the current login.
+fn plant(h: &Harness, entries: &[(String, Value)], current: &str) {
+    let mut doc = h.credentials();
+    for (k, v) in entries {
+        doc["credentials"][k] = v.clone();
+    }
+    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    std::fs::write(
+        h.dir.path().join("config/state.json"),
+        json!({"current": current}).to_string(),
+    )
+    .unwrap();
+}
+
+fn login_entry(
+    issuer: &str,
+    audience: Option<&str>,
+    access: &str,
+    ttl: i64,
+    from: Option<String>,
+) -> Value {
+    json!({
+        "issuer": issuer, "client_id": "cli", "audience": audience, "access_token": access,
+        "refresh_token": if from.is_none() { Some("rt") } else { None },
+        "expires_at": crate::credential::timestamp::format(NOW + ttl),
+        "exchanged_from": from,
+    })
+}
+
+#[test]
+fn an_exchanged_login_is_bound_to_its_subject_and_goes_with_it() {
+    let s =
+        provider(json!({"access_token": "at-for-b", "token_type": "Bearer", "expires_in": 600}));
+    let h = Harness::new();
+    let uri = s.uri();
+    let s1 = h.store(&uri, "at-s1", Some("rt-1"), 3600);
+    let s2 = format!("{uri}|cli|https://a.example");
+    let b = format!("{uri}|cli|https://b.example");
+    // B, exchanged from S1 and fresh; S2 is now the current login.
+    plant(
+        &h,
+        &[
+            (
+                s2.clone(),
+                login_entry(&uri, Some("https://a.example"), "at-s2", 3600, None),
+            ),
+            (
+                b.clone(),
+                login_entry(
+                    &uri,
+                    Some("https://b.example"),
+                    "at-b-from-s1",
+                    600,
+                    Some(s1.clone()),
+                ),
+            ),
+        ],
+        &s2,
+    );
+    let out = h.run(&["token", "--exchange", "--audience", "https://b.example"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "at-for-b"), "{out:?}");
+    assert_eq!(field(&token_forms(&s)[0], "subject_token"), Some("at-s2"));
+    assert_eq!(
+        h.credentials()["credentials"][&b]["exchanged_from"],
+        s2.as_str()
+    );
+    // Logging out of the subject removes what was exchanged from it.
+    let out = h.run(&["logout"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let left = h.credentials()["credentials"].clone();
+    assert!(left.get(&s2).is_none() && left.get(&b).is_none(), "{left}");
+    assert!(left.get(&s1).is_some(), "{left}");
+}
+
+#[test]
+fn exchange_never_replaces_a_login_of_its_own_nor_follows_a_cycle() {
+    let s = provider(json!({"access_token": "never"}));
+    let h = Harness::new();
+    let uri = s.uri();
+    h.store(&uri, "at-person", Some("rt"), 3600);
+    let b = format!("{uri}|cli|https://b.example");
+    plant(
+        &h,
+        &[(
+            b.clone(),
+            login_entry(&uri, Some("https://b.example"), "at-b", -10, None),
+        )],
+        &format!("{uri}|cli"),
+    );
+    let out = h.run(&["token", "--exchange", "--audience", "https://b.example"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("there is a login of its own"),
+        "{out:?}"
+    );
+    // A planted cycle (a from c, c from a): refused at once, no request.
+    let (a, c) = (
+        format!("{uri}|cli|https://a.example"),
+        format!("{uri}|cli|https://c.example"),
+    );
+    plant(
+        &h,
+        &[
+            (
+                a.clone(),
+                login_entry(&uri, Some("https://a.example"), "x", -10, Some(c.clone())),
+            ),
+            (
+                c.clone(),
+                login_entry(&uri, Some("https://c.example"), "y", -10, Some(a.clone())),
+            ),
+        ],
+        &format!("{uri}|cli"),
+    );
+    let out = h.run(&[
+        "token",
+        "--issuer",
+        &uri,
+        "--client-id",
+        "cli",
+        "--audience",
+        "https://a.example",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("is not a person's login"), "{out:?}");
+    assert!(token_forms(&s).is_empty());
+}
+
+#[test]
+fn the_exchange_refusals_have_their_exit_codes() {
+    for (error, code, says) in [
+        ("invalid_grant", 4, "refused to exchange the login's token"),
+        (
+            "unsupported_grant_type",
+            2,
+            "does not let this client exchange tokens",
+        ),
+        ("invalid_target", 2, "does not know that audience"),
+    ] {
+        let s = rt().block_on(
+            MockIdp::new()
+                .post("/token", move |_| {
+                    ResponseTemplate::new(400).set_body_json(json!({"error": error}))
+                })
+                .start(),
+        );
+        let h = Harness::new();
+        h.store(&s.uri(), "at-person", Some("rt"), 3600);
+        let out = h.run(&["token", "--exchange", "--audience", "https://b.example"]);
+        assert_eq!(out.code, code, "{error}: {out:?}");
+        assert!(out.stderr.contains(says), "{error}: {out:?}");
+    }
+}
+
+#[test]
+fn programs_files_and_platform_answers_that_are_no_token() {
+    let s = provider(json!({"access_token": "never"}));
+    let mut h = Harness::new();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    h.set_env("GITLAB_CI", "true");
+    h.set_env("A_ID_TOKEN", &platform_jwt("a", 300));
+    h.set_env("B_ID_TOKEN", &platform_jwt("b", 300));
+    h.set_env("GCE_METADATA_HOST", "metadata.evil.example");
+    let jwt = platform_jwt("s", 300);
+    let fifo_source = format!("file:{}", fifo.display());
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec![
+                "--federated-token",
+                "exec:/usr/bin/head -c 1048576 /dev/zero",
+            ],
+            1,
+            "printed more than 64 KiB",
+        ),
+        (vec!["--federated-token", "exec:/bin/false"], 1, "failed"),
+        (
+            vec!["--federated-token", "exec:/nonexistent/program"],
+            2,
+            "is not on PATH",
+        ),
+        (
+            vec!["--federated-token", &fifo_source],
+            2,
+            "is not a regular file",
+        ),
+        (
+            vec!["--federated-token", "gitlab"],
+            2,
+            "several ID tokens (A_ID_TOKEN, B_ID_TOKEN)",
+        ),
+        (
+            vec!["--federated-token", "gcp", "--federated-audience", "x"],
+            2,
+            "neither the metadata server",
+        ),
+        (vec!["--federated-token", &jwt], 2, "not the token itself"),
+    ];
+    let uri = s.uri();
+    for (extra, code, says) in cases {
+        let mut args = vec!["token", "--issuer", &uri, "--client-id", "ci"];
+        args.extend(extra.iter().copied());
+        let out = h.run(&args);
+        assert_eq!(out.code, code, "{extra:?}: {out:?}");
+        assert!(out.stderr.contains(says), "{extra:?}: {out:?}");
+        assert!(!out.stderr.contains(&jwt[10..40]), "{out:?}");
+    }
+    // CircleCI asked for an audience without its CLI.
+    h.set_env("PATH", "/nonexistent");
+    let out = h.run(&[
+        "token",
+        "--issuer",
+        &s.uri(),
+        "--client-id",
+        "ci",
+        "--federated-token",
+        "circleci",
+        "--federated-audience",
+        "x",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("install it, or drop --federated-audience"),
+        "{out:?}"
+    );
+    assert!(token_forms(&s).is_empty());
+}
+
+#[test]
+fn azure_sign_in_pages_are_refusals_and_github_outages_are_tried_again() {
+    let jwt = platform_jwt("sc://o/p/sc-1", 300);
+    let answer = jwt.clone();
+    let s = rt().block_on(
+        MockIdp::new()
+            .post("/token", |_| {
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"access_token": "at-ok", "expires_in": 600}))
+            })
+            .mount(|_| {
+                Mock::given(method("POST"))
+                    .and(path("/azure-203"))
+                    .and(header("x-tfs-fedauthredirect", "Suppress"))
+                    .and(header("content-type", "application/json"))
+                    .respond_with(
+                        ResponseTemplate::new(203).set_body_string("<html>sign in</html>"),
+                    )
+            })
+            .mount(|_| {
+                Mock::given(method("POST"))
+                    .and(path("/azure-html"))
+                    .respond_with(
+                        ResponseTemplate::new(200)
+                            .set_body_raw("<html>sign in</html>", "text/html"),
+                    )
+            })
+            .mount(|_| {
+                Mock::given(method("GET"))
+                    .and(path("/gh"))
+                    .respond_with(ResponseTemplate::new(503))
+                    .up_to_n_times(1)
+                    .with_priority(1)
+            })
+            .mount(move |_| {
+                Mock::given(method("GET"))
+                    .and(path("/gh"))
+                    .respond_with(
+                        ResponseTemplate::new(200).set_body_json(json!({"value": answer})),
+                    )
+                    .with_priority(2)
+            })
+            .start(),
+    );
+    let mut h = Harness::new();
+    h.set_env("SYSTEM_ACCESSTOKEN", "az-job-token");
+    for p in ["/azure-203", "/azure-html"] {
+        h.set_env("SYSTEM_OIDCREQUESTURI", &format!("{}{p}", s.uri()));
+        let out = h.run(&[
+            "token",
+            "--issuer",
+            &s.uri(),
+            "--client-id",
+            "ci",
+            "--federated-token",
+            "azure-pipelines:sc-1",
+        ]);
+        assert_eq!(out.code, 2, "{p}: {out:?}");
+        assert!(
+            out.stderr
+                .contains("Azure Pipelines refused the OIDC token request"),
+            "{out:?}"
+        );
+        assert!(out.stderr.contains("SYSTEM_ACCESSTOKEN"), "{out:?}");
+    }
+    h.set_env(
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        &format!("{}/gh?api-version=2.0", s.uri()),
+    );
+    h.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "req");
+    let out = h.run(&[
+        "token",
+        "--issuer",
+        &s.uri(),
+        "--client-id",
+        "ci",
+        "--federated-token",
+        "github",
+    ]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "at-ok"), "{out:?}");
+    assert_eq!(requests(&s, "/gh"), 2, "one 503, tried again once");
+}

@@ -18,11 +18,24 @@ const REVOKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Run `vmauth logout`.
 pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
-    let keys: Vec<String> = if args.all {
+    let mut keys: Vec<String> = if args.all {
         ctx.store()?.list()?.into_iter().map(|(k, _)| k).collect()
     } else {
         ctx.selected_key(&args.login).into_iter().collect()
     };
+    // Logins exchanged from one that goes (`vmauth token --exchange`) go with it.
+    if !args.all && !keys.is_empty() {
+        let exchanged: Vec<String> = ctx
+            .store()?
+            .list()?
+            .into_iter()
+            .filter(|(k, c)| {
+                c.exchanged_from.as_deref() == keys.first().map(String::as_str) && !keys.contains(k)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        keys.extend(exchanged);
+    }
     let current = ctx.state.get();
     let mut removed = 0;
     for key in &keys {

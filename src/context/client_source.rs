@@ -29,6 +29,7 @@ pub(crate) struct Source {
     /// The grant and federated source, stored with the login.
     grant: crate::credential::MachineGrant,
     federated_spec: Option<String>,
+    fingerprint: Option<String>,
     /// A CI platform's token fetched for this request: the client assertion
     /// of `--grant client_credentials --federated-token`.
     pub federated_assertion: Option<Secret>,
@@ -65,6 +66,7 @@ impl Source {
                 .or_else(|| stored.map(|s| s.auth).filter(|m| *m != Method::None)),
             grant: input.grant,
             federated_spec: input.federated.as_ref().map(|f| f.source.spec.clone()),
+            fingerprint: input.federated_fingerprint(),
             federated_assertion: None,
             io: ctx.io.clone(),
             clock: ctx.clock.clone(),
@@ -84,6 +86,7 @@ impl Source {
             grant: Some(self.grant)
                 .filter(|g| *g != crate::credential::MachineGrant::ClientCredentials),
             federated_token: self.federated_spec.clone(),
+            fingerprint: self.fingerprint.clone(),
         }
     }
 

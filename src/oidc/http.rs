@@ -67,16 +67,16 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Google Cloud's metadata server (`metadata.google.internal`, or a
-/// link-local address such as 169.254.169.254): reached over http by design,
-/// and, like loopback, never through a proxy.
+/// Google Cloud's metadata server (`metadata.google.internal`,
+/// 169.254.169.254 or `fd20:ce::254`): reached over http by design, and,
+/// like loopback, never through a proxy.
 pub fn is_metadata_host(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d
             .trim_end_matches('.')
             .eq_ignore_ascii_case("metadata.google.internal"),
-        Some(Host::Ipv4(ip)) => ip.is_link_local(),
-        Some(Host::Ipv6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::new(169, 254, 169, 254),
+        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::new(0xfd20, 0xce, 0, 0, 0, 0, 0, 0x254),
         None => false,
     }
 }
@@ -356,31 +356,31 @@ impl Http {
         self.send(req, url).await
     }
 
-    /// GET (or, with `post`, POST with an empty body) `url` with one header
-    /// whose value is a secret (a CI platform's request token, or a fixed
-    /// value such as Google's `Metadata-Flavor`): the CI platforms' token
+    /// GET (or, with `post`, POST with an empty body) `url` with headers
+    /// whose values may be secrets (a CI platform's request token, or fixed
+    /// values such as Google's `Metadata-Flavor`): the CI platforms' token
     /// endpoints. Any content type is read.
-    pub async fn call_with_header(
+    pub async fn call_with_headers(
         &self,
         post: bool,
         url: &str,
-        header: (&'static str, &Secret),
+        headers: &[(&'static str, &Secret)],
     ) -> Result<Reply, ProtocolError> {
         let client = self.client_for(url)?;
-        let mut value =
-            reqwest::header::HeaderValue::from_str(header.1.expose()).map_err(|_| {
-                ProtocolError::Config(format!(
-                    "the {} header value has characters not allowed in an HTTP header",
-                    header.0
-                ))
-            })?;
-        value.set_sensitive(true);
-        let req = if post {
+        let mut req = if post {
             client.post(url)
         } else {
             client.get(url)
         };
-        let req = req.header(header.0, value);
+        for (name, value) in headers {
+            let mut v = reqwest::header::HeaderValue::from_str(value.expose()).map_err(|_| {
+                ProtocolError::Config(format!(
+                    "the {name} header value has characters not allowed in an HTTP header"
+                ))
+            })?;
+            v.set_sensitive(true);
+            req = req.header(*name, v);
+        }
         self.send(req, url).await
     }
 

@@ -942,6 +942,12 @@ pub fn federated_source(
         ("file", _) => return Err(needs("PATH")),
         ("env", _) => return Err(needs("VAR")),
         ("exec", _) => return Err(needs("COMMAND")),
+        _ if crate::federated::check_token(spec, i64::MIN).is_ok() => {
+            // Never echoed: it is a token.
+            return Err(format!(
+                "--federated-token takes where the token comes from, not the token itself (a token in an argument shows in ps); use env:VAR, file:PATH or {FEDERATED_SOURCES}"
+            ));
+        }
         _ => {
             return Err(format!(
                 "--federated-token {:?} is not a source vmauth knows; use {FEDERATED_SOURCES}",
@@ -949,10 +955,27 @@ pub fn federated_source(
             ));
         }
     };
+    let job = [
+        (
+            "github",
+            ["GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB"].as_slice(),
+        ),
+        ("gitlab", &["CI_JOB_ID"]),
+        ("azure-pipelines", &["SYSTEM_JOBID"]),
+        ("circleci", &["CIRCLE_WORKFLOW_JOB_ID"]),
+        ("buildkite", &["BUILDKITE_JOB_ID"]),
+    ]
+    .iter()
+    .find(|(platform, _)| *platform == name)
+    .map(|(platform, vars)| {
+        let ids: Vec<String> = vars.iter().map(|v| var(v).unwrap_or_default()).collect();
+        format!("{platform}:{}", ids.join(":"))
+    });
     Ok(Source {
         spec: spec.to_string(),
         kind,
         detected: false,
+        job,
     })
 }
 

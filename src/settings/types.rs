@@ -154,6 +154,32 @@ impl ClientInput {
             || self.method.is_some()
     }
 
+    /// For a federated request: a digest of everything that decides the token
+    /// (grant, source, platform audience, actor, token type, parameters, CI
+    /// job), kept with the token so it serves only the same request.
+    pub fn federated_fingerprint(&self) -> Option<String> {
+        let f = self.federated.as_ref()?;
+        let mut params = self.params.clone();
+        params.sort();
+        let text = serde_json::json!([
+            self.grant.name(),
+            f.source.spec,
+            f.source.job,
+            f.audience,
+            f.actor.as_ref().map(|a| (&a.spec, &a.job)),
+            f.subject_type.urn(),
+            params,
+        ])
+        .to_string();
+        let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+        Some(
+            digest.as_ref()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
+    }
+
     /// A credential source was named (secret file, stdin, key, assertion file):
     /// it replaces what an earlier login stored, as a whole.
     pub fn names_a_source(&self) -> bool {
