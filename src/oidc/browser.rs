@@ -16,7 +16,6 @@ use serde::Deserialize;
 
 use super::ProtocolError;
 use super::grant::{TokenResponse, token_request};
-use super::http::parse_reply;
 use super::provider::Provider;
 use crate::clock::Rng;
 use crate::error::from_server;
@@ -372,19 +371,12 @@ impl Provider<'_> {
         endpoint: &str,
         params: &[(&str, &str)],
     ) -> Result<ParAnswer, ProtocolError> {
-        let (form, header) = self.client.form(endpoint, params)?;
-        let secrets = super::request_secrets(&form, header.as_ref());
-        async {
-            let reply = self
-                .http
-                .post_form(endpoint, &form, header.as_ref())
-                .await?;
-            let answer: ParAnswer = parse_reply(&reply, endpoint)?;
-            check_par_answer(&answer, endpoint)?;
-            Ok(answer)
-        }
-        .await
-        .map_err(|e: ProtocolError| e.scrubbed(&secrets))
+        let answer: ParAnswer = self
+            .client
+            .post(&self.http, endpoint, params, false)
+            .await?;
+        check_par_answer(&answer, endpoint)?;
+        Ok(answer)
     }
 
     /// Redeem `code` for tokens (RFC 6749 §4.1.3 with the PKCE verifier,

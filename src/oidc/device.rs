@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::grant::{ClientRequest, DEVICE_CODE_GRANT, TokenResponse, token_request};
 use super::http::Http;
-use super::{ErrorCode, ProtocolError, lenient_u64, parse_reply};
+use super::{ErrorCode, ProtocolError, lenient_u64};
 use crate::clock::Clock;
 
 /// Interval when the server sends none (RFC 8628 §3.2).
@@ -76,21 +76,11 @@ pub async fn authorize(
     if !scope.is_empty() {
         extra.push(("scope", scope.as_str()));
     }
-    let (mut form, header) = client.form(endpoint, &extra)?;
     // RFC 8628 §3.1 names client_id as a parameter of this request; with HTTP
     // Basic client authentication it also stays in the body (RFC 6749 §3.2.1
     // allows it, and oauthlib-based servers require it).
-    if !form.iter().any(|(k, _)| k == "client_id") {
-        form.insert(0, ("client_id".into(), client.client_id.clone()));
-    }
-    let secrets = super::request_secrets(&form, header.as_ref());
-    async {
-        let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
-        let raw: RawAuthorization = parse_reply(&reply, endpoint)?;
-        check_authorization(raw, endpoint)
-    }
-    .await
-    .map_err(|e| e.scrubbed(&secrets))
+    let raw: RawAuthorization = client.post(http, endpoint, &extra, true).await?;
+    check_authorization(raw, endpoint)
 }
 
 fn check_authorization(

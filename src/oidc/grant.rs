@@ -120,6 +120,30 @@ impl ClientRequest {
         let header = self.auth.apply(&self.client_id, audience, &mut form)?;
         Ok((form, header))
     }
+
+    /// POST [`ClientRequest::form`] to `endpoint` and read the JSON answer as
+    /// `T`. Every secret the request carried is scrubbed from an error, even
+    /// one the server echoes. `client_id_in_body`: keep `client_id` in the
+    /// body with HTTP Basic authentication too (RFC 8628 §3.1).
+    pub async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        http: &Http,
+        endpoint: &str,
+        extra: &[(&str, &str)],
+        client_id_in_body: bool,
+    ) -> Result<T, ProtocolError> {
+        let (mut form, header) = self.form(endpoint, extra)?;
+        if client_id_in_body && !form.iter().any(|(k, _)| k == "client_id") {
+            form.insert(0, ("client_id".into(), self.client_id.clone()));
+        }
+        let secrets = super::request_secrets(&form, header.as_ref());
+        async {
+            let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
+            parse_reply::<T>(&reply, endpoint)
+        }
+        .await
+        .map_err(|e| e.scrubbed(&secrets))
+    }
 }
 
 /// POST a token request and parse the answer. An empty `access_token` is refused.
@@ -129,16 +153,7 @@ pub async fn token_request(
     client: &ClientRequest,
     extra: &[(&str, &str)],
 ) -> Result<TokenResponse, ProtocolError> {
-    let (form, header) = client.form(token_endpoint, extra)?;
-    let secrets = super::request_secrets(&form, header.as_ref());
-    let tokens = async {
-        let reply = http
-            .post_form(token_endpoint, &form, header.as_ref())
-            .await?;
-        parse_reply::<TokenResponse>(&reply, token_endpoint)
-    }
-    .await
-    .map_err(|e| e.scrubbed(&secrets))?;
+    let tokens: TokenResponse = client.post(http, token_endpoint, extra, false).await?;
     if !is_bearer_token(&tokens.access_token) {
         return Err(ProtocolError::BadResponse {
             url: super::http::strip_query(token_endpoint),
