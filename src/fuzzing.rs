@@ -946,3 +946,71 @@ pub fn exchange_answer(data: &[u8]) {
         }
     }
 }
+
+/// RFC 9728 discovery input: the first line is a `WWW-Authenticate` value
+/// (`oidc::resource::challenges`, `resource_metadata_url`), the rest a
+/// protected-resource metadata reply `STATUS\nCONTENT-TYPE\nWWW-AUTHENTICATE\nRETRY-AFTER\nBODY`
+/// checked for the resource `https://api.example/v1`. A metadata URL taken
+/// from a challenge is never empty and holds no control character; metadata
+/// passes only with that resource and https (or loopback) servers.
+pub fn resource_metadata(data: &[u8]) {
+    use crate::oidc::resource::{ResourceMetadata, challenges, check, resource_metadata_url};
+    let (header, rest) = match data.iter().position(|b| *b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let header = String::from_utf8_lossy(header);
+    for c in challenges(&header) {
+        assert!(!c.scheme.is_empty());
+        for (k, v) in &c.params {
+            assert!(!k.is_empty() && k.bytes().all(|b| !b.is_ascii_uppercase()));
+            assert!(
+                !v.chars().any(|ch| ch.is_control()),
+                "a control character in {v:?}"
+            );
+        }
+    }
+    if let Some(url) = resource_metadata_url(&header) {
+        assert!(!url.is_empty() && !url.chars().any(char::is_control));
+    }
+    let reply = reply_from(rest);
+    let Some(meta) = parse_checked::<ResourceMetadata>(&reply) else {
+        return;
+    };
+    const RESOURCE: &str = "https://api.example/v1";
+    if check(&meta, RESOURCE, URL).is_ok() {
+        assert_eq!(meta.resource.trim_end_matches('/'), RESOURCE);
+        assert!(!meta.authorization_servers.is_empty());
+        for s in &meta.authorization_servers {
+            assert!(crate::oidc::http::require_secure(s, "server").is_ok());
+        }
+    }
+}
+
+/// An RFC 7591 registration answer (a reply as for `token_response`): taken
+/// only with a client id vmauth can send and, without a secret, a public
+/// client; its Debug output never shows the registration access token.
+pub fn registration_answer(data: &[u8]) {
+    use crate::oidc::registration::{MAX_CLIENT_ID, Registration, check_registration};
+    let reply = reply_from(data);
+    let Some(r) = parse_checked::<Registration>(&reply) else {
+        return;
+    };
+    if let Some(t) = &r.registration_access_token {
+        let debug = format!("{r:?}");
+        let t = t.expose();
+        assert!(
+            t.len() < 12
+                || !debug.contains(t)
+                || r.client_id.contains(t)
+                || r.registration_client_uri
+                    .as_deref()
+                    .is_some_and(|u| u.contains(t)),
+            "the registration access token is shown"
+        );
+    }
+    if check_registration(&r, URL).is_ok() {
+        assert!(!r.client_id.is_empty() && r.client_id.len() <= MAX_CLIENT_ID);
+        assert!(r.client_id.bytes().all(|b| (0x21..0x7f).contains(&b)));
+    }
+}

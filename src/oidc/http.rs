@@ -384,6 +384,32 @@ impl Http {
         self.send(req, url).await
     }
 
+    /// POST a JSON document (or, without one, DELETE) with an optional bearer
+    /// token: RFC 7591 registration and RFC 7592 management.
+    pub async fn json_request(
+        &self,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        bearer: Option<&Secret>,
+    ) -> Result<Reply, ProtocolError> {
+        let client = self.client_for(url)?;
+        let mut req = match body {
+            Some(b) => client.post(url).json(b),
+            None => client.delete(url),
+        }
+        .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            let mut v =
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| {
+                        ProtocolError::Config("the token cannot be sent in a header".into())
+                    })?;
+            v.set_sensitive(true);
+            req = req.header(reqwest::header::AUTHORIZATION, v);
+        }
+        self.send(req, url).await
+    }
+
     /// POST an `application/x-www-form-urlencoded` body, with an optional
     /// `Authorization` header value.
     pub async fn post_form(

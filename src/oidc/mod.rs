@@ -13,6 +13,8 @@ pub mod http;
 pub mod id_token;
 pub mod jwks;
 pub mod provider;
+pub mod registration;
+pub mod resource;
 pub mod revoke;
 
 use std::fmt;

@@ -1,0 +1,187 @@
+//! Registering vmauth at an authorization server that does not know it (issue
+//! 20, engine part): RFC 7591 dynamic client registration as a native public
+//! client, and RFC 7592 deletion of that registration. The registration
+//! access token is a secret ([`Secret`]): never shown, kept like tokens.
+//!
+//! Not yet wired to a command: `vmauth login --resource URL` will register
+//! when no `--client-id` is given and keep the registration per server.
+
+use serde::Deserialize;
+
+use super::ProtocolError;
+use super::http::{Http, parse_reply, require_secure, strip_query};
+use crate::secret::Secret;
+
+/// The longest client id taken.
+pub const MAX_CLIENT_ID: usize = 512;
+
+/// What vmauth asks to be registered as (RFC 7591 §2): a native public
+/// client with the grants it uses and loopback redirect URIs (RFC 8252 §7.3:
+/// the server must accept any port).
+#[derive(Debug, Clone)]
+pub struct ClientMetadata {
+    /// `redirect_uris`: the loopback callbacks of the browser login.
+    pub redirect_uris: Vec<String>,
+    /// `grant_types`.
+    pub grant_types: Vec<String>,
+    /// `scope`, space-separated, when scopes are asked for.
+    pub scope: Option<String>,
+    /// `software_version`.
+    pub software_version: String,
+}
+
+impl ClientMetadata {
+    /// vmauth as a native public client: the device grant, the authorization
+    /// code grant on `127.0.0.1` and `[::1]`, refresh tokens.
+    pub fn vmauth(scope: Option<String>) -> ClientMetadata {
+        ClientMetadata {
+            redirect_uris: vec![
+                "http://127.0.0.1/callback".into(),
+                "http://[::1]/callback".into(),
+            ],
+            grant_types: vec![
+                super::grant::DEVICE_CODE_GRANT.into(),
+                "authorization_code".into(),
+                "refresh_token".into(),
+            ],
+            scope,
+            software_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    /// The JSON document sent.
+    pub fn document(&self) -> serde_json::Value {
+        let mut doc = serde_json::json!({
+            "client_name": "vmauth",
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": self.redirect_uris,
+            "grant_types": self.grant_types,
+            "response_types": ["code"],
+            "software_id": "vmauth",
+            "software_version": self.software_version,
+        });
+        if let Some(scope) = &self.scope {
+            doc["scope"] = scope.clone().into();
+        }
+        doc
+    }
+}
+
+/// A registration (RFC 7591 §3.2.1; unknown members ignored). `Debug` shows
+/// no secret.
+#[derive(Clone, Deserialize)]
+pub struct Registration {
+    /// The client id to log in with.
+    pub client_id: String,
+    /// A secret, if the server made the client confidential after all.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// RFC 7592: the bearer token that manages (and deletes) the registration.
+    #[serde(default)]
+    pub registration_access_token: Option<Secret>,
+    /// RFC 7592: where the registration is managed.
+    #[serde(default)]
+    pub registration_client_uri: Option<String>,
+    /// The authentication the server registered.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "registration_access_token",
+                &self
+                    .registration_access_token
+                    .as_ref()
+                    .map(|_| "<redacted>"),
+            )
+            .field("registration_client_uri", &self.registration_client_uri)
+            .finish()
+    }
+}
+
+/// What vmauth accepts of a registration answer: a client id it can send
+/// (printable ASCII, at most [`MAX_CLIENT_ID`]), a management URI over https
+/// (loopback excepted), and a public client unless the server sent a secret.
+pub fn check_registration(r: &Registration, endpoint: &str) -> Result<(), ProtocolError> {
+    let bad = |what: String| ProtocolError::BadResponse {
+        url: strip_query(endpoint),
+        what,
+    };
+    if r.client_id.is_empty()
+        || r.client_id.len() > MAX_CLIENT_ID
+        || !r.client_id.bytes().all(|b| (0x21..0x7f).contains(&b))
+    {
+        return Err(bad("a client_id vmauth cannot use".into()));
+    }
+    if let Some(uri) = &r.registration_client_uri {
+        require_secure(uri, "registration_client_uri")?;
+    }
+    match r.token_endpoint_auth_method.as_deref() {
+        None | Some("none") => Ok(()),
+        Some(_) if r.client_secret.is_some() => Ok(()),
+        Some(m) => Err(bad(format!(
+            "a confidential client ({}) without a client_secret",
+            crate::error::from_server(m, 40)
+        ))),
+    }
+}
+
+/// Register at `endpoint` (RFC 7591 §3.1), with the server's initial access
+/// token when it requires one.
+pub async fn register(
+    http: &Http,
+    endpoint: &str,
+    client: &ClientMetadata,
+    initial_access_token: Option<&Secret>,
+) -> Result<Registration, ProtocolError> {
+    require_secure(endpoint, "registration endpoint")?;
+    let secrets: Vec<String> = initial_access_token
+        .map(|t| crate::error::wire_forms(t.expose()))
+        .unwrap_or_default();
+    async {
+        let reply = http
+            .json_request(endpoint, Some(&client.document()), initial_access_token)
+            .await?;
+        let r: Registration = parse_reply(&reply, endpoint)?;
+        check_registration(&r, endpoint)?;
+        Ok(r)
+    }
+    .await
+    .map_err(|e: ProtocolError| e.scrubbed(&secrets))
+}
+
+/// Delete a registration (RFC 7592 §2.3): `Ok` when the server confirmed
+/// (204, or 401/404: it is gone already).
+pub async fn unregister(http: &Http, r: &Registration) -> Result<(), ProtocolError> {
+    let (Some(uri), Some(token)) = (&r.registration_client_uri, &r.registration_access_token)
+    else {
+        return Err(ProtocolError::Config(
+            "the server offered no way to delete this registration (RFC 7592)".into(),
+        ));
+    };
+    require_secure(uri, "registration_client_uri")?;
+    let secrets = crate::error::wire_forms(token.expose());
+    let reply = http
+        .json_request(uri, None, Some(token))
+        .await
+        .map_err(|e| e.scrubbed(&secrets))?;
+    match reply.status {
+        200..=299 | 401 | 404 => Ok(()),
+        _ => parse_reply::<serde_json::Value>(&reply, uri)
+            .map(|_| ())
+            .map_err(|e| e.scrubbed(&secrets)),
+    }
+}
+
+#[cfg(test)]
+#[path = "registration_tests.rs"]
+mod tests;
