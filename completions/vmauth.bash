@@ -431,7 +431,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__login)
-            opts="-h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --grant --federated-token --federated-audience --actor-token --subject-token-type --param --no-qr --qr --flow --browser --device --open --no-open --redirect-port --redirect-uri --timeout --save-profile --help --version"
+            opts="-h -V --store --profile --issuer --client-id --audience --scope --resource --client-credentials --client-auth --client-secret-file --client-secret-stdin --private-key --key-id --client-assertion-file --assertion-audience --client-secret --grant --federated-token --federated-audience --actor-token --subject-token-type --param --no-qr --qr --flow --browser --device --open --no-open --redirect-port --redirect-uri --timeout --save-profile --authorization-server --client-metadata-url --registration-token-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -537,6 +537,18 @@ _vmauth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --authorization-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-metadata-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registration-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -545,7 +557,7 @@ _vmauth() {
             return 0
             ;;
         vmauth__subcmd__logout)
-            opts="-h -V --store --profile --issuer --client-id --audience --all --help --version"
+            opts="-h -V --store --profile --issuer --client-id --audience --all --unregister --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -80,6 +80,9 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l redirect-port -d
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l redirect-uri -d 'The browser flow\'s redirect URI exactly as registered: `http://127.0.0.1:PORT/PATH` or `http://[::1]:PORT/PATH`' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l timeout -d 'How long to wait for the sign-in in the browser' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l save-profile -d 'After logging in, save the options used as profile NAME in config.toml' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l authorization-server -d 'Starting from an API whose metadata names several authorization servers: the one to sign in with' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-metadata-url -d 'Starting from an API: identify vmauth by this Client ID Metadata Document (an https URL) where the server takes them' -r
+complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l registration-token-file -d 'Starting from an API: the initial access token a server requires for registration (RFC 7591), read from this file (or VMAUTH_REGISTRATION_TOKEN)' -r -F
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-credentials -d 'Use the OAuth client credentials grant instead of the device flow (also VMAUTH_GRANT=client_credentials)'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l client-secret-stdin -d 'Read the client secret from standard input'
 complete -c vmauth -n "__fish_vmauth_using_subcommand login" -l no-qr -d 'Do not show the QR code'
@@ -199,6 +202,7 @@ complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l issuer -d 'Issu
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l client-id -d 'OAuth client id registered at the identity provider [env: VMAUTH_CLIENT_ID]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l audience -d 'API audience for the access token (sent as `audience`, as Auth0 needs) [env: VMAUTH_AUDIENCE]' -r
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l all -d 'Log out of every stored login'
+complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -l unregister -d 'Also delete the client registration vmauth made at the login\'s authorization server (RFC 7592), where the server offers it'
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vmauth -n "__fish_vmauth_using_subcommand logout" -s V -l version -d 'Print version'
 complete -c vmauth -n "__fish_vmauth_using_subcommand profiles" -l store -d 'Where credentials live [env: VMAUTH_STORE; default: auto]' -r -f -a "auto\t'The OS keychain if one answers, else the 0600 file; the choice is remembered'

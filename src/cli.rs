@@ -460,6 +460,23 @@ pub struct LoginArgs {
     /// After logging in, save the options used as profile NAME in config.toml.
     #[arg(long, value_name = "NAME")]
     pub save_profile: Option<String>,
+    /// Start from an API: its URL (RFC 9728 metadata names the sign-in; vmauth
+    /// registers itself there unless given a client id).
+    #[arg(value_name = "API_URL", conflicts_with = "issuer")]
+    pub api: Option<String>,
+    /// Starting from an API whose metadata names several authorization
+    /// servers: the one to sign in with.
+    #[arg(long, value_name = "URL")]
+    pub authorization_server: Option<String>,
+    /// Starting from an API: identify vmauth by this Client ID Metadata
+    /// Document (an https URL) where the server takes them.
+    #[arg(long, value_name = "URL")]
+    pub client_metadata_url: Option<String>,
+    /// Starting from an API: the initial access token a server requires for
+    /// registration (RFC 7591), read from this file (or
+    /// VMAUTH_REGISTRATION_TOKEN).
+    #[arg(long, value_name = "PATH")]
+    pub registration_token_file: Option<PathBuf>,
 }
 
 const LOGIN_EXAMPLES: &str = "\
@@ -470,6 +487,7 @@ Examples:
   vmauth login --device --issuer https://idp.example.com --client-id my-cli
   vmauth login --issuer https://idp.example.com --client-id my-cli --save-profile work
   vmauth login --profile work
+  vmauth login https://api.example.com/v1
   VMAUTH_CLIENT_SECRET=... vmauth login --client-credentials --issuer https://idp.example.com --client-id my-ci";
 
 const PROFILES_EXAMPLES: &str = "\
@@ -621,6 +639,10 @@ pub struct LogoutArgs {
     /// Log out of every stored login.
     #[arg(long, conflicts_with_all = ["issuer", "client_id", "audience"])]
     pub all: bool,
+    /// Also delete the client registration vmauth made at the login's
+    /// authorization server (RFC 7592), where the server offers it.
+    #[arg(long)]
+    pub unregister: bool,
 }
 
 /// `90`, `90s`, `5m`, `1h` → seconds.

@@ -74,6 +74,8 @@ env_vars! {
     FEDERATED_TOKEN = "VMAUTH_FEDERATED_TOKEN", "where the CI platform's OIDC token comes from, as --federated-token", None;
     /// `--federated-audience`.
     FEDERATED_AUDIENCE = "VMAUTH_FEDERATED_AUDIENCE", "the audience asked of the CI platform, as --federated-audience", None;
+    /// The initial access token of a registration (a secret, never an argument).
+    REGISTRATION_TOKEN = "VMAUTH_REGISTRATION_TOKEN", "the initial access token a server requires for dynamic registration (RFC 7591), as --registration-token-file holds it", None;
     /// `--actor-token`.
     ACTOR_TOKEN = "VMAUTH_ACTOR_TOKEN", "the actor token's source (token exchange), as --actor-token", None;
     /// `--client-auth`.

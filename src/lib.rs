@@ -21,7 +21,7 @@
 //! | `ui`, `io` | everything for humans, on stderr (prompt, QR code, spinner, warnings); stdout, stderr, stdin and their terminal flags (`io::TestIo` captures them) | all server text passes through `error::terminal_safe`; stdout carries only a command's product |
 //! | `oidc` | the protocol engine: discovery and its cache policy, endpoint overrides, client authentication and its negotiation, the grants, JWKS and ID-token verification, revocation, userinfo, the moved-endpoint retry (`oidc::provider`), HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source; reaches outside only through `oidc::provider::Seams` and the `CredentialSource` it is handed (secrets, keys, the random source of assertions; an assertion file it names is re-read per request) |
 //! | `store` | the `store::CredentialStore` trait and its backends: file, keychain, memory, helper, auto | same as `oidc`; warnings go to a `WarnSink` it is given |
-//! | `state` | the config directory: current login, `auto` choice (`state.json`, read once per process), refresh locks, issuers' metadata and keys (24 h caches), tokens a store refused (`rescue/`) or refused as another party's (`refused/`), `config.toml` writes; the storage backends keep their files there through `state::ConfigDir`; `state::cache_path` names every cache file | the one owner of the config directory; every file read only when this user owns it and nobody else can write to it |
+//! | `state` | the config directory: current login, `auto` choice (`state.json`, read once per process), refresh locks, issuers' metadata and keys (24 h caches), tokens a store refused (`rescue/`) or refused as another party's (`refused/`), vmauth's client registrations (`registrations/`), `config.toml` writes; the storage backends keep their files there through `state::ConfigDir`; `state::cache_path` names every cache file | the one owner of the config directory; every file read only when this user owns it and nobody else can write to it |
 //! | `fsutil` | private files: owner and link checks, 0600/0700 through open files, atomic replace, bounded locks | never follows a link into vmauth's own subdirectories |
 //! | `credential`, `jwt`, `secret` | the data model: `credential::LoginId` (cache key `issuer\|client_id[\|audience]`), `credential::Credential`, client-auth settings; JWT payloads read for display; `secret::Secret` | the ValidMind library's format; unknown fields kept; depends on nothing above |
 //! | `clock` | the injected `clock::Clock` and `clock::Rng`, with fakes for tests | |
@@ -63,6 +63,17 @@
 //! stores it. The HTTP client reads the system trust store only at its first
 //! TLS handshake. The token goes to stdout through `io::Io`; a closed pipe
 //! there ends the command quietly.
+//!
+//! # How a login starts from an API
+//!
+//! `vmauth login API_URL` (`settings::ResourceFirst`): `commands::resource_login`
+//! reads the API's RFC 9728 metadata (`oidc::resource`), chooses the
+//! authorization server, says whose sign-in it is, and finds the client: the
+//! `--client-id`, the registration `state` keeps per server, a Client ID
+//! Metadata Document, else an RFC 7591 registration (`oidc::registration`).
+//! The login is then the ordinary one, keyed `issuer|client|API_URL`, with the
+//! API as its only RFC 8707 resource (`oidc::grant::ClientRequest` sends a
+//! login's audience as `resource` alone when it is one).
 //!
 //! # How a CI job gets a token without a secret
 //!

@@ -59,6 +59,10 @@ pub struct Profile {
     pub subject_token_type: Option<String>,
     /// Extra token-request parameters a provider requires.
     pub params: Option<BTreeMap<String, String>>,
+    /// Starting from an API: the authorization server to sign in with.
+    pub authorization_server: Option<String>,
+    /// Starting from an API: vmauth's Client ID Metadata Document.
+    pub client_metadata_url: Option<String>,
     /// Client authentication method.
     pub client_auth: Option<String>,
     /// A file holding the client secret.

@@ -257,6 +257,29 @@ impl StateDir {
         (r.key == key).then_some(r.credential)
     }
 
+    /// The registration vmauth made at the authorization server `issuer`
+    /// (RFC 7591; 0600 in `registrations/`: its registration access token is
+    /// a secret), if any.
+    pub fn registration(&self, issuer: &str) -> Option<StoredRegistration> {
+        let r: StoredRegistration =
+            serde_json::from_slice(&self.cfg.read("registrations", issuer)?).ok()?;
+        (r.issuer == issuer).then_some(r)
+    }
+
+    /// Keep the registration made at `r.issuer`.
+    pub fn set_registration(&self, r: &StoredRegistration) -> Result<()> {
+        let bytes = serde_json::to_vec(r)
+            .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode a registration", e))?;
+        self.cfg
+            .write("registrations", &r.issuer, &bytes, &*self.warn)
+            .map(|_| ())
+    }
+
+    /// Forget the registration made at `issuer` (rejected or deleted).
+    pub fn forget_registration(&self, issuer: &str) {
+        self.cfg.forget("registrations", issuer);
+    }
+
     /// Remember that the token of `key` was refused by a server (git erased
     /// it): the next request refreshes before it hands a token out.
     pub fn mark_stale(&self, key: &str) -> Result<()> {
@@ -389,3 +412,18 @@ impl crate::oidc::provider::ProviderCache for StateDir {
 #[cfg(test)]
 #[path = "state_tests.rs"]
 mod tests;
+
+/// A registration vmauth made (RFC 7591), kept per authorization server.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredRegistration {
+    /// The authorization server's issuer.
+    pub issuer: String,
+    /// The registered client id.
+    pub client_id: String,
+    /// RFC 7592: where the registration is managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_client_uri: Option<String>,
+    /// RFC 7592: its bearer token (a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_access_token: Option<crate::secret::Secret>,
+}

@@ -26,9 +26,20 @@ use crate::oidc::provider::{Ask, Login, MetadataSource, Provider};
 
 /// Run `vmauth login`.
 pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
+    if let Some(r) = &s.resource_first {
+        // Start from the API: find its sign-in and who vmauth is there.
+        let started = super::resource_login::start(r, ctx)?;
+        return match sign_in_and_keep(s, ctx, &started.id) {
+            Err(e) if started.kept_registration && e.message().starts_with(REFUSED_CLIENT) => {
+                let id = super::resource_login::register_again(r, ctx, &started.id)?;
+                sign_in_and_keep(s, ctx, &id)
+            }
+            other => other,
+        };
+    }
     let id = s.login.clone().ok_or_else(|| {
         Error::usage(
-            "login needs --issuer URL and --client-id ID (or VMAUTH_ISSUER and VMAUTH_CLIENT_ID)",
+            "login needs --issuer URL and --client-id ID (or VMAUTH_ISSUER and VMAUTH_CLIENT_ID), or an API's URL: vmauth login https://api.example.com",
         )
     })?;
     // Refuse insecure issuers before any network traffic.
@@ -45,6 +56,12 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
         save(ctx, &id, credential)?;
         return save_profile(s, ctx, &id, None);
     }
+    sign_in_and_keep(s, ctx, &id)
+}
+
+/// Sign in as `id` (device or browser flow), keep the login, make it current.
+fn sign_in_and_keep(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
+    let id = id.clone();
     let scopes = s.request.scopes_or(DEFAULT_SCOPE);
     let rt = ctx.runtime()?;
     let (
@@ -569,6 +586,10 @@ fn flow_name(f: FlowChoice) -> &'static str {
     }
 }
 
+/// How a refusal of the client begins (a kept registration the server
+/// forgot is then registered again).
+const REFUSED_CLIENT: &str = "the identity provider refused client";
+
 /// A device authorization or poll failure; one that refuses the client is a
 /// configuration problem (exit 2) with what to check.
 fn refused_client(e: crate::oidc::ProtocolError, id: &LoginId, confidential: bool) -> Error {
@@ -582,10 +603,7 @@ fn refused_client(e: crate::oidc::ProtocolError, id: &LoginId, confidential: boo
     };
     Error::new(
         crate::error::Kind::Usage,
-        format!(
-            "the identity provider refused client {:?} ({e}); {check}",
-            id.client_id
-        ),
+        format!("{REFUSED_CLIENT} {:?} ({e}); {check}", id.client_id),
     )
 }
 
@@ -621,3 +639,7 @@ async fn said_if_slow<T>(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "resource_login_tests.rs"]
+mod resource_login_tests;

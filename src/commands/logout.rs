@@ -61,6 +61,11 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
         }
         ctx.store()?.delete(key)?;
         removed += 1;
+        if args.unregister
+            && let Some(r) = super::resource_login::unregister_kept(ctx, &LoginId::from_key(key))
+        {
+            report.push_str(&format!("; {r}"));
+        }
         ctx.ui.info(&format!(
             "Logged out of {} (client {}{}): {report}.",
             cred.issuer,

@@ -13,6 +13,7 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod output;
 pub(crate) mod profiles;
+pub(crate) mod resource_login;
 pub(crate) mod status;
 pub(crate) mod token;
 

@@ -60,6 +60,40 @@ pub(crate) fn acquire_for(
             },
         );
     }
+    if s.login.is_none()
+        && !s.client.client_credentials
+        && let [resource] = s.request.resources.as_slice()
+    {
+        // `--resource URL` alone: the login started from that API.
+        let key = ctx
+            .store()?
+            .list()?
+            .into_iter()
+            .map(|(k, _)| k)
+            .find(|k| {
+                crate::credential::LoginId::from_key(k).audience.as_deref()
+                    == Some(resource.as_str())
+            })
+            .ok_or_else(|| {
+                ctx.not_logged_in(
+                    None,
+                    &format!("no login for {resource}; run vmauth login {resource}"),
+                )
+            })?;
+        let none = crate::settings::Request::default();
+        return acquire(
+            ctx,
+            &Want {
+                key: &key,
+                min_ttl: s.min_ttl,
+                force: s.force_refresh,
+                token: s.token,
+                request: &none,
+                client: &s.client,
+                exchange_from: None,
+            },
+        );
+    }
     let Some(key) = ctx.selected_key(&s.login) else {
         return Err(if s.client.client_credentials {
             Error::usage(

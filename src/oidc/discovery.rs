@@ -41,6 +41,13 @@ pub struct Metadata {
     /// The `prompt` values the authorization endpoint takes.
     #[serde(default)]
     pub prompt_values_supported: Option<Vec<String>>,
+    /// RFC 7591 `registration_endpoint`.
+    #[serde(default)]
+    pub registration_endpoint: Option<String>,
+    /// Client ID Metadata Documents (the client id is an https URL serving
+    /// the client's metadata) are taken.
+    #[serde(default)]
+    pub client_id_metadata_document_supported: bool,
 }
 
 impl Metadata {

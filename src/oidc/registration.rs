@@ -1,10 +1,9 @@
-//! Registering vmauth at an authorization server that does not know it (issue
-//! 20, engine part): RFC 7591 dynamic client registration as a native public
+//! Registering vmauth at an authorization server that does not know it: RFC 7591 dynamic client registration as a native public
 //! client, and RFC 7592 deletion of that registration. The registration
 //! access token is a secret ([`Secret`]): never shown, kept like tokens.
 //!
-//! Not yet wired to a command: `vmauth login --resource URL` will register
-//! when no `--client-id` is given and keep the registration per server.
+//! `vmauth login API_URL` registers when no `--client-id` is given and keeps
+//! the registration per server (`state::StoredRegistration`).
 
 use serde::Deserialize;
 

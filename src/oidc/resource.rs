@@ -1,13 +1,12 @@
-//! Starting from an API (issue 20, engine part): RFC 9728 OAuth 2.0 Protected
+//! Starting from an API: RFC 9728 OAuth 2.0 Protected
 //! Resource Metadata. An API that wants a token answers 401 with
 //! `WWW-Authenticate: Bearer resource_metadata="…"`, or publishes its metadata
 //! at the well-known URL with its path inserted (§3.1); the metadata names the
 //! authorization servers that issue tokens for it. Its `resource` must be the
 //! URL asked about (§3.3), every server an https URL (loopback excepted).
 //!
-//! Not yet wired to a command: `vmauth login --resource URL` will use
-//! [`discover_resource`] and [`choose_server`], then the registration of
-//! `oidc::registration`.
+//! `vmauth login API_URL` (`commands::resource_login`) uses
+//! [`discover_resource`] and [`choose_server`], then `oidc::registration`.
 
 use serde::Deserialize;
 use url::Url;

@@ -86,7 +86,11 @@ impl Settings {
         let common = common(cli, &vars, credentials_file, config_dir, &config)?;
         let command = match &cli.command {
             Command::Login(a) => {
-                let login = login_id(&a.selector, &vars)?;
+                let resource_first = resource_first(a, &vars)?;
+                let login = match &resource_first {
+                    Some(_) => None,
+                    None => login_id(&a.selector, &vars)?,
+                };
                 let lv = vars.for_login(login.as_ref());
                 let flow = flow(a, &lv)?;
                 let client = client_input(&a.client, &lv)?;
@@ -95,9 +99,20 @@ impl Settings {
                         "--param adds parameters to a CI job's token request; a person's login (device or browser) sends none",
                     ));
                 }
+                if resource_first.is_some() && client.client_credentials {
+                    return Err(Error::usage(
+                        "a login started from an API's URL is a person's sign-in; a CI job gives --issuer and --client-id with its grant",
+                    ));
+                }
+                let mut request = request(&a.request, &lv)?;
+                if let Some(r) = &resource_first {
+                    // The API is what the login asks for, and only it.
+                    request.resources = vec![r.resource.clone()];
+                    request.explicit = false;
+                }
                 CommandSettings::Login(LoginSettings {
                     login,
-                    request: request(&a.request, &lv)?,
+                    request,
                     client,
                     qr: if a.no_qr {
                         Some(false)
@@ -115,6 +130,7 @@ impl Settings {
                     redirect: redirect(a, &lv)?,
                     timeout: Duration::from_secs(a.timeout.unwrap_or(DEFAULT_LOGIN_TIMEOUT)),
                     desktop: desktop(&vars),
+                    resource_first,
                 })
             }
             Command::Token(a) => CommandSettings::Token(TokenSettings {
@@ -172,6 +188,7 @@ impl Settings {
                 },
                 client: client_input(&ClientAuthArgs::default(), &vars)?,
                 all: a.all,
+                unregister: a.unregister,
             }),
         };
         Ok(Settings { common, command })
@@ -225,6 +242,90 @@ fn acquire(a: &AcquireArgs, vars: &Vars) -> Result<AcquireSettings> {
                 .unwrap_or(TokenChoice::Access),
         },
     })
+}
+
+/// `vmauth login API_URL`, or `--resource URL` when nothing names an issuer:
+/// start from the API (RFC 9728).
+fn resource_first(a: &crate::cli::LoginArgs, vars: &Vars) -> Result<Option<ResourceFirst>> {
+    let given = match &a.api {
+        Some(url) => {
+            if !a.request.resource.is_empty()
+                && a.request
+                    .resource
+                    .iter()
+                    .any(|r| normalize(r) != normalize(url))
+            {
+                return Err(Error::usage(
+                    "the API's URL is the resource a login started from it asks for; drop --resource",
+                ));
+            }
+            url.clone()
+        }
+        None => {
+            let nothing_names_an_issuer = a.selector.issuer.is_none()
+                && login_id(
+                    &Selector {
+                        client_id: None,
+                        audience: None,
+                        ..a.selector.clone()
+                    },
+                    vars,
+                )?
+                .is_none();
+            match a.request.resource.as_slice() {
+                [one] if nothing_names_an_issuer => one.clone(),
+                _ => {
+                    if a.authorization_server.is_some()
+                        || a.client_metadata_url.is_some()
+                        || a.registration_token_file.is_some()
+                    {
+                        return Err(Error::usage(
+                            "--authorization-server, --client-metadata-url and --registration-token-file go with a login started from an API: vmauth login API_URL",
+                        ));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    let resource = normalize(&given);
+    match url::Url::parse(&resource) {
+        Ok(u) if u.host().is_some() && u.fragment().is_none() => {}
+        _ => {
+            return Err(Error::usage(format!(
+                "{:?} is not an API's URL (an absolute https URL without a fragment, e.g. https://api.example.com/v1)",
+                crate::error::from_server(&given, 80)
+            )));
+        }
+    }
+    if a.selector.audience.is_some() {
+        return Err(Error::usage(
+            "a login started from an API is for that API: drop --audience",
+        ));
+    }
+    let profile = |f: fn(&Profile) -> Option<String>| vars.profile(f).map(|(v, _)| v);
+    Ok(Some(ResourceFirst {
+        resource,
+        client_id: a
+            .selector
+            .client_id
+            .clone()
+            .filter(|c| !c.trim().is_empty()),
+        server: a
+            .authorization_server
+            .clone()
+            .or_else(|| profile(|p| p.authorization_server.clone())),
+        client_metadata_url: a
+            .client_metadata_url
+            .clone()
+            .or_else(|| profile(|p| p.client_metadata_url.clone())),
+        registration_token_file: a.registration_token_file.clone(),
+        registration_token: vars
+            .env
+            .var(vars::REGISTRATION_TOKEN.name)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Secret::new(v.trim().to_string())),
+    }))
 }
 
 /// `--exchange`: the subject is the login selected without `--audience`,

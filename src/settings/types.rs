@@ -133,6 +133,23 @@ pub struct Federated {
     pub subject_type: TokenType,
 }
 
+/// `vmauth login API_URL`: start from the API (RFC 9728), when no issuer is given.
+#[derive(Debug, Clone)]
+pub struct ResourceFirst {
+    /// The API's URL: the resource asked for, and the login's key.
+    pub resource: String,
+    /// `--client-id`: a client registered beforehand (else vmauth registers).
+    pub client_id: Option<String>,
+    /// `--authorization-server` (profile `authorization_server`).
+    pub server: Option<String>,
+    /// `--client-metadata-url` (profile `client_metadata_url`).
+    pub client_metadata_url: Option<String>,
+    /// `--registration-token-file`.
+    pub registration_token_file: Option<PathBuf>,
+    /// `VMAUTH_REGISTRATION_TOKEN`.
+    pub registration_token: Option<Secret>,
+}
+
 /// `vmauth token --exchange`: the token is got by exchanging another login's.
 #[derive(Debug, Clone)]
 pub struct ExchangeSettings {
@@ -222,6 +239,8 @@ pub struct LoginSettings {
     pub timeout: Duration,
     /// What the machine offers for opening a browser.
     pub desktop: Desktop,
+    /// `vmauth login API_URL`.
+    pub resource_first: Option<ResourceFirst>,
 }
 
 /// The browser flow's loopback redirect URI (RFC 8252 §7.3).
@@ -354,6 +373,8 @@ pub struct LogoutSettings {
     pub client: ClientInput,
     /// `--all`.
     pub all: bool,
+    /// `--unregister`: also delete vmauth's registration (RFC 7592).
+    pub unregister: bool,
 }
 
 /// The resolved settings of one subcommand.

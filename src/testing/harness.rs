@@ -201,13 +201,21 @@ impl CredentialStore for CountingReads {
 
 thread_local! {
     /// The mock identity provider's signing key.
-    static IDP_KEY: TestKey = TestKey::ec("idp-key-1");
+    pub(crate) static IDP_KEY: TestKey = TestKey::ec("idp-key-1");
 }
 
 /// An ID token for `sub`, signed by the mock identity provider's key, issued at
 /// the fake clock's [`NOW`].
 pub(crate) fn id_token(issuer: &str, sub: &str) -> String {
     IDP_KEY.with(|k| signed_id_token(k, issuer, sub))
+}
+
+/// [`id_token`] for the client `aud`.
+pub(crate) fn id_token_for(issuer: &str, sub: &str, aud: &str) -> String {
+    IDP_KEY.with(|k| {
+        k.sign(&json!({"iss": issuer, "aud": aud, "sub": sub,
+                       "email": format!("{sub}@example.test"), "iat": NOW, "exp": NOW + 3600}))
+    })
 }
 
 pub(crate) fn signed_id_token(key: &TestKey, issuer: &str, sub: &str) -> String {

@@ -1,0 +1,264 @@
+//! `vmauth login API_URL`: start from the API. Its RFC 9728 metadata names
+//! the authorization server (one; the one chosen; or asked for in a
+//! terminal), the user is told whose sign-in it is, and vmauth identifies
+//! itself there: the `--client-id` given, its earlier registration, a Client
+//! ID Metadata Document where the server takes them, else a new RFC 7591
+//! registration (kept per server in the state directory, its registration
+//! access token a secret). The login is then an ordinary one, keyed by the
+//! API (`issuer|client|API_URL`) and asking for it as `resource` (RFC 8707).
+
+use crate::credential::LoginId;
+use crate::error::{Error, Result};
+use crate::oidc::http::{Http, require_secure};
+use crate::oidc::registration::{ClientMetadata, Registration, register, unregister};
+use crate::oidc::resource::{choose_server, discover_resource};
+use crate::secret::Secret;
+use crate::settings::ResourceFirst;
+use crate::state::StoredRegistration;
+
+use super::Context;
+
+/// Where the sign-in for the API is, and who vmauth is there.
+pub(crate) struct Started {
+    /// The login: the server's issuer, the client, the API as its audience key.
+    pub id: LoginId,
+    /// The client id came from a registration vmauth kept (so a refusal of
+    /// it means the registration is gone: it is redone once).
+    pub kept_registration: bool,
+}
+
+/// Discover the API's authorization server and the client to use there.
+pub(crate) fn start(r: &ResourceFirst, ctx: &Context) -> Result<Started> {
+    let rt = ctx.runtime()?;
+    rt.block_on(async {
+        let http = Http::new(Default::default())?;
+        let found = discover_resource(&http, &r.resource).await.map_err(|e| {
+            Error::from(e).context(format!(
+                "cannot find where to sign in for {} (RFC 9728 protected resource metadata); if it is an issuer, use --issuer",
+                r.resource
+            ))
+        })?;
+        let server = match choose_server(&found.meta, r.server.as_deref()) {
+            Ok(s) => s.to_string(),
+            Err(list) => ask_for_server(ctx, &r.resource, &list, r.server.as_deref())?,
+        };
+        let issuer = crate::credential::normalize_issuer(&server);
+        ctx.ui.info(&format!(
+            "{} uses the sign-in of {}.",
+            host(&r.resource),
+            host(&issuer)
+        ));
+        let (client_id, kept_registration) = match &r.client_id {
+            Some(c) => (c.clone(), false),
+            None => client_at(ctx, &http, &issuer, r, false).await?,
+        };
+        Ok(Started {
+            id: LoginId::new(&issuer, &client_id, Some(&r.resource))?,
+            kept_registration,
+        })
+    })
+}
+
+/// The registration vmauth kept for `issuer` was refused: forget it and
+/// register again (once); the new login id.
+pub(crate) fn register_again(r: &ResourceFirst, ctx: &Context, id: &LoginId) -> Result<LoginId> {
+    ctx.state.forget_registration(&id.issuer);
+    ctx.ui.info(&format!(
+        "{} no longer knows client {}; registering again.",
+        host(&id.issuer),
+        id.client_id
+    ));
+    let rt = ctx.runtime()?;
+    let (client_id, _) = rt.block_on(async {
+        let http = Http::new(Default::default())?;
+        client_at(ctx, &http, &id.issuer, r, true).await
+    })?;
+    LoginId::new(&id.issuer, &client_id, Some(&r.resource))
+}
+
+/// The client id at `issuer`: a kept registration (unless `fresh`), a Client
+/// ID Metadata Document, else a new registration; and whether it was kept.
+async fn client_at(
+    ctx: &Context,
+    http: &Http,
+    issuer: &str,
+    r: &ResourceFirst,
+    fresh: bool,
+) -> Result<(String, bool)> {
+    if !fresh && let Some(kept) = ctx.state.registration(issuer) {
+        if let Some(t) = &kept.registration_access_token {
+            ctx.io.redact(t.expose());
+        }
+        return Ok((kept.client_id, true));
+    }
+    let meta = crate::oidc::discovery::discover(http, issuer).await?.meta;
+    if let Some(url) = &r.client_metadata_url {
+        if meta.client_id_metadata_document_supported {
+            let u = require_secure(url, "--client-metadata-url")?;
+            if u.scheme() != "https" {
+                return Err(Error::usage(
+                    "--client-metadata-url must be an https URL (a Client ID Metadata Document is fetched by the server)",
+                ));
+            }
+            return Ok((url.clone(), false));
+        }
+        ctx.ui.warn(&format!(
+            "{} does not take Client ID Metadata Documents; registering instead",
+            host(issuer)
+        ));
+    }
+    let Some(endpoint) = meta.registration_endpoint.as_deref() else {
+        return Err(Error::usage(format!(
+            "{issuer} offers no dynamic client registration (RFC 7591) and no --client-id was given; ask its administrator for a client id for vmauth and give --client-id"
+        )));
+    };
+    let token = registration_token(ctx, r)?;
+    let registration = register(http, endpoint, &ClientMetadata::vmauth(None), token.as_ref())
+        .await
+        .map_err(|e| {
+            let hint = match e.oauth_code() {
+                Some(crate::oidc::ErrorCode::Other(c)) if c == "invalid_token" => {
+                    "the server wants an initial access token: --registration-token-file PATH or VMAUTH_REGISTRATION_TOKEN"
+                }
+                _ => "ask its administrator for a client id for vmauth and give --client-id",
+            };
+            if e.oauth_code().is_some() {
+                // The server refused: a configuration the user fixes (exit 2).
+                Error::new(
+                    crate::error::Kind::Usage,
+                    format!("{issuer} refused to register vmauth ({e}); {hint}"),
+                )
+            } else {
+                Error::from(e).context(format!("cannot register vmauth at {issuer}"))
+            }
+        })?;
+    keep(ctx, issuer, &registration)?;
+    ctx.ui.info(&format!(
+        "Registered vmauth at {} as client {}.",
+        host(issuer),
+        registration.client_id
+    ));
+    Ok((registration.client_id, false))
+}
+
+fn keep(ctx: &Context, issuer: &str, r: &Registration) -> Result<()> {
+    if let Some(t) = &r.registration_access_token {
+        ctx.io.redact(t.expose());
+    }
+    ctx.state.set_registration(&StoredRegistration {
+        issuer: issuer.to_string(),
+        client_id: r.client_id.clone(),
+        registration_client_uri: r.registration_client_uri.clone(),
+        registration_access_token: r.registration_access_token.clone(),
+    })
+}
+
+/// The initial access token: from `--registration-token-file`, else
+/// `VMAUTH_REGISTRATION_TOKEN`; never an argument.
+fn registration_token(ctx: &Context, r: &ResourceFirst) -> Result<Option<Secret>> {
+    let token = match &r.registration_token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::with_cause(
+                    crate::error::Kind::Usage,
+                    format!("cannot read the registration token file {}", path.display()),
+                    e,
+                )
+            })?;
+            Some(Secret::new(text.trim().to_string()))
+        }
+        None => r.registration_token.clone(),
+    };
+    if let Some(t) = &token {
+        ctx.io.redact(t.expose());
+    }
+    Ok(token.filter(|t| !t.expose().is_empty()))
+}
+
+/// Several servers and none chosen: ask in a terminal, else refuse with the list.
+fn ask_for_server(
+    ctx: &Context,
+    resource: &str,
+    list: &[&str],
+    asked: Option<&str>,
+) -> Result<String> {
+    let listed = list.join(", ");
+    if let Some(a) = asked {
+        return Err(Error::usage(format!(
+            "{resource} does not name {a} among its authorization servers ({listed})"
+        )));
+    }
+    if !ctx.io.stdin_tty {
+        return Err(Error::usage(format!(
+            "{resource} names several authorization servers ({listed}); choose one with --authorization-server URL (or the profile key authorization_server)"
+        )));
+    }
+    let mut text = format!("{resource} takes tokens from several authorization servers:\n");
+    for (i, s) in list.iter().enumerate() {
+        text.push_str(&format!("  {}. {s}\n", i + 1));
+    }
+    text.push_str("Sign in with which one (number)? ");
+    ctx.io.err(&text);
+    let line = ctx
+        .io
+        .read_line(64)
+        .map_err(|e| Error::io("read the choice", e))?
+        .unwrap_or_default();
+    line.trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| list.get(i))
+        .map(|s| s.to_string())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{:?} is not one of the numbers shown; choose with --authorization-server URL",
+                crate::error::from_server(line.trim(), 20)
+            ))
+        })
+}
+
+/// `logout --unregister`: delete the registration kept for the login's server
+/// (RFC 7592) when the login's client is it; a summary for the user.
+pub(crate) fn unregister_kept(ctx: &Context, id: &LoginId) -> Option<String> {
+    let kept = ctx.state.registration(&id.issuer)?;
+    if kept.client_id != id.client_id {
+        return None;
+    }
+    if let Some(t) = &kept.registration_access_token {
+        ctx.io.redact(t.expose());
+    }
+    let registration = Registration {
+        client_id: kept.client_id.clone(),
+        client_secret: None,
+        registration_access_token: kept.registration_access_token.clone(),
+        registration_client_uri: kept.registration_client_uri.clone(),
+        token_endpoint_auth_method: None,
+    };
+    let outcome = ctx.runtime().ok().map(|rt| {
+        rt.block_on(async {
+            let http = Http::new(Default::default())?;
+            unregister(&http, &registration).await
+        })
+    });
+    ctx.state.forget_registration(&id.issuer);
+    Some(match outcome {
+        Some(Ok(())) => format!("registration of client {} deleted", kept.client_id),
+        Some(Err(e)) => format!(
+            "registration of client {} forgotten here, not deleted at the server ({e})",
+            kept.client_id
+        ),
+        None => format!("registration of client {} forgotten here", kept.client_id),
+    })
+}
+
+/// A URL's host (and port), for messages.
+fn host(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| u.port().map_or(h.to_string(), |p| format!("{h}:{p}")))
+        })
+        .unwrap_or_else(|| url.to_string())
+}

@@ -1,0 +1,222 @@
+//! In-process tests of `vmauth login API_URL` against one mock server playing
+//! the API (RFC 9728) and its authorization server (discovery, RFC 7591
+//! registration, the device flow).
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::testing::harness::*;
+use crate::testing::keys::jwks;
+
+/// The API at `/api` (401 naming its metadata), the metadata naming the mock
+/// itself as the authorization server (and `extra` servers), a registration
+/// endpoint answering `registration`, the device flow and tokens.
+fn api_and_provider(extra: &[&str], registration: ResponseTemplate) -> MockServer {
+    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    rt().block_on(
+        MockIdp::new()
+            .metadata(|uri| {
+                let mut m = crate::testing::mock_idp::metadata(uri);
+                m["registration_endpoint"] = format!("{uri}/reg").into();
+                m
+            })
+            .mount(|uri| {
+                Mock::given(method("GET")).and(path("/api")).respond_with(
+                    ResponseTemplate::new(401).insert_header(
+                        "www-authenticate",
+                        format!(r#"Bearer resource_metadata="{uri}/meta""#),
+                    ),
+                )
+            })
+            .mount(move |uri| {
+                let mut servers = vec![Value::from(uri)];
+                servers.extend(extra.into_iter().map(Value::from));
+                Mock::given(method("GET")).and(path("/meta")).respond_with(
+                    ResponseTemplate::new(200).set_body_json(json!({
+                        "resource": format!("{uri}/api"), "authorization_servers": servers,
+                    })),
+                )
+            })
+            .mount(move |_| {
+                Mock::given(method("POST"))
+                    .and(path("/reg"))
+                    .respond_with(registration)
+            })
+            .get("/jwks", |_| {
+                ResponseTemplate::new(200).set_body_json(IDP_KEY.with(|k| jwks(&[k])))
+            })
+            .post("/device/auth", |uri| {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "device_code": "dev-1", "user_code": "WDJB-MJHT",
+                    "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
+                }))
+            })
+            .mount(|uri| {
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .and(body_string_contains("client_id=dyn-1"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                        "access_token": "at-api", "refresh_token": "rt-api",
+                        "id_token": id_token_for(uri, "alice", "dyn-1"), "token_type": "Bearer",
+                        "expires_in": 3600, "scope": "openid offline_access",
+                    })))
+            })
+            .start(),
+    )
+}
+
+fn registered() -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(json!({
+        "client_id": "dyn-1", "registration_access_token": "rat-0123456789abcdef",
+        "token_endpoint_auth_method": "none",
+    }))
+}
+
+fn forms(s: &MockServer, p: &str) -> Vec<String> {
+    rt().block_on(s.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == p)
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect()
+}
+
+#[test]
+fn a_login_from_the_apis_url_registers_once_and_asks_for_the_api() {
+    let s = api_and_provider(&[], registered());
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&["login", &api]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let host = s.uri().trim_start_matches("http://").to_string();
+    assert!(
+        out.stderr
+            .contains(&format!("{host} uses the sign-in of {host}.")),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("Registered vmauth at"), "{out:?}");
+    assert!(!out.stderr.contains("rat-0123456789abcdef"), "{out:?}");
+    let reg: Value = serde_json::from_str(&forms(&s, "/reg")[0]).unwrap();
+    assert_eq!(reg["token_endpoint_auth_method"], "none");
+    assert_eq!(reg["client_name"], "vmauth");
+    // The device request asks for the API as a resource, not as an audience.
+    let device = &forms(&s, "/device/auth")[0];
+    let resource = url::form_urlencoded::byte_serialize(api.as_bytes()).collect::<String>();
+    assert!(device.contains(&format!("resource={resource}")), "{device}");
+    assert!(
+        device.contains("client_id=dyn-1") && !device.contains("audience="),
+        "{device}"
+    );
+    let key = format!("{}|dyn-1|{api}", s.uri());
+    assert_eq!(
+        h.credentials()["credentials"][&key]["access_token"],
+        "at-api"
+    );
+    // The registration is kept (0600) and reused.
+    let out = h.run(&["login", &api]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(forms(&s, "/reg").len(), 1, "registered once");
+    // `token --resource` selects the login.
+    let t = h.run(&["token", "--resource", &api]);
+    assert_eq!((t.code, t.stdout.trim()), (0, "at-api"), "{t:?}");
+    let none = h.run(&["token", "--resource", "https://other.example/api"]);
+    assert_eq!(none.code, 4, "{none:?}");
+    // logout --unregister forgets the registration (this server offers no
+    // RFC 7592 management, so it is not deleted there) and says so.
+    let out = h.run(&["logout", "--unregister"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("registration of client dyn-1 forgotten here, not deleted at the server"),
+        "{out:?}"
+    );
+    let out = h.run(&["login", &api]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        forms(&s, "/reg").len(),
+        2,
+        "registered again after --unregister"
+    );
+}
+
+#[test]
+fn several_servers_need_a_choice_and_a_mismatch_is_refused() {
+    let s = api_and_provider(&["https://other-as.example"], registered());
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&["login", &api]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("names several authorization servers")
+            && out.stderr.contains("--authorization-server"),
+        "{out:?}"
+    );
+    let out = h.run(&["login", &api, "--authorization-server", &s.uri()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // Metadata for another resource: refused before any sign-in.
+    let out = h.run(&["login", &format!("{}/elsewhere", s.uri())]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("cannot find where to sign in"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_server_without_registration_needs_a_client_id() {
+    let s = api_and_provider(
+        &[],
+        ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_token"})),
+    );
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&["login", &api]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("initial access token: --registration-token-file"),
+        "{out:?}"
+    );
+    let out = h.run(&["login", &api, "--client-id", "dyn-1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        forms(&s, "/reg").len() == 1,
+        "no registration with --client-id"
+    );
+}
+
+#[test]
+fn a_kept_registration_the_server_forgot_is_made_again_once() {
+    let s = api_and_provider(&[], registered());
+    rt().block_on(
+        Mock::given(method("POST"))
+            .and(path("/device/auth"))
+            .and(body_string_contains("client_id=gone-1"))
+            .respond_with(
+                ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})),
+            )
+            .with_priority(1)
+            .mount(&s),
+    );
+    let h = Harness::new();
+    let state = crate::state::StateDir::new(h.dir.path().join("config"), false, Box::new(|_| {}));
+    state
+        .set_registration(&crate::state::StoredRegistration {
+            issuer: s.uri(),
+            client_id: "gone-1".into(),
+            registration_client_uri: None,
+            registration_access_token: None,
+        })
+        .unwrap();
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&["login", &api]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("no longer knows client gone-1; registering again"),
+        "{out:?}"
+    );
+    assert_eq!(forms(&s, "/reg").len(), 1);
+    assert_eq!(state.registration(&s.uri()).unwrap().client_id, "dyn-1");
+}
