@@ -76,6 +76,12 @@ const EXIT_ON_STDIN_EOF = boolEnv('IDP_EXIT_ON_STDIN_EOF', false);
 const CONFIG_FILE = path.resolve(here, process.env.IDP_CONFIG_FILE || 'config.json');
 const EXTRA_AUDIENCES = (process.env.IDP_EXTRA_AUDIENCES || '').split(',').map((s) => s.trim()).filter(Boolean);
 const OPAQUE_AUDIENCES = (process.env.IDP_OPAQUE_AUDIENCES || '').split(',').map((s) => s.trim()).filter(Boolean);
+// Protected resources on loopback with a port unknown when the IdP starts (e.g. the MCP server of
+// tests/python/mcp_resource.py on an ephemeral port): accept any http://127.0.0.1:<port>/... or
+// http://[::1]:<port>/... resource indicator, with opaque access tokens (introspection shows
+// `aud`) and the scopes IDP_LOOPBACK_RESOURCE_SCOPES.
+const LOOPBACK_RESOURCES = boolEnv('IDP_LOOPBACK_RESOURCES', false);
+const LOOPBACK_RESOURCE_SCOPES = (process.env.IDP_LOOPBACK_RESOURCE_SCOPES ?? 'mcp').split(/[\s,]+/).filter(Boolean).join(' ');
 // RFC 7591 dynamic client registration (+ RFC 7592 management): off unless asked for.
 const REGISTRATION_IAT = process.env.IDP_REGISTRATION_INITIAL_ACCESS_TOKEN || '';
 const REGISTRATION = boolEnv('IDP_REGISTRATION', false) || REGISTRATION_IAT !== '';
@@ -115,9 +121,20 @@ for (const aud of OPAQUE_AUDIENCES) {
   resources[aud] ??= { scope: 'api:read api:write', accessTokenFormat: 'opaque' };
 }
 
+// IDP_LOOPBACK_RESOURCES: a resource indicator naming a loopback server on an explicit port,
+// over plain http, without user info or fragment (any path and query), is a resource server
+// with opaque tokens; anything else is not
+function loopbackResource(resourceIndicator) {
+  if (!LOOPBACK_RESOURCES || typeof resourceIndicator !== 'string') return undefined;
+  const url = URL.parse(resourceIndicator);
+  if (!url || url.protocol !== 'http:' || !['127.0.0.1', '[::1]'].includes(url.hostname) || url.port === ''
+    || url.username || url.password || url.hash || resourceIndicator.includes('#')) return undefined;
+  return { scope: LOOPBACK_RESOURCE_SCOPES, accessTokenFormat: 'opaque' };
+}
+
 // resource server info for oidc-provider (getResourceServerInfo) and the federation grants
 async function resourceServerInfo(ctx, resourceIndicator) {
-  const rs = Object.hasOwn(resources, resourceIndicator) ? resources[resourceIndicator] : undefined;
+  const rs = Object.hasOwn(resources, resourceIndicator) ? resources[resourceIndicator] : loopbackResource(resourceIndicator);
   if (!rs) throw new errors.InvalidTarget(`unknown resource/audience ${resourceIndicator}`);
   return {
     scope: rs.scope ?? '',
@@ -373,6 +390,10 @@ const configuration = {
     introspection: {
       enabled: true,
       async allowedPolicy(ctx, client, token) {
+        // the token of a client deleted by RFC 7592 is inactive (RFC 7592 section 2.3);
+        // oidc-provider 9.13.3 would answer a 500 when another client introspects it (it looks
+        // up the token's client for its subject type)
+        if (token.clientId !== client.clientId && !(await ctx.oidc.provider.Client.find(token.clientId))) return false;
         // anyone may introspect the tokens of secretless CI (so tests can check them as the
         // device client, like tests/support/idp.rs active()); otherwise a public client may
         // only introspect its own tokens
@@ -820,7 +841,8 @@ server.listen(PORT, HOST, () => {
     + `unauthorized_client=${UNAUTHORIZED_CLIENT ? 'on' : 'off'} `
     + `platform=${platform.issuer} trusted_issuers=${[...trust.issuers.keys()].join(',') || '-'} `
     + `federated_clients=${[...trust.credentials.keys()].join(',') || '-'} `
-    + `require_federation_rule=${REQUIRE_FEDERATION_RULE ? 'on' : 'off'}`);
+    + `require_federation_rule=${REQUIRE_FEDERATION_RULE ? 'on' : 'off'} `
+    + `loopback_resources=${LOOPBACK_RESOURCES ? `on(scope=${LOOPBACK_RESOURCE_SCOPES || '-'})` : 'off'}`);
   process.stdout.write(`IDP_READY issuer=${issuer} platform=${platform.issuer}\n`);
 });
 
