@@ -6,61 +6,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use support::cli::Home;
 use support::idp::Idp;
 use support::login::login;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The python of the test environment, with the pinned clients and this
-/// checkout's package installed.
-fn python() -> &'static PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let python = match std::env::var_os("VMAUTH_TEST_PYTHON") {
-            Some(p) => PathBuf::from(p),
-            None => {
-                let venv = root().join("target/py-venv");
-                let python = venv.join("bin/python");
-                if !python.exists() {
-                    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-                    run(Command::new(&python)
-                        .args(["-m", "pip", "install", "-q", "-r"])
-                        .arg(root().join("tests/python/requirements.txt")));
-                }
-                python
-            }
-        };
-        // This checkout's package (its MLflow entry point too), over any older copy.
-        run(Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--no-deps",
-                "--force-reinstall",
-            ])
-            .arg(root().join("python")));
-        python
-    })
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use support::python::{python, root};
 
 #[test]
 fn the_python_packages_own_tests_pass() {

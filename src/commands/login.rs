@@ -29,10 +29,19 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
     if let Some(r) = &s.resource_first {
         // Start from the API: find its sign-in and who vmauth is there.
         let started = super::resource_login::start(r, ctx)?;
-        return match sign_in_and_keep(s, ctx, &started.id) {
+        // Without --scope: the login's own scopes and the ones the API names.
+        let mut scopes = s.request.scopes_or(DEFAULT_SCOPE);
+        if s.request.scopes.is_none() {
+            for extra in &started.scopes {
+                if !scopes.contains(extra) {
+                    scopes.push(extra.clone());
+                }
+            }
+        }
+        return match sign_in_and_keep(s, ctx, &started.id, &scopes) {
             Err(e) if started.kept_registration && e.message().starts_with(REFUSED_CLIENT) => {
                 let id = super::resource_login::register_again(r, ctx, &started.id)?;
-                sign_in_and_keep(s, ctx, &id)
+                sign_in_and_keep(s, ctx, &id, &scopes)
             }
             other => other,
         };
@@ -54,15 +63,21 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
             previous.as_ref(),
         )?;
         save(ctx, &id, credential)?;
-        return save_profile(s, ctx, &id, None);
+        return save_profile(s, ctx, &id, None, &[]);
     }
-    sign_in_and_keep(s, ctx, &id)
+    sign_in_and_keep(s, ctx, &id, &s.request.scopes_or(DEFAULT_SCOPE))
 }
 
-/// Sign in as `id` (device or browser flow), keep the login, make it current.
-fn sign_in_and_keep(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()> {
+/// Sign in as `id` asking for `scopes` (device or browser flow), keep the
+/// login, make it current.
+fn sign_in_and_keep(
+    s: &LoginSettings,
+    ctx: &Context,
+    id: &LoginId,
+    scopes: &[String],
+) -> Result<()> {
     let id = id.clone();
-    let scopes = s.request.scopes_or(DEFAULT_SCOPE);
+    let scopes = scopes.to_vec();
     let rt = ctx.runtime()?;
     let (
         Login {
@@ -94,7 +109,7 @@ fn sign_in_and_keep(s: &LoginSettings, ctx: &Context, id: &LoginId) -> Result<()
         ctx.ui
             .info(&format!("Tokens put aside after a refused refresh: {r}."));
     }
-    save_profile(s, ctx, &id, Some(flow))
+    save_profile(s, ctx, &id, Some(flow), &scopes)
 }
 
 /// `--save-profile NAME`: the options this login used, as `[profiles.NAME]` in
@@ -105,6 +120,7 @@ fn save_profile(
     ctx: &Context,
     id: &LoginId,
     flow: Option<FlowChoice>,
+    asked: &[String],
 ) -> Result<()> {
     let Some(name) = &s.save_profile else {
         return Ok(());
@@ -119,7 +135,13 @@ fn save_profile(
         issuer: Some(id.issuer.clone()),
         client_id: Some(id.client_id.clone()),
         audience: id.audience.clone(),
-        scope: s.request.scopes.as_ref().map(|v| v.join(" ")),
+        // A login started from an API also asked for the API's scopes.
+        scope: s.request.scopes.as_ref().map(|v| v.join(" ")).or_else(|| {
+            s.resource_first
+                .as_ref()
+                .map(|_| asked.join(" "))
+                .filter(|v| !v.is_empty())
+        }),
         resource: (!s.request.resources.is_empty()).then(|| s.request.resources.clone()),
         grant: c.client_credentials.then(|| c.grant.name().to_string()),
         federated_token: c.federated.as_ref().map(|f| f.source.spec.clone()),

@@ -25,6 +25,9 @@ pub(crate) struct Started {
     /// The client id came from a registration vmauth kept (so a refusal of
     /// it means the registration is gone: it is redone once).
     pub kept_registration: bool,
+    /// The scopes the API says it knows (`scopes_supported`), asked for with
+    /// the login's own when no `--scope` is given.
+    pub scopes: Vec<String>,
 }
 
 /// Discover the API's authorization server and the client to use there.
@@ -55,6 +58,14 @@ pub(crate) fn start(r: &ResourceFirst, ctx: &Context) -> Result<Started> {
         Ok(Started {
             id: LoginId::new(&issuer, &client_id, Some(&r.resource))?,
             kept_registration,
+            scopes: found
+                .meta
+                .scopes_supported
+                .iter()
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'))
+                .take(32)
+                .cloned()
+                .collect(),
         })
     })
 }

@@ -97,6 +97,7 @@ impl Home {
     }
 }
 
+#[derive(Debug)]
 pub struct Run {
     pub code: i32,
     pub stdout: String,

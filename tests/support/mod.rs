@@ -6,5 +6,6 @@ pub mod git_server;
 pub mod idp;
 pub mod login;
 pub mod mock_idp;
+pub mod python;
 pub mod secret_service;
 pub mod tls;
