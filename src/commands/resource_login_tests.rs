@@ -117,6 +117,9 @@ fn a_login_from_the_apis_url_registers_once_and_asks_for_the_api() {
     let out = h.run(&["login", &api]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(forms(&s, "/reg").len(), 1, "registered once");
+    let status: Value = serde_json::from_str(&h.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["logins"][0]["registered"], true, "{status}");
+    assert_eq!(status["logins"][0]["audience"], api.as_str(), "{status}");
     // `token --resource` selects the login.
     let t = h.run(&["token", "--resource", &api]);
     assert_eq!((t.code, t.stdout.trim()), (0, "at-api"), "{t:?}");
@@ -219,4 +222,54 @@ fn a_kept_registration_the_server_forgot_is_made_again_once() {
     );
     assert_eq!(forms(&s, "/reg").len(), 1);
     assert_eq!(state.registration(&s.uri()).unwrap().client_id, "dyn-1");
+}
+
+/// vmauth's Client ID Metadata Document, in the CIMD tests.
+const CIMD: &str = "https://vmauth.example/client.json";
+
+#[test]
+fn a_client_id_metadata_document_is_used_where_the_server_takes_them() {
+    let s = api_and_provider(&[], registered());
+    // The same server, now advertising Client ID Metadata Documents.
+    rt().block_on(async {
+        let uri = s.uri();
+        let mut meta = crate::testing::mock_idp::metadata(&uri);
+        meta["client_id_metadata_document_supported"] = true.into();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+            .with_priority(1)
+            .mount(&s)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("client_id=https%3A%2F%2Fvmauth.example%2Fclient.json"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-cimd", "refresh_token": "rt",
+                "id_token": id_token_for(&uri, "alice", CIMD), "token_type": "Bearer", "expires_in": 3600,
+            })))
+            .mount(&s)
+            .await;
+    });
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&["login", &api, "--client-metadata-url", CIMD]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        forms(&s, "/reg").is_empty(),
+        "no registration with a metadata document"
+    );
+    let key = format!("{}|{CIMD}|{api}", s.uri());
+    assert_eq!(
+        h.credentials()["credentials"][&key]["access_token"],
+        "at-cimd"
+    );
+    // Not https: refused.
+    let out = h.run(&[
+        "login",
+        &api,
+        "--client-metadata-url",
+        "http://vmauth.example/c.json",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
 }

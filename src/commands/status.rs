@@ -85,6 +85,10 @@ fn view(key: &str, l: &Located, current: bool, ctx: &Context, now: i64) -> Value
         "audience": c.audience,
         "grant": grant_name(c),
         "exchanged_from": c.exchanged_from,
+        "registered": ctx
+            .state
+            .registration(&c.issuer)
+            .is_some_and(|r| r.client_id == c.client_id),
         "current": current,
         "store": l.kind.name(),
         "location": l.location,
