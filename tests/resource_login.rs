@@ -107,6 +107,10 @@ fn a_registration_deleted_at_the_server_is_made_again_once() {
     let run = login_approved(&home, &idp, &[&mcp.url]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("registering again"), "{run:?}");
+    // The login of the forgotten client is gone: the API's token is the new one.
+    let token = home.run(&["token", "--resource", &mcp.url]);
+    assert_eq!(token.code, 0, "{token:?}");
+    assert_eq!(mcp.whoami(token.stdout.trim()).0, 200);
     assert!(idp.wait_for_count("POST /reg 201", 2, std::time::Duration::from_secs(5)));
     // The file is 0600: it holds the registration access token.
     use std::os::unix::fs::PermissionsExt;

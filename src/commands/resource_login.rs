@@ -10,7 +10,7 @@
 use crate::credential::LoginId;
 use crate::error::{Error, Result};
 use crate::oidc::http::{Http, require_secure};
-use crate::oidc::registration::{ClientMetadata, Registration, register, unregister};
+use crate::oidc::registration::{ClientMetadata, Registration, register, still_known, unregister};
 use crate::oidc::resource::{choose_server, discover_resource};
 use crate::secret::Secret;
 use crate::settings::ResourceFirst;
@@ -100,7 +100,21 @@ async fn client_at(
         if let Some(t) = &kept.registration_access_token {
             ctx.io.redact(t.expose());
         }
-        return Ok((kept.client_id, true));
+        // The server may have deleted it (RFC 7592 read; the browser flow
+        // could not tell: a forgotten client gets an error page, no answer).
+        if still_known(http, &registration_of(&kept)).await {
+            return Ok((kept.client_id, true));
+        }
+        ctx.state.forget_registration(issuer);
+        ctx.ui.info(&format!(
+            "{} no longer knows client {}; registering again.",
+            host(issuer),
+            kept.client_id
+        ));
+        // Its login for this API is of no use any more.
+        if let Ok(old) = LoginId::new(issuer, &kept.client_id, Some(&r.resource)) {
+            let _ = ctx.store().and_then(|s| s.delete(&old.cache_key()));
+        }
     }
     let meta = crate::oidc::discovery::discover(http, issuer).await?.meta;
     if let Some(url) = &r.client_metadata_url {
@@ -124,14 +138,30 @@ async fn client_at(
         )));
     };
     let token = registration_token(ctx, r)?;
-    let registration = register(http, endpoint, &ClientMetadata::vmauth(None), token.as_ref())
-        .await
-        .map_err(|e| {
-            let hint = match e.oauth_code() {
-                Some(crate::oidc::ErrorCode::Other(c)) if c == "invalid_token" => {
-                    "the server wants an initial access token: --registration-token-file PATH or VMAUTH_REGISTRATION_TOKEN"
-                }
-                _ => "ask its administrator for a client id for vmauth and give --client-id",
+    let metadata = ClientMetadata::vmauth(None);
+    // An initial access token goes only to a server the user named, and only
+    // when it asks for one: a token exported for one server must not reach
+    // whatever server an API names.
+    let named = r
+        .server
+        .as_deref()
+        .is_some_and(|p| crate::credential::normalize_issuer(p) == issuer);
+    let registration = match register(http, endpoint, &metadata, None).await {
+        Err(e) if wants_token(&e) && token.is_some() => {
+            if !named {
+                return Err(Error::usage(format!(
+                    "{issuer} wants an initial access token to register vmauth; vmauth sends yours only to a server you name: add --authorization-server {issuer}"
+                )));
+            }
+            register(http, endpoint, &metadata, token.as_ref()).await
+        }
+        other => other,
+    };
+    let registration = registration.map_err(|e| {
+            let hint = if wants_token(&e) {
+                "the server wants an initial access token: --registration-token-file PATH or VMAUTH_REGISTRATION_TOKEN, with --authorization-server naming the server"
+            } else {
+                "ask its administrator for a client id for vmauth and give --client-id"
             };
             if e.oauth_code().is_some() {
                 // The server refused: a configuration the user fixes (exit 2).
@@ -150,6 +180,29 @@ async fn client_at(
         registration.client_id
     ));
     Ok((registration.client_id, false))
+}
+
+/// A refusal that asks for an initial access token (RFC 7591 §3.2.2 leaves
+/// the form open: `invalid_token`, or a bare 401/403).
+fn wants_token(e: &crate::oidc::ProtocolError) -> bool {
+    matches!(e.oauth_code(), Some(crate::oidc::ErrorCode::Other(c)) if c == "invalid_token")
+        || matches!(
+            e,
+            crate::oidc::ProtocolError::Status {
+                status: 401 | 403,
+                ..
+            }
+        )
+}
+
+fn registration_of(kept: &StoredRegistration) -> Registration {
+    Registration {
+        client_id: kept.client_id.clone(),
+        client_secret: None,
+        registration_access_token: kept.registration_access_token.clone(),
+        registration_client_uri: kept.registration_client_uri.clone(),
+        token_endpoint_auth_method: None,
+    }
 }
 
 fn keep(ctx: &Context, issuer: &str, r: &Registration) -> Result<()> {
@@ -239,27 +292,50 @@ pub(crate) fn unregister_kept(ctx: &Context, id: &LoginId) -> Option<String> {
     if let Some(t) = &kept.registration_access_token {
         ctx.io.redact(t.expose());
     }
-    let registration = Registration {
-        client_id: kept.client_id.clone(),
-        client_secret: None,
-        registration_access_token: kept.registration_access_token.clone(),
-        registration_client_uri: kept.registration_client_uri.clone(),
-        token_endpoint_auth_method: None,
-    };
-    let outcome = ctx.runtime().ok().map(|rt| {
+    // Other logins (other APIs of the same server) still use the client.
+    let others = ctx
+        .store()
+        .and_then(|s| s.list())
+        .map(|all| {
+            all.iter()
+                .filter(|(k, _)| {
+                    let other = LoginId::from_key(k);
+                    other.issuer == id.issuer && other.client_id == id.client_id
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    if others > 0 {
+        return Some(format!(
+            "registration of client {} kept: {others} other login(s) use it; log out of them too",
+            kept.client_id
+        ));
+    }
+    if kept.registration_client_uri.is_none() {
+        ctx.state.forget_registration(&id.issuer);
+        return Some(format!(
+            "registration of client {} forgotten here, not deleted at the server (it offers no RFC 7592 management)",
+            kept.client_id
+        ));
+    }
+    let registration = registration_of(&kept);
+    let outcome = ctx.runtime().map_err(|e| e.message()).and_then(|rt| {
         rt.block_on(async {
             let http = Http::new(Default::default())?;
             unregister(&http, &registration).await
         })
+        .map_err(|e| e.to_string())
     });
-    ctx.state.forget_registration(&id.issuer);
     Some(match outcome {
-        Some(Ok(())) => format!("registration of client {} deleted", kept.client_id),
-        Some(Err(e)) => format!(
-            "registration of client {} forgotten here, not deleted at the server ({e})",
+        Ok(()) => {
+            ctx.state.forget_registration(&id.issuer);
+            format!("registration of client {} deleted", kept.client_id)
+        }
+        // Kept, with its token, so that a later logout --unregister can try again.
+        Err(e) => format!(
+            "registration of client {} not deleted ({e}); kept, run vmauth logout --unregister again",
             kept.client_id
         ),
-        None => format!("registration of client {} forgotten here", kept.client_id),
     })
 }
 

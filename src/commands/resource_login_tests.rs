@@ -273,3 +273,135 @@ fn a_client_id_metadata_document_is_used_where_the_server_takes_them() {
     ]);
     assert_eq!(out.code, 2, "{out:?}");
 }
+
+#[test]
+fn an_initial_access_token_goes_only_to_a_server_the_user_named() {
+    // A server that wants one: 401 without it, a registration with it.
+    let s = api_and_provider(&[], registered());
+    rt().block_on(
+        Mock::given(method("POST"))
+            .and(path("/reg"))
+            .and(|r: &wiremock::Request| !r.headers.contains_key("authorization"))
+            .respond_with(
+                ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_token"})),
+            )
+            .with_priority(1)
+            .mount(&s),
+    );
+    let mut h = Harness::new();
+    h.set_env("VMAUTH_REGISTRATION_TOKEN", "iat-0123456789abcdef");
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&["login", &api]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("sends yours only to a server you name: add --authorization-server"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("iat-0123456789abcdef"), "{out:?}");
+    let sent = rt().block_on(s.received_requests()).unwrap_or_default();
+    assert!(
+        sent.iter()
+            .filter(|r| r.url.path() == "/reg")
+            .all(|r| !r.headers.contains_key("authorization")),
+        "the token went to a server the user did not name"
+    );
+    let out = h.run(&["login", &api, "--authorization-server", &s.uri()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let with_token = rt()
+        .block_on(s.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.url.path() == "/reg"
+                && r.headers
+                    .get("authorization")
+                    .is_some_and(|v| v == "Bearer iat-0123456789abcdef")
+        })
+        .count();
+    assert_eq!(with_token, 1);
+}
+
+#[test]
+fn choices_the_api_does_not_allow_are_refused() {
+    let s = api_and_provider(&[], registered());
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    // A server the user chose that the API does not name, even beside its only one.
+    let out = h.run(&[
+        "login",
+        &api,
+        "--authorization-server",
+        "https://elsewhere.example",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("does not name https://elsewhere.example"),
+        "{out:?}"
+    );
+    // A client secret for a client vmauth registers itself.
+    let out = h.run(&["login", &api, "--client-secret-file", "/dev/null"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("client authentication goes with a client id"),
+        "{out:?}"
+    );
+    assert!(forms(&s, "/reg").is_empty());
+}
+
+#[test]
+fn unregister_keeps_a_client_other_logins_use_and_token_resource_needs_one_login() {
+    let s = api_and_provider(&[], registered());
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    assert_eq!(h.run(&["login", &api]).code, 0);
+    // Another API of the same server uses the same registered client.
+    let mut doc = h.credentials();
+    let other = format!("{}|dyn-1|https://other.example/api", s.uri());
+    doc["credentials"][&other] = json!({
+        "issuer": s.uri(), "client_id": "dyn-1", "audience": "https://other.example/api",
+        "resource": ["https://other.example/api"], "access_token": "at-other",
+        "expires_at": crate::credential::timestamp::format(NOW + 3600),
+    });
+    // And a second login for the API itself, through another client.
+    let second = format!("{}|cli|{api}", s.uri());
+    doc["credentials"][&second] = json!({
+        "issuer": s.uri(), "client_id": "cli", "audience": api, "resource": [api],
+        "access_token": "at-second", "expires_at": crate::credential::timestamp::format(NOW + 3600),
+    });
+    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    // The current login is preferred; without it, two logins need a choice.
+    assert_eq!(
+        h.run(&["token", "--resource", &api]).stdout.trim(),
+        "at-api"
+    );
+    let key = format!("{}|dyn-1|{api}", s.uri());
+    let out = h.run(&[
+        "logout",
+        "--issuer",
+        &s.uri(),
+        "--client-id",
+        "dyn-1",
+        "--audience",
+        &api,
+        "--unregister",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("registration of client dyn-1 kept: 1 other login(s) use it"),
+        "{out:?}"
+    );
+    assert!(h.credentials()["credentials"].get(&key).is_none());
+    let out = h.run(&["token", "--resource", &api]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "at-second"), "{out:?}");
+    doc = h.credentials();
+    doc["credentials"][&key] = doc["credentials"][&second].clone();
+    doc["credentials"][&key]["client_id"] = "dyn-1".into();
+    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    let out = h.run(&["token", "--resource", &api]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("several logins are for"), "{out:?}");
+}

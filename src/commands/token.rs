@@ -64,22 +64,37 @@ pub(crate) fn acquire_for(
         && !s.client.client_credentials
         && let [resource] = s.request.resources.as_slice()
     {
-        // `--resource URL` alone: the login started from that API.
-        let key = ctx
+        // `--resource URL` alone: the login started from that API (the
+        // current one if it is; one other; several: the user chooses).
+        let mut found: Vec<String> = ctx
             .store()?
             .list()?
             .into_iter()
-            .map(|(k, _)| k)
-            .find(|k| {
+            .filter(|(k, c)| {
                 crate::credential::LoginId::from_key(k).audience.as_deref()
                     == Some(resource.as_str())
+                    && c.resource == [resource.clone()]
+                    && c.exchanged_from.is_none()
             })
-            .ok_or_else(|| {
-                ctx.not_logged_in(
+            .map(|(k, _)| k)
+            .collect();
+        let current = ctx.state.get().filter(|c| found.contains(c));
+        let key = match (current, found.len()) {
+            (Some(c), _) => c,
+            (None, 1) => found.remove(0),
+            (None, 0) => {
+                return Err(ctx.not_logged_in(
                     None,
                     &format!("no login for {resource}; run vmauth login {resource}"),
-                )
-            })?;
+                ));
+            }
+            (None, _) => {
+                return Err(Error::usage(format!(
+                    "several logins are for {resource} ({}); choose one with --issuer and --client-id, or log out of the others",
+                    found.join(", ")
+                )));
+            }
+        };
         let none = crate::settings::Request::default();
         return acquire(
             ctx,

@@ -457,9 +457,16 @@ impl Http {
             .to_string();
         let www_authenticate = resp
             .headers()
-            .get(reqwest::header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            // Several header lines are one list (RFC 9110 §5.3).
+            .fold(None, |all: Option<String>, v| {
+                Some(match all {
+                    Some(a) => format!("{a}, {v}"),
+                    None => v.to_string(),
+                })
+            });
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)

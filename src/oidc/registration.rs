@@ -107,9 +107,10 @@ impl std::fmt::Debug for Registration {
     }
 }
 
-/// What vmauth accepts of a registration answer: a client id it can send
-/// (printable ASCII, at most [`MAX_CLIENT_ID`]), a management URI over https
-/// (loopback excepted), and a public client unless the server sent a secret.
+/// What vmauth accepts of a registration answer: a client id it can send and
+/// key logins by (printable ASCII without `|`, at most [`MAX_CLIENT_ID`]), a
+/// management URI over https (loopback excepted), and the public client it
+/// asked for (no secret, `token_endpoint_auth_method` `none` if given).
 pub fn check_registration(r: &Registration, endpoint: &str) -> Result<(), ProtocolError> {
     let bad = |what: String| ProtocolError::BadResponse {
         url: strip_query(endpoint),
@@ -117,16 +118,25 @@ pub fn check_registration(r: &Registration, endpoint: &str) -> Result<(), Protoc
     };
     if r.client_id.is_empty()
         || r.client_id.len() > MAX_CLIENT_ID
-        || !r.client_id.bytes().all(|b| (0x21..0x7f).contains(&b))
+        || !r
+            .client_id
+            .bytes()
+            .all(|b| (0x21..0x7f).contains(&b) && b != b'|')
     {
         return Err(bad("a client_id vmauth cannot use".into()));
+    }
+    if r.client_secret.is_some() {
+        // vmauth registers as a public client and keeps no client secret.
+        return Err(bad(
+            "a confidential client (with a client_secret) instead of the public client asked for"
+                .into(),
+        ));
     }
     if let Some(uri) = &r.registration_client_uri {
         require_secure(uri, "registration_client_uri")?;
     }
     match r.token_endpoint_auth_method.as_deref() {
         None | Some("none") => Ok(()),
-        Some(_) if r.client_secret.is_some() => Ok(()),
         Some(m) => Err(bad(format!(
             "a confidential client ({}) without a client_secret",
             crate::error::from_server(m, 40)
@@ -156,6 +166,23 @@ pub async fn register(
     }
     .await
     .map_err(|e: ProtocolError| e.scrubbed(&secrets))
+}
+
+/// Whether the server still knows a registration (RFC 7592 §2.1 read):
+/// `false` only when it says so (401 or 404); without a management URI, or
+/// on any other answer, it is taken as known.
+pub async fn still_known(http: &Http, r: &Registration) -> bool {
+    let (Some(uri), Some(token)) = (&r.registration_client_uri, &r.registration_access_token)
+    else {
+        return true;
+    };
+    if require_secure(uri, "registration_client_uri").is_err() {
+        return true;
+    }
+    !matches!(
+        http.get_bearer(uri, token.expose()).await,
+        Ok(reply) if matches!(reply.status, 401 | 404)
+    )
 }
 
 /// Delete a registration (RFC 7592 §2.3): `Ok` when the server confirmed

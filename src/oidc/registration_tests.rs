@@ -69,6 +69,11 @@ fn a_refusal_never_shows_the_initial_access_token_and_odd_answers_are_refused() 
                 "/http-uri",
                 json!({"client_id": "c", "registration_client_uri": "http://evil.example/reg/c"}),
             ),
+            ("/bar", json!({"client_id": "a|b"})),
+            (
+                "/secret",
+                json!({"client_id": "c", "client_secret": "s", "token_endpoint_auth_method": "client_secret_post"}),
+            ),
         ] {
             Mock::given(method("POST"))
                 .and(path(p))
@@ -87,7 +92,7 @@ fn a_refusal_never_shows_the_initial_access_token_and_odd_answers_are_refused() 
         .await
         .unwrap_err();
         assert!(!e.to_string().contains("initial-access-token-1"), "{e}");
-        for p in ["/bad-id", "/confidential", "/http-uri"] {
+        for p in ["/bad-id", "/confidential", "/http-uri", "/bar", "/secret"] {
             let e = register(
                 &http,
                 &format!("{}{p}", s.uri()),

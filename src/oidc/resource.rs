@@ -185,6 +185,7 @@ pub struct ResourceMetadata {
 /// character (a trailing `/` aside); one to [`MAX_SERVERS`] authorization
 /// servers, each an https URL (http on loopback) without query or fragment.
 pub fn check(meta: &ResourceMetadata, resource: &str, url: &str) -> Result<(), ProtocolError> {
+    let local = Url::parse(resource).is_ok_and(|u| super::http::is_loopback(&u));
     let bad = |what: String| ProtocolError::BadResponse {
         url: strip_query(url),
         what,
@@ -206,7 +207,18 @@ pub fn check(meta: &ResourceMetadata, resource: &str, url: &str) -> Result<(), P
         )));
     }
     for s in &meta.authorization_servers {
+        // Shown to the user as it is: printable, without spaces.
+        if !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(bad("an authorization server that is no plain URL".into()));
+        }
         let u = require_secure(s, "authorization server")?;
+        // A remote API never sends vmauth to this machine's own ports.
+        if !local && u.scheme() == "http" {
+            return Err(bad(format!(
+                "an http authorization server ({:?}) for an API that is not on this machine",
+                crate::error::from_server(s, 80)
+            )));
+        }
         if u.query().is_some() || u.fragment().is_some() {
             return Err(bad(format!(
                 "an authorization server with a query or fragment ({:?})",
@@ -242,7 +254,12 @@ pub async fn discover_resource(http: &Http, resource: &str) -> Result<Discovered
         .flatten();
     let url = match named {
         Some(u) => {
-            require_secure(&u, "resource_metadata")?;
+            let parsed_u = require_secure(&u, "resource_metadata")?;
+            if parsed_u.scheme() == "http" && !super::http::is_loopback(&parsed) {
+                return Err(ProtocolError::Config(format!(
+                    "{resource} names its metadata at an http address on this machine; vmauth does not follow a remote API there"
+                )));
+            }
             u
         }
         None => well_known_url(&parsed).to_string(),
@@ -253,16 +270,17 @@ pub async fn discover_resource(http: &Http, resource: &str) -> Result<Discovered
     Ok(Discovered { meta, url })
 }
 
-/// Which authorization server to sign in with: the only one; else the one
-/// `preferred` names (a profile's choice); else `Err` with the list, for the
-/// caller to ask or to refuse with.
+/// Which authorization server to sign in with: the one `preferred` names (a
+/// profile's choice; refused when the API does not name it); else the only
+/// one; else `Err` with the list, for the caller to ask or to refuse with.
 pub fn choose_server<'a>(
     meta: &'a ResourceMetadata,
     preferred: Option<&str>,
 ) -> Result<&'a str, Vec<&'a str>> {
     let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
     match (meta.authorization_servers.as_slice(), preferred) {
-        ([only], _) => Ok(only),
+        // A server the user chose must be one the API names, even its only one.
+        ([only], None) => Ok(only),
         (all, Some(p)) => all
             .iter()
             .find(|s| same(s, p))

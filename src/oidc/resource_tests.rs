@@ -97,14 +97,16 @@ fn metadata_for_another_resource_or_insecure_servers_is_refused() {
         )
         .is_err()
     );
-    assert!(
-        check(
-            &meta("https://api.example.com", &["http://127.0.0.1:9"]),
-            "https://api.example.com",
-            url
-        )
-        .is_ok()
+    // A remote API never sends vmauth to loopback; a loopback API may.
+    let remote = meta("https://api.example.com", &["http://127.0.0.1:9"]);
+    assert!(check(&remote, "https://api.example.com", url).is_err());
+    let local = meta("http://127.0.0.1:8/api", &["http://127.0.0.1:9"]);
+    assert!(check(&local, "http://127.0.0.1:8/api", url).is_ok());
+    let shown = meta(
+        "https://api.example.com",
+        &["https://as.example.com/a\u{1b}[2J"],
     );
+    assert!(check(&shown, "https://api.example.com", url).is_err());
 }
 
 #[test]
@@ -121,6 +123,12 @@ fn one_server_is_chosen_several_need_a_choice() {
         choose_server(&two, Some("https://c")),
         Err(vec!["https://a", "https://b/"])
     );
+    // A chosen server the API does not name is refused, even beside its only one.
+    assert_eq!(
+        choose_server(&one, Some("https://c")),
+        Err(vec!["https://a"])
+    );
+    assert_eq!(choose_server(&one, Some("https://a/")), Ok("https://a"));
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -137,10 +145,15 @@ fn discovery_follows_the_challenge_else_the_well_known_url() {
         let api = format!("{}/v1", s.uri());
         Mock::given(method("GET"))
             .and(path("/v1"))
-            .respond_with(ResponseTemplate::new(401).insert_header(
-                "www-authenticate",
-                format!(r#"Bearer resource_metadata="{}/meta/v1""#, s.uri()),
-            ))
+            .respond_with(
+                // Two header lines: one list (RFC 9110 §5.3).
+                ResponseTemplate::new(401)
+                    .append_header("www-authenticate", "Basic realm=\"x\"")
+                    .append_header(
+                        "www-authenticate",
+                        format!(r#"Bearer resource_metadata="{}/meta/v1""#, s.uri()),
+                    ),
+            )
             .mount(&s)
             .await;
         Mock::given(method("GET"))

@@ -104,6 +104,26 @@ impl Settings {
                         "a login started from an API's URL is a person's sign-in; a CI job gives --issuer and --client-id with its grant",
                     ));
                 }
+                // A client vmauth registers itself is public: no secret, key or
+                // assertion goes to the server an API named (unless the user
+                // names the client too).
+                let client = match &resource_first {
+                    Some(r) if r.client_id.is_none() => {
+                        let c = &a.client;
+                        if c.client_secret_file.is_some()
+                            || c.client_secret_stdin
+                            || c.private_key.is_some()
+                            || c.client_assertion_file.is_some()
+                            || c.client_auth.is_some()
+                        {
+                            return Err(Error::usage(
+                                "client authentication goes with a client id: give --client-id with it, or drop it (the client vmauth registers is public)",
+                            ));
+                        }
+                        ClientInput::default()
+                    }
+                    _ => client,
+                };
                 let mut request = request(&a.request, &lv)?;
                 if let Some(r) = &resource_first {
                     // The API is what the login asks for, and only it.
