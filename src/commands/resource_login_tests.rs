@@ -405,3 +405,38 @@ fn unregister_keeps_a_client_other_logins_use_and_token_resource_needs_one_login
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("several logins are for"), "{out:?}");
 }
+
+#[test]
+fn the_saved_profile_skips_discovery_next_time() {
+    let s = api_and_provider(&[], registered());
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&["login", &api, "--save-profile", "api"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let config = std::fs::read_to_string(h.dir.path().join("config/config.toml")).unwrap();
+    for part in [
+        format!("issuer = \"{}\"", s.uri()),
+        "client_id = \"dyn-1\"".to_string(),
+        format!("audience = \"{api}\""),
+        format!("resource = [\"{api}\"]"),
+    ] {
+        assert!(config.contains(&part), "{part}: {config}");
+    }
+    let metadata_reads = || {
+        rt().block_on(s.received_requests())
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/meta")
+            .count()
+    };
+    let before = metadata_reads();
+    let out = h.run(&["login", "--profile", "api"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        metadata_reads(),
+        before,
+        "no RFC 9728 discovery from the profile"
+    );
+    let device = forms(&s, "/device/auth");
+    assert!(!device.last().unwrap().contains("audience="), "{device:?}");
+}
