@@ -388,7 +388,7 @@ impl Source {
         let (program, args) = argv.split_first().ok_or_else(|| {
             Error::usage("--federated-token exec: names no program; use exec:/path/to/program ARGS")
         })?;
-        let mut command = tokio::process::Command::new(program);
+        let mut command = std::process::Command::new(program);
         if let Some(aud) = audience {
             command.env("VMAUTH_FEDERATED_AUDIENCE", aud);
         }
@@ -397,7 +397,6 @@ impl Source {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
                 let hint = if e.kind() == std::io::ErrorKind::NotFound {
@@ -415,36 +414,61 @@ impl Source {
                     e,
                 )
             })?;
-        let mut stdout = child.stdout.take().ok_or_else(|| Error::idp("no pipe"))?;
-        let work = async {
-            use tokio::io::AsyncReadExt;
+        // Its output is read on a thread, up to one byte past the limit, so
+        // that the deadline holds whatever the program does.
+        let stdout = child.stdout.take().ok_or_else(|| Error::idp("no pipe"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::Read;
             let mut out = Vec::new();
-            (&mut stdout)
-                .take(MAX_TOKEN as u64 + 1)
-                .read_to_end(&mut out)
-                .await?;
-            if out.len() > MAX_TOKEN {
-                // Killed when `child` is dropped.
-                return Ok::<_, std::io::Error>((None, out));
-            }
-            Ok((Some(child.wait().await?), out))
+            let read = stdout.take(MAX_TOKEN as u64 + 1).read_to_end(&mut out);
+            let _ = tx.send(read.map(|_| out));
+        });
+        let deadline = std::time::Instant::now() + PROGRAM_TIMEOUT;
+        let stop = |child: &mut std::process::Child| {
+            let _ = child.kill();
+            let _ = child.wait();
         };
-        let (status, out) = tokio::time::timeout(PROGRAM_TIMEOUT, work)
-            .await
-            .map_err(|_| {
-                Error::idp(format!(
+        let out = match rx.recv_timeout(PROGRAM_TIMEOUT) {
+            Ok(Ok(out)) if out.len() > MAX_TOKEN => {
+                stop(&mut child);
+                return Err(Error::idp(format!(
+                    "{program} printed more than {} KiB, which is no token ({platform})",
+                    MAX_TOKEN / 1024
+                )));
+            }
+            Ok(Ok(out)) => out,
+            Ok(Err(e)) => {
+                stop(&mut child);
+                return Err(Error::with_cause(
+                    Kind::Idp,
+                    format!("{program} failed ({platform})"),
+                    e,
+                ));
+            }
+            Err(_) => {
+                stop(&mut child);
+                return Err(Error::idp(format!(
                     "{program} gave no token within {} s ({platform})",
                     PROGRAM_TIMEOUT.as_secs()
-                ))
-            })?
-            .map_err(|e| {
-                Error::with_cause(Kind::Idp, format!("{program} failed ({platform})"), e)
-            })?;
-        let Some(status) = status else {
-            return Err(Error::idp(format!(
-                "{program} printed more than {} KiB, which is no token ({platform})",
-                MAX_TOKEN / 1024
-            )));
+                )));
+            }
+        };
+        // Its output is complete; it has until the deadline to exit.
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                _ => {
+                    stop(&mut child);
+                    return Err(Error::idp(format!(
+                        "{program} did not exit within {} s ({platform})",
+                        PROGRAM_TIMEOUT.as_secs()
+                    )));
+                }
+            }
         };
         if !status.success() {
             return Err(Error::idp(format!(

@@ -901,10 +901,17 @@ fn federated(args: &ClientAuthArgs, vars: &Vars) -> Result<Option<Federated>> {
             vars.login_profile(|p| p.federated_token.clone())
                 .map(|(v, _)| v)
         });
+    // The variables that go with a source are read only when there is one
+    // (every cached `vmauth token` resolves this).
+    let with_source = spec.is_some();
     let audience = args
         .federated_audience
         .clone()
-        .or_else(|| vars.get(vars::FEDERATED_AUDIENCE))
+        .or_else(|| {
+            with_source
+                .then(|| vars.get(vars::FEDERATED_AUDIENCE))
+                .flatten()
+        })
         .or_else(|| {
             vars.login_profile(|p| p.federated_audience.clone())
                 .map(|(v, _)| v)
@@ -913,7 +920,7 @@ fn federated(args: &ClientAuthArgs, vars: &Vars) -> Result<Option<Federated>> {
     let actor = args
         .actor_token
         .clone()
-        .or_else(|| vars.get(vars::ACTOR_TOKEN))
+        .or_else(|| with_source.then(|| vars.get(vars::ACTOR_TOKEN)).flatten())
         .or_else(|| {
             vars.login_profile(|p| p.actor_token.clone())
                 .map(|(v, _)| v)
