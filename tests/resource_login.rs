@@ -44,7 +44,7 @@ fn only_the_apis_url_is_given_and_the_api_takes_the_token() {
         run.stderr.contains(&format!(
             "{} uses the sign-in of {}.",
             host(&mcp.url),
-            host(&idp.issuer)
+            idp.issuer
         )),
         "{run:?}"
     );

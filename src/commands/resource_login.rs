@@ -46,10 +46,10 @@ pub(crate) fn start(r: &ResourceFirst, ctx: &Context) -> Result<Started> {
             Err(list) => ask_for_server(ctx, &r.resource, &list, r.server.as_deref())?,
         };
         let issuer = crate::credential::normalize_issuer(&server);
+        // The whole issuer: tenants and realms differ only in its path.
         ctx.ui.info(&format!(
-            "{} uses the sign-in of {}.",
-            host(&r.resource),
-            host(&issuer)
+            "{} uses the sign-in of {issuer}.",
+            host(&r.resource)
         ));
         let (client_id, kept_registration) = match &r.client_id {
             Some(c) => (c.clone(), false),
@@ -222,13 +222,25 @@ fn keep(ctx: &Context, issuer: &str, r: &Registration) -> Result<()> {
 fn registration_token(ctx: &Context, r: &ResourceFirst) -> Result<Option<Secret>> {
     let token = match &r.registration_token_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
+            let cannot = |e: std::io::Error| {
                 Error::with_cause(
                     crate::error::Kind::Usage,
                     format!("cannot read the registration token file {}", path.display()),
                     e,
                 )
-            })?;
+            };
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(std::fs::File::open(path).map_err(cannot)?, 64 * 1024),
+                &mut text,
+            )
+            .map_err(cannot)?;
+            if text.trim().is_empty() {
+                return Err(Error::usage(format!(
+                    "the registration token file {} is empty",
+                    path.display()
+                )));
+            }
             Some(Secret::new(text.trim().to_string()))
         }
         None => r.registration_token.clone(),

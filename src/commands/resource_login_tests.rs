@@ -92,7 +92,7 @@ fn a_login_from_the_apis_url_registers_once_and_asks_for_the_api() {
     let host = s.uri().trim_start_matches("http://").to_string();
     assert!(
         out.stderr
-            .contains(&format!("{host} uses the sign-in of {host}.")),
+            .contains(&format!("{host} uses the sign-in of {}.", s.uri())),
         "{out:?}"
     );
     assert!(out.stderr.contains("Registered vmauth at"), "{out:?}");
@@ -439,4 +439,32 @@ fn the_saved_profile_skips_discovery_next_time() {
     );
     let device = forms(&s, "/device/auth");
     assert!(!device.last().unwrap().contains("audience="), "{device:?}");
+}
+
+#[test]
+fn an_empty_registration_token_file_is_named() {
+    let s = api_and_provider(&[], registered());
+    rt().block_on(
+        Mock::given(method("POST"))
+            .and(path("/reg"))
+            .respond_with(
+                ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_token"})),
+            )
+            .with_priority(1)
+            .mount(&s),
+    );
+    let h = Harness::new();
+    let empty = h.dir.path().join("empty-token");
+    std::fs::write(&empty, "\n").unwrap();
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&[
+        "login",
+        &api,
+        "--authorization-server",
+        &s.uri(),
+        "--registration-token-file",
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("is empty"), "{out:?}");
 }
