@@ -62,7 +62,12 @@ pub(crate) fn start(r: &ResourceFirst, ctx: &Context) -> Result<Started> {
                 .meta
                 .scopes_supported
                 .iter()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'))
+                .filter(|s| {
+                    // RFC 6749 §3.3 scope tokens, of a sensible length.
+                    !s.is_empty()
+                        && s.len() <= 128
+                        && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+                })
                 .take(32)
                 .cloned()
                 .collect(),
