@@ -245,7 +245,13 @@ fn bad_platform_tokens_and_parameters_are_refused_before_any_request() {
         (
             &["--federated-token", "travis"],
             2,
-            "not a source vmauth knows",
+            "\"travis\" is not a source vmauth knows",
+        ),
+        (
+            // An opaque secret pasted as the source is not echoed.
+            &["--federated-token", "ghs_SECRET0123456789abcdef"],
+            2,
+            "takes a source, and what was given is none",
         ),
         (&["--federated-token", "file:"], 2, "needs file:PATH"),
         (
@@ -317,6 +323,7 @@ fn bad_platform_tokens_and_parameters_are_refused_before_any_request() {
         assert_eq!(out.code, *code, "{extra:?}: {out:?}");
         assert!(out.stderr.contains(says), "{extra:?}: {out:?}");
         assert_eq!(out.stderr.lines().count(), 1, "{extra:?}: {out:?}");
+        assert!(!out.stderr.contains("SECRET0123"), "{extra:?}: {out:?}");
     }
     assert!(token_forms(&s).is_empty());
 }

@@ -1077,9 +1077,18 @@ pub fn federated_source(
             ));
         }
         _ => {
+            // Only a name is echoed: what else was given may be a secret
+            // pasted in the wrong place.
+            let shown = if !name.is_empty()
+                && name.len() <= 20
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+            {
+                format!("{name:?} is not a source vmauth knows")
+            } else {
+                "takes a source, and what was given is none".to_string()
+            };
             return Err(format!(
-                "--federated-token {:?} is not a source vmauth knows; use {FEDERATED_SOURCES}",
-                crate::error::from_server(spec, 60)
+                "--federated-token {shown}; use {FEDERATED_SOURCES}"
             ));
         }
     };
