@@ -1020,3 +1020,32 @@ fn azure_sign_in_pages_are_refusals_and_github_outages_are_tried_again() {
     assert_eq!((out.code, out.stdout.trim()), (0, "at-ok"), "{out:?}");
     assert_eq!(requests(&s, "/gh"), 2, "one 503, tried again once");
 }
+
+#[test]
+fn a_provider_without_the_grant_says_so() {
+    let s = rt().block_on(
+        MockIdp::new()
+            .post("/token", |_| {
+                ResponseTemplate::new(400).set_body_json(json!({"error": "unsupported_grant_type"}))
+            })
+            .start(),
+    );
+    let mut h = Harness::new();
+    ci(&mut h, &platform_jwt("s", 300));
+    let out = h.run(&[
+        "token",
+        "--issuer",
+        &s.uri(),
+        "--client-id",
+        "ci",
+        "--grant",
+        "token-exchange",
+        "--federated-token",
+        "env:CI_OIDC",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("does not offer this grant") && out.stderr.contains("check --grant"),
+        "{out:?}"
+    );
+}

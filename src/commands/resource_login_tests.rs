@@ -468,3 +468,88 @@ fn an_empty_registration_token_file_is_named() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("is empty"), "{out:?}");
 }
+
+#[test]
+fn a_terminal_is_asked_which_server_and_a_wrong_answer_is_refused() {
+    let s = api_and_provider(&["https://other-as.example"], registered());
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    let out = h.run_with(
+        &["login", &api],
+        crate::io::TestIo::new().stdin_terminal().stdin("9\n"),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("  2. https://other-as.example"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("\"9\" is not one of the numbers shown"),
+        "{out:?}"
+    );
+    let out = h.run_with(
+        &["login", &api],
+        crate::io::TestIo::new().stdin_terminal().stdin("1\n"),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(forms(&s, "/reg").len(), 1);
+}
+
+#[test]
+fn a_registration_the_server_would_not_delete_is_kept_and_a_missing_token_file_is_named() {
+    // The registration's management endpoint on a server of its own: known
+    // (RFC 7592 read), but its deletion fails.
+    let manage = rt().block_on(MockServer::start());
+    rt().block_on(async {
+        Mock::given(method("GET"))
+            .and(path("/reg/dyn-1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"client_id": "dyn-1"})))
+            .mount(&manage)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(path("/reg/dyn-1"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&manage)
+            .await;
+    });
+    let s = api_and_provider(
+        &[],
+        ResponseTemplate::new(201).set_body_json(json!({
+            "client_id": "dyn-1", "registration_access_token": "rat-0123456789abcdef",
+            "registration_client_uri": format!("{}/reg/dyn-1", manage.uri()),
+        })),
+    );
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    assert_eq!(h.run(&["login", &api]).code, 0);
+    let out = h.run(&["logout", "--unregister"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("registration of client dyn-1 not deleted"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("kept, run vmauth logout --unregister again"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("rat-0123456789abcdef"), "{out:?}");
+    // Kept: the next login reuses it (after the read says it is known).
+    assert_eq!(h.run(&["login", &api]).code, 0);
+    assert_eq!(forms(&s, "/reg").len(), 1);
+    // A registration token file that cannot be read: exit 2, named.
+    let h = Harness::new();
+    let out = h.run(&[
+        "login",
+        &api,
+        "--registration-token-file",
+        "/nonexistent/token",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("cannot read the registration token file /nonexistent/token"),
+        "{out:?}"
+    );
+}
