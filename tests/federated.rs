@@ -31,6 +31,13 @@ fn github(idp: &Idp, cmd: &mut std::process::Command) {
     .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
 }
 
+/// `vmauth token --issuer <the IdP> --client-id CLIENT EXTRA…` in `home`.
+fn ci_token(home: &Home, idp: &Idp, client: &str, extra: &[&str]) -> std::process::Command {
+    let mut args = vec!["token", "--issuer", &idp.issuer, "--client-id", client];
+    args.extend_from_slice(extra);
+    home.cmd(&args)
+}
+
 fn run(cmd: &mut std::process::Command) -> std::process::Output {
     cmd.stdin(std::process::Stdio::null()).output().unwrap()
 }
@@ -160,17 +167,17 @@ fn the_platforms_failures_name_the_platform_and_the_fix() {
     assert!(text(&out.stderr).contains("GitHub Actions could not issue an OIDC token (HTTP 503)"));
     // A token for an audience the federated credential does not name: the
     // IdP refuses the client, exit 2.
-    let mut cmd = home.cmd(&[
-        "token",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
+    let mut cmd = ci_token(
+        &home,
+        &idp,
         "vmauth-ci-federated",
-        "--federated-token",
-        "github",
-        "--federated-audience",
-        "api://another-idp",
-    ]);
+        &[
+            "--federated-token",
+            "github",
+            "--federated-audience",
+            "api://another-idp",
+        ],
+    );
     github(&idp, &mut cmd);
     let out = run(&mut cmd);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
@@ -181,15 +188,12 @@ fn the_platforms_failures_name_the_platform_and_the_fix() {
         text(&out.stderr)
     );
     // Azure Pipelines: its contract, and a token the IdP's federated credential takes.
-    let mut cmd = home.cmd(&[
-        "token",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
+    let mut cmd = ci_token(
+        &home,
+        &idp,
         "vmauth-ci-federated",
-        "--federated-token",
-        "azure-pipelines:sc-7",
-    ]);
+        &["--federated-token", "azure-pipelines:sc-7"],
+    );
     cmd.env(
         "SYSTEM_OIDCREQUESTURI",
         format!("{}/azure/oidctoken", idp.platform),
@@ -211,22 +215,22 @@ fn jwt_bearer_from_the_google_metadata_server_with_a_vendor_parameter() {
     let home = Home::new();
     let host = idp.platform.trim_start_matches("http://").to_string();
     let args = |rule: &str| {
-        let mut cmd = home.cmd(&[
-            "token",
-            "--issuer",
-            &idp.issuer,
-            "--client-id",
+        let mut cmd = ci_token(
+            &home,
+            &idp,
             "vmauth-ci-grant",
-            "--grant",
-            "jwt-bearer",
-            "--federated-token",
-            "gcp",
-            "--federated-audience",
-            &idp.issuer,
-            "--param",
-            &format!("federation_rule_id={rule}"),
-            "--force-refresh",
-        ]);
+            &[
+                "--grant",
+                "jwt-bearer",
+                "--federated-token",
+                "gcp",
+                "--federated-audience",
+                &idp.issuer,
+                "--param",
+                &format!("federation_rule_id={rule}"),
+                "--force-refresh",
+            ],
+        );
         cmd.env("GCE_METADATA_HOST", &host);
         cmd
     };
@@ -265,23 +269,23 @@ fn token_exchange_of_a_gitlab_id_token_with_an_actor_from_a_program() {
     let subject = idp.mint(FEDERATED_AUD, GITHUB_SUB, 300);
     let actor = idp.mint(FEDERATED_AUD, "system:serviceaccount:ci:builder", 300);
     fake_program(bin.path(), "actor-token", &actor);
-    let mut cmd = home.cmd(&[
-        "token",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
+    let mut cmd = ci_token(
+        &home,
+        &idp,
         "vmauth-ci-grant",
-        "--audience",
-        "https://opaque-api.example.test",
-        "--grant",
-        "token-exchange",
-        "--federated-token",
-        "auto",
-        "--federated-audience",
-        "api://asked",
-        "--actor-token",
-        &format!("exec:{}/actor-token --for vmauth", bin.path().display()),
-    ]);
+        &[
+            "--audience",
+            "https://opaque-api.example.test",
+            "--grant",
+            "token-exchange",
+            "--federated-token",
+            "auto",
+            "--federated-audience",
+            "api://asked",
+            "--actor-token",
+            &format!("exec:{}/actor-token --for vmauth", bin.path().display()),
+        ],
+    );
     cmd.env("GITLAB_CI", "true")
         .env("VMAUTH_ID_TOKEN", &subject);
     let out = run(&mut cmd);
@@ -348,18 +352,18 @@ fn circleci_and_buildkite_are_asked_through_their_clis() {
             format!("oidc\nrequest-token\n--audience\n{FEDERATED_AUD}\n"),
         ),
     ] {
-        let mut cmd = home.cmd(&[
-            "token",
-            "--issuer",
-            &idp.issuer,
-            "--client-id",
+        let mut cmd = ci_token(
+            &home,
+            &idp,
             "vmauth-ci-federated",
-            "--federated-token",
-            source,
-            "--federated-audience",
-            FEDERATED_AUD,
-            "--force-refresh",
-        ]);
+            &[
+                "--federated-token",
+                source,
+                "--federated-audience",
+                FEDERATED_AUD,
+                "--force-refresh",
+            ],
+        );
         cmd.env("PATH", path_with(bin.path()));
         let out = run(&mut cmd);
         assert!(out.status.success(), "{source}: {}", text(&out.stderr));
@@ -368,16 +372,12 @@ fn circleci_and_buildkite_are_asked_through_their_clis() {
         assert_eq!(args, expected, "{source}");
     }
     // CircleCI without an audience: its own variable.
-    let mut cmd = home.cmd(&[
-        "token",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
+    let mut cmd = ci_token(
+        &home,
+        &idp,
         "vmauth-ci-federated",
-        "--federated-token",
-        "circleci",
-        "--force-refresh",
-    ]);
+        &["--federated-token", "circleci", "--force-refresh"],
+    );
     cmd.env("CIRCLE_OIDC_TOKEN_V2", &token)
         .env("PATH", "/nonexistent");
     let out = run(&mut cmd);

@@ -266,7 +266,7 @@ fn store_login_with_id_token(h: &Harness, s: &MockServer, key: &TestKey) -> (Str
     let mut doc = h.credentials();
     let idt = signed_id_token(key, &s.uri(), "alice");
     doc["credentials"][&login]["id_token"] = idt.clone().into();
-    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    h.put_credentials(&doc);
     (login, idt.into())
 }
 
@@ -451,7 +451,7 @@ fn the_id_token_is_given_and_refreshed_by_its_own_expiry() {
         &json!({"iss": s.uri(), "aud": "cli", "sub": "alice", "iat": NOW - 3570, "exp": NOW + 30}),
     );
     doc["credentials"][&key]["id_token"] = old_idt.clone().into();
-    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    h.put_credentials(&doc);
     // The access token is served from the cache…
     assert_eq!(h.run(&["token"]).stdout, "at-old\n");
     assert_eq!(requests(&s, "/token"), 0);

@@ -745,7 +745,7 @@ fn logout_all_names_the_audience_of_each_login() {
         });
     }
     std::fs::create_dir_all(h.dir.path().join("vm")).unwrap();
-    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    h.put_credentials(&doc);
     let r = h.run(&["logout", "--all"]);
     assert_eq!(r.code, 0, "{r:?}");
     for aud in ["https://a.example", "https://b.example"] {

@@ -535,7 +535,7 @@ fn a_planted_exchanged_login_cannot_send_a_token_to_another_issuer() {
         "access_token": "old", "expires_at": crate::credential::timestamp::format(NOW - 10),
         "exchanged_from": "https://evil.example|cli",
     });
-    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    h.put_credentials(&doc);
     let out = h.run(&[
         "token",
         "--issuer",
@@ -710,7 +710,7 @@ fn plant(h: &Harness, entries: &[(String, Value)], current: &str) {
     for (k, v) in entries {
         doc["credentials"][k] = v.clone();
     }
-    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    h.put_credentials(&doc);
     std::fs::write(
         h.dir.path().join("config/state.json"),
         json!({"current": current}).to_string(),

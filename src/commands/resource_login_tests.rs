@@ -371,7 +371,7 @@ fn unregister_keeps_a_client_other_logins_use_and_token_resource_needs_one_login
         "issuer": s.uri(), "client_id": "cli", "audience": api, "resource": [api],
         "access_token": "at-second", "expires_at": crate::credential::timestamp::format(NOW + 3600),
     });
-    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    h.put_credentials(&doc);
     // The current login is preferred; without it, two logins need a choice.
     assert_eq!(
         h.run(&["token", "--resource", &api]).stdout.trim(),
@@ -400,7 +400,7 @@ fn unregister_keeps_a_client_other_logins_use_and_token_resource_needs_one_login
     doc = h.credentials();
     doc["credentials"][&key] = doc["credentials"][&second].clone();
     doc["credentials"][&key]["client_id"] = "dyn-1".into();
-    std::fs::write(h.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    h.put_credentials(&doc);
     let out = h.run(&["token", "--resource", &api]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("several logins are for"), "{out:?}");

@@ -119,6 +119,11 @@ impl Harness {
         }
     }
 
+    /// Replace the credentials file with `doc` (planted or edited entries).
+    pub(crate) fn put_credentials(&self, doc: &Value) {
+        std::fs::write(self.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+    }
+
     pub(crate) fn credentials(&self) -> Value {
         let p = self.dir.path().join("vm/credentials.json");
         serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|_| b"{}".to_vec())).unwrap()
@@ -166,7 +171,7 @@ impl Harness {
             "issuer": issuer, "client_id": "cli", "access_token": access,
             "expires_at": crate::credential::timestamp::format(NOW + ttl),
         });
-        std::fs::write(self.dir.path().join("vm/credentials.json"), doc.to_string()).unwrap();
+        self.put_credentials(&doc);
     }
 }
 
