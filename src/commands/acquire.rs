@@ -231,7 +231,7 @@ fn renew_exchanged(
     };
     // The client authenticates as on the subject's refresh (a public client: not at all).
     let src = Source::new(ctx, want.client, subject_login.client_auth.as_ref());
-    let public = subject_login.client_auth.is_none() && !want.client.authenticates();
+    let public = !src.is_confidential();
     let params = &want.client.params;
     let rt = ctx.runtime()?;
     let tokens = rt.block_on(async {
@@ -659,10 +659,7 @@ pub(crate) fn fetch_client_credentials(
         }
         // The grants that trade a token need no client credential of their
         // own: without one, the client is a public client.
-        let public = grant != MachineGrant::ClientCredentials
-            && !input.authenticates()
-            && (input.names_a_source()
-                || stored.is_none_or(|s| s.auth == crate::credential::Method::None));
+        let public = grant != MachineGrant::ClientCredentials && !src.is_confidential();
         let ask = Ask {
             scopes: &scopes,
             resources: &resources,

@@ -41,12 +41,7 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
         return match sign_in_and_keep(s, ctx, &started.id, &scopes) {
             Err(e) if started.kept_registration && e.message().starts_with(REFUSED_CLIENT) => {
                 let id = super::resource_login::register_again(r, ctx, &started.id)?;
-                sign_in_and_keep(s, ctx, &id, &scopes)?;
-                // The login of the forgotten client is of no use any more.
-                if id != started.id {
-                    let _ = ctx.store()?.delete(&started.id.cache_key());
-                }
-                Ok(())
+                sign_in_and_keep(s, ctx, &id, &scopes)
             }
             other => other,
         };

@@ -78,12 +78,7 @@ pub(crate) fn start(r: &ResourceFirst, ctx: &Context) -> Result<Started> {
 /// The registration vmauth kept for `issuer` was refused: forget it and
 /// register again (once); the new login id.
 pub(crate) fn register_again(r: &ResourceFirst, ctx: &Context, id: &LoginId) -> Result<LoginId> {
-    ctx.state.forget_registration(&id.issuer);
-    ctx.ui.info(&format!(
-        "{} no longer knows client {}; registering again.",
-        host(&id.issuer),
-        id.client_id
-    ));
+    forget(ctx, &id.issuer, &id.client_id, &r.resource);
     let rt = ctx.runtime()?;
     let (client_id, _) = rt.block_on(async {
         let http = Http::new(Default::default())?;
@@ -110,16 +105,7 @@ async fn client_at(
         if still_known(http, &registration_of(&kept)).await {
             return Ok((kept.client_id, true));
         }
-        ctx.state.forget_registration(issuer);
-        ctx.ui.info(&format!(
-            "{} no longer knows client {}; registering again.",
-            host(issuer),
-            kept.client_id
-        ));
-        // Its login for this API is of no use any more.
-        if let Ok(old) = LoginId::new(issuer, &kept.client_id, Some(&r.resource)) {
-            let _ = ctx.store().and_then(|s| s.delete(&old.cache_key()));
-        }
+        forget(ctx, issuer, &kept.client_id, &r.resource);
     }
     let meta = crate::oidc::discovery::discover(http, issuer).await?.meta;
     if let Some(url) = &r.client_metadata_url {
@@ -185,6 +171,19 @@ async fn client_at(
         registration.client_id
     ));
     Ok((registration.client_id, false))
+}
+
+/// The server no longer knows the kept client: forget its registration and
+/// its login for this API (of no use any more), and say so.
+fn forget(ctx: &Context, issuer: &str, client_id: &str, resource: &str) {
+    ctx.state.forget_registration(issuer);
+    ctx.ui.info(&format!(
+        "{} no longer knows client {client_id}; registering again.",
+        host(issuer)
+    ));
+    if let Ok(old) = LoginId::new(issuer, client_id, Some(resource)) {
+        let _ = ctx.store().and_then(|s| s.delete(&old.cache_key()));
+    }
 }
 
 /// A refusal that asks for an initial access token (RFC 7591 §3.2.2 leaves

@@ -74,6 +74,19 @@ impl Source {
         }
     }
 
+    /// The client has a credential of its own to authenticate with (a method
+    /// named now or stored, a secret, key or assertion); else, for the grants
+    /// that trade a token, it is a public client.
+    pub fn is_confidential(&self) -> bool {
+        self.explicit_method.is_some()
+            || self.secret_file.is_some()
+            || self.private_key.is_some()
+            || self.assertion_file.is_some()
+            || self.stdin
+            || self.secret_env.is_some()
+            || self.federated_assertion.is_some()
+    }
+
     /// What to store with the login: the method and paths, never the secret.
     fn stored_settings(&self, method: Method) -> ClientSettings {
         ClientSettings {

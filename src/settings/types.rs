@@ -160,17 +160,6 @@ pub struct ExchangeSettings {
 }
 
 impl ClientInput {
-    /// The client authenticates with a secret, key or assertion of its own
-    /// (else, for the grants that trade a token, it is a public client).
-    pub fn authenticates(&self) -> bool {
-        self.secret_file.is_some()
-            || self.secret_stdin
-            || self.secret_env.is_some()
-            || self.private_key.is_some()
-            || self.assertion_file.is_some()
-            || self.method.is_some()
-    }
-
     /// For a federated request: a digest of everything that decides the token
     /// (grant, source, platform audience, actor, token type, parameters, CI
     /// job), kept with the token so it serves only the same request.
