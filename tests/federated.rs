@@ -408,6 +408,8 @@ fn a_kubernetes_token_file_is_read_on_every_use_and_an_expired_one_is_refused() 
         idp.mint(FEDERATED_AUD, "system:serviceaccount:ci:builder", 300),
     )
     .unwrap();
+    // Writable by its owner only, whatever the umask (vmauth refuses others).
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let mut cmd = home.cmd(&args);
     with_file(&mut cmd);
     let out = run(&mut cmd);

@@ -875,6 +875,13 @@ fn programs_files_and_platform_answers_that_are_no_token() {
     h.set_env("GCE_METADATA_HOST", "metadata.evil.example");
     let jwt = platform_jwt("s", 300);
     let fifo_source = format!("file:{}", fifo.display());
+    let shared = dir.path().join("shared-token");
+    std::fs::write(&shared, platform_jwt("s", 300)).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let shared_source = format!("file:{}", shared.display());
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (
             vec![
@@ -894,6 +901,11 @@ fn programs_files_and_platform_answers_that_are_no_token() {
             vec!["--federated-token", &fifo_source],
             2,
             "is not a regular file",
+        ),
+        (
+            vec!["--federated-token", &shared_source],
+            2,
+            "could have been written by another user",
         ),
         (
             vec!["--federated-token", "gitlab"],
