@@ -145,7 +145,20 @@ impl Config {
     /// Read `path`; an absent file is an empty configuration. Errors name the
     /// file, the line and the key (exit 2).
     pub fn load(path: &Path) -> Result<Config> {
-        let Some(text) = read_text(path)? else {
+        Self::from_text(read_text(path)?, path)
+    }
+
+    /// [`Config::load`] of `config.toml` in `dir`, after checking `dir` as
+    /// every directory vmauth reads from ([`crate::fsutil::read_user_file_in`]);
+    /// `own`: the directory is vmauth's default one.
+    pub fn load_in(dir: &Path, own: bool) -> Result<Config> {
+        let path = dir.join(FILE_NAME);
+        let bytes = crate::fsutil::read_user_file_in(dir, own, FILE_NAME, MAX_SIZE)?;
+        Self::from_text(bytes.map(|b| utf8(b, &path)).transpose()?, &path)
+    }
+
+    fn from_text(text: Option<String>, path: &Path) -> Result<Config> {
+        let Some(text) = text else {
             return Ok(Config {
                 path: path.to_path_buf(),
                 ..Default::default()
@@ -227,10 +240,17 @@ impl Config {
 /// that nobody else can write to), never through another user's link, since
 /// a planted profile could send tokens to another endpoint.
 fn read_text(path: &Path) -> Result<Option<String>> {
-    let Some(bytes) = crate::fsutil::read_user_file(path, 1 << 20)? else {
+    let Some(bytes) = crate::fsutil::read_user_file(path, MAX_SIZE)? else {
         return Ok(None);
     };
-    String::from_utf8(bytes).map(Some).map_err(|_| {
+    utf8(bytes, path).map(Some)
+}
+
+/// The largest `config.toml` read.
+const MAX_SIZE: u64 = 1 << 20;
+
+fn utf8(bytes: Vec<u8>, path: &Path) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
         Error::usage(format!(
             "{} is not UTF-8 text; see README.md, \"Profiles\"",
             path.display()

@@ -240,12 +240,6 @@ pub fn ensure_private_subdir(dir: &Path, warn: &dyn Fn(&str)) -> Result<()> {
     private_dir(dir, true, true, false, warn)
 }
 
-/// Before reading from `dir`: the same rule as [`ensure_private_dir`] without
-/// creating anything (an absent directory is fine: there is nothing to read).
-pub fn check_dir_for_read(dir: &Path, own: bool, warn: &dyn Fn(&str)) -> Result<()> {
-    private_dir(dir, own, false, true, warn)
-}
-
 /// Check `dir` (creating it 0700 when `create`): who owns it and who can
 /// write to it; tighten it when it is vmauth's own. An absent directory that
 /// was not to be created is fine (there is nothing in it to read).
@@ -481,6 +475,15 @@ pub fn read_user_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
     read_trusted_as(path, limit, true)
 }
 
+/// [`read_user_file`] of `name` in `dir`, after checking `dir` by the rule of
+/// [`ensure_private_dir`] without creating anything (an absent directory is
+/// fine: there is nothing to read). A directory others can write to could
+/// hold a planted file.
+pub fn read_user_file_in(dir: &Path, own: bool, name: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+    private_dir(dir, own, false, true, &|_| {})?;
+    read_trusted_as(&dir.join(name), limit, true)
+}
+
 fn read_trusted_as(path: &Path, limit: u64, own_link: bool) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
     let Some((file, meta)) = open_trusted_as(path, own_link)? else {
@@ -519,7 +522,7 @@ fn refuse_shared_writable(dir: &Path, meta: &fs::Metadata) -> Result<()> {
 
 /// A private file of this user's (the credentials file), open for reading,
 /// with what `fstat` says of it; `None` when there is none. Its directory
-/// passes [`check_dir_for_read`]; the file is opened without following a link
+/// passes the rule of [`ensure_private_dir`] (nothing created); the file is opened without following a link
 /// (it is replaced by rename, so a link there is not vmauth's), must be a
 /// regular file that passes [`check_owner`], and is made 0600 through the open
 /// file when others could read it.
@@ -530,7 +533,7 @@ pub fn open_private(
     warn: &dyn Fn(&str),
 ) -> Result<Option<(File, fs::Metadata)>> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    check_dir_for_read(dir.unwrap_or(Path::new(".")), own_dir, warn)?;
+    private_dir(dir.unwrap_or(Path::new(".")), own_dir, false, true, warn)?;
     // Never through a link: the file is replaced by rename, so a link
     // there is not vmauth's (and would be replaced by the next write).
     let file = match open_no_link(path) {

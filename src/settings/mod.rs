@@ -19,27 +19,28 @@
 //! per input below it, and the layered reader ([`Env`], then the profiles) at
 //! the end. `types.rs` holds what it resolves to.
 
-mod ci;
+mod platforms;
 mod types;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use ci::federated_source;
-use ci::{federated, grant, params};
 use clap::ValueEnum;
+pub use platforms::federated_source;
 pub use types::*;
 
 pub use crate::cli::env_help;
 use crate::cli::{
     AcquireArgs, AssertionAudienceChoice, Cli, ClientAuthArgs, ClientAuthChoice, Command,
-    FlowChoice, OutputFormat, RequestArgs, Selector, StoreChoice, TokenChoice, parse_duration_secs,
+    FlowChoice, GrantChoice, OutputFormat, RequestArgs, Selector, StoreChoice, SubjectTokenChoice,
+    TokenChoice, parse_duration_secs,
 };
 use crate::credential::{LoginId, MachineGrant, normalize, parse_scopes};
 pub use crate::env_vars::{ENV_VARS, EnvVar, vars};
 use crate::error::{Error, Result};
 use crate::oidc::client_auth::{AssertionAudience, Method};
 use crate::oidc::discovery::EndpointOverrides;
+use crate::oidc::exchange::TokenType;
 use crate::profiles::{self, Config, Profile};
 use crate::secret::Secret;
 
@@ -60,8 +61,7 @@ impl Settings {
         let (credentials_file, config_dir) = locations(&Vars::env_only(env))?;
         // The same rule as for every file read there: a directory others can
         // write to could hold a planted config.toml (with endpoint overrides).
-        crate::fsutil::check_dir_for_read(&config_dir.path, config_dir.own, &|_| {})?;
-        let config = Config::load(&config_dir.path.join(profiles::FILE_NAME))?;
+        let config = Config::load_in(&config_dir.path, config_dir.own)?;
         let by_flag = cli.profile.clone().filter(|p| !p.trim().is_empty());
         let name = by_flag
             .clone()
@@ -861,6 +861,132 @@ fn client_input(args: &ClientAuthArgs, vars: &Vars) -> Result<ClientInput> {
         federated,
         params,
     })
+}
+
+/// `--grant` / `--client-credentials`, `VMAUTH_GRANT`, the login's profile:
+/// the grant, and whether it is a CI job's (not a person's device login).
+/// `None`: not said (a federated token then makes it a CI job's).
+fn grant(args: &ClientAuthArgs, vars: &Vars) -> Result<(MachineGrant, Option<bool>)> {
+    if let Some(g) = args.grant {
+        return Ok((g.into(), Some(true)));
+    }
+    if args.client_credentials {
+        return Ok((MachineGrant::ClientCredentials, Some(true)));
+    }
+    let (value, source) = match vars.get(vars::GRANT) {
+        Some(v) => (v, vars::GRANT.name.to_string()),
+        None => match vars.login_profile(|p| p.grant.clone()) {
+            Some((v, name)) => (v, format!("grant of profile {name:?}")),
+            None => return Ok((MachineGrant::ClientCredentials, None)),
+        },
+    };
+    match value.trim() {
+        "device_code" => Ok((MachineGrant::ClientCredentials, Some(false))),
+        v => match GrantChoice::from_str(v, false) {
+            Ok(g) => Ok((g.into(), Some(true))),
+            Err(_) => Err(Error::usage(format!(
+                "{source}={v:?} is not a grant vmauth knows; use client_credentials, jwt-bearer, token-exchange or device_code"
+            ))),
+        },
+    }
+}
+
+/// `--federated-token` (`VMAUTH_FEDERATED_TOKEN`, profile `federated_token`)
+/// with its audience, actor token and token type.
+fn federated(args: &ClientAuthArgs, vars: &Vars) -> Result<Option<Federated>> {
+    let spec = args
+        .federated_token
+        .clone()
+        .or_else(|| vars.get(vars::FEDERATED_TOKEN))
+        .or_else(|| {
+            vars.login_profile(|p| p.federated_token.clone())
+                .map(|(v, _)| v)
+        });
+    // The variables that go with a source are read only when there is one
+    // (every cached `vmauth token` resolves this).
+    let with_source = spec.is_some();
+    let audience = args
+        .federated_audience
+        .clone()
+        .or_else(|| {
+            with_source
+                .then(|| vars.get(vars::FEDERATED_AUDIENCE))
+                .flatten()
+        })
+        .or_else(|| {
+            vars.login_profile(|p| p.federated_audience.clone())
+                .map(|(v, _)| v)
+        })
+        .filter(|a| !a.trim().is_empty());
+    let actor = args
+        .actor_token
+        .clone()
+        .or_else(|| with_source.then(|| vars.get(vars::ACTOR_TOKEN)).flatten())
+        .or_else(|| {
+            vars.login_profile(|p| p.actor_token.clone())
+                .map(|(v, _)| v)
+        });
+    let subject_type = match args.subject_token_type {
+        Some(SubjectTokenChoice::Jwt) => Some(TokenType::Jwt),
+        Some(SubjectTokenChoice::IdToken) => Some(TokenType::IdToken),
+        Some(SubjectTokenChoice::AccessToken) => Some(TokenType::AccessToken),
+        None => match vars.login_profile(|p| p.subject_token_type.clone()) {
+            Some((v, name)) => Some(TokenType::parse(&v).ok_or_else(|| {
+                Error::usage(format!(
+                    "{}: profile {name:?}: subject_token_type {v:?} is not jwt, id_token or access_token",
+                    vars.config.display()
+                ))
+            })?),
+            None => None,
+        },
+    };
+    let Some(spec) = spec.filter(|s| !s.trim().is_empty()) else {
+        if actor.is_some() || audience.is_some() || subject_type.is_some() {
+            return Err(Error::usage(
+                "--federated-audience, --actor-token and --subject-token-type go with --federated-token SOURCE",
+            ));
+        }
+        return Ok(None);
+    };
+    Ok(Some(Federated {
+        source: federated_source(&spec, vars.env).map_err(Error::usage)?,
+        audience,
+        actor: actor
+            .map(|a| federated_source(&a, vars.env))
+            .transpose()
+            .map_err(|e| Error::usage(format!("--actor-token: {e}")))?,
+        subject_type: subject_type.unwrap_or(TokenType::Jwt),
+    }))
+}
+
+/// `--param KEY=VALUE` (all of them), else the profile's `params` table.
+fn params(args: &ClientAuthArgs, vars: &Vars) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    if args.params.is_empty() {
+        if let Some((table, name)) = vars.login_profile(|p| p.params.clone()) {
+            for (k, v) in table {
+                crate::oidc::exchange::check_param(&k).map_err(|e| {
+                    Error::usage(format!(
+                        "{}: profile {name:?}: params: {e}",
+                        vars.config.display()
+                    ))
+                })?;
+                out.push((k, v));
+            }
+        }
+        return Ok(out);
+    }
+    for p in &args.params {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(Error::usage(format!(
+                "--param {:?} is not KEY=VALUE",
+                crate::error::from_server(p, 60)
+            )));
+        };
+        crate::oidc::exchange::check_param(k).map_err(|e| Error::usage(format!("--param: {e}")))?;
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
 }
 
 fn min_ttl(flag: Option<u64>, vars: &Vars) -> Result<i64> {
