@@ -273,14 +273,6 @@ pub fn is_format_char(c: char) -> bool {
         | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
-/// Text safe to print on a terminal: control characters (escape sequences) and
-/// invisible formatting characters removed; newlines kept.
-pub fn terminal_safe(s: &str) -> String {
-    s.chars()
-        .filter(|c| *c == '\n' || !(c.is_control() || is_format_char(*c)))
-        .collect()
-}
-
 /// Fold a message onto one line and drop control characters (a server-supplied
 /// `error_description` must not be able to move the cursor or fake output).
 pub fn one_line(s: &str) -> String {

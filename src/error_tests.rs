@@ -1,4 +1,5 @@
 use super::*;
+use crate::ui::terminal_safe;
 
 #[test]
 fn exit_codes_are_stable() {

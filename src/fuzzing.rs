@@ -20,7 +20,7 @@ use crate::clock::{FakeClock, SystemRng};
 use crate::credential::{
     Credential, LoginId, Secret, normalize, normalize_issuer, parse_scopes, timestamp,
 };
-use crate::error::{from_server, is_format_char, one_line, terminal_safe};
+use crate::error::{from_server, is_format_char, one_line};
 use crate::jwt::{claims, expiry};
 use crate::oidc::client_auth::Signer;
 use crate::oidc::discovery::{Metadata, issuer_matches, well_known_urls};
@@ -33,6 +33,7 @@ use crate::oidc::{ErrorCode, ProtocolError, parse_reply};
 use crate::state::StateDir;
 use crate::store::CredentialStore;
 use crate::store::file::FileStore;
+use crate::ui::terminal_safe;
 
 /// The endpoint replies are said to come from (messages name it).
 const URL: &str = "https://idp.example/token?secret=q";

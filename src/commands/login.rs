@@ -17,7 +17,7 @@ use crate::oidc::grant::new_credential;
 use crate::oidc::http::require_secure;
 use crate::settings::{DEFAULT_SCOPE, LoginSettings, Redirect};
 use crate::store::StoreKind;
-use crate::ui::human_duration;
+use crate::ui::{DevicePage, Show, human_duration};
 
 use super::Context;
 use super::output::{print_token, who};
@@ -359,27 +359,18 @@ async fn device_flow(
     .await
     .map_err(|e| failure(e, id, confidential))?;
 
-    let ui = &ctx.ui;
-    let show_qr = s.qr.unwrap_or(ui.tty);
-    ui.device_prompt(
-        &auth.verification_uri,
-        auth.verification_uri_complete.as_deref(),
-        &auth.user_code,
-        show_qr,
+    let waiting = ctx.ui.device_prompt(
+        &DevicePage {
+            uri: &auth.verification_uri,
+            complete: auth.verification_uri_complete.as_deref(),
+            user_code: &auth.user_code,
+            expires_in: auth.expires_in,
+        },
+        Show {
+            qr: s.qr.unwrap_or(ctx.ui.tty),
+            open: s.open == Some(true),
+        },
     );
-    if s.open == Some(true) {
-        let url = auth
-            .verification_uri_complete
-            .as_deref()
-            .unwrap_or(&auth.verification_uri);
-        if let Err(why) = crate::ui::open_browser(url) {
-            ui.warn(&format!(
-                "could not open a browser ({why}); open the URL above yourself"
-            ));
-        }
-    }
-
-    let waiting = ui.waiting(auth.expires_in);
     let tokens = provider
         .device_tokens(&auth, |event| match event {
             PollEvent::SlowDown(i) => waiting.note(&format!(

@@ -8,9 +8,10 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::parse_duration_secs;
 use crate::credential::{Credential, LoginId, Secret, timestamp};
-use crate::error::{from_server, is_format_char, one_line, terminal_safe};
+use crate::error::{from_server, is_format_char, one_line};
 use crate::store::CredentialStore;
 use crate::store::file::FileStore;
+use crate::ui::terminal_safe;
 
 fn config() -> ProptestConfig {
     ProptestConfig {

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
-use crate::error::terminal_safe;
+use crate::error::is_format_char;
 use crate::io::Io;
 
 /// Writes for humans on stderr, styled as the terminal allows.
@@ -66,12 +66,17 @@ impl Ui {
         }
     }
 
-    /// Tell the person where to go: QR code (when `qr`), then the URL and the user
-    /// code, always both (the code is their check that the page is the real one).
-    pub fn device_prompt(&self, uri: &str, complete: Option<&str>, user_code: &str, qr: bool) {
-        let (uri, user_code) = (terminal_safe(uri), terminal_safe(user_code));
+    /// Tell the person where to go: QR code (when `show.qr`), then the URL and
+    /// the user code, always both (the code is their check that the page is
+    /// the real one); open the page when `show.open`; then wait for approval
+    /// ([`Ui::waiting`]) until the code expires.
+    pub fn device_prompt(&self, p: &DevicePage, show: Show) -> Waiting {
+        let uri = terminal_safe(p.uri);
+        let user_code = terminal_safe(p.user_code);
+        let complete = p.complete;
         let complete = complete.map(terminal_safe);
         let (uri, complete, user_code) = (uri.as_str(), complete.as_deref(), user_code.as_str());
+        let qr = show.qr;
         let mut out = String::new();
         let host = |u: &str| {
             url::Url::parse(u)
@@ -108,6 +113,14 @@ impl Ui {
             let _ = writeln!(out, "(or open {uri} and enter the code)");
         }
         self.io.err(&out);
+        if show.open
+            && let Err(why) = open_browser(p.complete.unwrap_or(p.uri))
+        {
+            self.warn(&format!(
+                "could not open a browser ({why}); open the URL above yourself"
+            ));
+        }
+        self.waiting(p.expires_in)
     }
 
     /// The browser flow's prompt: the QR code (when `qr`), the sign-in page's
@@ -154,7 +167,7 @@ impl Ui {
 
     /// Show that vmauth is waiting: a spinner with the time left on a terminal,
     /// one plain line otherwise.
-    pub fn waiting(&self, expires_in: Duration) -> Waiting {
+    fn waiting(&self, expires_in: Duration) -> Waiting {
         if !self.tty {
             self.info(&format!(
                 "Waiting for approval (the code expires in {}) …",
@@ -193,6 +206,27 @@ impl Ui {
     }
 }
 
+/// The device flow's sign-in page, as the identity provider named it.
+pub struct DevicePage<'a> {
+    /// `verification_uri`.
+    pub uri: &'a str,
+    /// `verification_uri_complete`, if sent.
+    pub complete: Option<&'a str>,
+    /// The code the person checks (or enters).
+    pub user_code: &'a str,
+    /// How long the code lasts.
+    pub expires_in: Duration,
+}
+
+/// How a sign-in page is offered besides its address.
+#[derive(Clone, Copy, Default)]
+pub struct Show {
+    /// As a QR code.
+    pub qr: bool,
+    /// Opened in the browser.
+    pub open: bool,
+}
+
 /// A running wait indicator; cleared when finished or dropped.
 pub struct Waiting {
     bar: Option<ProgressBar>,
@@ -216,6 +250,14 @@ impl Drop for Waiting {
             bar.finish_and_clear();
         }
     }
+}
+
+/// Text safe to print on a terminal: control characters (escape sequences) and
+/// invisible formatting characters removed; newlines kept.
+pub fn terminal_safe(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c == '\n' || !(c.is_control() || is_format_char(*c)))
+        .collect()
 }
 
 /// Open `url` in the person's browser: only an http(s) URL, and never through
