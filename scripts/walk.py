@@ -7,10 +7,12 @@ replay, the way a reader follows the code (see scripts/walk.sh).
   through: a closure of ours that they call counts where it is written.
 - Leaving a function returns control to the file of the nearest vmauth caller.
 - A call is followed once: when the same function calls the same function
-  again (a loop, a helper reached twice, an async body polled again), a reader
-  who has read it does not go there again; only the calls made below it that
-  were not followed before are followed, from the file they are written in
-  (resuming there and coming back are not counted).
+  again (a loop, a helper reached twice, an async body polled again), a
+  reader who has read it does not go there again; only the calls made below
+  it that were not followed before are followed, from the file they are
+  written in (resuming there and coming back are not counted). A function is
+  where it is written: the instances of a generic function are one function,
+  read once.
 - Code a `#[derive]` generated (Clone, PartialEq, serde) is not entered by a
   reader and is passed through like other crates' code, unless --strict.
 - A "move" is a change of file; a "return" is a move into a file already left.
@@ -55,10 +57,13 @@ def derived(root, file, line, cache={}):
 
 
 class Frame:
-    __slots__ = ("symbol", "file", "children", "sig")
+    __slots__ = ("symbol", "file", "children", "sig", "at")
 
-    def __init__(self, symbol, file):
+    def __init__(self, symbol, file, at=None):
         self.symbol, self.file, self.children, self.sig = symbol, file, [], None
+        # Where the function is written: the instances of a generic function
+        # are one function to a reader.
+        self.at = at or symbol
 
 
 LEAVES_PASS = "--no-leaves" in sys.argv
@@ -89,7 +94,7 @@ def parse(lines, root):
         if f and root and derived(root, f, src.group(2)):
             f = None
         f = MERGE.get(f, f)
-        frame = Frame(symbol, f)
+        frame = Frame(symbol, f, f"{f}:{src.group(2)}" if f else None)
         stack[-1].children.append(frame)
         if body.split("/*")[0].rstrip().endswith("{"):
             stack.append(frame)
@@ -140,7 +145,7 @@ def main():
         if frame.file:
             if frame.sig == 0:
                 return
-            edge = (caller[0], frame.symbol)
+            edge = (caller[0], frame.at)
             if edge in followed:
                 # Read before (a loop, an async body polled again): only the
                 # calls it makes that were not followed yet are followed, from
@@ -149,7 +154,7 @@ def main():
                 back = state["current"]
                 state["current"] = frame.file
                 for c in frame.children:
-                    walk(c, (frame.symbol, frame.file))
+                    walk(c, (frame.at, frame.file))
                 state["current"] = back
                 return
             followed.add(edge)
@@ -159,7 +164,7 @@ def main():
                 return
             go(frame.file, f"  [{demangle(frame.symbol)}]" if verbose else "")
             for c in frame.children:
-                walk(c, (frame.symbol, frame.file))
+                walk(c, (frame.at, frame.file))
             go(caller[1])
         else:
             for c in frame.children:
