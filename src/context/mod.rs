@@ -1,20 +1,27 @@
 //! The one place a command's outside world is put together: the streams and
-//! terminal UI, the credential store the settings name ([`open_store`]), the
+//! terminal UI, the credential store the settings name ([`open_store`], with
+//! the `auto` decision and its memory in the state directory), the
 //! state directory, the clock and random source, and what the protocol engine
 //! is given ([`Context::seams`]). Also where a confidential client's secret or
 //! key is read ([`client_source`]), so the engine never reads one itself.
 
 pub(crate) mod client_source;
-pub(crate) mod open_store;
 
 use std::rc::Rc;
 
+use crate::cli::StoreChoice;
 use crate::clock::{Clock, Rng};
 use crate::credential::{Credential, LoginId};
 use crate::error::{Error, Result};
 use crate::io::Io;
 use crate::settings::{Common, ProfileLogin, SelectedProfile};
 use crate::state::StateDir;
+use crate::store::auto::AutoStore;
+use crate::store::file::FileStore;
+use crate::store::helper::HelperStore;
+use crate::store::keyring::{KeyringStore, default_max_item};
+use crate::store::memory::MemoryStore;
+use crate::store::offsets::Offsets;
 use crate::store::{CredentialStore, Located};
 use crate::ui::Ui;
 
@@ -60,10 +67,10 @@ impl Context {
         rng: Rc<dyn Rng>,
     ) -> Result<Context> {
         // A store that cannot be configured is said up front, whatever follows.
-        open_store::check(common)?;
+        check_store(common)?;
         let ctx = Context::build(common, io, clock, rng);
         if will_write {
-            let store = open_store::open(common, &ctx.state, &ctx.ui, ctx.rng.clone(), true)?;
+            let store = open_store(common, &ctx.state, &ctx.ui, ctx.rng.clone(), true)?;
             let _ = ctx.store.set(store);
         }
         Ok(ctx)
@@ -88,8 +95,7 @@ impl Context {
         if let Some(s) = self.store.get() {
             return Ok(&**s);
         }
-        let opened =
-            open_store::open(&self.common, &self.state, &self.ui, self.rng.clone(), false)?;
+        let opened = open_store(&self.common, &self.state, &self.ui, self.rng.clone(), false)?;
         Ok(&**self.store.get_or_init(|| opened))
     }
 
@@ -287,4 +293,100 @@ impl Context {
             })?;
         Ok(self.runtime.get_or_init(|| rt))
     }
+}
+
+/// The settings' store choice, checked without opening anything: what
+/// [`open_store`] would refuse for the configuration alone.
+pub(crate) fn check_store(common: &Common) -> Result<()> {
+    if common.store == StoreChoice::Helper && common.helper.is_none() {
+        return Err(missing_helper());
+    }
+    Ok(())
+}
+
+fn missing_helper() -> Error {
+    Error::usage(
+        "--store helper needs VMAUTH_CREDENTIAL_HELPER=<program>; see README.md for the protocol",
+    )
+}
+
+/// The store for this run: the one the settings name (`--store`,
+/// `VMAUTH_STORE`, `VM_OIDC_NO_PERSIST`), with the `auto` decision and its
+/// memory in the state directory.
+pub(crate) fn open_store(
+    common: &Common,
+    state: &StateDir,
+    ui: &Ui,
+    rng: Rc<dyn Rng>,
+    will_write: bool,
+) -> Result<Box<dyn CredentialStore>> {
+    let creds = &common.credentials_file;
+    let file = || {
+        FileStore::new(creds.path.clone(), creds.own, ui.warn_sink())
+            .with_offsets(Offsets::new(state.config_dir()))
+    };
+    let keyring = |check_write: bool| {
+        KeyringStore::open(
+            state.config_dir(),
+            common.keyring_timeout,
+            common.keyring_max_item.unwrap_or_else(default_max_item),
+            check_write,
+            ui.warn_sink(),
+            rng.clone(),
+        )
+    };
+    Ok(match common.store {
+        StoreChoice::File => Box::new(file()),
+        StoreChoice::Memory => Box::new(MemoryStore::default()),
+        StoreChoice::Helper => {
+            let program = common.helper.clone().ok_or_else(missing_helper)?;
+            Box::new(HelperStore::new(program, common.helper_timeout))
+        }
+        StoreChoice::Keyring => Box::new(keyring(will_write).map_err(|e| {
+            Error::usage(format!(
+                "--store keyring: {}; or use --store file",
+                e.message()
+            ))
+        })?),
+        StoreChoice::Auto => match state.auto_store().as_deref() {
+            Some("file") => Box::new(file()),
+            Some("keyring") => match keyring(will_write) {
+                Ok(k) => Box::new(AutoStore::new(k, file(), ui.warn_sink())),
+                Err(e) => {
+                    ui.warn(&format!(
+                        "the OS keychain is not available now ({}); using {}",
+                        e.message(),
+                        creds.path.display()
+                    ));
+                    Box::new(file())
+                }
+            },
+            // The first decision checks that the keychain takes writes too.
+            _ => match keyring(true) {
+                Ok(k) => {
+                    state.set_auto_store("keyring")?;
+                    Box::new(AutoStore::new(k, file(), ui.warn_sink()))
+                }
+                // A command that does not log in (status, token) says nothing
+                // of where logins would go: the choice is remembered quietly
+                // (so the keychain is not probed again), and `vmauth login`
+                // names the file it stores in.
+                Err(_) if !will_write => {
+                    // Best effort: a config directory that takes no writes
+                    // must not stop a command that only reads.
+                    let _ = state.set_auto_store("file");
+                    Box::new(file())
+                }
+                Err(e) => {
+                    ui.info(&format!(
+                        "vmauth: no usable OS keychain ({}); credentials go to {} (mode 0600). This choice is remembered; use --store keyring to require a keychain.",
+                        e.message(),
+                        creds.path.display()
+                    ));
+                    state.set_auto_store("file")?;
+                    Box::new(file())
+                }
+            },
+        },
+    })
 }

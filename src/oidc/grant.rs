@@ -140,7 +140,7 @@ impl ClientRequest {
         if client_id_in_body && !form.iter().any(|(k, _)| k == "client_id") {
             form.insert(0, ("client_id".into(), self.client_id.clone()));
         }
-        let secrets = super::request_secrets(&form, header.as_ref());
+        let secrets = request_secrets(&form, header.as_ref());
         async {
             let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
             parse_reply::<T>(&reply, endpoint)
@@ -148,6 +148,55 @@ impl ClientRequest {
         .await
         .map_err(|e| e.scrubbed(&secrets))
     }
+}
+
+/// Form fields whose values are secrets.
+const SECRET_FIELDS: &[&str] = &[
+    "client_secret",
+    "client_assertion",
+    "refresh_token",
+    "token",
+    "device_code",
+    "code",
+    "code_verifier",
+    "assertion",
+    "subject_token",
+    "actor_token",
+];
+
+/// Every secret a request carries, in every form a server could echo: secret
+/// form values, and the `Authorization` header whole, its credentials, and the
+/// client secret inside HTTP Basic credentials (decoded and form-encoded).
+pub(crate) fn request_secrets(
+    form: &[(String, String)],
+    authorization: Option<&crate::secret::Secret>,
+) -> Vec<String> {
+    use base64::Engine;
+    let mut out: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| SECRET_FIELDS.contains(&k.as_str()))
+        .flat_map(|(_, v)| crate::error::wire_forms(v))
+        .collect();
+    if let Some(h) = authorization {
+        let h = h.expose();
+        out.push(h.to_string());
+        if let Some((_, credentials)) = h.split_once(' ') {
+            out.push(credentials.to_string());
+            if let Some(pair) = base64::engine::general_purpose::STANDARD
+                .decode(credentials)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                && let Some((_, secret)) = pair.split_once(':')
+            {
+                out.extend(crate::error::wire_forms(secret));
+                let decoded: String = url::form_urlencoded::parse(format!("s={secret}").as_bytes())
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                out.extend(crate::error::wire_forms(&decoded));
+            }
+        }
+    }
+    out
 }
 
 /// POST a token request and parse the answer. An empty `access_token` is refused.

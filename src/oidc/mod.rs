@@ -11,8 +11,9 @@ pub mod exchange;
 pub mod grant;
 pub mod http;
 pub mod id_token;
-pub mod jwks;
 pub mod provider;
+/// The key sets and signature checks, where the provider session keeps them.
+pub use provider::keys as jwks;
 pub mod registration;
 pub mod resource;
 pub mod revoke;
@@ -316,55 +317,6 @@ impl ProtocolError {
             transport @ ProtocolError::Transport { .. } => transport,
         }
     }
-}
-
-/// Form fields whose values are secrets.
-const SECRET_FIELDS: &[&str] = &[
-    "client_secret",
-    "client_assertion",
-    "refresh_token",
-    "token",
-    "device_code",
-    "code",
-    "code_verifier",
-    "assertion",
-    "subject_token",
-    "actor_token",
-];
-
-/// Every secret a request carries, in every form a server could echo: secret
-/// form values, and the `Authorization` header whole, its credentials, and the
-/// client secret inside HTTP Basic credentials (decoded and form-encoded).
-pub(crate) fn request_secrets(
-    form: &[(String, String)],
-    authorization: Option<&crate::secret::Secret>,
-) -> Vec<String> {
-    use base64::Engine;
-    let mut out: Vec<String> = form
-        .iter()
-        .filter(|(k, _)| SECRET_FIELDS.contains(&k.as_str()))
-        .flat_map(|(_, v)| crate::error::wire_forms(v))
-        .collect();
-    if let Some(h) = authorization {
-        let h = h.expose();
-        out.push(h.to_string());
-        if let Some((_, credentials)) = h.split_once(' ') {
-            out.push(credentials.to_string());
-            if let Some(pair) = base64::engine::general_purpose::STANDARD
-                .decode(credentials)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                && let Some((_, secret)) = pair.split_once(':')
-            {
-                out.extend(crate::error::wire_forms(secret));
-                let decoded: String = url::form_urlencoded::parse(format!("s={secret}").as_bytes())
-                    .map(|(_, v)| v.into_owned())
-                    .collect();
-                out.extend(crate::error::wire_forms(&decoded));
-            }
-        }
-    }
-    out
 }
 
 impl From<ProtocolError> for Error {

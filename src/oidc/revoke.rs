@@ -21,7 +21,7 @@ pub async fn revoke(
         ..Default::default()
     };
     let (form, header) = bare.form(endpoint, &[("token", token), ("token_type_hint", hint)])?;
-    let secrets = super::request_secrets(&form, header.as_ref());
+    let secrets = super::grant::request_secrets(&form, header.as_ref());
     async {
         let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
         if (200..300).contains(&reply.status) {

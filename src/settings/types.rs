@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{FlowChoice, OutputFormat, StoreChoice, TokenChoice};
-use crate::credential::{LoginId, MachineGrant, parse_scopes};
+use crate::credential::{LoginId, MachineGrant};
 use crate::oidc::client_auth::{AssertionAudience, Method};
 use crate::oidc::exchange::TokenType;
 use crate::secret::Secret;
@@ -83,9 +83,13 @@ pub struct Request {
 }
 
 impl Request {
-    /// The scopes, or `default` (space-separated) when none were given.
+    /// The scopes, or `default` (vmauth's own constant, names separated by
+    /// single spaces) when none were given.
     pub fn scopes_or(&self, default: &str) -> Vec<String> {
-        self.scopes.clone().unwrap_or_else(|| parse_scopes(default))
+        match &self.scopes {
+            Some(s) => s.clone(),
+            None => default.split_whitespace().map(str::to_string).collect(),
+        }
     }
 }
 

@@ -102,8 +102,7 @@ impl Harness {
         );
         let rng: Rc<dyn crate::clock::Rng> = Rc::new(CountingRng::default());
         let inner =
-            crate::context::open_store::open(&settings.common, &state, &ui, rng.clone(), false)
-                .unwrap();
+            crate::context::open_store(&settings.common, &state, &ui, rng.clone(), false).unwrap();
         let ctx = Context::with_store(&settings.common, wrap(inner), io, self.clock.clone(), rng);
         let code = match crate::commands::run(&settings.command, &ctx) {
             Ok(()) => 0,

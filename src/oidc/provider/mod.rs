@@ -13,7 +13,7 @@
 //! [`ProviderCache`] for metadata and keys, a warning sink, a sink for the
 //! secrets it receives, the clock, and the endpoint overrides as plain data.
 
-mod keys;
+pub mod keys;
 
 pub use keys::{IdTokenFailure, JWKS_MAX_AGE, JWKS_REFETCH_AFTER};
 
@@ -291,7 +291,7 @@ impl<'a> Provider<'a> {
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
         let scrub = |e: ProtocolError| {
             let bearer = crate::secret::Secret::new(format!("Bearer {access_token}"));
-            e.scrubbed(&super::request_secrets(&[], Some(&bearer)))
+            e.scrubbed(&super::grant::request_secrets(&[], Some(&bearer)))
         };
         let reply = self
             .http
