@@ -254,6 +254,19 @@ impl MachineGrant {
 }
 
 impl Credential {
+    /// A login as every store writes it: the ValidMind library's JSON (times
+    /// as RFC 3339, [`timestamp`]), other tools' fields kept.
+    pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(self)
+    }
+
+    /// A login from its JSON text, read directly, not through a `Value`:
+    /// other tools' fields keep integers beyond 64 bits (a `Value` in between
+    /// loses them to serde's buffering of flattened fields).
+    pub fn from_json(text: &str) -> serde_json::Result<Credential> {
+        serde_json::from_str(text)
+    }
+
     /// Whether this entry, stored under `key`, is about the login the key
     /// names: a planted or edited entry must not send its tokens, or the
     /// client's secret, to another issuer.

@@ -255,3 +255,8 @@ impl TestIo {
         (io, out, err)
     }
 }
+impl crate::secret::Sink for Io {
+    fn keep(&self, value: &str) {
+        self.redact(value)
+    }
+}

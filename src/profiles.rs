@@ -149,7 +149,7 @@ impl Config {
     }
 
     /// [`Config::load`] of `config.toml` in `dir`, after checking `dir` as
-    /// every directory vmauth reads from ([`crate::fsutil::read_user_file_in`]);
+    /// every directory vmauth reads from (`fsutil::read_user_file_in`);
     /// `own`: the directory is vmauth's default one.
     pub fn load_in(dir: &Path, own: bool) -> Result<Config> {
         let path = dir.join(FILE_NAME);

@@ -23,3 +23,10 @@ impl std::fmt::Debug for Secret {
         f.write_str("<redacted>")
     }
 }
+
+/// Where secrets are told as they arrive, so that no message can show them
+/// afterwards ([`crate::io::Io`] scrubs them from everything it prints).
+pub trait Sink {
+    /// From now on `value` is a secret.
+    fn keep(&self, value: &str);
+}

@@ -22,8 +22,11 @@ use crate::credential::Credential;
 use crate::error::{Error, Kind, Result};
 use crate::fsutil::{
     LockGuard, ensure_private_dir, ensure_private_subdir, lock_exclusive_within, lock_file_name,
-    read_private, read_trusted, rewrite_locked, write_private,
+    read_private, read_trusted, update_trusted, write_private,
 };
+
+/// The largest `state.json` (or other top-level file) read.
+const MAX_FILE: u64 = 1 << 20;
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct State {
@@ -112,7 +115,7 @@ impl ConfigDir {
     /// nobody else can write to it (the directory itself, which may be a
     /// link the user made, was checked when the settings were read).
     pub fn read_file(&self, name: &str) -> Option<Vec<u8>> {
-        read_trusted(&self.dir.join(name), 1 << 20).ok().flatten()
+        read_trusted(&self.dir.join(name), MAX_FILE).ok().flatten()
     }
 
     /// Rewrite the file `name` with what `change` makes of its bytes, under
@@ -123,13 +126,14 @@ impl ConfigDir {
         warn: &dyn Fn(&str),
         change: impl FnOnce(Option<Vec<u8>>) -> Result<Vec<u8>>,
     ) -> Result<()> {
-        rewrite_locked(
+        update_trusted(
             &self.dir,
             self.own,
             &self.dir.join(format!("{name}.lock")),
             &self.dir.join(name),
+            MAX_FILE,
             warn,
-            || Ok((change(self.read_file(name))?, ())),
+            |now| Ok((change(now.ok().flatten())?, ())),
         )
     }
 }
@@ -189,7 +193,12 @@ impl StateDir {
     /// recreated. One this user does not own (or others can write to) is not
     /// read: it could choose the current login or the store.
     fn read_file(&self) -> State {
-        match read_trusted(&self.path(), 1 << 20) {
+        self.decode(read_trusted(&self.path(), MAX_FILE))
+    }
+
+    /// The state in `bytes` as read ([`StateDir::read_file`]).
+    fn decode(&self, bytes: Result<Option<Vec<u8>>>) -> State {
+        match bytes {
             Ok(bytes) => bytes
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default(),
@@ -201,15 +210,16 @@ impl StateDir {
     }
 
     fn update(&self, change: impl FnOnce(&mut State)) -> Result<()> {
-        let state = rewrite_locked(
+        let state = update_trusted(
             &self.cfg.dir,
             self.cfg.own,
             &self.cfg.dir.join("state.lock"),
             &self.path(),
+            MAX_FILE,
             &*self.warn,
-            || {
+            |now| {
                 // Under the lock, what another process may have written since.
-                let mut state = self.read_file();
+                let mut state = self.decode(now);
                 change(&mut state);
                 let bytes = serde_json::to_vec_pretty(&state)
                     .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode state", e))?;
@@ -314,6 +324,16 @@ impl StateDir {
     /// Forget rescued tokens once the store has them.
     pub fn forget_rescued(&self, key: &str) {
         self.cfg.forget("rescue", key);
+    }
+
+    /// `key`, just stored, is now the current login: tokens an earlier
+    /// refresh kept aside for it (`rescue/`) are older and forgotten. Returns
+    /// the tokens of its refused refreshes put aside as another party's
+    /// (`refused/`), for the caller to revoke.
+    pub fn now_current(&self, key: &str) -> Result<Option<Credential>> {
+        self.forget_rescued(key);
+        self.set(Some(key))?;
+        Ok(self.set_aside_tokens(key))
     }
 
     /// Keep the tokens of a refresh answer that was refused as another

@@ -14,7 +14,6 @@ use crate::loopback::{BindError, Listener, Verdict};
 use crate::oidc::browser::{AuthorizationRequest, MAX_PARAM, Refused, Returned, parse_pasted};
 use crate::oidc::device::{PollError, PollEvent, authorize, refused_by_policy};
 use crate::oidc::grant::new_credential;
-use crate::oidc::http::require_secure;
 use crate::settings::{DEFAULT_SCOPE, LoginSettings, Redirect};
 use crate::store::StoreKind;
 use crate::ui::{DevicePage, Show, human_duration};
@@ -51,8 +50,6 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
             "login needs --issuer URL and --client-id ID (or VMAUTH_ISSUER and VMAUTH_CLIENT_ID), or an API's URL: vmauth login https://api.example.com",
         )
     })?;
-    // Refuse insecure issuers before any network traffic.
-    require_secure(&id.issuer, "issuer")?;
     if s.client.client_credentials {
         let previous = ctx.load(&id.cache_key()).ok().flatten();
         let credential = super::acquire::fetch_client_credentials(
@@ -103,9 +100,9 @@ fn sign_in_and_keep(
     credential.id_token_verified = verified;
     credential.userinfo = userinfo;
     credential.client_auth = client_auth;
-    save(ctx, &id, credential)?;
     // Tokens a refresh of the old login put aside as another party's.
-    if let Some(r) = super::logout::revoke_set_aside(ctx, &id.cache_key(), &s.client) {
+    if let Some(aside) = save(ctx, &id, credential)? {
+        let r = super::logout::revoke_aside(ctx, &id.cache_key(), &aside, &s.client);
         ctx.ui
             .info(&format!("Tokens put aside after a refused refresh: {r}."));
     }
@@ -197,8 +194,9 @@ fn save_profile(
     Ok(())
 }
 
-/// Store the new login, make it current, and say who is logged in.
-fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
+/// Store the new login, make it current, and say who is logged in. Returns
+/// tokens put aside for this login after a refused refresh (to revoke).
+fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<Option<Credential>> {
     let key = id.cache_key();
     if ctx.store()?.kind() == StoreKind::Memory {
         // Nothing is persisted, so the token is this command's product (documented).
@@ -207,12 +205,11 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
             who(&credential),
             id.issuer
         ));
-        return print_token(ctx, &credential.access_token);
+        print_token(ctx, &credential.access_token)?;
+        return Ok(None);
     }
     let (kind, location) = ctx.store()?.put_located(&key, &credential)?;
-    // Tokens an earlier refresh kept aside are older than this login.
-    ctx.state.forget_rescued(&key);
-    ctx.state.set(Some(&key))?;
+    let aside = ctx.state.now_current(&key)?;
     ctx.ui.info(&format!(
         "Logged in as {} at {} (stored in {}: {location}).",
         who(&credential),
@@ -227,7 +224,7 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<()> {
             "the identity provider sent no refresh token (ask for the offline_access scope); `vmauth token` will need a new login when the access token expires",
         );
     }
-    Ok(())
+    Ok(aside)
 }
 
 /// The flow `s` asks for (`auto`: chosen here, with a notice saying which and

@@ -91,15 +91,24 @@ pub(crate) fn run(args: &LogoutSettings, ctx: &Context) -> Result<()> {
 /// otherwise the next `vmauth login` or `logout` tries again.
 pub(crate) fn revoke_set_aside(ctx: &Context, key: &str, client: &ClientInput) -> Option<String> {
     let aside = ctx.state.set_aside_tokens(key)?;
-    ctx.guard(&aside);
-    let (report, done) = revoke_all(ctx, key, &aside, client);
+    Some(revoke_aside(ctx, key, &aside, client))
+}
+
+/// Revoke `aside`, tokens put aside for `key` ([`revoke_set_aside`]), and
+/// forget them once nothing is left to revoke; what was done, in words.
+pub(crate) fn revoke_aside(
+    ctx: &Context,
+    key: &str,
+    aside: &Credential,
+    client: &ClientInput,
+) -> String {
+    ctx.guard(aside);
+    let (report, done) = revoke_all(ctx, key, aside, client);
     if done {
         ctx.state.forget_set_aside(key);
-        Some(report)
+        report
     } else {
-        Some(format!(
-            "{report} (kept, to be revoked by the next vmauth login or logout)"
-        ))
+        format!("{report} (kept, to be revoked by the next vmauth login or logout)")
     }
 }
 

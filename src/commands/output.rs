@@ -76,15 +76,15 @@ fn exec_api_version(exec_info: Option<&str>) -> Result<&'static str> {
     }
 }
 
-/// `c`'s token of `kind` in `format`, at `now`. `margin` is how long before
-/// expiry vmauth renews it: an ExecCredential expires that much earlier, so
-/// kubectl asks again in time.
+/// `c`'s token of `kind` in `format`, at `now`. An ExecCredential expires
+/// when vmauth would renew the token (`--min-ttl`, at most half its
+/// lifetime, before expiry), so kubectl asks again in time.
 pub(crate) fn render(
     format: OutputFormat,
     c: &Credential,
     kind: TokenChoice,
     now: i64,
-    margin: i64,
+    min_ttl: i64,
     exec_info: Option<&str>,
 ) -> Result<String> {
     let (token, expires_at) =
@@ -121,14 +121,22 @@ pub(crate) fn render(
                 claims: shown_claims(c),
             })?
         }
-        OutputFormat::ExecCredential => encode(&ExecCredential {
-            api_version: exec_api_version(exec_info)?,
-            kind: "ExecCredential",
-            status: ExecStatus {
-                token,
-                expiration_timestamp: timestamp::format(expires_at.saturating_sub(margin).max(now)),
-            },
-        })?,
+        OutputFormat::ExecCredential => {
+            let margin = match kind {
+                TokenChoice::Access => c.refresh_margin(min_ttl),
+                TokenChoice::Id => c.id_token_margin(min_ttl),
+            };
+            encode(&ExecCredential {
+                api_version: exec_api_version(exec_info)?,
+                kind: "ExecCredential",
+                status: ExecStatus {
+                    token,
+                    expiration_timestamp: timestamp::format(
+                        expires_at.saturating_sub(margin).max(now),
+                    ),
+                },
+            })?
+        }
     })
 }
 

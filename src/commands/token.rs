@@ -1,7 +1,6 @@
 //! `vmauth token`: print a valid token on stdout, refreshing it first when less
 //! than the refresh margin is left. Select → acquire → present.
 
-use crate::cli::TokenChoice;
 use crate::error::{Error, Result};
 use crate::settings::{AcquireSettings, TokenSettings};
 
@@ -11,16 +10,12 @@ use super::{Context, output};
 /// Run `vmauth token`.
 pub(crate) fn run(s: &TokenSettings, ctx: &Context) -> Result<()> {
     let credential = acquire_for(&s.acquire, ctx)?;
-    let margin = match s.acquire.token {
-        TokenChoice::Access => credential.refresh_margin(s.acquire.min_ttl),
-        TokenChoice::Id => credential.id_token_margin(s.acquire.min_ttl),
-    };
     let text = output::render(
         s.output,
         &credential,
         s.acquire.token,
         ctx.clock.now_unix(),
-        margin,
+        s.acquire.min_ttl,
         s.exec_info.as_deref(),
     )?;
     ctx.io.out(text.as_bytes())

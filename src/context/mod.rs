@@ -44,8 +44,6 @@ pub struct Context {
     pub(crate) selected_profile: Option<SelectedProfile>,
     /// Warnings for the person, for the layers that never print.
     pub(crate) warn: crate::WarnSink,
-    /// Registers a value no message may show (new tokens, for the protocol engine).
-    redact: Box<dyn Fn(&str)>,
     /// config.toml (for `--save-profile`).
     pub(crate) config_file: std::path::PathBuf,
     /// The async runtime, built the first time a command uses the network,
@@ -106,13 +104,8 @@ impl Context {
             common.config_dir.own,
             ui.warn_sink(),
         );
-        let redact = {
-            let io = io.clone();
-            Box::new(move |secret: &str| io.redact(secret))
-        };
         Context {
             io,
-            redact,
             warn: ui.warn_sink(),
             ui,
             store: Default::default(),
@@ -220,7 +213,7 @@ impl Context {
         crate::oidc::provider::Seams {
             cache: &self.state,
             warn: &*self.warn,
-            secret: &*self.redact,
+            secret: &self.io,
             clock: &*self.clock,
             rng: &*self.rng,
             overrides: self
@@ -282,16 +275,19 @@ impl Context {
     /// The single-threaded async runtime, built the first time a command
     /// uses the network (the cached-token path never does).
     pub(crate) fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
-        if let Some(rt) = self.runtime.get() {
-            return Ok(rt);
+        if self.runtime.get().is_none() {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    Error::with_cause(crate::error::Kind::Idp, "cannot start the async runtime", e)
+                })?;
+            // Set once: a command runs on one thread.
+            let _ = self.runtime.set(rt);
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| {
-                Error::with_cause(crate::error::Kind::Idp, "cannot start the async runtime", e)
-            })?;
-        Ok(self.runtime.get_or_init(|| rt))
+        self.runtime
+            .get()
+            .ok_or_else(|| Error::idp("cannot start the async runtime"))
     }
 }
 

@@ -67,6 +67,22 @@ pub fn rewrite_locked<T>(
     Ok(out)
 }
 
+/// [`rewrite_locked`] of a file read as [`read_trusted`] reads it (at most
+/// `limit` bytes): `change` gets what is there now, or why it cannot be read.
+pub fn update_trusted<T>(
+    dir: &Path,
+    own: bool,
+    lock: &Path,
+    path: &Path,
+    limit: u64,
+    warn: &dyn Fn(&str),
+    change: impl FnOnce(Result<Option<Vec<u8>>>) -> Result<(Vec<u8>, T)>,
+) -> Result<T> {
+    rewrite_locked(dir, own, lock, path, warn, || {
+        change(read_trusted(path, limit))
+    })
+}
+
 /// Write `bytes` as `path` (atomically, 0600) in the subdirectory `sub` of
 /// the private directory `dir`, making both private as [`ensure_private_dir`]
 /// and [`ensure_private_subdir`] say.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::client_auth::ClientAuth;
 use super::http::Http;
-use super::{ProtocolError, lenient_u64, parse_reply};
+use super::{ProtocolError, lenient_u64};
 use crate::credential::{Credential, LoginId};
 use crate::secret::Secret;
 
@@ -141,12 +141,9 @@ impl ClientRequest {
             form.insert(0, ("client_id".into(), self.client_id.clone()));
         }
         let secrets = request_secrets(&form, header.as_ref());
-        async {
-            let reply = http.post_form(endpoint, &form, header.as_ref()).await?;
-            parse_reply::<T>(&reply, endpoint)
-        }
-        .await
-        .map_err(|e| e.scrubbed(&secrets))
+        http.post_form_json::<T>(endpoint, &form, header.as_ref())
+            .await
+            .map_err(|e| e.scrubbed(&secrets))
     }
 }
 

@@ -435,6 +435,18 @@ impl Http {
         self.send(req, url).await
     }
 
+    /// [`Http::post_form`], the answer read as `T` (an OAuth error body
+    /// becomes the error, as for every answer).
+    pub async fn post_form_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        form: &[(String, String)],
+        authorization: Option<&Secret>,
+    ) -> Result<T, ProtocolError> {
+        let reply = self.post_form(url, form, authorization).await?;
+        parse_reply(&reply, url)
+    }
+
     async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Reply, ProtocolError> {
         let transport = |e: &reqwest::Error| {
             if e.is_redirect() {

@@ -362,11 +362,9 @@ fn read_exact_at(_: &fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
 
-/// One login from its JSON text. Read directly, not through a `Value`: other
-/// tools' fields keep integers beyond 64 bits (a `Value` in between loses them
-/// to serde's buffering of flattened fields).
+/// One login from its JSON text ([`Credential::from_json`]).
 fn decode(key: &str, raw: &RawValue, path: &Path) -> Result<Credential> {
-    serde_json::from_str(raw.get()).map_err(|_| {
+    Credential::from_json(raw.get()).map_err(|_| {
         Error::storage(format!(
             "login {key:?} in {} is incomplete or malformed; run vmauth logout and log in again",
             path.display()
@@ -435,7 +433,8 @@ impl CredentialStore for FileStore {
     }
 
     fn put(&self, key: &str, credential: &Credential) -> Result<()> {
-        let value = serde_json::to_value(credential)
+        let value = credential
+            .to_json()
             .map_err(|e| Error::with_cause(Kind::Storage, "cannot encode credentials", e))?;
         self.modify(|logins| {
             logins.insert(Key(Cow::Owned(key.to_string())), Entry::New(value));

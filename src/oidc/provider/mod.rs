@@ -55,7 +55,7 @@ pub struct Seams<'a> {
     pub warn: &'a dyn Fn(&str),
     /// Told each secret the session receives (tokens), before anything else
     /// is done with it, so no message can show it.
-    pub secret: &'a dyn Fn(&str),
+    pub secret: &'a dyn crate::secret::Sink,
     /// Time.
     pub clock: &'a dyn Clock,
     /// Randomness (PKCE verifiers, `state`, `nonce`).
@@ -317,12 +317,12 @@ impl<'a> Provider<'a> {
         nonce: Option<&str>,
         shown: &[&str],
     ) -> Result<Login, IdTokenFailure> {
-        (self.seams.secret)(&tokens.access_token);
+        self.seams.secret.keep(&tokens.access_token);
         for t in [&tokens.refresh_token, &tokens.id_token]
             .into_iter()
             .flatten()
         {
-            (self.seams.secret)(t);
+            self.seams.secret.keep(t);
         }
         if let Some(idt) = &tokens.id_token {
             self.verify_id_token(idt, &self.id.issuer, &self.id.client_id)
@@ -337,12 +337,14 @@ impl<'a> Provider<'a> {
                 "the sign-in asked for openid (with a nonce) but the answer has no id_token".into(),
             ));
         }
-        let granted = tokens.scope.as_deref().map(crate::credential::parse_scopes);
-        let openid = granted
-            .as_deref()
-            .unwrap_or(asked)
-            .iter()
-            .any(|s| s == "openid");
+        // The scopes granted, else (the answer names none) those asked for;
+        // separated by spaces, or commas as some servers write them.
+        let openid = match tokens.scope.as_deref() {
+            Some(granted) => granted
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .any(|s| s == "openid"),
+            None => asked.iter().any(|s| s == "openid"),
+        };
         let userinfo = match (&tokens.id_token, &self.meta.userinfo_endpoint) {
             (None, Some(endpoint)) if openid => {
                 match self.userinfo(endpoint, &tokens.access_token).await {
@@ -374,7 +376,7 @@ impl<'a> Provider<'a> {
 
     /// Tell the secret seam that `value` is a secret from now on.
     pub fn keep_secret(&self, value: &str) {
-        (self.seams.secret)(value)
+        self.seams.secret.keep(value)
     }
 
     /// The session's random source.
@@ -384,6 +386,6 @@ impl<'a> Provider<'a> {
 
     /// The token endpoint (checked present and secure by discovery).
     pub fn token_endpoint(&self) -> &str {
-        self.meta.token_endpoint()
+        self.meta.token_endpoint.as_deref().unwrap_or_default()
     }
 }
