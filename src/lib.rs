@@ -44,8 +44,9 @@
 //! PAR), waits for the listener or a pasted address, checks the answer
 //! (`AuthorizationRequest::code`) and redeems it (`Provider::exchange_code`).
 //! Either way `Provider::accept_login` verifies the ID token (and its nonce),
-//! the credential is built (`oidc::grant::new_credential`), stored and recorded
-//! as the current login in `state`.
+//! the credential is built (`oidc::grant::new_credential`), stored, and made
+//! the current login in one `state` step (`state::StateDir::now_current`, which
+//! hands back any tokens a refused refresh put aside; they are revoked then).
 //!
 //! # How `vmauth token` flows
 //!
