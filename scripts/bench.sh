@@ -44,6 +44,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Both binaries run from copies side by side in one fresh directory: where a
+# file sits matters (the same bytes ran 12 % slower from target/release, a
+# file cargo hard-links, than from a copy in /tmp).
+mkdir -p "$work/new" "$work/baseline"
+cp "$bin" "$work/new/vmauth" && bin=$work/new/vmauth
+if [ -n "$baseline" ]; then cp "$baseline" "$work/baseline/vmauth" && baseline=$work/baseline/vmauth; fi
+
 bins=("$bin")
 [ -z "$baseline" ] || bins+=("$baseline")
 label() { if [ "$1" = "$bin" ]; then echo new; else echo baseline; fi; }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::secret::{scrub, wire_forms};
 use crate::ui::terminal_safe;
 
 #[test]

@@ -75,14 +75,14 @@ impl Io {
         // the cached `vmauth token` path, writing to stderr is not.
         let forms: Vec<String> = secrets
             .iter()
-            .flat_map(|s| crate::error::wire_forms(s))
+            .flat_map(|s| crate::secret::wire_forms(s))
             .collect();
-        crate::error::scrub(text, &forms)
+        crate::secret::scrub(text, &forms)
     }
 
     /// Never show `secret` (or its form-urlencoded form) on stderr.
     pub fn redact(&self, secret: &str) {
-        if secret.len() < crate::error::MIN_SCRUBBED_LEN {
+        if secret.len() < crate::secret::MIN_SCRUBBED_LEN {
             return;
         }
         let mut secrets = lock(&self.secrets);

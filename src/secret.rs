@@ -1,4 +1,6 @@
-//! A wrapper that keeps secrets out of `Debug` output, logs and panics.
+//! Secrets: a wrapper that keeps them out of `Debug` output, logs and
+//! panics; where they are told as they arrive ([`Sink`]); and how text is
+//! kept free of them ([`scrub`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -29,4 +31,68 @@ impl std::fmt::Debug for Secret {
 pub trait Sink {
     /// From now on `value` is a secret.
     fn keep(&self, value: &str);
+}
+
+/// What replaces a secret in text shown to people.
+pub const REDACTED: &str = "[redacted]";
+
+/// Secrets shorter than this are not scrubbed from text: they would take
+/// ordinary words with them, and nothing that short is a credential.
+pub const MIN_SCRUBBED_LEN: usize = 4;
+
+/// `text` with every occurrence of each of `secrets` replaced by [`REDACTED`]
+/// (longest first, so a secret containing another goes as a whole).
+pub fn scrub<S: AsRef<str>>(text: &str, secrets: &[S]) -> String {
+    let mut sorted: Vec<&str> = secrets
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|s| s.len() >= MIN_SCRUBBED_LEN)
+        .collect();
+    if sorted.is_empty() {
+        return text.to_string();
+    }
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in &sorted {
+        if out.contains(s) {
+            out = out.replace(s, REDACTED);
+        }
+    }
+    // A secret cut short by [`crate::error::from_server`]'s length limit ends in '…': its
+    // beginning is a secret too.
+    const CUT_MIN: usize = 12;
+    let mut search = 0;
+    while let Some(found) = out[search..].find('…') {
+        let end = search + found;
+        let before = &out[..end];
+        let cut = sorted
+            .iter()
+            .filter(|s| s.len() > CUT_MIN)
+            .filter_map(|s| {
+                (CUT_MIN..s.len())
+                    .rev()
+                    .filter(|k| s.is_char_boundary(*k))
+                    .find(|k| before.ends_with(&s[..*k]))
+            })
+            .max();
+        match cut {
+            Some(k) => {
+                out.replace_range(end - k..end, REDACTED);
+                search = end - k + REDACTED.len() + '…'.len_utf8();
+            }
+            None => search = end + '…'.len_utf8(),
+        }
+    }
+    out
+}
+
+/// The forms a secret takes on the wire: itself and its
+/// `application/x-www-form-urlencoded` encoding.
+pub fn wire_forms(secret: &str) -> Vec<String> {
+    let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    if encoded == secret {
+        vec![secret.to_string()]
+    } else {
+        vec![secret.to_string(), encoded]
+    }
 }

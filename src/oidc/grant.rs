@@ -172,7 +172,7 @@ pub(crate) fn request_secrets(
     let mut out: Vec<String> = form
         .iter()
         .filter(|(k, _)| SECRET_FIELDS.contains(&k.as_str()))
-        .flat_map(|(_, v)| crate::error::wire_forms(v))
+        .flat_map(|(_, v)| crate::secret::wire_forms(v))
         .collect();
     if let Some(h) = authorization {
         let h = h.expose();
@@ -185,11 +185,11 @@ pub(crate) fn request_secrets(
                 .and_then(|b| String::from_utf8(b).ok())
                 && let Some((_, secret)) = pair.split_once(':')
             {
-                out.extend(crate::error::wire_forms(secret));
+                out.extend(crate::secret::wire_forms(secret));
                 let decoded: String = url::form_urlencoded::parse(format!("s={secret}").as_bytes())
                     .map(|(_, v)| v.into_owned())
                     .collect();
-                out.extend(crate::error::wire_forms(&decoded));
+                out.extend(crate::secret::wire_forms(&decoded));
             }
         }
     }

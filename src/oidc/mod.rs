@@ -288,7 +288,7 @@ impl ProtocolError {
     /// This error with every one of `secrets` removed from its text (a server
     /// may echo what it was sent in an error description or a header).
     pub fn scrubbed(self, secrets: &[String]) -> ProtocolError {
-        let s = |t: String| crate::error::scrub(&t, secrets);
+        let s = |t: String| crate::secret::scrub(&t, secrets);
         match self {
             ProtocolError::Config(m) => ProtocolError::Config(s(m)),
             ProtocolError::Redirect { reason } => ProtocolError::Redirect { reason: s(reason) },

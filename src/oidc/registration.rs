@@ -154,7 +154,7 @@ pub async fn register(
 ) -> Result<Registration, ProtocolError> {
     require_secure(endpoint, "registration endpoint")?;
     let secrets: Vec<String> = initial_access_token
-        .map(|t| crate::error::wire_forms(t.expose()))
+        .map(|t| crate::secret::wire_forms(t.expose()))
         .unwrap_or_default();
     async {
         let reply = http
@@ -195,7 +195,7 @@ pub async fn unregister(http: &Http, r: &Registration) -> Result<(), ProtocolErr
         ));
     };
     require_secure(uri, "registration_client_uri")?;
-    let secrets = crate::error::wire_forms(token.expose());
+    let secrets = crate::secret::wire_forms(token.expose());
     let reply = http
         .json_request(uri, None, Some(token))
         .await
