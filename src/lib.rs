@@ -231,20 +231,17 @@ pub fn run_with(
             return e.exit_code();
         }
     };
-    let ctx = match commands::Context::new(
-        &settings.common,
-        settings.will_write(),
-        io.clone(),
-        clock,
-        rng,
-    ) {
+    let will_write = settings.will_write();
+    let Settings { common, command } = settings;
+    let no_color = common.no_color;
+    let ctx = match commands::Context::new(common, will_write, io.clone(), clock, rng) {
         Ok(ctx) => ctx,
         Err(e) => {
-            ui_for_errors(settings.common.no_color).error(&e.message());
+            ui_for_errors(no_color).error(&e.message());
             return e.exit_code();
         }
     };
-    match commands::run(&settings.command, &ctx) {
+    match commands::run(&command, &ctx) {
         Ok(()) => exit::OK,
         // The reader of stdout has gone (`vmauth token | head -c0`): nothing to say.
         Err(e) if e.is_broken_pipe() => exit::OK,

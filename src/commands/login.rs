@@ -189,7 +189,7 @@ fn save_profile(
     ctx.state.save_profile(name, &profile)?;
     ctx.ui.info(&format!(
         "Saved profile {name} in {}; use it with --profile {name}.",
-        ctx.config_file.display()
+        ctx.common.config_file.display()
     ));
     Ok(())
 }

@@ -96,8 +96,8 @@ pub(crate) fn render(
         })
     };
     Ok(match format {
-        OutputFormat::Raw => format!("{token}\n"),
-        OutputFormat::Header => format!("Authorization: Bearer {token}\n"),
+        OutputFormat::Raw => [token, "\n"].concat(),
+        OutputFormat::Header => ["Authorization: Bearer ", token, "\n"].concat(),
         OutputFormat::Env => format!(
             "export VMAUTH_TOKEN={}\nexport VMAUTH_TOKEN_EXPIRES_AT={}\n",
             shell_quote(token),

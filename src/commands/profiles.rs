@@ -11,7 +11,7 @@ pub(crate) fn run(s: &ProfilesSettings, ctx: &Context) -> Result<()> {
     if s.profiles.is_empty() {
         ctx.ui.info(&format!(
             "No profiles in {}; save one with vmauth login ... --save-profile NAME",
-            ctx.config_file.display()
+            ctx.common.config_file.display()
         ));
         return Ok(());
     }

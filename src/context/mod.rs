@@ -14,7 +14,7 @@ use crate::clock::{Clock, Rng};
 use crate::credential::{Credential, LoginId};
 use crate::error::{Error, Result};
 use crate::io::Io;
-use crate::settings::{Common, ProfileLogin, SelectedProfile};
+use crate::settings::{Common, ProfileLogin};
 use crate::state::StateDir;
 use crate::store::auto::AutoStore;
 use crate::store::file::FileStore;
@@ -33,19 +33,15 @@ pub struct Context {
     /// The credential store `--store` names, opened when first used (a
     /// login opens it up front, to check that a keychain takes writes).
     store: std::cell::OnceCell<Box<dyn CredentialStore>>,
-    /// What opening the store needs.
-    common: Common,
+    /// The settings every command shares: what opening the store needs, the
+    /// logins config.toml's profiles name (for `status`), the selected
+    /// profile (endpoint overrides, login hints), config.toml's path.
+    pub(crate) common: Common,
     pub(crate) state: StateDir,
     pub(crate) clock: Rc<dyn Clock>,
     pub(crate) rng: Rc<dyn Rng>,
-    /// The logins config.toml's profiles name (for `status`).
-    pub(crate) profile_logins: Vec<ProfileLogin>,
-    /// The selected profile and its login (endpoint overrides, login hints).
-    pub(crate) selected_profile: Option<SelectedProfile>,
     /// Warnings for the person, for the layers that never print.
     pub(crate) warn: crate::WarnSink,
-    /// config.toml (for `--save-profile`).
-    pub(crate) config_file: std::path::PathBuf,
     /// The async runtime, built the first time a command uses the network,
     /// then shared by all its requests.
     runtime: std::cell::OnceCell<tokio::runtime::Runtime>,
@@ -58,17 +54,17 @@ impl Context {
     /// is opened now and a keychain checked for writes before the identity
     /// provider is contacted.
     pub fn new(
-        common: &Common,
+        common: Common,
         will_write: bool,
         io: Io,
         clock: Rc<dyn Clock>,
         rng: Rc<dyn Rng>,
     ) -> Result<Context> {
         // A store that cannot be configured is said up front, whatever follows.
-        check_store(common)?;
+        check_store(&common)?;
         let ctx = Context::build(common, io, clock, rng);
         if will_write {
-            let store = open_store(common, &ctx.state, &ctx.ui, ctx.rng.clone(), true)?;
+            let store = open_store(&ctx.common, &ctx.state, &ctx.ui, ctx.rng.clone(), true)?;
             let _ = ctx.store.set(store);
         }
         Ok(ctx)
@@ -83,7 +79,7 @@ impl Context {
         clock: Rc<dyn Clock>,
         rng: Rc<dyn Rng>,
     ) -> Context {
-        let ctx = Context::build(common, io, clock, rng);
+        let ctx = Context::build(common.clone(), io, clock, rng);
         let _ = ctx.store.set(store);
         ctx
     }
@@ -97,7 +93,7 @@ impl Context {
         Ok(&**self.store.get_or_init(|| opened))
     }
 
-    fn build(common: &Common, io: Io, clock: Rc<dyn Clock>, rng: Rc<dyn Rng>) -> Context {
+    fn build(common: Common, io: Io, clock: Rc<dyn Clock>, rng: Rc<dyn Rng>) -> Context {
         let ui = Ui::new(io.clone(), common.no_color);
         let state = StateDir::new(
             common.config_dir.path.clone(),
@@ -109,13 +105,10 @@ impl Context {
             warn: ui.warn_sink(),
             ui,
             store: Default::default(),
-            common: common.clone(),
+            common,
             state,
             clock,
             rng,
-            profile_logins: common.profile_logins.clone(),
-            selected_profile: common.selected_profile.clone(),
-            config_file: common.config_file.clone(),
             runtime: Default::default(),
         }
     }
@@ -202,7 +195,7 @@ impl Context {
 
     /// The profile that names the login `key`, if one does.
     pub(crate) fn profile_of(&self, key: &str) -> Option<&ProfileLogin> {
-        self.profile_logins.iter().find(|p| p.key == key)
+        self.common.profile_logins.iter().find(|p| p.key == key)
     }
 
     /// What a provider session for the login `id` is given: the state
@@ -217,6 +210,7 @@ impl Context {
             clock: &*self.clock,
             rng: &*self.rng,
             overrides: self
+                .common
                 .selected_profile
                 .as_ref()
                 .filter(|p| p.key == key)
@@ -258,7 +252,7 @@ impl Context {
     /// --profile NAME` (which keeps its scopes and the rest), any other from
     /// its parts.
     pub(crate) fn not_logged_in(&self, key: Option<&str>, why: &str) -> Error {
-        let hint = match (key, &self.selected_profile) {
+        let hint = match (key, &self.common.selected_profile) {
             (Some(k), Some(p)) if p.key == k => format!("vmauth login --profile {}", p.profile),
             // A profile names this login (git and cargo reach it that way).
             (Some(k), _) if let Some(p) = self.profile_of(k) => {

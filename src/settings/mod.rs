@@ -647,13 +647,32 @@ fn common(
 /// an issuer or a client id: the flags; a profile named by --profile; the
 /// `VMAUTH_*` variables; the `VM_OIDC_*` variables; the profile named by
 /// `VMAUTH_PROFILE` (else the default profile); the default profile.
-fn login_id(sel: &Selector, vars: &Vars) -> Result<Option<LoginId>> {
+fn login_id<'a>(sel: &Selector, vars: &Vars<'a>) -> Result<Option<LoginId>> {
+    /// Where a login's parts come from (named only in an error).
+    #[derive(Clone, Copy)]
+    enum Source<'a> {
+        Flags,
+        Vars(EnvVar, EnvVar),
+        Profile(&'a str),
+    }
+    impl Source<'_> {
+        /// The names of its issuer and client id settings.
+        fn names(self) -> (String, String) {
+            match self {
+                Source::Flags => ("--issuer".into(), "--client-id".into()),
+                Source::Vars(i, c) => (i.name.into(), c.name.into()),
+                Source::Profile(name) => (
+                    format!("issuer of profile {name:?}"),
+                    format!("client_id of profile {name:?}"),
+                ),
+            }
+        }
+    }
     let flag = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-    let from_profile = |p: Option<(&str, &Profile)>| {
+    let from_profile = |p: Option<(&'a str, &'a Profile)>| {
         p.map(|(name, p)| {
             (
-                format!("issuer of profile {name:?}"),
-                format!("client_id of profile {name:?}"),
+                Source::Profile(name),
                 p.issuer.clone(),
                 p.client_id.clone(),
                 p.audience.clone(),
@@ -661,19 +680,12 @@ fn login_id(sel: &Selector, vars: &Vars) -> Result<Option<LoginId>> {
         })
     };
     let env_source = |i: EnvVar, c: EnvVar, a: EnvVar| {
-        Some((
-            i.name.to_string(),
-            c.name.to_string(),
-            vars.get(i),
-            vars.get(c),
-            vars.get(a),
-        ))
+        Some((Source::Vars(i, c), vars.get(i), vars.get(c), vars.get(a)))
     };
     let named = from_profile(vars.named);
     let sources = [
         Some((
-            "--issuer".to_string(),
-            "--client-id".to_string(),
+            Source::Flags,
             flag(&sel.issuer),
             flag(&sel.client_id),
             flag(&sel.audience),
@@ -696,16 +708,18 @@ fn login_id(sel: &Selector, vars: &Vars) -> Result<Option<LoginId>> {
             "--audience was given without --issuer and --client-id; give all of them (issuer, client id and audience are taken together)",
         ));
     }
-    for (issuer_name, client_name, issuer, client, audience) in sources.into_iter().flatten() {
+    for (source, issuer, client, audience) in sources.into_iter().flatten() {
         match (issuer, client) {
             (None, None) => continue,
             (Some(i), Some(c)) => return LoginId::new(&i, &c, audience.as_deref()).map(Some),
             (Some(_), None) => {
+                let (issuer_name, client_name) = source.names();
                 return Err(Error::usage(format!(
                     "{issuer_name} was given without {client_name}; give both (or neither, for the current login)"
                 )));
             }
             (None, Some(_)) => {
+                let (issuer_name, client_name) = source.names();
                 return Err(Error::usage(format!(
                     "{client_name} was given without {issuer_name}; give both (or neither, for the current login)"
                 )));
