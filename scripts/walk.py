@@ -93,8 +93,9 @@ def parse(lines, root):
         f = src.group(1) if src and ours(symbol) else None
         if f and root and derived(root, f, src.group(2)):
             f = None
+        at = f"{f}:{src.group(2)}" if f else None
         f = MERGE.get(f, f)
-        frame = Frame(symbol, f, f"{f}:{src.group(2)}" if f else None)
+        frame = Frame(symbol, f, at)
         stack[-1].children.append(frame)
         if body.split("/*")[0].rstrip().endswith("{"):
             stack.append(frame)

@@ -266,8 +266,8 @@ impl MachineGrant {
 }
 
 impl Credential {
-    /// A login as every store writes it: the ValidMind library's JSON (times
-    /// as RFC 3339, [`timestamp`]), other tools' fields kept.
+    /// A login as the credentials file holds it: the ValidMind library's
+    /// JSON (times as RFC 3339, [`timestamp`]), other tools' fields kept.
     pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
         serde_json::to_value(self)
     }

@@ -23,7 +23,7 @@
 //! | `store` | the `store::CredentialStore` trait and its backends: file, keychain, memory, helper, auto | same as `oidc`; warnings go to a `WarnSink` it is given |
 //! | `state` | the config directory: current login, `auto` choice (`state.json`, read once per process), refresh locks, issuers' metadata and keys (24 h caches), tokens a store refused (`rescue/`) or refused as another party's (`refused/`), vmauth's client registrations (`registrations/`), `config.toml` writes; the storage backends keep their files there through `state::ConfigDir`; `state::cache_path` names every cache file | the one owner of the config directory; every file read only when this user owns it and nobody else can write to it |
 //! | `fsutil` | private files: owner and link checks, 0600/0700 through open files, atomic replace, bounded locks | never follows a link into vmauth's own subdirectories |
-//! | `credential`, `jwt`, `secret` | the data model: `credential::LoginId` (cache key `issuer\|client_id[\|audience]`), `credential::Credential`, client-auth settings; JWT payloads read for display; `secret::Secret` | the ValidMind library's format; unknown fields kept; depends on nothing above |
+//! | `credential`, `jwt`, `secret` | the data model: `credential::LoginId` (cache key `issuer\|client_id[\|audience]`), `credential::Credential`, client-auth settings; JWT payloads read for display; `secret::Secret`, the `secret::Sink` new secrets are told to, `secret::scrub` | the ValidMind library's format; unknown fields kept; depends on nothing above |
 //! | `clock` | the injected `clock::Clock` and `clock::Rng`, with fakes for tests | |
 //! | `error` | one `error::Error`: a kind (→ exit code) over an `anyhow` cause chain | messages are one line and never hold a secret |
 //!

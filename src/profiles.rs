@@ -142,15 +142,10 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl Config {
-    /// Read `path`; an absent file is an empty configuration. Errors name the
-    /// file, the line and the key (exit 2).
-    pub fn load(path: &Path) -> Result<Config> {
-        Self::from_text(read_text(path)?, path)
-    }
-
-    /// [`Config::load`] of `config.toml` in `dir`, after checking `dir` as
-    /// every directory vmauth reads from (`fsutil::read_user_file_in`);
-    /// `own`: the directory is vmauth's default one.
+    /// Read `config.toml` in `dir`, after checking `dir` as every directory
+    /// vmauth reads from (`fsutil::read_user_file_in`; `own`: the directory is
+    /// vmauth's default one). An absent file is an empty configuration.
+    /// Errors name the file, the line and the key (exit 2).
     pub fn load_in(dir: &Path, own: bool) -> Result<Config> {
         let path = dir.join(FILE_NAME);
         let bytes = crate::fsutil::read_user_file_in(dir, own, FILE_NAME, MAX_SIZE)?;
@@ -267,7 +262,7 @@ pub fn save(path: &Path, name: &str, profile: &Profile) -> Result<()> {
             crate::error::one_line(&e.to_string())
         ))
     })?;
-    // Read under the same rule as `Config::load` (this user's, never through
+    // Read under the same rule as `Config::load_in` (this user's, never through
     // another user's link).
     let text = read_text(path)?.unwrap_or_default();
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {

@@ -96,7 +96,7 @@ fn saving_keeps_comments_and_other_profiles() {
         text.starts_with("# keep me\ndefault_profile = \"a\"\n"),
         "{text}"
     );
-    let c = Config::load(&path).unwrap();
+    let c = Config::load_in(dir.path(), true).unwrap();
     assert_eq!(c.profiles["a"].issuer.as_deref(), Some("https://a2"));
     assert_eq!(c.profiles["b"].issuer.as_deref(), Some("https://b"));
     #[cfg(unix)]
@@ -125,7 +125,7 @@ fn a_saved_profile_reads_back_as_the_same_profile() {
         ..Default::default()
     };
     save(&path, "ci", &p).unwrap();
-    assert_eq!(Config::load(&path).unwrap().profiles["ci"], p);
+    assert_eq!(Config::load_in(dir.path(), true).unwrap().profiles["ci"], p);
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn a_config_file_that_is_not_text_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, b"issuer = \"\xff\xfe\"\n").unwrap();
-    let e = Config::load(&path).unwrap_err();
+    let e = Config::load_in(dir.path(), true).unwrap_err();
     assert!(e.message().contains("is not UTF-8 text"), "{e}");
     assert_eq!(e.exit_code(), 2);
 }

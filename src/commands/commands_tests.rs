@@ -989,6 +989,53 @@ fn tokens_put_aside_stay_until_the_provider_confirms_their_revocation() {
 }
 
 #[test]
+fn a_login_revokes_what_a_refused_refresh_put_aside_whatever_the_store() {
+    for store in ["file", "memory"] {
+        let h = Harness::new();
+        let s = idp();
+        let uri = s.uri();
+        let key = crate::credential::LoginId::new(&uri, "cli", None)
+            .unwrap()
+            .cache_key();
+        let aside: crate::credential::Credential = serde_json::from_value(json!({
+            "issuer": uri, "client_id": "cli", "access_token": "at-aside",
+            "refresh_token": "rt-aside", "expires_at": "2999-01-01T00:00:00Z",
+        }))
+        .unwrap();
+        let state =
+            crate::state::StateDir::new(h.dir.path().join("config"), false, Box::new(|_| {}));
+        let kept = state.set_aside(&key, &aside).unwrap();
+        let r = h.run(&[
+            "--store",
+            store,
+            "login",
+            "--issuer",
+            &uri,
+            "--client-id",
+            "cli",
+        ]);
+        assert_eq!(r.code, 0, "{store}: {r:?}");
+        assert!(
+            r.stderr
+                .contains("Tokens put aside after a refused refresh: refresh token revoked"),
+            "{store}: {}",
+            r.stderr
+        );
+        assert!(!kept.exists(), "{store}: forgotten once revoked");
+        let revoked = rt()
+            .block_on(s.received_requests())
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/revoke")
+            .any(|r| String::from_utf8_lossy(&r.body).contains("token=rt-aside"));
+        assert!(
+            revoked,
+            "{store}: the put-aside refresh token went to /revoke"
+        );
+    }
+}
+
+#[test]
 fn auto_takes_the_device_flow_when_offered_else_the_browser() {
     use super::login::choose_flow;
     use crate::cli::FlowChoice;

@@ -14,6 +14,7 @@ use crate::loopback::{BindError, Listener, Verdict};
 use crate::oidc::browser::{AuthorizationRequest, MAX_PARAM, Refused, Returned, parse_pasted};
 use crate::oidc::device::{PollError, PollEvent, authorize, refused_by_policy};
 use crate::oidc::grant::new_credential;
+use crate::oidc::http::require_secure;
 use crate::settings::{DEFAULT_SCOPE, LoginSettings, Redirect};
 use crate::store::StoreKind;
 use crate::ui::{DevicePage, Show, human_duration};
@@ -51,6 +52,8 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
         )
     })?;
     if s.client.client_credentials {
+        // Refuse an insecure issuer before the store is read for it.
+        require_secure(&id.issuer, "issuer")?;
         let previous = ctx.load(&id.cache_key()).ok().flatten();
         let credential = super::acquire::fetch_client_credentials(
             ctx,
@@ -59,6 +62,8 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
             &s.client,
             previous.as_ref(),
         )?;
+        // Tokens a refused refresh put aside for an earlier login of this key
+        // stay for `vmauth logout` (a CI job's login revokes nothing).
         save(ctx, &id, credential)?;
         return save_profile(s, ctx, &id, None, &[]);
     }
@@ -206,7 +211,9 @@ fn save(ctx: &Context, id: &LoginId, credential: Credential) -> Result<Option<Cr
             id.issuer
         ));
         print_token(ctx, &credential.access_token)?;
-        return Ok(None);
+        // Nothing becomes current, but what a refused refresh of an earlier
+        // login put aside is still revoked now.
+        return Ok(ctx.state.set_aside_tokens(&key));
     }
     let (kind, location) = ctx.store()?.put_located(&key, &credential)?;
     let aside = ctx.state.now_current(&key)?;

@@ -51,11 +51,6 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// The token endpoint (checked present and secure by [`discover`]).
-    pub fn token_endpoint(&self) -> &str {
-        self.token_endpoint.as_deref().unwrap_or_default()
-    }
-
     /// The device authorization endpoint, or an error that says what to do.
     pub fn device_endpoint(&self) -> Result<&str, ProtocolError> {
         self.device_authorization_endpoint.as_deref().ok_or_else(|| {

@@ -17,7 +17,8 @@
 //! This file is the whole resolution, so that one setting is followed from its
 //! flag to its value without leaving it: [`Settings::resolve`], one function
 //! per input below it, and the layered reader ([`Env`], then the profiles) at
-//! the end. `types.rs` holds what it resolves to.
+//! the end. `types.rs` holds what it resolves to; `platforms.rs` what a
+//! `--federated-token` SOURCE names (the CI platform and its variables).
 
 mod platforms;
 mod types;

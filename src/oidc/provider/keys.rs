@@ -384,5 +384,5 @@ impl Provider<'_> {
 }
 
 #[cfg(test)]
-#[path = "jwks_tests.rs"]
+#[path = "keys_tests.rs"]
 mod tests;

@@ -337,14 +337,12 @@ impl<'a> Provider<'a> {
                 "the sign-in asked for openid (with a nonce) but the answer has no id_token".into(),
             ));
         }
-        // The scopes granted, else (the answer names none) those asked for;
-        // separated by spaces, or commas as some servers write them.
-        let openid = match tokens.scope.as_deref() {
-            Some(granted) => granted
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .any(|s| s == "openid"),
-            None => asked.iter().any(|s| s == "openid"),
-        };
+        let granted = tokens.scope.as_deref().map(crate::credential::parse_scopes);
+        let openid = granted
+            .as_deref()
+            .unwrap_or(asked)
+            .iter()
+            .any(|s| s == "openid");
         let userinfo = match (&tokens.id_token, &self.meta.userinfo_endpoint) {
             (None, Some(endpoint)) if openid => {
                 match self.userinfo(endpoint, &tokens.access_token).await {
