@@ -48,6 +48,21 @@ pub(crate) struct Want<'a> {
     pub exchange_from: Option<&'a str>,
 }
 
+impl<'a> Want<'a> {
+    /// What a `token` or `exec` command asks for (`s`), of the login `key`.
+    pub(crate) fn of(s: &'a crate::settings::AcquireSettings, key: &'a str) -> Want<'a> {
+        Want {
+            key,
+            min_ttl: s.min_ttl,
+            force: s.force_refresh,
+            token: s.token,
+            request: &s.request,
+            client: &s.client,
+            exchange_from: None,
+        }
+    }
+}
+
 /// A valid credential for `want`, refreshed or renewed when needed.
 pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
     let client_credentials = want.client.client_credentials;
@@ -807,13 +822,8 @@ pub(crate) fn acquire_tool(
     acquire(
         ctx,
         &Want {
-            key: &key,
-            min_ttl: settings.min_ttl,
             force: settings.force_refresh || force,
-            token: settings.token,
-            request: &settings.request,
-            client: &settings.client,
-            exchange_from: None,
+            ..Want::of(settings, &key)
         },
     )
 }

@@ -45,13 +45,8 @@ pub(crate) fn acquire_for(
         return acquire(
             ctx,
             &Want {
-                key: &key,
-                min_ttl: s.min_ttl,
-                force: s.force_refresh,
-                token: s.token,
-                request: &s.request,
-                client: &s.client,
                 exchange_from: Some(&subject),
+                ..Want::of(s, &key)
             },
         );
     }
@@ -94,13 +89,8 @@ pub(crate) fn acquire_for(
         return acquire(
             ctx,
             &Want {
-                key: &key,
-                min_ttl: s.min_ttl,
-                force: s.force_refresh,
-                token: s.token,
                 request: &none,
-                client: &s.client,
-                exchange_from: None,
+                ..Want::of(s, &key)
             },
         );
     }
@@ -113,16 +103,5 @@ pub(crate) fn acquire_for(
             ctx.not_logged_in(None, "not logged in")
         });
     };
-    acquire(
-        ctx,
-        &Want {
-            key: &key,
-            min_ttl: s.min_ttl,
-            force: s.force_refresh,
-            token: s.token,
-            request: &s.request,
-            client: &s.client,
-            exchange_from: None,
-        },
-    )
+    acquire(ctx, &Want::of(s, &key))
 }

@@ -277,11 +277,17 @@ pub(crate) fn idp() -> MockServer {
 pub(crate) use super::mock_idp::MockIdp;
 
 pub(crate) fn requests(s: &MockServer, p: &str) -> usize {
+    bodies(s, p).len()
+}
+
+/// The bodies of the requests `s` received at the path `p`, in order.
+pub(crate) fn bodies(s: &MockServer, p: &str) -> Vec<String> {
     rt().block_on(s.received_requests())
         .unwrap_or_default()
         .iter()
         .filter(|r| r.url.path() == p)
-        .count()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect()
 }
 
 /// A mock provider whose device grant answers `tokens` at once, with a userinfo
