@@ -249,6 +249,8 @@ fn renew_exchanged(
     let public = !src.is_confidential();
     let params = &want.client.params;
     let rt = ctx.runtime()?;
+    // The tokens count from before the request (never from its answer).
+    let sent = ctx.clock.now_unix();
     let tokens = rt.block_on(async {
         let ask = Ask {
             scopes: &scopes,
@@ -278,7 +280,7 @@ fn renew_exchanged(
             .await
             .map_err(|e| explain_exchange(e, ctx, subject))
     })?;
-    let mut credential = new_credential(&target, tokens, ctx.clock.now_unix(), &scopes, &resources);
+    let mut credential = new_credential(&target, tokens, sent, &scopes, &resources);
     credential.refresh_token = None;
     credential.id_token = None;
     credential.exchanged_from = Some(subject.to_string());
@@ -493,6 +495,8 @@ fn refresh_once(
     input: &ClientInput,
 ) -> Result<Credential, RefreshError> {
     let runtime = ctx.runtime().map_err(RefreshError::Other)?;
+    // The tokens count from before the request (never from its answer).
+    let sent = ctx.clock.now_unix();
     let tokens = runtime.block_on(async {
         // A confidential device client authenticates again, as it did at login,
         // with the secret from the environment or its stored secret file.
@@ -543,7 +547,7 @@ fn refresh_once(
             if let Some(why) = refreshed_mix_up(&idt, cred, &provider.meta.issuer) {
                 // A real mix-up: these tokens are not this login's. Put them
                 // aside where `vmauth logout` revokes them, and refuse.
-                let mut aside = merge_refresh(cred, tokens, ctx.clock.now_unix());
+                let mut aside = merge_refresh(cred, tokens, sent);
                 aside.id_token_verified = false;
                 ctx.guard(&aside);
                 let kept = match ctx.state.set_aside(&id.cache_key(), &aside) {
@@ -584,7 +588,7 @@ fn refresh_once(
         Ok::<_, RefreshError>(tokens)
     })?;
     let verified = tokens.id_token.is_some();
-    let mut new = merge_refresh(cred, tokens, ctx.clock.now_unix());
+    let mut new = merge_refresh(cred, tokens, sent);
     new.id_token_verified |= verified;
     ctx.guard(&new);
     Ok(new)
@@ -630,6 +634,8 @@ pub(crate) fn fetch_client_credentials(
         _ => (request.scopes_or(""), request.resources.clone()),
     };
     let rt = ctx.runtime()?;
+    // The tokens count from before the request (never from its answer).
+    let sent = ctx.clock.now_unix();
     let (tokens, settings) = rt.block_on(async {
         // A CI platform's token, fresh for this request; never stored or shown.
         let (platform, actor) = match &input.federated {
@@ -732,7 +738,7 @@ pub(crate) fn fetch_client_credentials(
         });
         Ok::<_, Error>((tokens, settings))
     })?;
-    let mut credential = new_credential(id, tokens, ctx.clock.now_unix(), &scopes, &resources);
+    let mut credential = new_credential(id, tokens, sent, &scopes, &resources);
     // These grants keep no refresh token (RFC 6749 §4.4.3; the others are
     // traded again) and no ID token.
     credential.refresh_token = None;

@@ -387,7 +387,8 @@ impl Provider<'_> {
         code: &str,
     ) -> Result<TokenResponse, ProtocolError> {
         self.keep_secret(code);
-        token_request(
+        let sent = self.clock().now_unix();
+        let mut tokens = token_request(
             &self.http,
             self.token_endpoint(),
             &self.client,
@@ -398,7 +399,9 @@ impl Provider<'_> {
                 ("code_verifier", &request.verifier),
             ],
         )
-        .await
+        .await?;
+        tokens.requested_at = Some(sent);
+        Ok(tokens)
     }
 }
 

@@ -136,3 +136,43 @@ fn policy_refusals_are_told_from_failures_and_denials() {
         assert!(!refused_by_policy(&err(not.clone())), "{not}");
     }
 }
+
+#[test]
+fn polled_tokens_say_when_their_request_was_sent() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(wiremock::MockServer::start());
+    rt.block_on(
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"access_token": "at", "token_type": "Bearer", "expires_in": 60}),
+            ))
+            .mount(&server),
+    );
+    let clock = crate::clock::FakeClock::at(1000);
+    let http = crate::oidc::provider::http(Duration::from_secs(5)).unwrap();
+    let client = ClientRequest {
+        client_id: "c".into(),
+        ..Default::default()
+    };
+    let endpoint = format!("{}/token", server.uri());
+    let auth = Authorization {
+        device_code: "d".into(),
+        user_code: "U".into(),
+        verification_uri: "https://idp/activate".into(),
+        verification_uri_complete: None,
+        expires_in: Duration::from_secs(600),
+        interval: Duration::from_secs(5),
+    };
+    let poll = Poll {
+        http: &http,
+        clock: &clock,
+        token_endpoint: &endpoint,
+        client: &client,
+    };
+    let tokens = rt.block_on(poll.run(&auth, |_| {})).unwrap();
+    // The poll went out after the 5 s wait.
+    assert_eq!(tokens.requested_at, Some(1005));
+}

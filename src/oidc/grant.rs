@@ -36,6 +36,12 @@ pub struct TokenResponse {
     /// RFC 8693 §2.2.1: what a token exchange issued.
     #[serde(default, deserialize_with = "lenient_string")]
     pub issued_token_type: Option<String>,
+    /// When the request that got these tokens was sent (Unix seconds, set by
+    /// the engine, never read from the answer): `expires_in` counts from
+    /// then, so a slow answer, or a second that ticks over before it is read,
+    /// cannot make a token look longer-lived than the server issued it.
+    #[serde(skip)]
+    pub requested_at: Option<i64>,
 }
 
 /// A string, or an array of strings joined with spaces; anything else is ignored
@@ -75,6 +81,7 @@ impl std::fmt::Debug for TokenResponse {
             )
             .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
             .field("scope", &self.scope)
+            .field("requested_at", &self.requested_at)
             .finish()
     }
 }
@@ -286,6 +293,7 @@ pub fn new_credential(
     scopes: &[String],
     resources: &[String],
 ) -> Credential {
+    let now = issued(&tokens, now);
     Credential {
         issuer: id.issuer.clone(),
         client_id: id.client_id.clone(),
@@ -308,10 +316,20 @@ pub fn new_credential(
     }
 }
 
+/// When `tokens` count from: when their request was sent, if the engine
+/// noted it (never after `now`), else `now`.
+fn issued(tokens: &TokenResponse, now: i64) -> i64 {
+    match tokens.requested_at {
+        Some(t) => t.min(now),
+        None => now,
+    }
+}
+
 /// `old` after a refresh answered with `tokens` at `now`. What the server does
 /// not send again (refresh token, ID token, scope, token type) is kept (RFC 6749 §6).
 /// A new ID token is marked unverified; the caller marks it once checked.
 pub fn merge_refresh(old: &Credential, tokens: TokenResponse, now: i64) -> Credential {
+    let now = issued(&tokens, now);
     let mut new = old.clone();
     new.expires_at = expires_at(now, tokens.expires_in, &tokens.access_token);
     new.issued_at = Some(now);

@@ -66,3 +66,18 @@ fn scope_may_be_an_array() {
     assert_eq!(t.scope.as_deref(), Some("openid api"));
     assert_eq!(t.token_type, None);
 }
+
+#[test]
+fn tokens_count_from_when_their_request_was_sent() {
+    let id = LoginId::new("https://idp", "cli", None).unwrap();
+    let mut tokens = response(r#"{"access_token":"a1","refresh_token":"r1","expires_in":4}"#);
+    tokens.requested_at = Some(100);
+    // Read a second later (a slow answer, or a second that ticked over).
+    let c = new_credential(&id, tokens.clone(), 101, &[], &[]);
+    assert_eq!((c.issued_at, c.expires_at), (Some(100), 104));
+    let r = merge_refresh(&c, tokens.clone(), 101);
+    assert_eq!((r.issued_at, r.expires_at), (Some(100), 104));
+    // A time from the future is never taken.
+    tokens.requested_at = Some(200);
+    assert_eq!(new_credential(&id, tokens, 101, &[], &[]).expires_at, 105);
+}
