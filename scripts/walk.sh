@@ -9,7 +9,7 @@
 #
 # Measured 2026-12-06 (returns; --no-leaves first, every call in brackets):
 #   ef31ae6 (before issue 16): login 168 (305), cached token 79 (133)
-#   c191787:                   login  80 (185), cached token 30  (61)
+#   26eabfd:                   login  80 (187), cached token 30  (61)
 #
 # Builds SOURCE_DIR with `-Z instrument-mcount` (nightly) into /tmp/walk-target-<hash>,
 # records both runs with uftrace (Debian package `uftrace`) and counts with scripts/walk.py
