@@ -249,8 +249,6 @@ fn renew_exchanged(
     let public = !src.is_confidential();
     let params = &want.client.params;
     let rt = ctx.runtime()?;
-    // The tokens count from before the request (never from its answer).
-    let sent = ctx.clock.now_unix();
     let tokens = rt.block_on(async {
         let ask = Ask {
             scopes: &scopes,
@@ -274,13 +272,21 @@ fn renew_exchanged(
             .send(
                 |m| m.token_endpoint.as_deref(),
                 async |p: &Provider<'_>| {
-                    token_exchange(&p.http, p.token_endpoint(), &p.client, &exchange, params).await
+                    token_exchange(
+                        &p.http,
+                        p.token_endpoint(),
+                        &p.client,
+                        &exchange,
+                        params,
+                        p.clock(),
+                    )
+                    .await
                 },
             )
             .await
             .map_err(|e| explain_exchange(e, ctx, subject))
     })?;
-    let mut credential = new_credential(&target, tokens, sent, &scopes, &resources);
+    let mut credential = new_credential(&target, tokens, ctx.clock.now_unix(), &scopes, &resources);
     credential.refresh_token = None;
     credential.id_token = None;
     credential.exchanged_from = Some(subject.to_string());
@@ -495,8 +501,6 @@ fn refresh_once(
     input: &ClientInput,
 ) -> Result<Credential, RefreshError> {
     let runtime = ctx.runtime().map_err(RefreshError::Other)?;
-    // The tokens count from before the request (never from its answer).
-    let sent = ctx.clock.now_unix();
     let tokens = runtime.block_on(async {
         // A confidential device client authenticates again, as it did at login,
         // with the secret from the environment or its stored secret file.
@@ -522,7 +526,7 @@ fn refresh_once(
             .map_err(RefreshError::Other)?;
         let tokens = provider
             .send(|m| m.token_endpoint.as_deref(), async |p: &Provider<'_>| {
-                refresh(&p.http, p.token_endpoint(), &p.client, rt.expose()).await
+                refresh(&p.http, p.token_endpoint(), &p.client, rt.expose(), p.clock()).await
             })
             .await
             .map_err(|e| match e.oauth_code() {
@@ -547,7 +551,7 @@ fn refresh_once(
             if let Some(why) = refreshed_mix_up(&idt, cred, &provider.meta.issuer) {
                 // A real mix-up: these tokens are not this login's. Put them
                 // aside where `vmauth logout` revokes them, and refuse.
-                let mut aside = merge_refresh(cred, tokens, sent);
+                let mut aside = merge_refresh(cred, tokens, ctx.clock.now_unix());
                 aside.id_token_verified = false;
                 ctx.guard(&aside);
                 let kept = match ctx.state.set_aside(&id.cache_key(), &aside) {
@@ -588,7 +592,7 @@ fn refresh_once(
         Ok::<_, RefreshError>(tokens)
     })?;
     let verified = tokens.id_token.is_some();
-    let mut new = merge_refresh(cred, tokens, sent);
+    let mut new = merge_refresh(cred, tokens, ctx.clock.now_unix());
     new.id_token_verified |= verified;
     ctx.guard(&new);
     Ok(new)
@@ -634,8 +638,6 @@ pub(crate) fn fetch_client_credentials(
         _ => (request.scopes_or(""), request.resources.clone()),
     };
     let rt = ctx.runtime()?;
-    // The tokens count from before the request (never from its answer).
-    let sent = ctx.clock.now_unix();
     let (tokens, settings) = rt.block_on(async {
         // A CI platform's token, fresh for this request; never stored or shown.
         let (platform, actor) = match &input.federated {
@@ -706,7 +708,7 @@ pub(crate) fn fetch_client_credentials(
                     let (http, endpoint, client) = (&p.http, p.token_endpoint(), &p.client);
                     match (grant, &platform) {
                         (MachineGrant::JwtBearer, Some(assertion)) => {
-                            jwt_bearer(http, endpoint, client, assertion, params).await
+                            jwt_bearer(http, endpoint, client, assertion, params, p.clock()).await
                         }
                         (MachineGrant::TokenExchange, Some(subject)) => {
                             let exchange = Exchange {
@@ -714,10 +716,11 @@ pub(crate) fn fetch_client_credentials(
                                 subject_type,
                                 actor: actor.as_ref().map(|a| (a, TokenType::Jwt)),
                             };
-                            token_exchange(http, endpoint, client, &exchange, params).await
+                            token_exchange(http, endpoint, client, &exchange, params, p.clock())
+                                .await
                         }
                         (MachineGrant::ClientCredentials, _) => {
-                            client_credentials(http, endpoint, client, params).await
+                            client_credentials(http, endpoint, client, params, p.clock()).await
                         }
                         (_, None) => Err(ProtocolError::Config(format!(
                             "--grant {} needs --federated-token SOURCE",
@@ -738,7 +741,7 @@ pub(crate) fn fetch_client_credentials(
         });
         Ok::<_, Error>((tokens, settings))
     })?;
-    let mut credential = new_credential(id, tokens, sent, &scopes, &resources);
+    let mut credential = new_credential(id, tokens, ctx.clock.now_unix(), &scopes, &resources);
     // These grants keep no refresh token (RFC 6749 §4.4.3; the others are
     // traded again) and no ID token.
     credential.refresh_token = None;

@@ -387,8 +387,7 @@ impl Provider<'_> {
         code: &str,
     ) -> Result<TokenResponse, ProtocolError> {
         self.keep_secret(code);
-        let sent = self.clock().now_unix();
-        let mut tokens = token_request(
+        token_request(
             &self.http,
             self.token_endpoint(),
             &self.client,
@@ -398,10 +397,9 @@ impl Provider<'_> {
                 ("redirect_uri", &request.redirect_uri),
                 ("code_verifier", &request.verifier),
             ],
+            self.clock(),
         )
-        .await?;
-        tokens.requested_at = Some(sent);
-        Ok(tokens)
+        .await
     }
 }
 

@@ -217,20 +217,22 @@ impl Poll<'_> {
             // The code's expiry bounds each request too: a token endpoint that
             // hangs must not keep a short-lived code waiting for the HTTP timeout.
             let left = deadline.saturating_sub(self.clock.elapsed());
-            let sent = self.clock.now_unix();
             let answer = tokio::time::timeout(
                 left,
-                token_request(self.http, self.token_endpoint, self.client, &form),
+                token_request(
+                    self.http,
+                    self.token_endpoint,
+                    self.client,
+                    &form,
+                    self.clock,
+                ),
             )
             .await;
             let Ok(answer) = answer else {
                 return Err(PollError::Expired);
             };
             match answer {
-                Ok(mut tokens) => {
-                    tokens.requested_at = Some(sent);
-                    return Ok(tokens);
-                }
+                Ok(tokens) => return Ok(tokens),
                 Err(ProtocolError::OAuth(e)) if is_poll_answer(&e.error) => {
                     failures = 0;
                     match e.error {

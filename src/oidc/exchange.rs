@@ -5,8 +5,9 @@
 //! token: the next token is got by trading again.
 
 use super::ProtocolError;
-use super::grant::{ClientRequest, TokenResponse, token_request};
+use super::grant::{ClientRequest, TokenResponse, own_grant_request};
 use super::http::Http;
+use crate::clock::Clock;
 use crate::secret::Secret;
 
 /// RFC 7523 §2.1 `grant_type`.
@@ -115,17 +116,13 @@ pub async fn jwt_bearer(
     client: &ClientRequest,
     assertion: &Secret,
     params: &[(String, String)],
+    clock: &dyn Clock,
 ) -> Result<TokenResponse, ProtocolError> {
-    let scope = client.scopes.join(" ");
-    let mut extra = vec![
+    let fields = [
         ("grant_type", JWT_BEARER_GRANT),
         ("assertion", assertion.expose()),
     ];
-    if !scope.is_empty() {
-        extra.push(("scope", scope.as_str()));
-    }
-    extra.extend(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    token_request(http, token_endpoint, client, &extra).await
+    own_grant_request(http, token_endpoint, client, &fields, params, clock).await
 }
 
 /// RFC 8693 token exchange for an access token (`requested_token_type`); the
@@ -136,23 +133,19 @@ pub async fn token_exchange(
     client: &ClientRequest,
     exchange: &Exchange<'_>,
     params: &[(String, String)],
+    clock: &dyn Clock,
 ) -> Result<TokenResponse, ProtocolError> {
-    let scope = client.scopes.join(" ");
-    let mut extra = vec![
+    let mut fields = vec![
         ("grant_type", TOKEN_EXCHANGE_GRANT),
         ("subject_token", exchange.subject.expose()),
         ("subject_token_type", exchange.subject_type.urn()),
         ("requested_token_type", TokenType::AccessToken.urn()),
     ];
     if let Some((actor, kind)) = exchange.actor {
-        extra.push(("actor_token", actor.expose()));
-        extra.push(("actor_token_type", kind.urn()));
+        fields.push(("actor_token", actor.expose()));
+        fields.push(("actor_token_type", kind.urn()));
     }
-    if !scope.is_empty() {
-        extra.push(("scope", scope.as_str()));
-    }
-    extra.extend(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let tokens = token_request(http, token_endpoint, client, &extra).await?;
+    let tokens = own_grant_request(http, token_endpoint, client, &fields, params, clock).await?;
     check_issued(&tokens, token_endpoint)?;
     Ok(tokens)
 }

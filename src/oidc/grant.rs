@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::client_auth::ClientAuth;
 use super::http::Http;
 use super::{ProtocolError, lenient_u64};
+use crate::clock::Clock;
 use crate::credential::{Credential, LoginId};
 use crate::secret::Secret;
 
@@ -203,14 +204,18 @@ pub(crate) fn request_secrets(
     out
 }
 
-/// POST a token request and parse the answer. An empty `access_token` is refused.
+/// POST a token request and parse the answer, noting when it was sent on
+/// `clock` ([`TokenResponse::requested_at`]). An empty `access_token` is refused.
 pub async fn token_request(
     http: &Http,
     token_endpoint: &str,
     client: &ClientRequest,
     extra: &[(&str, &str)],
+    clock: &dyn Clock,
 ) -> Result<TokenResponse, ProtocolError> {
-    let tokens: TokenResponse = client.post(http, token_endpoint, extra, false).await?;
+    let sent = clock.now_unix();
+    let mut tokens: TokenResponse = client.post(http, token_endpoint, extra, false).await?;
+    tokens.requested_at = Some(sent);
     if !is_bearer_token(&tokens.access_token) {
         return Err(ProtocolError::BadResponse {
             url: super::http::strip_query(token_endpoint),
@@ -241,6 +246,7 @@ pub async fn refresh(
     token_endpoint: &str,
     client: &ClientRequest,
     refresh_token: &str,
+    clock: &dyn Clock,
 ) -> Result<TokenResponse, ProtocolError> {
     token_request(
         http,
@@ -250,8 +256,29 @@ pub async fn refresh(
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ],
+        clock,
     )
     .await
+}
+
+/// A token request of a grant a program makes for itself (client
+/// credentials, JWT bearer, token exchange): `fields`, the client's scopes,
+/// then the vendor's `params`.
+pub(crate) async fn own_grant_request(
+    http: &Http,
+    token_endpoint: &str,
+    client: &ClientRequest,
+    fields: &[(&str, &str)],
+    params: &[(String, String)],
+    clock: &dyn Clock,
+) -> Result<TokenResponse, ProtocolError> {
+    let scope = client.scopes.join(" ");
+    let mut extra = fields.to_vec();
+    if !scope.is_empty() {
+        extra.push(("scope", scope.as_str()));
+    }
+    extra.extend(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    token_request(http, token_endpoint, client, &extra, clock).await
 }
 
 /// The client credentials grant (RFC 6749 §4.4).
@@ -260,14 +287,10 @@ pub async fn client_credentials(
     token_endpoint: &str,
     client: &ClientRequest,
     params: &[(String, String)],
+    clock: &dyn Clock,
 ) -> Result<TokenResponse, ProtocolError> {
-    let scope = client.scopes.join(" ");
-    let mut extra = vec![("grant_type", "client_credentials")];
-    if !scope.is_empty() {
-        extra.push(("scope", scope.as_str()));
-    }
-    extra.extend(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    token_request(http, token_endpoint, client, &extra).await
+    let fields = [("grant_type", "client_credentials")];
+    own_grant_request(http, token_endpoint, client, &fields, params, clock).await
 }
 
 /// Absolute expiry for a token response: `expires_in`, else the JWT's `exp`,
