@@ -1055,13 +1055,7 @@ fn idp_refusing_device(at_poll: bool, answer: Value) -> wiremock::MockServer {
     let refusal = move |_: &str| ResponseTemplate::new(400).set_body_json(answer.clone());
     let idp = MockIdp::new().metadata(both);
     let idp = if at_poll {
-        idp.post("/device/auth", |uri| {
-            ResponseTemplate::new(200).set_body_json(json!({
-                "device_code": "dev-1", "user_code": "WDJB-MJHT",
-                "verification_uri": format!("{uri}/activate"), "expires_in": 600, "interval": 5,
-            }))
-        })
-        .post("/token", refusal)
+        idp.device_authorization().post("/token", refusal)
     } else {
         idp.post("/device/auth", refusal)
     };

@@ -242,14 +242,7 @@ pub(crate) fn idp() -> MockServer {
             .get("/jwks", |_| {
                 ResponseTemplate::new(200).set_body_json(IDP_KEY.with(|k| jwks(&[k])))
             })
-            .post("/device/auth", |uri| {
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "device_code": "dev-1", "user_code": "WDJB-MJHT",
-                    "verification_uri": format!("{uri}/activate"),
-                    "verification_uri_complete": format!("{uri}/activate?user_code=WDJB-MJHT"),
-                    "expires_in": 600, "interval": 5,
-                }))
-            })
+            .device_authorization()
             .mount(|uri| {
                 Mock::given(method("POST"))
                     .and(path("/token"))

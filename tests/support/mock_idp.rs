@@ -62,6 +62,20 @@ impl MockIdp {
         self
     }
 
+    /// `POST /device/auth` answers with the device code `dev-1` and the user
+    /// code `WDJB-MJHT`, to approve at `{uri}/activate` within 600 s, polling
+    /// every 5 s (the device authorization most tests need).
+    pub fn device_authorization(self) -> MockIdp {
+        self.post("/device/auth", |uri| {
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "device_code": "dev-1", "user_code": "WDJB-MJHT",
+                "verification_uri": format!("{uri}/activate"),
+                "verification_uri_complete": format!("{uri}/activate?user_code=WDJB-MJHT"),
+                "expires_in": 600, "interval": 5,
+            }))
+        })
+    }
+
     /// `GET p` answers `answer(uri)`.
     pub fn get(self, p: &str, answer: impl FnOnce(&str) -> ResponseTemplate + 'static) -> MockIdp {
         self.route("GET", p, answer, false)
