@@ -228,6 +228,58 @@ fn a_provider_echoing_the_platform_token_does_not_show_it() {
 }
 
 #[test]
+fn a_token_pasted_after_the_source_name_is_refused_and_never_shown() {
+    let s = provider(json!({"access_token": "never"}));
+    let h = Harness::new();
+    let jwt = platform_jwt("s", 600);
+    for source in ["env", "gitlab", "file", "kubernetes", "exec"] {
+        let spec = format!("{source}:{jwt}");
+        let out = h.run(&[
+            "token",
+            "--issuer",
+            &s.uri(),
+            "--client-id",
+            "ci",
+            "--federated-token",
+            &spec,
+        ]);
+        assert_eq!(out.code, 2, "{source}: {out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("what follows {source}: is a token itself")),
+            "{source}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains(&jwt[10..40]),
+            "{source}: {}",
+            out.stderr
+        );
+    }
+    // Not a JWT, but not a variable's name either: not shown.
+    for source in ["env", "gitlab"] {
+        let spec = format!("{source}:ghp-SECRET/0123456789abcdef");
+        let out = h.run(&[
+            "token",
+            "--issuer",
+            &s.uri(),
+            "--client-id",
+            "ci",
+            "--federated-token",
+            &spec,
+        ]);
+        assert_eq!(out.code, 2, "{source}: {out:?}");
+        assert!(
+            out.stderr.contains("is not one"),
+            "{source}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("SECRET"), "{source}: {}", out.stderr);
+    }
+    assert_eq!(requests(&s, "/token"), 0);
+}
+
+#[test]
 fn bad_platform_tokens_and_parameters_are_refused_before_any_request() {
     let s = provider(json!({"access_token": "never"}));
     let mut h = Harness::new();

@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 use super::Env;
 use crate::secret::Secret;
 
+/// An environment variable's name as shells write them: a letter or `_`, then
+/// letters, digits and `_`.
+fn is_variable_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// The sources `--federated-token` takes, for messages.
 const FEDERATED_SOURCES: &str = "auto, github, gitlab[:VAR], azure-pipelines[:CONNECTION], circleci, buildkite, kubernetes[:PATH], gcp, file:PATH, env:VAR or exec:COMMAND";
 
@@ -25,6 +35,20 @@ pub fn federated_source(
         None => (spec, None),
     };
     let needs = |what: &str| format!("--federated-token {name}: needs {name}:{what}");
+    if let Some(a) = arg {
+        // What follows the colon is named in later messages: a token pasted
+        // there (`env:$TOKEN`) is refused here, without being echoed.
+        if crate::federated::check_token(a.trim(), i64::MIN).is_ok() {
+            return Err(format!(
+                "--federated-token {name}: takes where the token comes from, and what follows {name}: is a token itself (a token in an argument shows in ps); use env:VAR, file:PATH or {FEDERATED_SOURCES}"
+            ));
+        }
+        if matches!(name, "env" | "gitlab") && !a.is_empty() && !is_variable_name(a) {
+            return Err(format!(
+                "--federated-token {name}: takes the name of an environment variable (letters, digits and _), and what follows {name}: is not one"
+            ));
+        }
+    }
     let kind = match (name, arg) {
         ("auto", None) => {
             let is = |n: &str| var(n).is_some_and(|v| v.eq_ignore_ascii_case("true"));
