@@ -642,7 +642,7 @@ pub(crate) fn fetch_client_credentials(
         // A CI platform's token, fresh for this request; never stored or shown.
         let (platform, actor) = match &input.federated {
             Some(f) => {
-                let http = crate::oidc::http::Http::new(Default::default())?;
+                let http = crate::oidc::provider::http(Duration::from_secs(30))?;
                 let now = ctx.clock.now_unix();
                 let warn = |m: &str| ctx.ui.warn(m);
                 for s in f

@@ -18,6 +18,9 @@ use crate::state::StoredRegistration;
 
 use super::Context;
 
+/// Each request to an API or its authorization server gives up after this.
+const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Where the sign-in for the API is, and who vmauth is there.
 pub(crate) struct Started {
     /// The login: the server's issuer, the client, the API as its audience key.
@@ -34,7 +37,7 @@ pub(crate) struct Started {
 pub(crate) fn start(r: &ResourceFirst, ctx: &Context) -> Result<Started> {
     let rt = ctx.runtime()?;
     rt.block_on(async {
-        let http = Http::new(Default::default())?;
+        let http = crate::oidc::provider::http(HTTP_TIMEOUT)?;
         let found = discover_resource(&http, &r.resource).await.map_err(|e| {
             Error::from(e).context(format!(
                 "cannot find where to sign in for {} (RFC 9728 protected resource metadata); if it is an issuer, use --issuer",
@@ -81,7 +84,7 @@ pub(crate) fn register_again(r: &ResourceFirst, ctx: &Context, id: &LoginId) -> 
     forget(ctx, &id.issuer, &id.client_id, &r.resource);
     let rt = ctx.runtime()?;
     let (client_id, _) = rt.block_on(async {
-        let http = Http::new(Default::default())?;
+        let http = crate::oidc::provider::http(HTTP_TIMEOUT)?;
         client_at(ctx, &http, &id.issuer, r, true).await
     })?;
     LoginId::new(&id.issuer, &client_id, Some(&r.resource))
@@ -308,19 +311,25 @@ pub(crate) fn unregister_kept(ctx: &Context, id: &LoginId) -> Option<String> {
     if let Some(t) = &kept.registration_access_token {
         ctx.io.redact(t.expose());
     }
-    // Other logins (other APIs of the same server) still use the client.
-    let others = ctx
-        .store()
-        .and_then(|s| s.list())
-        .map(|all| {
-            all.iter()
-                .filter(|(k, _)| {
-                    let other = LoginId::from_key(k);
-                    other.issuer == id.issuer && other.client_id == id.client_id
-                })
-                .count()
-        })
-        .unwrap_or(0);
+    // Other logins (other APIs of the same server) still use the client; a
+    // store that cannot list them keeps the registration.
+    let others = match ctx.store().and_then(|s| s.list()).map(|all| {
+        all.iter()
+            .filter(|(k, _)| {
+                let other = LoginId::from_key(k);
+                other.issuer == id.issuer && other.client_id == id.client_id
+            })
+            .count()
+    }) {
+        Ok(n) => n,
+        Err(e) => {
+            return Some(format!(
+                "registration of client {} kept: cannot tell whether other logins use it ({})",
+                kept.client_id,
+                e.message()
+            ));
+        }
+    };
     if others > 0 {
         return Some(format!(
             "registration of client {} kept: {others} other login(s) use it; log out of them too",
@@ -337,10 +346,11 @@ pub(crate) fn unregister_kept(ctx: &Context, id: &LoginId) -> Option<String> {
     let registration = registration_of(&kept);
     let outcome = ctx.runtime().map_err(|e| e.message()).and_then(|rt| {
         rt.block_on(async {
-            let http = Http::new(Default::default())?;
-            unregister(&http, &registration).await
+            let http = crate::oidc::provider::http(HTTP_TIMEOUT).map_err(|e| e.message())?;
+            unregister(&http, &registration)
+                .await
+                .map_err(|e| e.to_string())
         })
-        .map_err(|e| e.to_string())
     });
     Some(match outcome {
         Ok(()) => {

@@ -501,9 +501,13 @@ fn a_registration_the_server_would_not_delete_is_kept_and_a_missing_token_file_i
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"client_id": "dyn-1"})))
             .mount(&manage)
             .await;
+        // The server echoes the registration token in its refusal.
         Mock::given(method("DELETE"))
             .and(path("/reg/dyn-1"))
-            .respond_with(ResponseTemplate::new(500))
+            .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+                "error": "server_error",
+                "error_description": "cannot delete the client of rat-0123456789abcdef",
+            })))
             .mount(&manage)
             .await;
     });
@@ -547,4 +551,57 @@ fn a_registration_the_server_would_not_delete_is_kept_and_a_missing_token_file_i
             .contains("cannot read the registration token file /nonexistent/token"),
         "{out:?}"
     );
+}
+
+/// The file store, but listing its logins fails after the first time (a
+/// keychain locked while the command runs).
+struct UnlistableStore(Box<dyn crate::store::CredentialStore>, std::cell::Cell<u32>);
+
+impl crate::store::CredentialStore for UnlistableStore {
+    fn kind(&self) -> crate::store::StoreKind {
+        self.0.kind()
+    }
+    fn location(&self) -> String {
+        self.0.location()
+    }
+    fn get(&self, key: &str) -> crate::error::Result<Option<crate::credential::Credential>> {
+        self.0.get(key)
+    }
+    fn put(&self, key: &str, c: &crate::credential::Credential) -> crate::error::Result<()> {
+        self.0.put(key, c)
+    }
+    fn delete(&self, key: &str) -> crate::error::Result<bool> {
+        self.0.delete(key)
+    }
+    fn list(&self) -> crate::error::Result<Vec<(String, crate::credential::Credential)>> {
+        self.1.set(self.1.get() + 1);
+        if self.1.get() > 1 {
+            return Err(crate::error::Error::storage("the keychain is locked"));
+        }
+        self.0.list()
+    }
+}
+
+#[test]
+fn a_registration_is_kept_when_the_store_cannot_say_who_else_uses_it() {
+    let s = api_and_provider(&[], registered());
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    assert_eq!(h.run(&["login", &api]).code, 0);
+    let out = h.run_wrapped(&["logout", "--unregister"], |inner| {
+        Box::new(UnlistableStore(inner, Default::default()))
+    });
+    assert!(
+        out.stderr.contains(
+            "registration of client dyn-1 kept: cannot tell whether other logins use it (the keychain is locked)"
+        ),
+        "{out:?}"
+    );
+    let deletes = rt()
+        .block_on(s.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE")
+        .count();
+    assert_eq!(deletes, 0, "nothing deleted at the server");
 }

@@ -200,8 +200,18 @@ pub async fn unregister(http: &Http, r: &Registration) -> Result<(), ProtocolErr
         .json_request(uri, None, Some(token))
         .await
         .map_err(|e| e.scrubbed(&secrets))?;
+    // RFC 7592 §2.3: 204 when deleted; 401 or 404 when the server no longer
+    // has it. Any other 2xx (a redirected DELETE answered as a GET) is not a
+    // deletion.
     match reply.status {
-        200..=299 | 401 | 404 => Ok(()),
+        204 | 401 | 404 => Ok(()),
+        200..=299 => Err(ProtocolError::BadResponse {
+            url: super::http::strip_query(uri),
+            what: format!(
+                "the deletion was answered with HTTP {}, not 204, so the registration may still be there",
+                reply.status
+            ),
+        }),
         _ => parse_reply::<serde_json::Value>(&reply, uri)
             .map(|_| ())
             .map_err(|e| e.scrubbed(&secrets)),

@@ -114,3 +114,23 @@ fn a_refusal_never_shows_the_initial_access_token_and_odd_answers_are_refused() 
         );
     });
 }
+
+#[test]
+fn only_204_401_or_404_count_as_deleted() {
+    rt().block_on(async {
+        let s = MockServer::start().await;
+        // A redirected DELETE answered as a GET: the registration, 200.
+        Mock::given(method("DELETE"))
+            .and(path("/reg/dyn-1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"client_id": "dyn-1"})))
+            .mount(&s)
+            .await;
+        let r: Registration = serde_json::from_value(json!({
+            "client_id": "dyn-1", "registration_access_token": "rat-secret-123456",
+            "registration_client_uri": format!("{}/reg/dyn-1", s.uri()),
+        }))
+        .unwrap();
+        let http = Http::new(Default::default()).unwrap();
+        assert!(unregister(&http, &r).await.is_err());
+    });
+}
