@@ -388,17 +388,20 @@ impl Source {
         let (program, args) = argv.split_first().ok_or_else(|| {
             Error::usage("--federated-token exec: names no program; use exec:/path/to/program ARGS")
         })?;
+        use crate::program::{Call, Failure};
         let mut command = std::process::Command::new(program);
+        command.args(args);
         if let Some(aud) = audience {
             command.env("VMAUTH_FEDERATED_AUDIENCE", aud);
         }
-        let mut child = command
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .map_err(|e| {
+        let call = Call {
+            input: None,
+            capture_stderr: false,
+            max_output: MAX_TOKEN as u64,
+            timeout: PROGRAM_TIMEOUT,
+        };
+        let answer = crate::program::run(command, call).map_err(|f| match f {
+            Failure::Spawn(e) => {
                 let hint = if e.kind() == std::io::ErrorKind::NotFound {
                     match &self.kind {
                         SourceKind::CircleCi { .. } => "the circleci CLI is not on PATH; install it, or drop --federated-audience to use CIRCLE_OIDC_TOKEN_V2".to_string(),
@@ -413,68 +416,30 @@ impl Source {
                     format!("cannot get an OIDC token from {platform}: {hint}"),
                     e,
                 )
-            })?;
-        // Its output is read on a thread, up to one byte past the limit, so
-        // that the deadline holds whatever the program does.
-        let stdout = child.stdout.take().ok_or_else(|| Error::idp("no pipe"))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut out = Vec::new();
-            let read = stdout.take(MAX_TOKEN as u64 + 1).read_to_end(&mut out);
-            let _ = tx.send(read.map(|_| out));
-        });
-        let deadline = std::time::Instant::now() + PROGRAM_TIMEOUT;
-        let stop = |child: &mut std::process::Child| {
-            let _ = child.kill();
-            let _ = child.wait();
-        };
-        let out = match rx.recv_timeout(PROGRAM_TIMEOUT) {
-            Ok(Ok(out)) if out.len() > MAX_TOKEN => {
-                stop(&mut child);
-                return Err(Error::idp(format!(
-                    "{program} printed more than {} KiB, which is no token ({platform})",
-                    MAX_TOKEN / 1024
-                )));
             }
-            Ok(Ok(out)) => out,
-            Ok(Err(e)) => {
-                stop(&mut child);
-                return Err(Error::with_cause(
-                    Kind::Idp,
-                    format!("{program} failed ({platform})"),
-                    e,
-                ));
+            Failure::TooMuch => Error::idp(format!(
+                "{program} printed more than {} KiB, which is no token ({platform})",
+                MAX_TOKEN / 1024
+            )),
+            Failure::Read(e) => {
+                Error::with_cause(Kind::Idp, format!("{program} failed ({platform})"), e)
             }
-            Err(_) => {
-                stop(&mut child);
-                return Err(Error::idp(format!(
-                    "{program} gave no token within {} s ({platform})",
-                    PROGRAM_TIMEOUT.as_secs()
-                )));
-            }
-        };
-        // Its output is complete; it has until the deadline to exit.
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                _ => {
-                    stop(&mut child);
-                    return Err(Error::idp(format!(
-                        "{program} did not exit within {} s ({platform})",
-                        PROGRAM_TIMEOUT.as_secs()
-                    )));
-                }
-            }
-        };
-        if !status.success() {
+            Failure::Timeout => Error::idp(format!(
+                "{program} gave no token within {} s ({platform})",
+                PROGRAM_TIMEOUT.as_secs()
+            )),
+            Failure::NoExit => Error::idp(format!(
+                "{program} did not exit within {} s ({platform})",
+                PROGRAM_TIMEOUT.as_secs()
+            )),
+        })?;
+        if !answer.status.success() {
             return Err(Error::idp(format!(
-                "{program} failed ({status}), so {platform} gave no token; see its message above"
+                "{program} failed ({}), so {platform} gave no token; see its message above",
+                answer.status
             )));
         }
+        let out = answer.stdout;
         String::from_utf8(out)
             .map_err(|_| Error::idp(format!("{program} printed something that is not text")))
     }

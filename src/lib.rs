@@ -17,6 +17,7 @@
 //! | `context` | the one place a command's world is put together: streams, UI, the store `--store` names, the state directory, clock and randomness, the seams the protocol engine is given, the reading of client secrets | the only code that builds a `Context` |
 //! | `commands` | one file per subcommand, plus `commands::acquire` (a valid credential for a selection) and `commands::output` (token formats, what is shown about a login) | the only layer that combines protocol, storage and UI |
 //! | `federated` | where a CI platform's own OIDC token comes from (`--federated-token`: GitHub, GitLab, Azure Pipelines, CircleCI, Buildkite, Kubernetes, Google's metadata server, a file, variable or program); the settings layer resolves a source with the variables it needs, `federated::Source::fetch` gets a fresh token per request and checks it is an unexpired JWT | never stores or prints the token; programs run without a shell, with a deadline; each platform's answer has a fuzzed parser |
+//! | `program` | running another program for an answer (a credential helper, a CI platform's token program or CLI): no shell of vmauth's making, its own process group, bounded output, one deadline for answer and exit | never passes `VMAUTH_CLIENT_SECRET` on; a deadline stops everything the program started |
 //! | `loopback` | the browser login's listener on `127.0.0.1`: reads request heads (bounded), answers the redirect path, 404 elsewhere, sends the browser on to an address without the code | no protocol: whether an answer is this sign-in's is the caller's (`oidc::browser`) |
 //! | `ui`, `io` | everything for humans, on stderr (prompt, QR code, spinner, warnings); stdout, stderr, stdin and their terminal flags (`io::TestIo` captures them) | all server text passes through `ui::terminal_safe`; stdout carries only a command's product |
 //! | `oidc` | the protocol engine: discovery and its cache policy, endpoint overrides, client authentication and its negotiation, the grants, JWKS and ID-token verification, revocation, userinfo, the moved-endpoint retry (`oidc::provider`), HTTP policy | never prints, reads the environment, exits, or calls the wall clock or the OS random source; reaches outside only through `oidc::provider::Seams` and the `CredentialSource` it is handed (secrets, keys, the random source of assertions; an assertion file it names is re-read per request) |
@@ -131,6 +132,7 @@ pub mod jwt;
 pub mod loopback;
 pub mod oidc;
 pub mod profiles;
+pub(crate) mod program;
 pub mod secret;
 pub mod settings;
 pub(crate) mod state;

@@ -474,3 +474,47 @@ fn a_device_login_is_exchanged_for_another_audience() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_token_program_gets_no_client_secret_and_runs_in_its_own_process_group() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("token-program");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nenv > '{d}/env'\ncut -d' ' -f5 /proc/$$/stat > '{d}/pgid'\necho $$ > '{d}/pid'\nexit 3\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let source = format!("exec:{}", script.display());
+    let out = run(home
+        .cmd(&[
+            "token",
+            "--issuer",
+            "https://idp.invalid",
+            "--client-id",
+            "ci",
+            "--grant",
+            "jwt-bearer",
+            "--federated-token",
+            &source,
+        ])
+        .env("VMAUTH_CLIENT_SECRET", "client-secret-0123456789"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    let env = std::fs::read_to_string(dir.path().join("env")).unwrap();
+    assert!(env.contains("PATH="), "the program ran with an environment");
+    assert!(!env.contains("client-secret-0123456789"), "{env}");
+    // Its own process group: its group id is its pid.
+    let pgid = std::fs::read_to_string(dir.path().join("pgid")).unwrap();
+    let pid = std::fs::read_to_string(dir.path().join("pid")).unwrap();
+    assert_eq!(pgid.trim(), pid.trim());
+}

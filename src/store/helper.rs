@@ -10,10 +10,8 @@
 //!
 //! Any other exit status is a failure; the helper's first stderr line is shown.
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use super::{Credential, CredentialStore, StoreKind};
 use crate::error::{Error, Kind, Result};
@@ -43,6 +41,7 @@ impl HelperStore {
 
     /// Run one operation; returns stdout.
     fn call(&self, op: &str, key: Option<&str>, input: Option<Vec<u8>>) -> Result<Vec<u8>> {
+        use crate::program::{Call, Failure};
         let fail = |why: String| {
             Error::storage(format!(
                 "credential helper {:?} {op} failed: {why}",
@@ -54,93 +53,35 @@ impl HelperStore {
         if let Some(k) = key {
             cmd.arg(k);
         }
-        // Its own process group, so a timeout can stop everything it started; and
-        // no client secret in its environment (it has no business with it).
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        cmd.env_remove("VMAUTH_CLIENT_SECRET");
-        let deadline = Instant::now() + self.timeout;
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                fail(format!(
-                    "cannot run it ({e}); check VMAUTH_CREDENTIAL_HELPER"
-                ))
-            })?;
-        let mut stdin = child.stdin.take();
-        let mut stdout = child.stdout.take();
-        let mut stderr = child.stderr.take();
-        let (tx, rx) = mpsc::channel();
-        let writer = std::thread::spawn(move || {
-            if let (Some(mut s), Some(data)) = (stdin.take(), input) {
-                let _ = s.write_all(&data);
-            }
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut err = Vec::new();
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.take(64 << 10).read_to_end(&mut err);
-            }
-            err
-        });
-        std::thread::spawn(move || {
-            let mut out = Vec::new();
-            if let Some(s) = stdout.as_mut() {
-                let _ = s.take(4 << 20).read_to_end(&mut out);
-            }
-            let err = err_reader.join().unwrap_or_default();
-            let _ = tx.send((out, err));
-        });
-        let timed_out = |child: &mut Child| {
-            kill_group(child);
-            fail(format!("no answer within {}s", self.timeout.as_secs()))
+        let call = Call {
+            input: Some(input.unwrap_or_default()),
+            capture_stderr: true,
+            max_output: 4 << 20,
+            timeout: self.timeout,
         };
-        let (out, err) = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(v) => v,
-            Err(_) => return Err(timed_out(&mut child)),
-        };
-        let _ = writer.join();
-        // Output is complete; the exit status must come by the same deadline.
-        let status = loop {
-            match child.try_wait().map_err(|e| fail(e.to_string()))? {
-                Some(status) => break status,
-                None if Instant::now() >= deadline => return Err(timed_out(&mut child)),
-                None => std::thread::sleep(Duration::from_millis(5)),
+        let answer = crate::program::run(cmd, call).map_err(|f| match f {
+            Failure::Spawn(e) => fail(format!(
+                "cannot run it ({e}); check VMAUTH_CREDENTIAL_HELPER"
+            )),
+            Failure::Read(e) => fail(e.to_string()),
+            Failure::TooMuch => fail("it printed more than 4 MiB".into()),
+            Failure::Timeout | Failure::NoExit => {
+                fail(format!("no answer within {}s", self.timeout.as_secs()))
             }
-        };
-        if !status.success() {
-            let first = String::from_utf8_lossy(&err)
+        })?;
+        if !answer.status.success() {
+            let first = String::from_utf8_lossy(&answer.stderr)
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .map(|l| crate::error::from_server(l, 200))
                 .unwrap_or_else(|| "no message".into());
             return Err(fail(format!(
                 "exit status {}: {first}",
-                status.code().unwrap_or(-1)
+                answer.status.code().unwrap_or(-1)
             )));
         }
-        Ok(out)
+        Ok(answer.stdout)
     }
-}
-
-/// Stop the helper and everything it started (its process group on Unix).
-fn kill_group(child: &mut Child) {
-    #[cfg(unix)]
-    if let Ok(pgid) = libc::pid_t::try_from(child.id())
-        && pgid > 1
-    {
-        // The helper was started with process_group(0): its pid is its group id.
-        // SAFETY: kill(2) has no memory-safety preconditions; the argument is a
-        // negative process-group id > 1, never 0 or -1.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 impl CredentialStore for HelperStore {
