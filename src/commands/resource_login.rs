@@ -10,7 +10,7 @@
 use crate::credential::LoginId;
 use crate::error::{Error, Result};
 use crate::oidc::http::{Http, require_secure};
-use crate::oidc::registration::{ClientMetadata, Registration, register, still_known, unregister};
+use crate::oidc::registration::{ClientMetadata, Read, Registration, read, register, unregister};
 use crate::oidc::resource::{choose_server, discover_resource};
 use crate::secret::Secret;
 use crate::settings::ResourceFirst;
@@ -105,10 +105,15 @@ async fn client_at(
         }
         // The server may have deleted it (RFC 7592 read; the browser flow
         // could not tell: a forgotten client gets an error page, no answer).
-        if still_known(http, &registration_of(&kept)).await {
-            return Ok((kept.client_id, true));
+        match read(http, &registration_of(&kept)).await {
+            Read::Known(None) => return Ok((kept.client_id, true)),
+            // Rotated at this read: the old token is dead, keep the new one.
+            Read::Known(Some(rotated)) => {
+                keep(ctx, issuer, &rotated)?;
+                return Ok((kept.client_id, true));
+            }
+            Read::Gone => forget(ctx, issuer, &kept.client_id, &r.resource),
         }
-        forget(ctx, issuer, &kept.client_id, &r.resource);
     }
     let meta = crate::oidc::discovery::discover(http, issuer).await?.meta;
     if let Some(url) = &r.client_metadata_url {

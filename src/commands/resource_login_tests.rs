@@ -68,15 +68,6 @@ fn registered() -> ResponseTemplate {
     }))
 }
 
-fn forms(s: &MockServer, p: &str) -> Vec<String> {
-    rt().block_on(s.received_requests())
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.url.path() == p)
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect()
-}
-
 #[test]
 fn a_login_from_the_apis_url_registers_once_and_asks_for_the_api() {
     let s = api_and_provider(&[], registered());
@@ -92,11 +83,11 @@ fn a_login_from_the_apis_url_registers_once_and_asks_for_the_api() {
     );
     assert!(out.stderr.contains("Registered vmauth at"), "{out:?}");
     assert!(!out.stderr.contains("rat-0123456789abcdef"), "{out:?}");
-    let reg: Value = serde_json::from_str(&forms(&s, "/reg")[0]).unwrap();
+    let reg: Value = serde_json::from_str(&bodies(&s, "/reg")[0]).unwrap();
     assert_eq!(reg["token_endpoint_auth_method"], "none");
     assert_eq!(reg["client_name"], "vmauth");
     // The device request asks for the API as a resource, not as an audience.
-    let device = &forms(&s, "/device/auth")[0];
+    let device = &bodies(&s, "/device/auth")[0];
     let resource = url::form_urlencoded::byte_serialize(api.as_bytes()).collect::<String>();
     assert!(device.contains(&format!("resource={resource}")), "{device}");
     assert!(
@@ -111,7 +102,7 @@ fn a_login_from_the_apis_url_registers_once_and_asks_for_the_api() {
     // The registration is kept (0600) and reused.
     let out = h.run(&["login", &api]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(forms(&s, "/reg").len(), 1, "registered once");
+    assert_eq!(bodies(&s, "/reg").len(), 1, "registered once");
     let status: Value = serde_json::from_str(&h.run(&["status", "--json"]).stdout).unwrap();
     assert_eq!(status["logins"][0]["registered"], true, "{status}");
     assert_eq!(status["logins"][0]["audience"], api.as_str(), "{status}");
@@ -132,7 +123,7 @@ fn a_login_from_the_apis_url_registers_once_and_asks_for_the_api() {
     let out = h.run(&["login", &api]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
-        forms(&s, "/reg").len(),
+        bodies(&s, "/reg").len(),
         2,
         "registered again after --unregister"
     );
@@ -179,7 +170,7 @@ fn a_server_without_registration_needs_a_client_id() {
     let out = h.run(&["login", &api, "--client-id", "dyn-1"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        forms(&s, "/reg").len() == 1,
+        bodies(&s, "/reg").len() == 1,
         "no registration with --client-id"
     );
 }
@@ -215,7 +206,7 @@ fn a_kept_registration_the_server_forgot_is_made_again_once() {
             .contains("no longer knows client gone-1; registering again"),
         "{out:?}"
     );
-    assert_eq!(forms(&s, "/reg").len(), 1);
+    assert_eq!(bodies(&s, "/reg").len(), 1);
     assert_eq!(state.registration(&s.uri()).unwrap().client_id, "dyn-1");
 }
 
@@ -251,7 +242,7 @@ fn a_client_id_metadata_document_is_used_where_the_server_takes_them() {
     let out = h.run(&["login", &api, "--client-metadata-url", CIMD]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        forms(&s, "/reg").is_empty(),
+        bodies(&s, "/reg").is_empty(),
         "no registration with a metadata document"
     );
     let key = format!("{}|{CIMD}|{api}", s.uri());
@@ -343,7 +334,7 @@ fn choices_the_api_does_not_allow_are_refused() {
             .contains("client authentication goes with a client id"),
         "{out:?}"
     );
-    assert!(forms(&s, "/reg").is_empty());
+    assert!(bodies(&s, "/reg").is_empty());
 }
 
 #[test]
@@ -432,7 +423,7 @@ fn the_saved_profile_skips_discovery_next_time() {
         before,
         "no RFC 9728 discovery from the profile"
     );
-    let device = forms(&s, "/device/auth");
+    let device = bodies(&s, "/device/auth");
     assert!(!device.last().unwrap().contains("audience="), "{device:?}");
 }
 
@@ -487,7 +478,7 @@ fn a_terminal_is_asked_which_server_and_a_wrong_answer_is_refused() {
         crate::io::TestIo::new().stdin_terminal().stdin("1\n"),
     );
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(forms(&s, "/reg").len(), 1);
+    assert_eq!(bodies(&s, "/reg").len(), 1);
 }
 
 #[test]
@@ -536,7 +527,7 @@ fn a_registration_the_server_would_not_delete_is_kept_and_a_missing_token_file_i
     assert!(!out.stderr.contains("rat-0123456789abcdef"), "{out:?}");
     // Kept: the next login reuses it (after the read says it is known).
     assert_eq!(h.run(&["login", &api]).code, 0);
-    assert_eq!(forms(&s, "/reg").len(), 1);
+    assert_eq!(bodies(&s, "/reg").len(), 1);
     // A registration token file that cannot be read: exit 2, named.
     let h = Harness::new();
     let out = h.run(&[
@@ -604,4 +595,61 @@ fn a_registration_is_kept_when_the_store_cannot_say_who_else_uses_it() {
         .filter(|r| r.method.as_str() == "DELETE")
         .count();
     assert_eq!(deletes, 0, "nothing deleted at the server");
+}
+
+#[test]
+fn a_registration_token_the_server_rotates_at_a_read_is_kept() {
+    let manage = rt().block_on(MockServer::start());
+    rt().block_on(async {
+        Mock::given(method("GET"))
+            .and(path("/reg/dyn-1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "client_id": "dyn-1", "token_endpoint_auth_method": "none",
+                "registration_access_token": "rat-rotated-0123456789",
+            })))
+            .mount(&manage)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(path("/reg/dyn-1"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&manage)
+            .await;
+    });
+    let s = api_and_provider(
+        &[],
+        ResponseTemplate::new(201).set_body_json(json!({
+            "client_id": "dyn-1", "registration_access_token": "rat-0123456789abcdef",
+            "registration_client_uri": format!("{}/reg/dyn-1", manage.uri()),
+            "token_endpoint_auth_method": "none",
+        })),
+    );
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    assert_eq!(h.run(&["login", &api]).code, 0);
+    // The second login reads the registration, which now has another token.
+    let out = h.run(&["login", &api]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("rat-rotated"), "{out:?}");
+    assert_eq!(bodies(&s, "/reg").len(), 1, "not registered again");
+    let out = h.run(&["logout", "--unregister"]);
+    assert!(
+        out.stderr.contains("registration of client dyn-1 deleted"),
+        "{out:?}"
+    );
+    let deletes: Vec<String> = rt()
+        .block_on(manage.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE")
+        .filter_map(|r| {
+            r.headers
+                .get("authorization")
+                .map(|v| v.to_str().unwrap_or("").to_string())
+        })
+        .collect();
+    assert_eq!(
+        deletes,
+        ["Bearer rat-rotated-0123456789"],
+        "deleted with the rotated token"
+    );
 }

@@ -168,21 +168,54 @@ pub async fn register(
     .map_err(|e: ProtocolError| e.scrubbed(&secrets))
 }
 
-/// Whether the server still knows a registration (RFC 7592 §2.1 read):
-/// `false` only when it says so (401 or 404); without a management URI, or
-/// on any other answer, it is taken as known.
-pub async fn still_known(http: &Http, r: &Registration) -> bool {
+/// What the server says of a kept registration (RFC 7592 §2.1 read).
+#[derive(Debug)]
+pub enum Read {
+    /// It knows it. With the registration as it answered, when that names
+    /// another registration access token or management URI than the one
+    /// kept: the server rotated it, and the old one no longer works.
+    Known(Option<Registration>),
+    /// It said it does not (401 or 404).
+    Gone,
+}
+
+/// Read a registration (RFC 7592 §2.1): [`Read::Gone`] only when the server
+/// says so (401 or 404); without a management URI, or on any other answer,
+/// it is taken as known.
+pub async fn read(http: &Http, r: &Registration) -> Read {
     let (Some(uri), Some(token)) = (&r.registration_client_uri, &r.registration_access_token)
     else {
-        return true;
+        return Read::Known(None);
     };
     if require_secure(uri, "registration_client_uri").is_err() {
-        return true;
+        return Read::Known(None);
     }
-    !matches!(
-        http.get_bearer(uri, token.expose()).await,
-        Ok(reply) if matches!(reply.status, 401 | 404)
-    )
+    let Ok(reply) = http.get_bearer(uri, token.expose()).await else {
+        return Read::Known(None);
+    };
+    if matches!(reply.status, 401 | 404) {
+        return Read::Gone;
+    }
+    // RFC 7592 §2.1: the answer may carry a new registration access token.
+    let answer = parse_reply::<Registration>(&reply, uri)
+        .ok()
+        .filter(|a| a.client_id == r.client_id && check_registration(a, uri).is_ok());
+    Read::Known(answer.and_then(|a| {
+        let token = a
+            .registration_access_token
+            .clone()
+            .or_else(|| r.registration_access_token.clone());
+        let uri = a
+            .registration_client_uri
+            .clone()
+            .or_else(|| r.registration_client_uri.clone());
+        let rotated = token != r.registration_access_token || uri != r.registration_client_uri;
+        rotated.then_some(Registration {
+            registration_access_token: token,
+            registration_client_uri: uri,
+            ..a
+        })
+    }))
 }
 
 /// Delete a registration (RFC 7592 §2.3): `Ok` when the server confirmed
