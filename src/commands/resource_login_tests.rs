@@ -19,6 +19,7 @@ fn api_and_provider(extra: &[&str], registration: ResponseTemplate) -> MockServe
             .metadata(|uri| {
                 let mut m = crate::testing::mock_idp::metadata(uri);
                 m["registration_endpoint"] = format!("{uri}/reg").into();
+                m["authorization_endpoint"] = format!("{uri}/auth").into();
                 m
             })
             .mount(|uri| {
@@ -652,4 +653,31 @@ fn a_registration_token_the_server_rotates_at_a_read_is_kept() {
         ["Bearer rat-rotated-0123456789"],
         "deleted with the rotated token"
     );
+}
+
+#[test]
+fn the_browser_sign_in_asks_for_the_api_as_a_resource_only() {
+    let s = api_and_provider(&[], registered());
+    let h = Harness::new();
+    let api = format!("{}/api", s.uri());
+    let out = h.run(&[
+        "login",
+        &api,
+        "--flow",
+        "browser",
+        "--no-open",
+        "--timeout",
+        "1s",
+    ]);
+    // Nobody answers in the browser: the sign-in page's address was shown.
+    assert_eq!(out.code, 5, "{out:?}");
+    let url = out
+        .stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&format!("{}/auth?", s.uri())))
+        .unwrap_or_else(|| panic!("no sign-in address: {out:?}"));
+    let encoded: String = url::form_urlencoded::byte_serialize(api.as_bytes()).collect();
+    assert!(url.contains(&format!("resource={encoded}")), "{url}");
+    assert!(!url.contains("audience="), "{url}");
 }

@@ -117,11 +117,7 @@ impl ClientRequest {
         extra: &[(&str, &str)],
     ) -> Result<(Form, Option<Secret>), ProtocolError> {
         let mut form = vec![("client_id".to_string(), self.client_id.clone())];
-        // A login keyed by a resource (resource-first login) asks for it as
-        // `resource` (RFC 8707) only, not also as an `audience`.
-        if let Some(aud) = &self.audience
-            && !self.resources.contains(aud)
-        {
+        if let Some(aud) = &self.audience {
             form.push(("audience".into(), aud.clone()));
         }
         for r in &self.resources {

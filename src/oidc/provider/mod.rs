@@ -207,7 +207,9 @@ impl<'a> Provider<'a> {
         let mut client = ClientRequest {
             client_id: id.client_id.clone(),
             scopes: ask.scopes.to_vec(),
-            audience: id.audience.clone(),
+            // A login keyed by a resource (resource-first login) asks for it
+            // as `resource` (RFC 8707) only, never also as an `audience`.
+            audience: id.audience.clone().filter(|a| !ask.resources.contains(a)),
             resources: ask.resources.to_vec(),
             ..Default::default()
         };
