@@ -450,50 +450,20 @@ fn secure(value: &str, what: &str) -> Result<url::Url> {
 }
 
 fn read_token_file(path: &std::path::Path, platform: &str) -> Result<String> {
-    use std::io::Read;
-    let cannot = |e: std::io::Error| {
-        Error::with_cause(
-            Kind::Usage,
-            format!("cannot read the {platform} token file {}", path.display()),
-            e,
-        )
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    // A FIFO or device must not block: only a regular file is read.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path).map_err(cannot)?;
-    let meta = file.metadata().map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(Error::usage(format!(
-            "the {platform} token file {} is not a regular file",
+    // The token says who the job is: one another user could have written is
+    // not used (fsutil's rule for every file vmauth trusts).
+    let bytes = crate::fsutil::read_placed(path, MAX_TOKEN as u64).map_err(|e| {
+        Error::usage(format!(
+            "cannot use the {platform} token file: {}",
+            e.message()
+        ))
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::usage(format!(
+            "the {platform} token file {} is not text",
             path.display()
-        )));
-    }
-    // The token says who the job is: one another user could have written
-    // (owned by someone else than root or this user, or writable by group or
-    // others) is not used. The opened file is checked, after any link (the
-    // kubelet's projected tokens are links into a timestamped directory).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // SAFETY: geteuid takes no arguments and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if (meta.uid() != 0 && meta.uid() != me) || meta.mode() & 0o022 != 0 {
-            return Err(Error::usage(format!(
-                "the {platform} token file {} could have been written by another user (owner uid {}, mode {:o}); it must belong to you or root and be writable by its owner only",
-                path.display(),
-                meta.uid(),
-                meta.mode() & 0o7777
-            )));
-        }
-    }
-    let mut text = String::new();
-    file.take(MAX_TOKEN as u64 + 1)
-        .read_to_string(&mut text)
-        .map_err(cannot)?;
-    Ok(text)
+        ))
+    })
 }
 
 /// The token in a platform's answer: the string member `field` of a JSON

@@ -172,6 +172,9 @@ fn assertion_file_is_reread_on_every_request() {
             .unwrap();
         assert!(out.status.success());
         std::fs::write(&file, out.stdout).unwrap();
+        // As a platform puts it: writable by its owner only, whatever the umask.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     };
     let path = file.to_str().unwrap().to_string();
     mint();

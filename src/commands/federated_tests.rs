@@ -957,7 +957,7 @@ fn programs_files_and_platform_answers_that_are_no_token() {
         (
             vec!["--federated-token", &shared_source],
             2,
-            "could have been written by another user",
+            "is writable by other users",
         ),
         (
             vec!["--federated-token", "gitlab"],

@@ -456,6 +456,13 @@ fn open_trusted_as(path: &Path, own_link: bool) -> Result<Option<(File, fs::Meta
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(open_refusal(path, "files", e)),
     };
+    checked(path, file).map(Some)
+}
+
+/// `file`, opened from `path`, if it is a regular file this user owns (or
+/// root, with nobody else able to write to it) that neither group nor others
+/// can write to; with what `fstat` says of it.
+fn checked(path: &Path, file: File) -> Result<(File, fs::Metadata)> {
     let meta = file.metadata().map_err(|e| io_err("read", path, e))?;
     if !meta.is_file() {
         return Err(Error::storage(format!(
@@ -477,7 +484,27 @@ fn open_trusted_as(path: &Path, own_link: bool) -> Result<Option<(File, fs::Meta
             )));
         }
     }
-    Ok(Some((file, meta)))
+    Ok((file, meta))
+}
+
+/// A file a platform puts in place for vmauth (a CI job's token): read
+/// through any links (the kubelet's projected tokens are links into a
+/// timestamped directory of its own), never blocking on a FIFO or device;
+/// the opened file must pass the checks of [`open_trusted`]. At most
+/// `limit` bytes, and one more to tell that there are more.
+pub fn read_placed(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_CLOEXEC | libc::O_NONBLOCK);
+    let file = opts.open(path).map_err(|e| io_err("read", path, e))?;
+    let (file, _) = checked(path, file)?;
+    let mut out = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| io_err("read", path, e))?;
+    Ok(out)
 }
 
 /// [`open_trusted`], read whole (at most `limit` bytes).

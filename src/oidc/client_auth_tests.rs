@@ -50,12 +50,18 @@ fn assertion_file_must_hold_a_jwt() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a.jwt");
     std::fs::write(&p, "garbage").unwrap();
+    let private = || {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    private();
     let mut form = vec![];
     let e = ClientAuth::AssertionFile(p.clone())
         .apply("c", "https://idp/token", &mut form)
         .unwrap_err();
     assert!(e.to_string().contains("does not hold a JWT"), "{e}");
     std::fs::write(&p, "a.b.c\n").unwrap();
+    private();
     ClientAuth::AssertionFile(p)
         .apply("c", "https://idp/token", &mut form)
         .unwrap();
@@ -116,4 +122,17 @@ fn a_key_ring_accepts_but_cannot_sign_with_is_reported_when_loaded() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("damaged"), "{e}");
+}
+
+#[test]
+fn an_assertion_file_others_could_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.jwt");
+    std::fs::write(&p, "a.b.c\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let e = ClientAuth::AssertionFile(p)
+        .apply("c", "https://idp/token", &mut vec![])
+        .unwrap_err();
+    assert!(e.to_string().contains("is writable by other users"), "{e}");
 }
