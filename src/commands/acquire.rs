@@ -99,8 +99,10 @@ pub(crate) fn acquire(ctx: &Context, want: &Want) -> Result<Credential> {
     };
     match &cached {
         Some(c) if serves(c) => return Ok(c.clone()),
-        _ if exchange_from.is_some() && !client_credentials => {
-            return renew_exchanged(ctx, want, exchange_from.as_deref().unwrap_or(""), &serves);
+        _ if let Some(from) = exchange_from.as_deref()
+            && !client_credentials =>
+        {
+            return renew_exchanged(ctx, want, from, &serves);
         }
         None if !client_credentials => {
             return Err(ctx.not_logged_in(Some(want.key), "not logged in"));

@@ -116,15 +116,9 @@ pub(crate) fn revoke_aside(
 /// what the server confirmed, and whether nothing is left to revoke; never
 /// fails (local removal must always happen).
 fn revoke_all(ctx: &Context, key: &str, cred: &Credential, client: &ClientInput) -> (String, bool) {
-    if let Some(spec) = cred
-        .client_credentials
-        .as_ref()
-        .and_then(|s| s.federated_token.as_deref())
-        .filter(|_| {
-            cred.client_credentials
-                .as_ref()
-                .is_some_and(|s| s.auth != crate::credential::Method::None)
-        })
+    if let Some(settings) = &cred.client_credentials
+        && let Some(spec) = settings.federated_token.as_deref()
+        && settings.auth != crate::credential::Method::None
     {
         // Revoking would need a fresh platform token as the client's credential.
         return (

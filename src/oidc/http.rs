@@ -343,16 +343,11 @@ impl Http {
 
     /// GET a JSON document with a bearer token (RFC 6750 §2.1).
     pub async fn get_bearer(&self, url: &str, token: &str) -> Result<Reply, ProtocolError> {
-        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| {
-                ProtocolError::Config("the access token cannot be sent in a header".into())
-            })?;
-        value.set_sensitive(true);
         let req = self
             .client_for(url)?
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
-            .header(reqwest::header::AUTHORIZATION, value);
+            .header(reqwest::header::AUTHORIZATION, bearer(token)?);
         self.send(req, url).await
     }
 
@@ -399,13 +394,10 @@ impl Http {
         }
         .header(reqwest::header::ACCEPT, "application/json");
         if let Some(token) = bearer {
-            let mut v =
-                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                    .map_err(|_| {
-                        ProtocolError::Config("the token cannot be sent in a header".into())
-                    })?;
-            v.set_sensitive(true);
-            req = req.header(reqwest::header::AUTHORIZATION, v);
+            req = req.header(
+                reqwest::header::AUTHORIZATION,
+                self::bearer(token.expose())?,
+            );
         }
         self.send(req, url).await
     }
@@ -580,6 +572,15 @@ fn classify(e: &reqwest::Error) -> TransportKind {
         }
     }
     TransportKind::Other
+}
+
+/// `Authorization: Bearer TOKEN` (RFC 6750 §2.1), marked sensitive so no log
+/// of the HTTP client shows it.
+fn bearer(token: &str) -> Result<reqwest::header::HeaderValue, ProtocolError> {
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| ProtocolError::Config("the token cannot be sent in a header".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// Parse a JSON success body, or turn an error reply into the right [`ProtocolError`].

@@ -190,8 +190,7 @@ pub fn check(meta: &ResourceMetadata, resource: &str, url: &str) -> Result<(), P
         url: strip_query(url),
         what,
     };
-    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
-    if !same(&meta.resource, resource) {
+    if !same_url(&meta.resource, resource) {
         return Err(ProtocolError::Config(format!(
             "the metadata at {} is for the resource {:?}, not {resource} (RFC 9728 §3.3); it was not used",
             strip_query(url),
@@ -277,17 +276,22 @@ pub fn choose_server<'a>(
     meta: &'a ResourceMetadata,
     preferred: Option<&str>,
 ) -> Result<&'a str, Vec<&'a str>> {
-    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
     match (meta.authorization_servers.as_slice(), preferred) {
         // A server the user chose must be one the API names, even its only one.
         ([only], None) => Ok(only),
         (all, Some(p)) => all
             .iter()
-            .find(|s| same(s, p))
+            .find(|s| same_url(s, p))
             .map(String::as_str)
             .ok_or_else(|| all.iter().map(String::as_str).collect()),
         (all, None) => Err(all.iter().map(String::as_str).collect()),
     }
+}
+
+/// Two URLs that differ at most by a trailing slash (as RFC 9728 §3.3 and
+/// issuer comparisons allow).
+fn same_url(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
 #[cfg(test)]
