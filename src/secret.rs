@@ -33,6 +33,27 @@ pub trait Sink {
     fn keep(&self, value: &str);
 }
 
+/// The secret a file holds (`what`, for messages: "client secret file"):
+/// at most 64 KiB, without its trailing line break (editors add one). An
+/// empty answer is the caller's to refuse, in its own words.
+pub fn read_file(path: &std::path::Path, what: &str) -> crate::error::Result<String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
+        crate::error::Error::with_cause(
+            crate::error::Kind::Usage,
+            format!("cannot read the {what} {}", path.display()),
+            e,
+        )
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(64 << 10)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+}
+
 /// What replaces a secret in text shown to people.
 pub const REDACTED: &str = "[redacted]";
 

@@ -234,19 +234,7 @@ fn keep(ctx: &Context, issuer: &str, r: &Registration) -> Result<()> {
 fn registration_token(ctx: &Context, r: &ResourceFirst) -> Result<Option<Secret>> {
     let token = match &r.registration_token_file {
         Some(path) => {
-            let cannot = |e: std::io::Error| {
-                Error::with_cause(
-                    crate::error::Kind::Usage,
-                    format!("cannot read the registration token file {}", path.display()),
-                    e,
-                )
-            };
-            let mut text = String::new();
-            std::io::Read::read_to_string(
-                &mut std::io::Read::take(std::fs::File::open(path).map_err(cannot)?, 64 * 1024),
-                &mut text,
-            )
-            .map_err(cannot)?;
+            let text = crate::secret::read_file(path, "registration token file")?;
             if text.trim().is_empty() {
                 return Err(Error::usage(format!(
                     "the registration token file {} is empty",

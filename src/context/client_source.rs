@@ -115,13 +115,7 @@ impl Source {
         } else if let Some(secret) = &self.secret_env {
             secret.expose().to_string()
         } else if let Some(path) = &self.secret_file {
-            std::fs::read_to_string(path).map_err(|e| {
-                Error::with_cause(
-                    crate::error::Kind::Usage,
-                    format!("cannot read the client secret file {path}"),
-                    e,
-                )
-            })?
+            crate::secret::read_file(std::path::Path::new(path), "client secret file")?
         } else {
             return Err(Error::usage(MISSING_SECRET));
         };
