@@ -39,7 +39,7 @@ pub(crate) fn run(s: &LoginSettings, ctx: &Context) -> Result<()> {
             }
         }
         return match sign_in_and_keep(s, ctx, &started.id, &scopes) {
-            Err(e) if started.kept_registration && e.message().starts_with(REFUSED_CLIENT) => {
+            Err(e) if started.kept_registration && e.find_cause::<RefusedClient>().is_some() => {
                 let id = super::resource_login::register_again(r, ctx, &started.id)?;
                 sign_in_and_keep(s, ctx, &id, &scopes)
             }
@@ -603,9 +603,18 @@ fn flow_name(f: FlowChoice) -> &'static str {
     }
 }
 
-/// How a refusal of the client begins (a kept registration the server
-/// forgot is then registered again).
-const REFUSED_CLIENT: &str = "the identity provider refused client";
+/// The identity provider refused the client itself (a kept registration the
+/// server forgot is then registered again); the message says what to check.
+#[derive(Debug)]
+struct RefusedClient(String);
+
+impl std::fmt::Display for RefusedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RefusedClient {}
 
 /// A device authorization or poll failure; one that refuses the client is a
 /// configuration problem (exit 2) with what to check.
@@ -618,9 +627,12 @@ fn refused_client(e: crate::oidc::ProtocolError, id: &LoginId, confidential: boo
     } else {
         "check that it is the client id registered at the provider, and that the client is a public client (no secret) with the device code grant enabled; a confidential client needs its secret (VMAUTH_CLIENT_SECRET or --client-secret-stdin)"
     };
-    Error::new(
+    Error::wrap(
         crate::error::Kind::Usage,
-        format!("{REFUSED_CLIENT} {:?} ({e}); {check}", id.client_id),
+        RefusedClient(format!(
+            "the identity provider refused client {:?} ({e}); {check}",
+            id.client_id
+        )),
     )
 }
 
