@@ -454,13 +454,13 @@ fn read_token_file(path: &std::path::Path, platform: &str) -> Result<String> {
     // not used (fsutil's rule for every file vmauth trusts).
     let bytes = crate::fsutil::read_placed(path, MAX_TOKEN as u64).map_err(|e| {
         Error::usage(format!(
-            "cannot use the {platform} token file: {}",
+            "cannot use the token ({platform}): {}",
             e.message()
         ))
     })?;
     String::from_utf8(bytes).map_err(|_| {
         Error::usage(format!(
-            "the {platform} token file {} is not text",
+            "{} holds no text, so no token ({platform})",
             path.display()
         ))
     })

@@ -970,6 +970,31 @@ fn programs_files_and_platform_answers_that_are_no_token() {
             "neither the metadata server",
         ),
         (vec!["--federated-token", &jwt], 2, "not the token itself"),
+        (
+            vec!["--federated-token", "file:/nonexistent/token"],
+            2,
+            "cannot use the token (the token file): cannot read /nonexistent/token",
+        ),
+        (
+            vec!["--federated-token", "azure-pipelines"],
+            2,
+            "env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)",
+        ),
+        (
+            vec!["--federated-token", "gitlab:NAMED_ID_TOKEN"],
+            2,
+            "GitLab gave this job no NAMED_ID_TOKEN",
+        ),
+        (
+            vec!["--federated-token", "circleci"],
+            2,
+            "no CIRCLE_OIDC_TOKEN_V2",
+        ),
+        (
+            vec!["--federated-token", "exec:/usr/bin/printf \\377"],
+            1,
+            "printed something that is not text",
+        ),
     ];
     let uri = s.uri();
     for (extra, code, says) in cases {
